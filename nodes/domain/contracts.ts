@@ -96,3 +96,95 @@ export type Telemetry = z.infer<typeof TelemetrySchema>;
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
 }
+
+// ---------------------------------------------------------------- control: envelope, requests, decision
+
+/** The arbiter's levels, highest priority first (DESIGN.md, "The control loop at a site"). */
+export const LEVELS = { SAFETY: 1, GRID: 2, OPERATOR: 3, SITE: 4, ECONOMIC: 5 } as const;
+export type Level = (typeof LEVELS)[keyof typeof LEVELS];
+export const LevelSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]);
+export const LEVEL_NAMES: Record<Level, string> = { 1: 'SAFETY', 2: 'GRID', 3: 'OPERATOR', 4: 'SITE', 5: 'ECONOMIC' };
+
+export const MODES = ['NORMAL', 'DERATED', 'SAFE_MODE', 'ESTOP'] as const;
+export const ModeSchema = z.enum(MODES);
+export type Mode = z.infer<typeof ModeSchema>;
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+
+export const AlarmSchema = z.object({
+  /** Stable machine code, e.g. CELL_OVER_VOLTAGE, TELEMETRY_STALE. */
+  code: z.string().min(1).max(64),
+  severity: z.enum(SEVERITIES),
+  message: z.string().max(500),
+  source: z.string().min(1).max(128),
+  ts: epochMs,
+  active: z.boolean(),
+  siteId: z.string().min(1).max(64).optional(),
+});
+export type Alarm = z.infer<typeof AlarmSchema>;
+
+/** A restriction of the envelope and the alarm code that caused it. */
+export const RestrictionSchema = z.object({
+  direction: z.enum(['charge', 'discharge']),
+  cause: z.string().min(1),
+  /** The power this cause alone allows, W >= 0. */
+  limitW: finite.nonnegative(),
+  detail: z.string(),
+});
+export type Restriction = z.infer<typeof RestrictionSchema>;
+
+/** What the battery may do right now. Both limits are magnitudes in W. */
+export const EnvelopeSchema = z.object({
+  siteId: z.string().min(1),
+  ts: epochMs,
+  mode: ModeSchema,
+  maxChargeW: finite.nonnegative(),
+  maxDischargeW: finite.nonnegative(),
+  restrictions: z.array(RestrictionSchema),
+  alarms: z.array(AlarmSchema),
+});
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** A wish for battery power from one source at one level, valid until expiresAt. */
+export const RequestSchema = z.object({
+  level: LevelSchema,
+  source: z.string().min(1).max(128),
+  powerW: finite,
+  /** When it was made, ms epoch: ties within a level go to the newest. */
+  ts: epochMs,
+  expiresAt: epochMs,
+  id: z.string().max(128).optional(),
+  reason: z.string().max(500).optional(),
+});
+export type Request = z.infer<typeof RequestSchema>;
+
+export const ClampSchema = z.object({
+  by: z.enum(['envelope', 'ramp']),
+  fromW: finite,
+  toW: finite,
+  why: z.string(),
+});
+
+export const IgnoredRequestSchema = z.object({
+  source: z.string(),
+  level: z.number().nullable(),
+  why: z.enum(['expired', 'malformed', 'superseded', 'safety']),
+  detail: z.string(),
+});
+
+export const DecisionSchema = z.object({
+  siteId: z.string().min(1),
+  ts: epochMs,
+  setpointW: finite,
+  /** What the winner asked for, before clamping and ramping; null when nothing valid was asked. */
+  requestedW: finite.nullable(),
+  level: LevelSchema.nullable(),
+  source: z.string().nullable(),
+  /** The winning request's id, when it had one (commands are acknowledged by it). */
+  requestId: z.string().nullable(),
+  mode: ModeSchema,
+  clamps: z.array(ClampSchema),
+  ignored: z.array(IgnoredRequestSchema),
+  reason: z.string(),
+});
+export type Decision = z.infer<typeof DecisionSchema>;
