@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // `const node = this` is the Node-RED idiom: handlers registered with node.on() need it.
+    files: ['nodes/**/*.ts'],
+    rules: { '@typescript-eslint/no-this-alias': 'off' },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

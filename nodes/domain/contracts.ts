@@ -188,3 +188,35 @@ export const DecisionSchema = z.object({
   reason: z.string(),
 });
 export type Decision = z.infer<typeof DecisionSchema>;
+
+// ---------------------------------------------------------------- operator commands
+
+export const ROLES = ['SUPER_ADMIN', 'ADMIN', 'MANAGER', 'TECHNICIAN', 'OPERATOR', 'VIEWER', 'USER'] as const;
+export const RoleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof RoleSchema>;
+
+/** A person's command for one site, as it reaches the edge flow. */
+export const OperatorCommandSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('setpoint'),
+    /** W, positive = discharge. */
+    powerW: finite,
+    /** How long it holds, s; at most a day so a forgotten command cannot run for ever. */
+    durationS: z.number().positive().max(86_400),
+    id: z.string().max(128).optional(),
+    by: z.string().min(1).max(256),
+    role: RoleSchema.optional(),
+  }),
+  z.object({ type: z.literal('clear'), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
+  z.object({ type: z.literal('estop'), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
+  z.object({ type: z.literal('reset'), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
+]);
+export type OperatorCommand = z.infer<typeof OperatorCommandSchema>;
+
+/** What the safety-limits node takes besides telemetry: latch or release the e-stop. */
+export const SafetyCommandSchema = z.object({
+  type: z.enum(['estop', 'reset']),
+  by: z.string().min(1).max(256),
+  id: z.string().max(128).optional(),
+});
+export type SafetyCommand = z.infer<typeof SafetyCommandSchema>;

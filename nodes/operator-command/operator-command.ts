@@ -1,0 +1,65 @@
+// operator-command: a person's command becomes a level-3 request with an expiry (output 1, to the
+// arbiter), an e-stop or reset for the safety layer (output 2, to safety-limits), and always an
+// acknowledgement saying what became of it (output 3).
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { z } from 'zod';
+import { fromOperatorCommand } from '../domain/arbiter/operator';
+import { describeIssues, OperatorCommandSchema } from '../domain/contracts';
+
+const OperatorCommandConfigSchema = z.object({
+  source: z.string().min(1).default('operator'),
+  durationS: z.coerce.number().positive().max(86_400).default(900),
+});
+
+interface OperatorCommandDef extends NodeDef {
+  source: string;
+  durationS: string;
+}
+
+export = function register(RED: NodeAPI): void {
+  function OperatorCommandNode(this: Node, def: OperatorCommandDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const parsed = OperatorCommandConfigSchema.safeParse(def);
+    if (!parsed.success) {
+      node.status({ fill: 'red', shape: 'ring', text: 'bad configuration' });
+      node.error(`operator-command configuration: ${describeIssues(parsed.error)}`);
+      return;
+    }
+    const config = parsed.data;
+
+    node.on('input', (msg: NodeMessageInFlow, send, done) => {
+      const raw = msg.payload;
+      const withDefault = raw && typeof raw === 'object' && !Array.isArray(raw) && (raw as { type?: unknown }).type === 'setpoint' && (raw as { durationS?: unknown }).durationS === undefined
+        ? { ...raw, durationS: config.durationS }
+        : raw;
+      const cmd = OperatorCommandSchema.safeParse(withDefault);
+      const id = raw && typeof raw === 'object' && 'id' in raw && typeof raw.id === 'string' ? raw.id : null;
+      if (!cmd.success) {
+        const reason = describeIssues(cmd.error);
+        node.status({ fill: 'red', shape: 'ring', text: 'rejected: malformed' });
+        send([null, null, { topic: 'ack', payload: { id, status: 'rejected', reason, ts: Date.now() } }]);
+        return done(new Error(`operator-command: ${reason}`));
+      }
+      const outcome = fromOperatorCommand(cmd.data, Date.now(), config.source);
+      const ack = (status: 'accepted' | 'rejected', reason?: string) => ({ topic: 'ack', payload: { id, type: cmd.data.type, status, reason, by: cmd.data.by, ts: Date.now() } });
+      switch (outcome.kind) {
+        case 'request':
+          node.status({ fill: 'blue', shape: 'dot', text: cmd.data.type === 'setpoint' ? `${cmd.data.powerW} W for ${cmd.data.durationS} s` : 'cleared' });
+          send([{ topic: 'request', payload: outcome.request }, null, ack('accepted')]);
+          break;
+        case 'safety':
+          node.status({ fill: outcome.command.type === 'estop' ? 'red' : 'green', shape: 'dot', text: `${outcome.command.type} by ${outcome.command.by}` });
+          send([null, { topic: outcome.command.type, payload: outcome.command }, ack('accepted')]);
+          break;
+        case 'rejected':
+          node.status({ fill: 'yellow', shape: 'ring', text: 'rejected' });
+          node.warn(`operator-command: ${outcome.reason}`);
+          send([null, null, ack('rejected', outcome.reason)]);
+          break;
+      }
+      done();
+    });
+  }
+  RED.nodes.registerType('operator-command', OperatorCommandNode);
+};
