@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
 import type { Decision, Envelope, Telemetry } from '../../nodes/domain/contracts';
-import arbiterNode = require('../../nodes/arbiter/arbiter');
-import operatorNode = require('../../nodes/operator-command/operator-command');
-import safetyNode = require('../../nodes/safety-limits/safety-limits');
+import arbiterNode from '../../nodes/arbiter/arbiter';
+import operatorNode from '../../nodes/operator-command/operator-command';
+import safetyNode from '../../nodes/safety-limits/safety-limits';
 
 helper.init(require.resolve('node-red'));
 
