@@ -3,7 +3,7 @@
 // Hard violations (outside the cell's absolute voltage or temperature window, a device fault,
 // telemetry too old, the e-stop) put the site into SAFE_MODE or ESTOP: 0 W both ways.
 import type { Alarm, BatteryTelemetry, Envelope, Mode, PcsTelemetry, Restriction } from '../contracts';
-import type { LfpProfile } from '../lfp/limits';
+import { linearTaper, type LfpProfile } from '../lfp/limits';
 
 /** The LFP limits plus the nameplate energy where the BMS does not report it. */
 export type SafetyProfile = LfpProfile & { capacityWh?: number };
@@ -32,13 +32,6 @@ export interface SiteTelemetry {
   siteId: string;
   battery?: BatteryTelemetry;
   pcs?: PcsTelemetry;
-}
-
-/** Linear taper: full allowance at `from`, none at `to` (either order). */
-function taper(value: number, from: number, to: number, full: number): number {
-  if (from === to) return value === to ? 0 : full;
-  const f = (value - to) / (from - to);
-  return full * Math.min(1, Math.max(0, f));
 }
 
 
@@ -117,19 +110,19 @@ export function envelope(
 
     // Tapers near the voltage limits (LFP's flat curve turns steep at both ends).
     if (bat.cellVmax > p.chargeTaperStartV) {
-      limit('charge', 'CELL_VOLTAGE_TAPER', taper(bat.cellVmax, p.chargeTaperStartV, p.cellVoltageMaxV, fullCharge), `max cell ${bat.cellVmax.toFixed(3)} V in taper ${p.chargeTaperStartV}-${p.cellVoltageMaxV} V`);
+      limit('charge', 'CELL_VOLTAGE_TAPER', fullCharge * linearTaper(bat.cellVmax, p.chargeTaperStartV, p.chargeTaperEndV), `max cell ${bat.cellVmax.toFixed(3)} V in taper ${p.chargeTaperStartV}-${p.chargeTaperEndV} V`);
     }
     if (bat.cellVmin < p.dischargeTaperStartV) {
-      limit('discharge', 'CELL_VOLTAGE_TAPER', taper(bat.cellVmin, p.dischargeTaperStartV, p.cellVoltageMinV, fullDischarge), `min cell ${bat.cellVmin.toFixed(3)} V in taper ${p.cellVoltageMinV}-${p.dischargeTaperStartV} V`);
+      limit('discharge', 'CELL_VOLTAGE_TAPER', fullDischarge * linearTaper(bat.cellVmin, p.dischargeTaperStartV, p.dischargeTaperEndV), `min cell ${bat.cellVmin.toFixed(3)} V in taper ${p.dischargeTaperEndV}-${p.dischargeTaperStartV} V`);
     }
     // Temperature windows: charge is narrower than discharge (no charging below 0 degC: lithium plating).
     if (bat.tempMin < p.chargeTempMinC || bat.tempMax > p.chargeTempMaxC) {
       limit('charge', 'CHARGE_TEMPERATURE', 0, `${bat.tempMin}-${bat.tempMax} degC outside charge window ${p.chargeTempMinC}-${p.chargeTempMaxC} degC`);
     } else if (bat.tempMax > p.chargeDerateAboveC) {
-      limit('charge', 'CHARGE_TEMPERATURE', taper(bat.tempMax, p.chargeDerateAboveC, p.chargeTempMaxC, fullCharge), `${bat.tempMax} degC: charge derated above ${p.chargeDerateAboveC} degC`);
+      limit('charge', 'CHARGE_TEMPERATURE', fullCharge * linearTaper(bat.tempMax, p.chargeDerateAboveC, p.chargeTempMaxC), `${bat.tempMax} degC: charge derated above ${p.chargeDerateAboveC} degC`);
     }
     if (bat.tempMax > p.dischargeDerateAboveC) {
-      limit('discharge', 'DISCHARGE_TEMPERATURE', taper(bat.tempMax, p.dischargeDerateAboveC, p.dischargeTempMaxC, fullDischarge), `${bat.tempMax} degC: discharge derated above ${p.dischargeDerateAboveC} degC`);
+      limit('discharge', 'DISCHARGE_TEMPERATURE', fullDischarge * linearTaper(bat.tempMax, p.dischargeDerateAboveC, p.dischargeTempMaxC), `${bat.tempMax} degC: discharge derated above ${p.dischargeDerateAboveC} degC`);
     }
     // SoC window.
     if (bat.soc >= p.socMaxPct) limit('charge', 'SOC_HIGH', 0, `SoC ${bat.soc} % at or above ${p.socMaxPct} %`);

@@ -37,16 +37,17 @@ describe('safety envelope', () => {
       assert.equal(e.maxDischargeW, 5000);
     });
 
-    it('tapers charging linearly from 3.45 V to nothing at 3.65 V and says why', () => {
+    it('tapers charging linearly from 3.45 V to nothing at 3.60 V, below the 3.65 V trip, and says why', () => {
       const { envelope: e } = run({ cellVmax: 3.55 });
       assert.equal(e.mode, 'DERATED');
-      assert.ok(Math.abs(e.maxChargeW - 2500) < 1e-6);
+      assert.ok(Math.abs(e.maxChargeW - 5000 / 3) < 1e-6);
+      assert.equal(run({ cellVmax: 3.6 }).envelope.maxChargeW, 0);
       assert.equal(e.maxDischargeW, 5000);
       assert.ok(e.restrictions.some((r) => r.cause === 'CELL_VOLTAGE_TAPER' && r.direction === 'charge'));
     });
 
-    it('tapers discharging below 3.00 V', () => {
-      const { envelope: e } = run({ cellVmin: 2.75 });
+    it('tapers discharging from 3.00 V to nothing at 2.60 V', () => {
+      const { envelope: e } = run({ cellVmin: 2.8 });
       assert.ok(Math.abs(e.maxDischargeW - 2500) < 1e-6);
     });
 
@@ -124,7 +125,7 @@ describe('safety envelope', () => {
       taper: fc.double({ min: 0.05, max: 0.3, noNaN: true }),
       maxC: fc.double({ min: 0.1, max: 3, noNaN: true }),
       capacityWh: fc.double({ min: 1000, max: 1e6, noNaN: true }),
-    }).map((r) => ({ ...LFP_DEFAULTS, cellVoltageMaxV: r.maxV, chargeTaperStartV: r.maxV - r.taper, cellVoltageWarnHighV: r.maxV - 0.01, maxChargeC: r.maxC, maxDischargeC: r.maxC, capacityWh: r.capacityWh }))
+    }).map((r) => ({ ...LFP_DEFAULTS, cellVoltageMaxV: r.maxV, chargeTaperEndV: r.maxV - 0.02, chargeTaperStartV: r.maxV - 0.02 - r.taper, cellVoltageWarnHighV: r.maxV - 0.01, maxChargeC: r.maxC, maxDischargeC: r.maxC, capacityWh: r.capacityWh }))
       .filter((p) => LfpProfileSchema.safeParse(p).success);
     const pcsArb = fc.option(fc.record({ ts: fc.integer({ min: NOW - 20_000, max: NOW }), rated: fc.double({ min: 0, max: 1e6, noNaN: true }), state: fc.constantFrom('RUNNING', 'FAULT') })
       .map((r) => pcs({ ts: r.ts, ratedPowerW: r.rated, maxChargeW: r.rated, maxDischargeW: r.rated, state: r.state })), { nil: undefined });

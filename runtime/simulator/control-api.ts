@@ -1,0 +1,133 @@
+// The simulator's control API on 127.0.0.1 (node:http; four routes do not need a framework):
+//   GET    /health         {ok, simTime}
+//   GET    /state          the full physical state (SiteState) as JSON
+//   POST   /faults         inject a fault, body {type, cell?, value?} -> 201 {fault, faults}
+//   DELETE /faults[?type=] clear all faults or one type -> 200 {cleared, faults}
+// Bad JSON or a bad body gets 400 with a message naming the problem; nothing here can crash the loop.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { describeIssues } from '../../nodes/domain/contracts';
+import { FAULT_TYPES, FaultRequestSchema, type Site } from './site';
+
+const MAX_BODY = 64 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, `body larger than ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const FaultTypeQuery = z.enum(FAULT_TYPES);
+
+export class ControlApi {
+  private readonly server: http.Server;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  constructor(
+    private readonly site: Site,
+    private readonly host = '127.0.0.1',
+    private readonly port = 5021,
+  ) {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (err instanceof HttpError) send(res, err.status, { error: err.message });
+        else send(res, 500, { error: (err as Error).message ?? String(err) });
+      });
+    });
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method ?? 'GET'} ${url.pathname.replace(/\/+$/, '') || '/'}`;
+    switch (route) {
+      case 'GET /health':
+        return send(res, 200, { ok: true, simTime: new Date(this.site.simTimeMs).toISOString() });
+      case 'GET /state':
+        return send(res, 200, this.site.state());
+      case 'GET /faults':
+        return send(res, 200, { faults: this.site.activeFaults() });
+      case 'POST /faults': {
+        const text = await readBody(req);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (err) {
+          throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+        }
+        const parsed = FaultRequestSchema.safeParse(json);
+        if (!parsed.success) throw new HttpError(400, `bad fault: ${describeIssues(parsed.error)}`);
+        try {
+          const fault = this.site.injectFault(parsed.data);
+          return send(res, 201, { fault, faults: this.site.activeFaults() });
+        } catch (err) {
+          if (err instanceof RangeError) throw new HttpError(400, err.message);
+          throw err;
+        }
+      }
+      case 'DELETE /faults': {
+        const type = url.searchParams.get('type');
+        let which: z.infer<typeof FaultTypeQuery> | undefined;
+        if (type !== null) {
+          const parsed = FaultTypeQuery.safeParse(type);
+          if (!parsed.success) throw new HttpError(400, `unknown fault type "${type}": one of ${FAULT_TYPES.join(', ')}`);
+          which = parsed.data;
+        }
+        const cleared = this.site.clearFaults(which);
+        return send(res, 200, { cleared, faults: this.site.activeFaults() });
+      }
+      default:
+        if (['/health', '/state', '/faults'].includes(url.pathname)) throw new HttpError(405, `${req.method ?? ''} not allowed on ${url.pathname}`);
+        throw new HttpError(404, `no route ${route}`);
+    }
+  }
+}

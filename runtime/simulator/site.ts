@@ -1,0 +1,330 @@
+// The simulated site: battery pack + PCS + grid meter over real load and PV profiles.
+// Signs (DESIGN.md): battery and PCS power + = discharging into the site; grid + = import;
+// current + = discharge. grid = load - pv - PCS AC power.
+import { z } from 'zod';
+import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
+import { LFP_DEFAULTS, type LfpProfile } from '../../nodes/domain/lfp/limits';
+import { BatteryPack, type CellState, type PackConfig } from './battery-pack';
+import { Pcs, type PcsConfig, type PcsStateName } from './pcs';
+import type { SiteProfile } from './site-profile';
+
+export const SITE_KINDS = ['household', 'commercial'] as const;
+export type SiteKind = (typeof SITE_KINDS)[number];
+
+export interface SiteConfig {
+  kind: SiteKind;
+  pack: PackConfig;
+  pcs: PcsConfig;
+  /** For the commercial profile: scale of Berlin demand and German PV. */
+  peakLoadW: number;
+  pvPeakW: number;
+}
+
+/**
+ * The two built-in sites.
+ * household: 16 s LFP 200 Ah prismatic cells (51.2 V, 10.2 kWh, like most wall-mounted home
+ *   batteries) behind a 5 kW single-phase hybrid inverter; indoor at 20 degC. Cell parameters as
+ *   on 200-230 Ah prismatic LFP datasheets (about 0.4 mOhm DC resistance, 4 kg).
+ * commercial: 240 s LFP 280 Ah (15 modules of 16 cells, 768 V, 215 kWh, the common container
+ *   rack size) behind a 100 kW three-phase PCS; a 200 kW peak-load site with 150 kWp PV; 25 degC
+ *   air-conditioned enclosure. 280 Ah cells (EVE LF280K class): about 0.25 mOhm, 5.4 kg.
+ */
+export function siteConfig(kind: SiteKind, seed = 1, profile: LfpProfile = LFP_DEFAULTS): SiteConfig {
+  const spread = { capacity: 0.01, resistance: 0.05, cooling: 0.1, soc: 0.005 };
+  if (kind === 'household') {
+    return {
+      kind,
+      pack: {
+        cellsInSeries: 16,
+        cellsPerModule: 16,
+        cell: { capacityAh: 200, r0Ohm: 0.0004, r1Ohm: 0.0003, tau1S: 60, massKg: 4, cpJPerKgK: 1000, coolingWPerK: 0.6 },
+        spread,
+        initialSocPct: 50,
+        ambientC: 20,
+        profile,
+        seed,
+        autoReconnectS: 60,
+      },
+      pcs: {
+        ratedW: 5000, lossNoLoad: 0.005, lossLinear: 0.01, lossQuadratic: 0.02, standbyW: 10,
+        rampPctPerS: 20, revertS: 60, phases: 1, voltageLN: 230, frequencyHz: 50,
+      },
+      peakLoadW: 0,
+      pvPeakW: 0,
+    };
+  }
+  return {
+    kind,
+    pack: {
+      cellsInSeries: 240,
+      cellsPerModule: 16,
+      cell: { capacityAh: 280, r0Ohm: 0.00025, r1Ohm: 0.0002, tau1S: 60, massKg: 5.4, cpJPerKgK: 1000, coolingWPerK: 0.8 },
+      spread,
+      initialSocPct: 50,
+      ambientC: 25,
+      profile,
+      seed,
+      autoReconnectS: 60,
+    },
+    pcs: {
+      ratedW: 100_000, lossNoLoad: 0.004, lossLinear: 0.008, lossQuadratic: 0.018, standbyW: 60,
+      rampPctPerS: 20, revertS: 60, phases: 3, voltageLN: 230, frequencyHz: 50,
+    },
+    peakLoadW: 200_000,
+    pvPeakW: 150_000,
+  };
+}
+
+// ---------------------------------------------------------------- faults
+
+export const FAULT_TYPES = ['over-temperature', 'cell-over-voltage', 'cell-under-voltage', 'pcs-fault', 'modbus-silence', 'grid-loss'] as const;
+export type FaultType = (typeof FAULT_TYPES)[number];
+
+/** POST /faults body. `cell` picks the cell (default 0); `value` the sensor reading (degC or V). */
+export const FaultRequestSchema = z
+  .object({
+    type: z.enum(FAULT_TYPES),
+    cell: z.number().int().nonnegative().optional(),
+    value: z.number().finite().optional(),
+  })
+  .strict();
+export type FaultRequest = z.infer<typeof FaultRequestSchema>;
+
+export interface ActiveFault {
+  type: FaultType;
+  cell?: number;
+  value?: number;
+  /** Simulated time the fault began, ISO 8601. */
+  since: string;
+}
+
+/** Sensor readings a fault forces when no value is given: just beyond the LFP limits. */
+const FAULT_DEFAULT_VALUE: Partial<Record<FaultType, number>> = {
+  'over-temperature': 60,
+  'cell-over-voltage': 3.7,
+  'cell-under-voltage': 2.4,
+};
+
+// ---------------------------------------------------------------- state
+
+export interface SiteState {
+  site: SiteKind;
+  simTime: string;
+  simTimeMs: number;
+  cells: (CellState & { index: number })[];
+  pack: {
+    /** Coulomb-counted SoC, %. */
+    soc: number;
+    soh: number;
+    voltage: number;
+    current: number;
+    power: number;
+    /** Mean, max and min cell temperature, degC. */
+    temperature: number;
+    tempMax: number;
+    tempMin: number;
+    cellVmax: number;
+    cellVmin: number;
+    capacityAh: number;
+    capacityWh: number;
+    chargeLimitA: number;
+    dischargeLimitA: number;
+    contactorClosed: boolean;
+    alarms: string[];
+    cycles: number;
+    ambientC: number;
+  };
+  pcs: {
+    /** The setpoint the PCS follows (0 when WSet is disabled), W. */
+    setpoint: number;
+    setpointEnabled: boolean;
+    /** WSet as written, W. */
+    wSet: number;
+    power: number;
+    dcPower: number;
+    state: PcsStateName;
+    revertTimeS: number;
+    revertRemainingS: number;
+    ratedW: number;
+    energyInjectedWh: number;
+    energyAbsorbedWh: number;
+  };
+  meter: {
+    load: number;
+    pv: number;
+    grid: number;
+    gridConnected: boolean;
+    energyImportWh: number;
+    energyExportWh: number;
+  };
+  faults: ActiveFault[];
+}
+
+/** Longest simulated sub-step, ms: keeps the explicit thermal and BMS updates stable. */
+export const MAX_SUBSTEP_MS = 1000;
+
+export class Site {
+  readonly pack: BatteryPack;
+  readonly pcs: Pcs;
+  simTimeMs: number;
+  loadW = 0;
+  pvW = 0;
+  gridW = 0;
+  gridConnected = true;
+  energyImportWh = 0;
+  energyExportWh = 0;
+  private readonly faults = new Map<FaultType, ActiveFault>();
+  /** Called after the set of active faults changed (the Modbus server watches modbus-silence). */
+  onFaultsChanged: ((faults: ActiveFault[]) => void) | undefined;
+
+  constructor(
+    readonly config: SiteConfig,
+    readonly profile: SiteProfile,
+    curve: OcvCurve,
+    startMs: number,
+  ) {
+    this.pack = new BatteryPack(config.pack, curve);
+    this.pcs = new Pcs(config.pcs);
+    this.simTimeMs = startMs;
+    this.sample();
+  }
+
+  private sample(): void {
+    const p = this.profile.at(this.simTimeMs);
+    this.loadW = p.loadW;
+    this.pvW = p.pvW;
+    this.gridW = this.gridConnected ? this.loadW - this.pvW - this.pcs.acPower : 0;
+  }
+
+  /** Advance the simulated time by dtMs in sub-steps of at most MAX_SUBSTEP_MS. */
+  step(dtMs: number): void {
+    if (!(dtMs > 0)) return;
+    const n = Math.ceil(dtMs / MAX_SUBSTEP_MS);
+    const sub = dtMs / n;
+    for (let k = 0; k < n; k++) this.subStep(sub);
+  }
+
+  private subStep(dtMs: number): void {
+    const dtS = dtMs / 1000;
+    const pack = this.pack;
+    const v = pack.voltage;
+    this.pcs.dcConnected = pack.contactorClosed;
+    this.pcs.gridConnected = this.gridConnected;
+    this.pcs.step(dtS, { chargeW: pack.chargeLimitA * v, dischargeW: pack.dischargeLimitA * v });
+    pack.step(dtS, pack.currentForPower(this.pcs.dcPower));
+    this.simTimeMs += dtMs;
+    this.sample();
+    if (this.gridW > 0) this.energyImportWh += (this.gridW * dtS) / 3600;
+    else this.energyExportWh += (-this.gridW * dtS) / 3600;
+  }
+
+  activeFaults(): ActiveFault[] {
+    return [...this.faults.values()];
+  }
+
+  hasFault(type: FaultType): boolean {
+    return this.faults.has(type);
+  }
+
+  injectFault(req: FaultRequest): ActiveFault {
+    const cell = req.cell ?? 0;
+    if (cell >= this.pack.cellCount) throw new RangeError(`cell ${cell} does not exist: the pack has cells 0..${this.pack.cellCount - 1}`);
+    const fault: ActiveFault = { type: req.type, since: new Date(this.simTimeMs).toISOString() };
+    const value = req.value ?? FAULT_DEFAULT_VALUE[req.type];
+    if (value !== undefined) {
+      fault.cell = cell;
+      fault.value = value;
+    }
+    this.faults.set(req.type, fault);
+    this.applyFaults();
+    return fault;
+  }
+
+  /** Clear one type of fault, or all of them. Returns what was cleared. */
+  clearFaults(type?: FaultType): ActiveFault[] {
+    const cleared = [...this.faults.values()].filter((f) => type === undefined || f.type === type);
+    for (const f of cleared) this.faults.delete(f.type);
+    if (cleared.length) {
+      this.applyFaults();
+      // The operator cleared the cause: the BMS may reclose at once, as after an AlmRst.
+      this.pack.resetAlarms();
+      this.pack.step(0, 0);
+    }
+    return cleared;
+  }
+
+  /** Put the active faults into the parts: sensor overlays on the BMS, PCS fault, grid state. */
+  private applyFaults(): void {
+    const overlays = this.pack.faults;
+    overlays.cellTemp.clear();
+    overlays.cellVoltage.clear();
+    for (const f of this.faults.values()) {
+      if (f.cell === undefined || f.value === undefined) continue;
+      if (f.type === 'over-temperature') overlays.cellTemp.set(f.cell, f.value);
+      else overlays.cellVoltage.set(f.cell, f.value);
+    }
+    this.pcs.fault = this.faults.has('pcs-fault');
+    this.gridConnected = !this.faults.has('grid-loss');
+    if (!this.gridConnected) this.pcs.acPower = 0;
+    // Let the BMS see the new readings now, not at the next step (a zero-length step).
+    this.pack.step(0, this.pack.current);
+    this.sample();
+    this.onFaultsChanged?.(this.activeFaults());
+  }
+
+  state(): SiteState {
+    const pack = this.pack;
+    const cells = pack.cellStates();
+    const temps = cells.map((c) => c.temp);
+    const volts = cells.map((c) => c.voltage);
+    const pcs = this.pcs;
+    return {
+      site: this.config.kind,
+      simTime: new Date(this.simTimeMs).toISOString(),
+      simTimeMs: this.simTimeMs,
+      cells: cells.map((c, index) => ({ index, ...c })),
+      pack: {
+        soc: pack.soc,
+        soh: pack.soh,
+        voltage: pack.voltage,
+        current: pack.current,
+        power: pack.power,
+        temperature: temps.reduce((a, b) => a + b, 0) / temps.length,
+        tempMax: Math.max(...temps),
+        tempMin: Math.min(...temps),
+        cellVmax: Math.max(...volts),
+        cellVmin: Math.min(...volts),
+        capacityAh: pack.ratedAh,
+        capacityWh: pack.ratedWh,
+        chargeLimitA: pack.chargeLimitA,
+        dischargeLimitA: pack.dischargeLimitA,
+        contactorClosed: pack.contactorClosed,
+        alarms: pack.alarmSymbols(),
+        cycles: pack.cycles,
+        ambientC: pack.ambientC,
+      },
+      pcs: {
+        setpoint: pcs.requested(),
+        setpointEnabled: pcs.controls.wSetEna,
+        wSet: pcs.controls.wSet,
+        power: pcs.acPower,
+        dcPower: pcs.dcPower,
+        state: pcs.state,
+        revertTimeS: pcs.controls.wSetRvrtTms,
+        revertRemainingS: pcs.revertRemainingS,
+        ratedW: pcs.config.ratedW,
+        energyInjectedWh: pcs.energyInjectedWh,
+        energyAbsorbedWh: pcs.energyAbsorbedWh,
+      },
+      meter: {
+        load: this.loadW,
+        pv: this.pvW,
+        grid: this.gridW,
+        gridConnected: this.gridConnected,
+        energyImportWh: this.energyImportWh,
+        energyExportWh: this.energyExportWh,
+      },
+      faults: this.activeFaults(),
+    };
+  }
+}
