@@ -1,0 +1,31 @@
+// Config node: one Modbus TCP connection (host:port) that every device node on it shares, so the
+// requests of all of them go through one queue with one request in flight (transport.ts).
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { parseConfig } from '../device-io/config';
+import type { ModbusConnectionNode } from '../device-io/connection';
+import { ModbusConnectionConfigSchema, type ModbusConnectionConfig } from './config';
+import { ModbusTransport } from './transport';
+
+export = function (RED: NodeAPI): void {
+  function ModbusConnection(this: ModbusConnectionNode, def: NodeDef & Partial<ModbusConnectionConfig>): void {
+    RED.nodes.createNode(this, def);
+    this.transport = null;
+    this.configError = null;
+    try {
+      const config: ModbusConnectionConfig = parseConfig(ModbusConnectionConfigSchema, 'modbus-connection', def);
+      this.transport = new ModbusTransport({ host: config.host, port: config.port, timeout: config.timeout, queueLimit: config.queueLimit });
+      // Health changes go to the log at debug level; device nodes show them in their status.
+      this.transport.on('health', (h: { state: string; lastError: string | null }) => this.debug(`${h.state}${h.lastError ? `: ${h.lastError}` : ''}`));
+    } catch (err) {
+      this.configError = (err as Error).message;
+      this.error(err);
+    }
+    this.on('close', (done: () => void) => {
+      const t = this.transport;
+      if (!t) return done();
+      // Let writes queued during shutdown (a PCS node's last 0 W) go out first.
+      t.close().then(done, done);
+    });
+  }
+  RED.nodes.registerType('modbus-connection', ModbusConnection as unknown as (this: Node, def: NodeDef) => void);
+};

@@ -1,0 +1,177 @@
+// Writes the PCS active-power setpoint through SunSpec model 704 and keeps it alive with a
+// heartbeat, so that the PCS's own revert timer (WSetRvrtTms) brings it back to 0 W only when
+// this controller dies or stops commanding (DESIGN.md, "The control loop at a site").
+// This node clamps to the PCS ratings and its own limits only: it is NOT the safety envelope.
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { z } from 'zod';
+import { decodeModel } from '../domain/sunspec/codec';
+import { discoverModels, readBlock } from '../domain/sunspec/discovery';
+import { sunspecModel, type ModelDef } from '../domain/sunspec/model';
+import { parseConfig } from '../device-io/config';
+import { transportOf } from '../device-io/connection';
+import { errorStatus, errorText, healthStatus, shorten } from '../device-io/status';
+import { holdingReader } from '../device-io/sunspec-reader';
+import type { ModbusTransport, TransportHealth } from '../modbus-connection/transport';
+import { PcsSetpointConfigSchema, type PcsSetpointConfig } from './config';
+import { clampSetpoint, pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits, type RegisterWrite } from './setpoint';
+
+interface Pcs {
+  address704: number;
+  def704: ModelDef;
+  wsetSf: number;
+  limits: PcsLimits;
+}
+
+const PowerSchema = z.number({ error: 'msg.payload must be a number of W (+ = discharge)' }).finite('msg.payload must be a finite number of W');
+
+export = function (RED: NodeAPI): void {
+  function PcsSetpoint(this: Node, def: NodeDef & Record<string, unknown>): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let config: PcsSetpointConfig;
+    try {
+      config = parseConfig(PcsSetpointConfigSchema, 'pcs-setpoint', def);
+    } catch (err) {
+      node.error(err);
+      node.status(errorStatus(err));
+      return;
+    }
+    const found = transportOf(RED, config.connection);
+    if (found instanceof Error) {
+      node.error(found);
+      node.status(errorStatus(found));
+      return;
+    }
+    const transport: ModbusTransport = found;
+    const read = holdingReader(transport, config.unitId);
+    let pcs: Pcs | null = null;
+    let heartbeat: NodeJS.Timeout | null = null;
+    let lastInputAt = 0;
+    let command: { raw: number; watts: number } | null = null;
+    let closing = false;
+    let heartbeatError: string | null = null;
+    // Command writes and heartbeats must not interleave: one chain of register writes.
+    let chain: Promise<unknown> = Promise.resolve();
+
+    const onHealth = (h: TransportHealth): void => {
+      if (h.state !== 'connected') {
+        pcs = null; // re-discover on the next connection: it may be another device now
+        const s = healthStatus(h);
+        if (s) node.status(s);
+      }
+    };
+    transport.on('health', onHealth);
+
+    async function discover(): Promise<Pcs> {
+      if (pcs) return pcs;
+      const { models } = await discoverModels(read);
+      const loc704 = models.find((m) => m.id === 704);
+      const def704 = sunspecModel(704);
+      if (!loc704 || !def704) throw new Error(`unit ${config.unitId} has no SunSpec model 704 (DER controls): models [${models.map((m) => m.id).join(', ')}]`);
+      const m704 = decodeModel(def704, await readBlock(read, loc704.address, loc704.length + 2), loc704.address);
+      const loc702 = models.find((m) => m.id === 702);
+      const def702 = sunspecModel(702);
+      const m702 = loc702 && def702 ? decodeModel(def702, await readBlock(read, loc702.address, loc702.length + 2), loc702.address) : null;
+      const rating = (p: string): number | null => {
+        const v = m702?.root.points[p];
+        return typeof v === 'number' ? v : null;
+      };
+      const sf = m704.root.points.WSet_SF;
+      pcs = {
+        address704: loc704.address,
+        def704,
+        wsetSf: typeof sf === 'number' ? sf : 0,
+        limits: pcsLimits(
+          { WMaxRtg: rating('WMaxRtg'), WChaRteMaxRtg: rating('WChaRteMaxRtg'), WDisChaRteMaxRtg: rating('WDisChaRteMaxRtg') },
+          { maxChargeW: config.maxChargeW, maxDischargeW: config.maxDischargeW },
+        ),
+      };
+      if (!Number.isFinite(pcs.limits.maxChargeW) || !Number.isFinite(pcs.limits.maxDischargeW)) {
+        node.warn('the PCS publishes no power ratings (702) and maxChargeW / maxDischargeW are not set: setpoints are not limited');
+      }
+      return pcs;
+    }
+
+    const write = (p: Pcs, w: RegisterWrite): Promise<void> =>
+      transport.writeRegisters(config.unitId, p.address704 + w.offset, w.values).catch((err: unknown) => {
+        throw new Error(`writing ${w.what} failed: ${errorText(err)}`);
+      });
+
+    function stopHeartbeat(): void {
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = null;
+    }
+
+    function beat(): void {
+      const p = pcs;
+      if (!command || closing) return;
+      if (Date.now() - lastInputAt > config.revertTimeout * 1000) {
+        // No new command for longer than the revert time: the command is stale. Stop refreshing
+        // it and let the PCS revert to 0 W by itself.
+        stopHeartbeat();
+        node.status({ fill: 'yellow', shape: 'ring', text: `stale: no command for ${config.revertTimeout} s, PCS reverts to 0 W` });
+        return;
+      }
+      if (!p) return;
+      const raw = command.raw;
+      chain = chain
+        .then(() => write(p, setpointWrite(p.def704, raw)))
+        .then(() => { heartbeatError = null; })
+        .catch((err: unknown) => {
+          node.status(healthStatus(transport.health()) ?? errorStatus(err));
+          // Once per distinct error: a PCS that is gone must not flood the log every heartbeat.
+          if (errorText(err) !== heartbeatError) node.error(err);
+          heartbeatError = errorText(err);
+        });
+    }
+
+    node.on('input', (msg, send, done) => {
+      const parsed = PowerSchema.safeParse(msg.payload);
+      if (!parsed.success) {
+        const shown = typeof msg.payload === 'string' ? `"${shorten(msg.payload, 40)}"` : String(msg.payload);
+        const err = new Error(`${parsed.error.issues[0]?.message ?? 'bad payload'}, got ${shown}: nothing written`);
+        node.status(errorStatus(err));
+        return done(err);
+      }
+      const requested = parsed.data;
+      lastInputAt = Date.now();
+      chain = chain
+        .then(async () => {
+          const p = await discover();
+          const clamped = clampSetpoint(requested, p.limits);
+          const cmd = wsetRaw(p.def704, clamped, p.wsetSf);
+          for (const w of revertWrites(p.def704, config.revertTimeout)) await write(p, w);
+          await write(p, setpointWrite(p.def704, cmd.raw));
+          command = cmd;
+          stopHeartbeat();
+          if (!closing) heartbeat = setInterval(beat, config.heartbeat);
+          const limited = cmd.watts !== requested ? ` (limited by ${requested > 0 ? p.limits.source.discharge : p.limits.source.charge})` : '';
+          node.status({ fill: 'green', shape: 'dot', text: shorten(`${(cmd.watts / 1000).toFixed(2)} kW${limited}`) });
+          const out = msg as NodeMessage;
+          out.payload = { setpoint: requested, written: cmd.watts, ts: Date.now() };
+          send(out);
+          done();
+        })
+        .catch((err: unknown) => {
+          const e = err instanceof Error ? err : new Error(errorText(err));
+          pcs = null;
+          node.status(healthStatus(transport.health()) ?? errorStatus(e));
+          done(e);
+        });
+    });
+
+    node.on('close', (done: () => void) => {
+      closing = true;
+      stopHeartbeat();
+      transport.off('health', onHealth);
+      const p = pcs;
+      if (!p || !command) return done();
+      // Best effort: leave the PCS at 0 W rather than wait for its revert timer.
+      const timer = setTimeout(done, 2000);
+      transport.writeRegisters(config.unitId, p.address704 + setpointWrite(p.def704, 0).offset, setpointWrite(p.def704, 0).values)
+        .catch((err: unknown) => node.warn(`could not write 0 W on close: ${errorText(err)}`))
+        .finally(() => { clearTimeout(timer); done(); });
+    });
+  }
+  RED.nodes.registerType('pcs-setpoint', PcsSetpoint as unknown as (this: Node, def: NodeDef) => void);
+};

@@ -1,0 +1,62 @@
+// A SunSpec device (battery, PCS or meter) on a modbus-connection: finds the 'SunS' marker and
+// the model chain, polls the models its kind needs every `interval` ms, decodes them with their
+// scale factors and sends Telemetry (DESIGN.md, "Devices").
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Telemetry } from '../domain/contracts';
+import { deviceTelemetry } from '../domain/sunspec/telemetry';
+import { parseConfig } from '../device-io/config';
+import { transportOf } from '../device-io/connection';
+import { DevicePoller } from '../device-io/poller';
+import { errorStatus } from '../device-io/status';
+import { SunSpecDeviceConfigSchema, type SunSpecDeviceConfig } from './config';
+import { discoverDevice, holdingReader, readModels, type DiscoveredDevice } from '../device-io/sunspec-reader';
+
+export = function (RED: NodeAPI): void {
+  function SunSpecDevice(this: Node, def: NodeDef & Record<string, unknown>): void {
+    RED.nodes.createNode(this, def);
+    let config: SunSpecDeviceConfig;
+    try {
+      config = parseConfig(SunSpecDeviceConfigSchema, 'sunspec-device', def);
+    } catch (err) {
+      this.error(err);
+      this.status(errorStatus(err));
+      return;
+    }
+    const transport = transportOf(RED, config.connection);
+    if (transport instanceof Error) {
+      this.error(transport);
+      this.status(errorStatus(transport));
+      return;
+    }
+    const read = holdingReader(transport, config.unitId);
+    let device: DiscoveredDevice | null = null;
+
+    const poll = async (): Promise<Telemetry> => {
+      if (!device) {
+        device = await discoverDevice(read, config.baseAddress === 'auto' ? undefined : config.baseAddress, config.kind);
+        this.log(`unit ${config.unitId}: ${device.kind}, SunSpec models [${device.chain.map((m) => m.id).join(', ')}] at ${device.base}`);
+      }
+      const models = await readModels(read, device.polled);
+      const ts = Date.now();
+      const part = deviceTelemetry(device.kind, models, ts);
+      const t: Telemetry = { siteId: config.siteId, ts };
+      if (config.deviceId) t.deviceId = config.deviceId;
+      if (part.kind === 'battery') t.battery = part.battery;
+      else if (part.kind === 'pcs') t.pcs = part.pcs;
+      else t.meter = part.meter;
+      return t;
+    };
+
+    const poller = new DevicePoller({
+      node: this,
+      transport,
+      interval: config.interval,
+      siteId: config.siteId,
+      poll,
+      invalidate: () => { device = null; },
+    });
+    this.on('input', (msg, send, done) => poller.input(msg, send, done));
+    this.on('close', () => poller.stop());
+  }
+  RED.nodes.registerType('sunspec-device', SunSpecDevice as unknown as (this: Node, def: NodeDef) => void);
+};
