@@ -16,13 +16,20 @@ import { PcsSetpointConfigSchema, type PcsSetpointConfig } from './config';
 import { clampSetpoint, pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits, type RegisterWrite } from './setpoint';
 
 interface Pcs {
+  /** The revert registers (WSetRvrt, WSetEnaRvrt, WSetRvrtTms, WSetMod) are written once per discovery. */
+  revertConfigured: boolean;
   address704: number;
   def704: ModelDef;
   wsetSf: number;
   limits: PcsLimits;
 }
 
-const PowerSchema = z.number({ error: 'msg.payload must be a number of W (+ = discharge)' }).finite('msg.payload must be a finite number of W');
+const WATTS = 'msg.payload must be a number of W (+ = discharge) or an arbiter decision {setpointW}';
+/** A bare number of W, or the arbiter's decision, whose setpointW it writes. */
+const PowerSchema = z.union([
+  z.number({ error: WATTS }).finite('msg.payload must be a finite number of W'),
+  z.object({ setpointW: z.number().finite() }).transform((d) => d.setpointW),
+], { error: WATTS });
 
 export = function (RED: NodeAPI): void {
   function PcsSetpoint(this: Node, def: NodeDef & Record<string, unknown>): void {
@@ -78,6 +85,7 @@ export = function (RED: NodeAPI): void {
       };
       const sf = m704.root.points.WSet_SF;
       pcs = {
+        revertConfigured: false,
         address704: loc704.address,
         def704,
         wsetSf: typeof sf === 'number' ? sf : 0,
@@ -140,7 +148,10 @@ export = function (RED: NodeAPI): void {
           const p = await discover();
           const clamped = clampSetpoint(requested, p.limits);
           const cmd = wsetRaw(p.def704, clamped, p.wsetSf);
-          for (const w of revertWrites(p.def704, config.revertTimeout)) await write(p, w);
+          if (!p.revertConfigured) {
+            for (const w of revertWrites(p.def704, config.revertTimeout)) await write(p, w);
+            p.revertConfigured = true;
+          }
           await write(p, setpointWrite(p.def704, cmd.raw));
           command = cmd;
           stopHeartbeat();

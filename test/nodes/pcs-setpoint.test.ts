@@ -54,6 +54,27 @@ describe('pcs-setpoint node', () => {
       assert.equal(pcs.wset, -3000);
     });
 
+    it('takes the arbiter decision and writes its setpointW', async () => {
+      await helper.load(ourNodes, flow() as never);
+      const result = nextMessage<Result>(helper.getNode('out'));
+      helper.getNode('set').receive({ payload: { setpointW: -1500, level: 3, source: 'operator' } });
+      assert.equal((await result).payload.written, -1500);
+      assert.equal(pcs.wset, -1500);
+    });
+
+    it('configures the revert timer once, then writes only WSet per command', async () => {
+      await helper.load(ourNodes, flow() as never);
+      const out = helper.getNode('out');
+      let result = nextMessage<Result>(out);
+      helper.getNode('set').receive({ payload: 100 });
+      await result;
+      const before = pcs.writes.length;
+      result = nextMessage<Result>(out);
+      helper.getNode('set').receive({ payload: 200 });
+      await result;
+      assert.equal(pcs.writes.length, before + 1);
+    });
+
     it('clamps to the PCS ratings (702) and to its own maxChargeW / maxDischargeW, never writing beyond them', async () => {
       await helper.load(ourNodes, flow({ maxChargeW: '5000' }) as never);
       const out = helper.getNode('out');
