@@ -1,0 +1,40 @@
+// The REST API under /api/v1. For now: GET /api/v1/health. Unknown paths answer a JSON 404 so
+// API clients never receive the editor's HTML by mistake.
+import express from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
+
+export interface HealthInfo {
+  role: 'cloud' | 'edge';
+  version: string;
+  nodeRed: string;
+  startedAt: number;
+  /** Extra facts of the role, e.g. the edge's siteId. */
+  extra?: Record<string, string | number>;
+}
+
+export function healthBody(info: HealthInfo, now = Date.now()) {
+  return {
+    status: 'ok' as const,
+    role: info.role,
+    version: info.version,
+    uptimeS: Math.round((now - info.startedAt) / 100) / 10,
+    nodeRed: info.nodeRed,
+    ...info.extra,
+  };
+}
+
+export function apiRouter(info: HealthInfo): Router {
+  const router = express.Router();
+  router.get('/health', (_req, res) => {
+    res.json(healthBody(info));
+  });
+  router.use((req, res) => {
+    res.status(404).json({ error: 'not found', path: `${req.baseUrl}${req.path}` });
+  });
+  // Express recognises an error handler by its four parameters.
+  router.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status !== undefined && err.status >= 400 && err.status < 600 ? err.status : 500;
+    res.status(status).json({ error: status === 500 ? 'internal error' : err.message });
+  });
+  return router;
+}

@@ -1,0 +1,61 @@
+// The flow file each runtime runs. The cloud and the edge each get their own Node-RED user
+// directory (<dataDir>/cloud, <dataDir>/edge) so the two never share files; on the first start
+// the default flow from flows/ is copied there, and from then on the flow belongs to the user
+// (deploys from the editor save into it).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { CloudSettings, EdgeSettings } from '../../settings';
+import { SettingsError } from '../../settings';
+import { packageRoot } from './package-info';
+
+const FlowNodeSchema = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
+const FlowSchema = z.array(FlowNodeSchema);
+type FlowNode = z.infer<typeof FlowNodeSchema>;
+
+export function defaultFlowPath(role: 'cloud' | 'edge'): string {
+  return join(packageRoot, 'flows', `${role}.json`);
+}
+
+function readFlow(path: string, source: string): FlowNode[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new SettingsError(source, `cannot read flow file '${path}': ${(err as Error).message}`);
+  }
+  const flow = FlowSchema.safeParse(parsed);
+  if (!flow.success) {
+    throw new SettingsError(source, `'${path}' is not a Node-RED flow (expected an array of nodes with id and type)`);
+  }
+  return flow.data;
+}
+
+/**
+ * The default edge flow addressed to this site: its modbus-connection nodes point at the
+ * configured Modbus host and port (the simulator's by default) and its device nodes carry the
+ * site id. Node-RED would substitute ${ENV} in a text property, but a number field holding
+ * "${LIFO4_MODBUS_PORT}" fails the editor's validation, so the values are written in instead.
+ */
+export function addressEdgeFlow(flow: readonly FlowNode[], settings: Pick<EdgeSettings, 'modbusHost' | 'modbusPort' | 'siteId'>): FlowNode[] {
+  return flow.map((node) => {
+    if (node.type === 'modbus-connection') return { ...node, host: settings.modbusHost, port: settings.modbusPort };
+    if (node.type === 'sunspec-device' || node.type === 'profile-device') return { ...node, siteId: settings.siteId };
+    return node;
+  });
+}
+
+/** Path of the flow file the runtime runs, created from the default flow on the first start. */
+export function prepareFlowFile(settings: CloudSettings | EdgeSettings, userDir: string): string {
+  if (settings.role === 'edge' && settings.flowsFile !== undefined) {
+    readFlow(settings.flowsFile, '--flows'); // fail now with a clear message, not inside Node-RED
+    return settings.flowsFile;
+  }
+  const flowFile = join(userDir, 'flows.json');
+  if (!existsSync(flowFile)) {
+    const defaults = readFlow(defaultFlowPath(settings.role), `default ${settings.role} flow`);
+    const flow = settings.role === 'edge' ? addressEdgeFlow(defaults, settings) : defaults;
+    writeFileSync(flowFile, `${JSON.stringify(flow, null, 2)}\n`);
+  }
+  return flowFile;
+}

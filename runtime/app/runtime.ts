@@ -1,0 +1,154 @@
+// One Node-RED runtime embedded in an Express 4 app: the cloud or the edge. Node-RED is a
+// singleton per process (RED.init may run once), so a process runs exactly one role.
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import express from 'express';
+import RED from 'node-red';
+import type { CloudSettings, EdgeSettings } from '../../settings';
+import { FIELDS, SettingsError, hostPort } from '../../settings';
+import { loadOrCreateSecrets } from '../secrets';
+import { apiRouter } from './api';
+import { prepareFlowFile } from './flow-files';
+import { nodeRedVersion, packageRoot, packageVersion } from './package-info';
+
+export type RuntimeSettings = CloudSettings | EdgeSettings;
+
+export const EDITOR_ROOT = '/editor';
+export const HTTP_NODE_ROOT = '/nodes';
+export const API_ROOT = '/api/v1';
+
+export interface RunningRuntime {
+  role: RuntimeSettings['role'];
+  /** The port actually bound (differs from the setting when that was 0). */
+  port: number;
+  /** http://host:port */
+  url: string;
+  /** Stops the flows, Node-RED and the HTTP server, closing every open connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Modules under <package root>/node_modules that Node-RED must not load into our runtimes:
+ * node-red-contrib-modbus is a devDependency for tests of its message format only, and it pulls
+ * vm2 (unfixed critical advisories). Node-RED scans <root>/node_modules because it walks up from
+ * its own core nodes folder; `nodesExcludes` skips a module by its folder name.
+ */
+export const EXCLUDED_NODE_MODULES = ['node-red-contrib-modbus'];
+
+function listenPort(settings: RuntimeSettings): { port: number; flag: string } {
+  return settings.role === 'cloud'
+    ? { port: settings.port, flag: FIELDS.port.flag }
+    : { port: settings.edgePort, flag: FIELDS.edgePort.flag };
+}
+
+/** Node-RED's settings for a role (what a settings.js file would hold for a standalone install). */
+export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flowFile: string, credentialSecret: string) {
+  const title = `LiFePO4 EMS ${settings.role}`;
+  return {
+    uiHost: settings.host,
+    uiPort: listenPort(settings).port,
+    httpAdminRoot: EDITOR_ROOT,
+    httpNodeRoot: HTTP_NODE_ROOT,
+    userDir,
+    flowFile,
+    flowFilePretty: true,
+    credentialSecret,
+    // Our own nodes: the package root's package.json "node-red" section lists them.
+    nodesDir: [packageRoot],
+    nodesExcludes: EXCLUDED_NODE_MODULES,
+    functionExternalModules: false,
+    logging: { console: { level: settings.logLevel, metrics: false, audit: false } },
+    // No update checks or telemetry consent prompt: the runtime must not call home.
+    telemetry: { enabled: false, updateNotification: false },
+    diagnostics: { enabled: true, ui: false },
+    runtimeState: { enabled: false, ui: false },
+    editorTheme: {
+      page: { title },
+      header: { title },
+      tours: false,
+      // Projects stay off. Present but without `enabled`, so Node-RED does not warn about it on
+      // every start (storage/localfilesystem/projects/index.js warns on enabled === false).
+      projects: {},
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number, flag: string): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') reject(new SettingsError(flag, `port ${port} on ${host} is already in use`));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
+        reject(new SettingsError(FIELDS.host.flag, `cannot listen on ${host} (${err.code})`));
+      } else reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolveListen((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout(undefined), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Starts the role's Node-RED runtime and HTTP server; resolves once the flows are started. */
+export async function startRuntime(settings: RuntimeSettings): Promise<RunningRuntime> {
+  const startedAt = Date.now();
+  const secrets = loadOrCreateSecrets(settings.dataDir);
+  const userDir = join(settings.dataDir, settings.role);
+  mkdirSync(userDir, { recursive: true, mode: 0o700 });
+  const flowFile = prepareFlowFile(settings, userDir);
+
+  const app = express();
+  app.disable('x-powered-by');
+  const server = createServer(app);
+  // Tracked so stop() can end keep-alive and WebSocket (editor comms) connections at once;
+  // server.close() alone waits for them.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  RED.init(server, nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret) as unknown as Parameters<typeof RED.init>[1]);
+  const extra: Record<string, string | number> = settings.role === 'edge' ? { siteId: settings.siteId } : {};
+  app.use(API_ROOT, apiRouter({ role: settings.role, version: packageVersion, nodeRed: nodeRedVersion, startedAt, extra }));
+  app.use(EDITOR_ROOT, RED.httpAdmin);
+  app.use(HTTP_NODE_ROOT, RED.httpNode);
+  // The dashboard will live at '/'; until it exists, '/' leads to the editor.
+  app.get('/', (_req, res) => res.redirect(`${EDITOR_ROOT}/`));
+
+  const { port, flag } = listenPort(settings);
+  const boundPort = await listen(server, settings.host, port, flag);
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // RED.stop() closes every node (Modbus sockets, timers); bounded so a hung node cannot
+      // keep the process past the supervisor's 5 s budget.
+      await withTimeout(RED.stop().catch((err: unknown) => console.error(`Node-RED stop failed: ${String(err)}`)), 3000);
+      const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      for (const socket of sockets) socket.destroy();
+      await withTimeout(closed, 1000);
+    })();
+    return stopping;
+  };
+  try {
+    await RED.start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { role: settings.role, port: boundPort, url: `http://${hostPort(settings.host, boundPort)}`, stop };
+}

@@ -1,0 +1,253 @@
+// `lifo4 start`: the all-in-one for a newcomer. Runs the simulator, the edge runtime and the cloud
+// runtime as child processes (Node-RED is one runtime per process), prefixes their log lines,
+// restarts a child that dies, and stops them all on Ctrl-C / SIGTERM within 5 s.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { AllSettings } from '../../settings';
+import { hostPort, reachableHost } from '../../settings';
+import { loadOrCreateSecrets } from '../secrets';
+import { ReadyMessageSchema } from './ready-message';
+import type { ReadyMessage } from './ready-message';
+
+export type ChildRole = 'sim' | 'edge' | 'cloud';
+
+/** Exit code of a child that stopped on a configuration error: restarting would not help. */
+export const CONFIG_ERROR_EXIT = 2;
+
+export const SUPERVISOR_TIMING = {
+  /** First restart delay; doubles per quick crash. */
+  restartDelayMs: 500,
+  maxRestartDelayMs: 8000,
+  /** A child that dies sooner than this after its start counts as a quick crash. */
+  quickCrashMs: 15000,
+  /** This many quick crashes in a row and the supervisor gives up. */
+  maxQuickCrashes: 5,
+  readyTimeoutMs: 90000,
+  /** SIGTERM first, SIGKILL whatever still lives after this. */
+  killAfterMs: 4000,
+};
+
+const CLI = join(__dirname, '..', 'cli', 'main.js');
+
+function log(line: string): void {
+  console.log(`[start] ${line}`);
+}
+
+class SupervisedChild {
+  proc: ChildProcess | undefined;
+  ready: ReadyMessage | undefined;
+  startedAt = 0;
+  quickCrashes = 0;
+  everReady = false;
+  private readyWaiters: ((m: ReadyMessage) => void)[] = [];
+
+  constructor(
+    readonly role: ChildRole,
+    public args: () => string[],
+  ) {}
+
+  waitReady(): Promise<ReadyMessage> {
+    if (this.ready) return Promise.resolve(this.ready);
+    return new Promise((resolveReady) => this.readyWaiters.push(resolveReady));
+  }
+
+  markReady(message: ReadyMessage): void {
+    this.ready = message;
+    for (const waiter of this.readyWaiters.splice(0)) waiter(message);
+  }
+
+  get alive(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+}
+
+function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, out: NodeJS.WritableStream): void {
+  if (!stream) return;
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${prefix} ${line}\n`));
+}
+
+export function banner(settings: AllSettings, ports: { port: number; edgePort: number; modbusPort: number; controlPort: number }): string {
+  const at = (port: number) => `http://${hostPort(settings.host, port)}`;
+  return [
+    '',
+    'LiFePO4 EMS is running:',
+    `  cloud editor     ${at(ports.port)}/editor/`,
+    `  cloud API        ${at(ports.port)}/api/v1/health`,
+    `  edge editor      ${at(ports.edgePort)}/editor/`,
+    `  edge API         ${at(ports.edgePort)}/api/v1/health`,
+    `  edge telemetry   ${at(ports.edgePort)}/nodes/telemetry/latest`,
+    `  simulator        Modbus TCP ${hostPort(settings.host, ports.modbusPort)} (unit 1 battery, 2 PCS, 3 meter)`,
+    `  sim control API  ${at(ports.controlPort)}/state`,
+    `Data and secrets: ${settings.dataDir}`,
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}
+
+export class Supervisor {
+  private readonly children: Record<ChildRole, SupervisedChild>;
+  private stopping = false;
+  private exitCode = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Ports actually bound; a restarted child gets the same ones (they may have been 0 = any). */
+  private readonly ports: { port: number; edgePort: number; modbusPort: number; controlPort: number };
+  private exitResolve: ((code: number) => void) | undefined;
+  readonly exited: Promise<number>;
+
+  constructor(private readonly settings: AllSettings) {
+    this.ports = { port: settings.port, edgePort: settings.edgePort, modbusPort: settings.modbusPort, controlPort: settings.controlPort };
+    this.exited = new Promise((resolveExit) => (this.exitResolve = resolveExit));
+    const common = ['--host', settings.host, '--data-dir', settings.dataDir, '--log-level', settings.logLevel];
+    this.children = {
+      sim: new SupervisedChild('sim', () => [
+        'sim', ...common,
+        '--modbus-port', String(this.ports.modbusPort),
+        '--control-port', String(this.ports.controlPort),
+        '--speed', String(settings.speed),
+        '--site', settings.site,
+        ...(settings.seed !== undefined ? ['--seed', String(settings.seed)] : []),
+      ]),
+      edge: new SupervisedChild('edge', () => [
+        'edge', ...common,
+        '--edge-port', String(this.ports.edgePort),
+        '--site-id', settings.siteId,
+        '--modbus-host', reachableHost(settings.host),
+        '--modbus-port', String(this.ports.modbusPort),
+        ...(settings.flowsFile !== undefined ? ['--flows', settings.flowsFile] : []),
+      ]),
+      cloud: new SupervisedChild('cloud', () => [
+        'cloud', ...common,
+        '--port', String(this.ports.port),
+        '--mqtt-port', String(settings.mqttPort),
+      ]),
+    };
+  }
+
+  /** Starts the simulator, then the edge (it polls the simulator) and the cloud; prints the URLs. */
+  async start(): Promise<void> {
+    // Created here once, before the children race to create it.
+    loadOrCreateSecrets(this.settings.dataDir);
+    process.on('SIGINT', () => this.stop('SIGINT'));
+    process.on('SIGTERM', () => this.stop('SIGTERM'));
+
+    const readyTimer = setTimeout(() => {
+      const late = Object.values(this.children).filter((c) => !c.everReady).map((c) => c.role);
+      log(`${late.join(', ')} did not become ready within ${SUPERVISOR_TIMING.readyTimeoutMs / 1000} s; stopping`);
+      this.stop('start-up timeout', 1);
+    }, SUPERVISOR_TIMING.readyTimeoutMs);
+    this.timers.add(readyTimer);
+
+    this.spawn(this.children.sim);
+    const sim = await this.children.sim.waitReady();
+    this.ports.modbusPort = sim.ports.modbusPort ?? this.ports.modbusPort;
+    this.ports.controlPort = sim.ports.controlPort ?? this.ports.controlPort;
+    if (this.stopping) return;
+    this.spawn(this.children.edge);
+    this.spawn(this.children.cloud);
+    const [edge, cloud] = await Promise.all([this.children.edge.waitReady(), this.children.cloud.waitReady()]);
+    this.ports.edgePort = edge.ports.edgePort ?? this.ports.edgePort;
+    this.ports.port = cloud.ports.port ?? this.ports.port;
+    clearTimeout(readyTimer);
+    this.timers.delete(readyTimer);
+    if (this.stopping) return;
+    console.log(banner(this.settings, this.ports));
+  }
+
+  private spawn(child: SupervisedChild): void {
+    if (this.stopping) return;
+    const proc = spawn(process.execPath, [CLI, ...child.args()], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: process.env,
+    });
+    child.proc = proc;
+    child.ready = undefined;
+    log(`${child.role} started (pid ${proc.pid})`);
+    child.startedAt = Date.now();
+    prefixLines(proc.stdout, `[${child.role}]`, process.stdout);
+    prefixLines(proc.stderr, `[${child.role}]`, process.stderr);
+    proc.on('message', (raw) => {
+      const message = ReadyMessageSchema.safeParse(raw);
+      if (!message.success || message.data.role !== child.role) return;
+      if (child.everReady) log(`${child.role} is back`);
+      child.everReady = true;
+      child.markReady(message.data);
+    });
+    proc.on('error', (err) => log(`${child.role} could not be started: ${err.message}`));
+    proc.on('exit', (code, signal) => this.onExit(child, proc, code, signal));
+  }
+
+  private onExit(child: SupervisedChild, proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child.proc !== proc) return;
+    if (this.stopping) {
+      this.finishIfAllExited();
+      return;
+    }
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (code === CONFIG_ERROR_EXIT) {
+      log(`${child.role} stopped on a configuration error (see its message above); stopping everything`);
+      this.stop(`${child.role} configuration error`, CONFIG_ERROR_EXIT);
+      return;
+    }
+    const quick = Date.now() - child.startedAt < SUPERVISOR_TIMING.quickCrashMs;
+    child.quickCrashes = quick ? child.quickCrashes + 1 : 0;
+    if (child.quickCrashes >= SUPERVISOR_TIMING.maxQuickCrashes) {
+      log(
+        `${child.role} crashed ${child.quickCrashes} times in a row, each within ` +
+          `${SUPERVISOR_TIMING.quickCrashMs / 1000} s of starting (last: ${how}); giving up. ` +
+          `Its log lines above, prefixed [${child.role}], say why.`,
+      );
+      this.stop(`${child.role} keeps crashing`, 1);
+      return;
+    }
+    const delay = Math.min(SUPERVISOR_TIMING.restartDelayMs * 2 ** Math.max(0, child.quickCrashes - 1), SUPERVISOR_TIMING.maxRestartDelayMs);
+    log(`${child.role} exited unexpectedly (${how}); restarting in ${delay} ms`);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.spawn(child);
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  /** SIGTERM to every child, SIGKILL to those alive after 4 s; resolves `exited` when all are gone. */
+  stop(why: string, exitCode = 0): void {
+    if (this.stopping) {
+      if (why === 'SIGINT' || why === 'SIGTERM') {
+        // A second Ctrl-C: no more waiting.
+        for (const child of Object.values(this.children)) if (child.alive) child.proc?.kill('SIGKILL');
+      }
+      return;
+    }
+    this.stopping = true;
+    this.exitCode = exitCode;
+    log(`stopping (${why})`);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const child of Object.values(this.children)) if (child.alive) child.proc?.kill('SIGTERM');
+    const killTimer = setTimeout(() => {
+      for (const child of Object.values(this.children)) {
+        if (child.alive) {
+          log(`${child.role} still running after ${SUPERVISOR_TIMING.killAfterMs} ms; killing it`);
+          child.proc?.kill('SIGKILL');
+        }
+      }
+    }, SUPERVISOR_TIMING.killAfterMs);
+    killTimer.unref();
+    this.finishIfAllExited();
+  }
+
+  private finishIfAllExited(): void {
+    if (!this.stopping) return;
+    if (Object.values(this.children).some((c) => c.alive)) return;
+    log('stopped');
+    this.exitResolve?.(this.exitCode);
+  }
+}
+
+/** Runs the all-in-one until it is stopped; resolves with the process exit code. */
+export async function runSupervisor(settings: AllSettings): Promise<number> {
+  const supervisor = new Supervisor(settings);
+  await Promise.race([supervisor.start(), supervisor.exited]);
+  return supervisor.exited;
+}

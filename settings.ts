@@ -1,0 +1,322 @@
+// Typed settings for the processes of lifo4: the all-in-one supervisor (`lifo4 start`, role
+// 'all'), the edge runtime, the cloud runtime and the site simulator. Every setting has one row in
+// FIELDS: its command-line flag, its LIFO4_* environment variable, its default and its zod schema,
+// so the CLI's --help, the environment and the config file cannot drift apart.
+//
+// Precedence, highest first: command-line flag > environment (LIFO4_*) > config file (--config FILE
+// or LIFO4_CONFIG, JSON with the setting names as keys) > default. A bad value throws a
+// SettingsError whose message names the setting and where it came from, e.g.
+//   --port: expected a port number 0-65535 (0 = any free port), got 'abc'
+//
+// Ports accept 0, meaning "any free port": the process binds an ephemeral port and reports the
+// one it got. That is meant for tests; a person uses fixed ports.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+export const ROLES = ['all', 'edge', 'cloud', 'sim'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const SITE_PROFILES = ['household', 'commercial'] as const;
+export type SiteProfile = (typeof SITE_PROFILES)[number];
+
+/** A setting whose value is missing or invalid; the message names the setting and its source. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+  constructor(
+    /** Where the bad value came from: '--port', 'LIFO4_PORT', 'config file x.json: port'. */
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+  }
+}
+
+// Flags and environment variables arrive as strings, the config file holds JSON values: each
+// schema accepts both and yields the typed value.
+const integerText = z.string().trim().regex(/^-?\d+$/).transform(Number);
+const numberText = z
+  .string()
+  .trim()
+  .regex(/^-?(\d+\.?\d*|\.\d+)$/)
+  .transform(Number);
+
+const port = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(65535));
+const text = z.string().trim().min(1);
+const host = text.refine((h) => isIP(h) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(h));
+// A site id becomes an MQTT topic level (lifo4/<siteId>/telemetry), so no '/', '+' or '#'.
+const siteId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const speed = z.union([z.number(), numberText]).pipe(z.number().positive().max(10000));
+const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(2 ** 31 - 1));
+
+interface FieldDef<S extends z.ZodType> {
+  /** Long flag, e.g. '--port'. */
+  flag: string;
+  /** Placeholder in --help, e.g. 'PORT'. */
+  arg: string;
+  env: string;
+  schema: S;
+  /** Shown in the error message after "expected". */
+  expected: string;
+  default: z.output<S> | undefined;
+  describe: string;
+  /** A path: relative values resolve against the working directory (flag, env) or the config file's folder. */
+  path?: boolean;
+}
+
+function field<S extends z.ZodType>(def: FieldDef<S>): FieldDef<S> {
+  return def;
+}
+
+const PORT_EXPECTED = 'a port number 0-65535 (0 = any free port)';
+
+export const FIELDS = {
+  host: field({
+    flag: '--host', arg: 'HOST', env: 'LIFO4_HOST', schema: host, default: '127.0.0.1',
+    expected: 'an IP address or host name to listen on', describe: 'address every server listens on',
+  }),
+  dataDir: field({
+    flag: '--data-dir', arg: 'DIR', env: 'LIFO4_DATA_DIR', schema: text, default: './.lifo4', path: true,
+    expected: 'a directory path', describe: 'where flows, secrets and stores live',
+  }),
+  logLevel: field({
+    flag: '--log-level', arg: 'LEVEL', env: 'LIFO4_LOG_LEVEL', schema: z.enum(LOG_LEVELS), default: 'warn',
+    expected: `one of ${LOG_LEVELS.join(', ')}`, describe: 'Node-RED log level',
+  }),
+  port: field({
+    flag: '--port', arg: 'PORT', env: 'LIFO4_PORT', schema: port, default: 1880,
+    expected: PORT_EXPECTED, describe: 'cloud HTTP port (editor, API)',
+  }),
+  mqttPort: field({
+    flag: '--mqtt-port', arg: 'PORT', env: 'LIFO4_MQTT_PORT', schema: port, default: 1883,
+    expected: PORT_EXPECTED, describe: 'MQTT broker port (reserved: the embedded broker is not built yet)',
+  }),
+  edgePort: field({
+    flag: '--edge-port', arg: 'PORT', env: 'LIFO4_EDGE_PORT', schema: port, default: 1881,
+    expected: PORT_EXPECTED, describe: 'edge HTTP port (editor, API)',
+  }),
+  flowsFile: field({
+    flag: '--flows', arg: 'FILE', env: 'LIFO4_FLOWS', schema: text, default: undefined, path: true,
+    expected: 'a flow file path',
+    describe: 'edge flow file to run (deploys save into it); default <data-dir>/edge/flows.json, seeded from flows/edge.json',
+  }),
+  siteId: field({
+    flag: '--site-id', arg: 'ID', env: 'LIFO4_SITE_ID', schema: siteId, default: 'site-1',
+    expected: '1-64 letters, digits, - or _', describe: 'site id of this edge (MQTT topic level)',
+  }),
+  modbusHost: field({
+    flag: '--modbus-host', arg: 'HOST', env: 'LIFO4_MODBUS_HOST', schema: host, default: '127.0.0.1',
+    expected: 'an IP address or host name', describe: 'Modbus TCP host of the devices the default edge flow polls',
+  }),
+  modbusPort: field({
+    flag: '--modbus-port', arg: 'PORT', env: 'LIFO4_MODBUS_PORT', schema: port, default: 5020,
+    expected: PORT_EXPECTED, describe: 'Modbus TCP port of the simulator (and of the devices the edge polls)',
+  }),
+  controlPort: field({
+    flag: '--control-port', arg: 'PORT', env: 'LIFO4_CONTROL_PORT', schema: port, default: 5021,
+    expected: PORT_EXPECTED, describe: 'simulator control API port (HTTP)',
+  }),
+  speed: field({
+    flag: '--speed', arg: 'X', env: 'LIFO4_SPEED', schema: speed, default: 1,
+    expected: 'a number > 0 (1 = real time)', describe: 'simulated time per real time',
+  }),
+  site: field({
+    flag: '--site', arg: 'PROFILE', env: 'LIFO4_SITE', schema: z.enum(SITE_PROFILES), default: 'household',
+    expected: `one of ${SITE_PROFILES.join(', ')}`, describe: 'simulated site profile',
+  }),
+  seed: field({
+    flag: '--seed', arg: 'N', env: 'LIFO4_SEED', schema: seed, default: undefined,
+    expected: 'an integer 0-2147483647', describe: 'random seed of the simulator, for repeatable runs (simulator default 1)',
+  }),
+} as const;
+
+export type SettingKey = keyof typeof FIELDS;
+type ValueOf<K extends SettingKey> = z.output<(typeof FIELDS)[K]['schema']>;
+
+const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
+const CLOUD_KEYS = ['port', 'mqttPort'] as const;
+const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'modbusHost', 'modbusPort'] as const;
+const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed'] as const;
+
+/** The settings each role reads, in --help order. */
+export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
+  // The all-in-one points its edge at its own simulator, so it has no --modbus-host.
+  all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgePort', 'flowsFile', 'siteId', 'modbusPort', 'controlPort', 'speed', 'site', 'seed'],
+  cloud: [...COMMON_KEYS, ...CLOUD_KEYS],
+  edge: [...COMMON_KEYS, ...EDGE_KEYS],
+  sim: [...COMMON_KEYS, ...SIM_KEYS],
+};
+
+// The typed result per role, checked once more as a whole after each value was parsed alone.
+const commonShape = {
+  host: z.string(),
+  /** Absolute path. */
+  dataDir: z.string(),
+  logLevel: z.enum(LOG_LEVELS),
+  /** The config file that was read, absolute, if any. */
+  configFile: z.string().optional(),
+};
+const cloudShape = { port: port, mqttPort: port };
+const edgeShape = {
+  edgePort: port,
+  /** Absolute path of the edge flow file given with --flows, else undefined. */
+  flowsFile: z.string().optional(),
+  siteId,
+  modbusHost: host,
+  modbusPort: port,
+};
+const simShape = { modbusPort: port, controlPort: port, speed, site: z.enum(SITE_PROFILES), seed: seed.optional() };
+
+export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape });
+export const EdgeSettingsSchema = z.object({ role: z.literal('edge'), ...commonShape, ...edgeShape });
+export const SimSettingsSchema = z.object({ role: z.literal('sim'), ...commonShape, ...simShape });
+const { modbusHost: _edgeOnly, ...allEdgeShape } = edgeShape;
+export const AllSettingsSchema = z
+  .object({ role: z.literal('all'), ...commonShape, ...cloudShape, ...allEdgeShape, ...simShape })
+  // The all-in-one binds all four ports on one host: two equal ports would fail at start-up, later
+  // and less clearly (0 = any free port never collides).
+  .superRefine((s, ctx) => {
+    const ports: [SettingKey, number][] = [['port', s.port], ['edgePort', s.edgePort], ['modbusPort', s.modbusPort], ['controlPort', s.controlPort]];
+    for (const [i, [key, value]] of ports.entries()) {
+      const clash = ports.slice(0, i).find(([, other]) => other === value && value !== 0);
+      if (clash) ctx.addIssue({ code: 'custom', path: [key], message: `${value} is the same port as ${FIELDS[clash[0]].flag}` });
+    }
+  });
+const SCHEMAS = {
+  all: AllSettingsSchema,
+  cloud: CloudSettingsSchema,
+  edge: EdgeSettingsSchema,
+  sim: SimSettingsSchema,
+} as const;
+
+export type CloudSettings = z.output<typeof CloudSettingsSchema>;
+export type EdgeSettings = z.output<typeof EdgeSettingsSchema>;
+export type SimSettings = z.output<typeof SimSettingsSchema>;
+export type AllSettings = z.output<typeof AllSettingsSchema>;
+export type SettingsFor<R extends Role> = z.output<(typeof SCHEMAS)[R]>;
+export type Settings = SettingsFor<Role>;
+
+export interface SettingsSources {
+  /** Flag values by setting name, as given on the command line (strings); absent = not given. */
+  flags?: Partial<Record<SettingKey, string>>;
+  /** Value of --config, if given. */
+  configFlag?: string;
+  /** Environment; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Working directory for relative paths; defaults to process.cwd(). */
+  cwd?: string;
+}
+
+interface Raw {
+  value: unknown;
+  source: string;
+  /** Folder relative paths resolve against. */
+  base: string;
+}
+
+/** The address a client on this machine uses to reach a server listening on `host`. */
+export function reachableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+/** `host:port` with IPv6 addresses in brackets, as URLs want them. */
+export function hostPort(host: string, port: number): string {
+  const h = reachableHost(host);
+  return `${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+}
+
+function readConfigFile(path: string, source: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SettingsError(source, `cannot read config file '${path}': ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new SettingsError(source, `config file '${path}' is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SettingsError(source, `config file '${path}' must hold a JSON object of settings`);
+  }
+  const known = Object.keys(FIELDS);
+  for (const key of Object.keys(parsed)) {
+    if (!known.includes(key)) {
+      throw new SettingsError(`config file ${path}`, `unknown setting '${key}' (known: ${known.join(', ')})`);
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function parseValue<K extends SettingKey>(key: K, raw: Raw): ValueOf<K> {
+  const def = FIELDS[key];
+  const result = def.schema.safeParse(raw.value);
+  if (!result.success) {
+    throw new SettingsError(raw.source, `expected ${def.expected}, got ${describeValue(raw.value)}`);
+  }
+  const value = result.data as ValueOf<K>;
+  if ('path' in def && def.path && typeof value === 'string') return resolve(raw.base, value) as ValueOf<K>;
+  return value;
+}
+
+/**
+ * The settings of one role from flags, environment, config file and defaults.
+ * @throws SettingsError naming the setting and its source when a value is invalid.
+ */
+export function loadSettings<R extends Role>(role: R, sources: SettingsSources = {}): SettingsFor<R> {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const flags = sources.flags ?? {};
+
+  let configFile: string | undefined;
+  let config: Record<string, unknown> = {};
+  const configFrom =
+    sources.configFlag !== undefined
+      ? { path: sources.configFlag, source: '--config' }
+      : env.LIFO4_CONFIG !== undefined && env.LIFO4_CONFIG !== ''
+        ? { path: env.LIFO4_CONFIG, source: 'LIFO4_CONFIG' }
+        : undefined;
+  if (configFrom) {
+    configFile = resolve(cwd, configFrom.path);
+    config = readConfigFile(configFile, configFrom.source);
+  }
+
+  const out: Record<string, unknown> = { role };
+  if (configFile) out.configFile = configFile;
+  for (const key of ROLE_KEYS[role]) {
+    const def = FIELDS[key];
+    const flagValue = flags[key];
+    const envValue = env[def.env];
+    let raw: Raw | undefined;
+    if (flagValue !== undefined) raw = { value: flagValue, source: def.flag, base: cwd };
+    else if (envValue !== undefined && envValue !== '') raw = { value: envValue, source: def.env, base: cwd };
+    else if (configFile && config[key] !== undefined) {
+      raw = { value: config[key], source: `config file ${configFile}: ${key}`, base: dirname(configFile) };
+    }
+    if (raw) out[key] = parseValue(key, raw);
+    else if (def.default !== undefined) {
+      out[key] = parseValue(key, { value: def.default, source: `default ${key}`, base: cwd });
+    }
+  }
+  const checked = SCHEMAS[role].safeParse(out);
+  if (!checked.success) {
+    // Each value was valid alone, so what is left are rules across settings (two equal ports).
+    const issue = checked.error.issues[0];
+    const key = issue?.path[0];
+    const source = typeof key === 'string' && key in FIELDS ? FIELDS[key as SettingKey].flag : 'settings';
+    throw new SettingsError(source, issue?.message ?? checked.error.message);
+  }
+  return checked.data as SettingsFor<R>;
+}

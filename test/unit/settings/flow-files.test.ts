@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addressEdgeFlow, defaultFlowPath, prepareFlowFile } from '../../../runtime/app/flow-files';
+import { SettingsError, loadSettings } from '../../../settings';
+
+type FlowNode = { id: string; type: string; [key: string]: unknown };
+const readFlow = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as FlowNode[];
+
+describe('default flows', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lifo4-flows-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('edge.json polls the battery (unit 1), the PCS (unit 2) and the meter (unit 3) through one modbus-connection', () => {
+    const flow = readFlow(defaultFlowPath('edge'));
+    const connections = flow.filter((n) => n.type === 'modbus-connection');
+    assert.equal(connections.length, 1);
+    const devices = flow.filter((n) => n.type === 'sunspec-device');
+    assert.deepEqual(devices.map((d) => [d.unitId, d.kind]), [[1, 'battery'], [2, 'pcs'], [3, 'meter']]);
+    for (const d of devices) assert.equal(d.connection, connections[0]?.id);
+  });
+
+  it('edge.json wires every node to nodes that exist, and ids are unique', () => {
+    for (const role of ['edge', 'cloud'] as const) {
+      const flow = readFlow(defaultFlowPath(role));
+      const ids = new Set(flow.map((n) => n.id));
+      assert.equal(ids.size, flow.length, `${role}: duplicate ids`);
+      for (const node of flow) {
+        if (node.z !== undefined) assert.ok(ids.has(String(node.z)), `${node.id} on a missing tab`);
+        for (const target of ((node.wires as string[][] | undefined) ?? []).flat()) assert.ok(ids.has(target), `${node.id} -> ${target}`);
+      }
+    }
+  });
+
+  it('edge.json serves the joined telemetry at GET /telemetry/latest (under /nodes)', () => {
+    const httpIn = readFlow(defaultFlowPath('edge')).find((n) => n.type === 'http in');
+    assert.equal(httpIn?.url, '/telemetry/latest');
+    assert.equal(httpIn?.method, 'get');
+  });
+
+  it('are addressed to the configured Modbus host, port and site id', () => {
+    const flow = addressEdgeFlow(readFlow(defaultFlowPath('edge')), { modbusHost: '10.0.0.7', modbusPort: 15020, siteId: 'barn' });
+    const connection = flow.find((n) => n.type === 'modbus-connection');
+    assert.equal(connection?.host, '10.0.0.7');
+    assert.equal(connection?.port, 15020);
+    for (const d of flow.filter((n) => n.type === 'sunspec-device')) assert.equal(d.siteId, 'barn');
+  });
+
+  it('are copied into the user directory on the first start only; later the flow belongs to the user', () => {
+    const settings = loadSettings('edge', { flags: { dataDir: dir, modbusPort: '6020' }, env: {}, cwd: dir });
+    const file = prepareFlowFile(settings, dir);
+    assert.equal(file, join(dir, 'flows.json'));
+    assert.equal(readFlow(file).find((n) => n.type === 'modbus-connection')?.port, 6020);
+    writeFileSync(file, '[]');
+    prepareFlowFile(settings, dir);
+    assert.equal(readFileSync(file, 'utf8'), '[]');
+  });
+
+  it('give way to --flows FILE, which must hold a flow', () => {
+    const own = join(dir, 'mine.json');
+    writeFileSync(own, JSON.stringify([{ id: 't', type: 'tab' }]));
+    const settings = loadSettings('edge', { flags: { dataDir: dir, flowsFile: own }, env: {}, cwd: dir });
+    assert.equal(prepareFlowFile(settings, dir), own);
+    writeFileSync(own, '{"not": "a flow"}');
+    assert.throws(() => prepareFlowFile(settings, dir), (err: unknown) => err instanceof SettingsError && err.source === '--flows');
+  });
+});
