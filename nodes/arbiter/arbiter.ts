@@ -45,7 +45,7 @@ export = function register(RED: NodeAPI): void {
         const safe = decision.mode === 'SAFE_MODE' || decision.mode === 'ESTOP';
         const who = decision.level ? `L${decision.level} ${LEVEL_NAMES[decision.level as Level]}` : 'idle';
         node.status({ fill: safe ? 'red' : decision.clamps.length ? 'yellow' : 'green', shape: 'dot', text: `${who} · ${Math.round(decision.setpointW)} W` });
-        send({ topic: 'decision', payload: decision });
+        send(Object.assign(msg, { topic: 'decision', payload: decision }));
         return done();
       }
       const items: unknown[] = Array.isArray(msg.payload) ? msg.payload : [msg.payload];

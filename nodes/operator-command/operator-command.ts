@@ -38,11 +38,13 @@ export = function register(RED: NodeAPI): void {
       if (!cmd.success) {
         const reason = describeIssues(cmd.error);
         node.status({ fill: 'red', shape: 'ring', text: 'rejected: malformed' });
-        send([null, null, { topic: 'ack', payload: { id, status: 'rejected', reason, ts: Date.now() } }]);
+        send([null, null, Object.assign(msg, { topic: 'ack', payload: { id, status: 'rejected', reason, ts: Date.now() } })]);
         return done(new Error(`operator-command: ${reason}`));
       }
       const outcome = fromOperatorCommand(cmd.data, Date.now(), config.source);
-      const ack = (status: 'accepted' | 'rejected', reason?: string) => ({ topic: 'ack', payload: { id, type: cmd.data.type, status, reason, by: cmd.data.by, ts: Date.now() } });
+      // The ack reuses the command's message, so an http-in request can be answered with it.
+      const ack = (status: 'accepted' | 'rejected', reason?: string) =>
+        Object.assign(msg, { topic: 'ack', payload: { id, type: cmd.data.type, status, reason, by: cmd.data.by, ts: Date.now() } });
       switch (outcome.kind) {
         case 'request':
           node.status({ fill: 'blue', shape: 'dot', text: cmd.data.type === 'setpoint' ? `${cmd.data.powerW} W for ${cmd.data.durationS} s` : 'cleared' });

@@ -63,14 +63,15 @@ export = function register(RED: NodeAPI): void {
     let snapshot: SiteSnapshot = { siteId: cfg.siteId };
     let lastEmit = 0;
 
-    const emit = (): void => {
+    /** Reuses the triggering message, so what it carries (e.g. msg.trace, msg._msgid) flows on. */
+    const emit = (msg: NodeMessageInFlow | Record<string, unknown> = {}): void => {
       const now = Date.now();
       const result = envelope(snapshot, profile, state, now, safetyConfig);
       state = result.state;
       lastEmit = now;
       const e = result.envelope;
       node.status({ fill: FILL[e.mode], shape: e.mode === 'ESTOP' ? 'ring' : 'dot', text: `${e.mode} · charge ${kw(e.maxChargeW)} · discharge ${kw(e.maxDischargeW)}` });
-      node.send({ topic: 'envelope', payload: e });
+      node.send(Object.assign(msg, { topic: 'envelope', payload: e }));
     };
 
     const watchdog = setInterval(() => {
@@ -90,7 +91,9 @@ export = function register(RED: NodeAPI): void {
       if (!t.success) return done(new Error(`safety-limits: not telemetry nor an e-stop command: ${describeIssues(t.error)}`));
       if (t.data.siteId !== cfg.siteId) return done(new Error(`safety-limits: telemetry for site ${t.data.siteId}, this node guards ${cfg.siteId}`));
       snapshot = mergeTelemetry(snapshot, t.data);
-      if (t.data.battery || t.data.pcs) emit();
+      // Battery telemetry drives the cycle: one envelope, one decision, one write per battery
+      // poll. PCS and meter parts only update the snapshot (the watchdog still covers silence).
+      if (t.data.battery) emit(msg);
       done();
     });
 
