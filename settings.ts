@@ -52,6 +52,7 @@ const host = text.refine((h) => isIP(h) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,2
 const siteId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const speed = z.union([z.number(), numberText]).pipe(z.number().positive().max(10000));
 const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(2 ** 31 - 1));
+const cycleMs = z.union([z.number(), integerText]).pipe(z.number().int().min(10).max(60_000));
 
 interface FieldDef<S extends z.ZodType> {
   /** Long flag, e.g. '--port'. */
@@ -108,6 +109,10 @@ export const FIELDS = {
     flag: '--site-id', arg: 'ID', env: 'LIFO4_SITE_ID', schema: siteId, default: 'site-1',
     expected: '1-64 letters, digits, - or _', describe: 'site id of this edge (MQTT topic level)',
   }),
+  cycleMs: field({
+    flag: '--cycle-ms', arg: 'MS', env: 'LIFO4_CYCLE_MS', schema: cycleMs, default: 1000,
+    expected: 'an integer 10-60000', describe: 'control cycle of the default edge flow: device polls, safety envelope, PCS heartbeat',
+  }),
   modbusHost: field({
     flag: '--modbus-host', arg: 'HOST', env: 'LIFO4_MODBUS_HOST', schema: host, default: '127.0.0.1',
     expected: 'an IP address or host name', describe: 'Modbus TCP host of the devices the default edge flow polls',
@@ -139,13 +144,13 @@ type ValueOf<K extends SettingKey> = z.output<(typeof FIELDS)[K]['schema']>;
 
 const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
 const CLOUD_KEYS = ['port', 'mqttPort'] as const;
-const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'modbusHost', 'modbusPort'] as const;
+const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort'] as const;
 const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed'] as const;
 
 /** The settings each role reads, in --help order. */
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
   // The all-in-one points its edge at its own simulator, so it has no --modbus-host.
-  all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgePort', 'flowsFile', 'siteId', 'modbusPort', 'controlPort', 'speed', 'site', 'seed'],
+  all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusPort', 'controlPort', 'speed', 'site', 'seed'],
   cloud: [...COMMON_KEYS, ...CLOUD_KEYS],
   edge: [...COMMON_KEYS, ...EDGE_KEYS],
   sim: [...COMMON_KEYS, ...SIM_KEYS],
@@ -166,6 +171,7 @@ const edgeShape = {
   /** Absolute path of the edge flow file given with --flows, else undefined. */
   flowsFile: z.string().optional(),
   siteId,
+  cycleMs,
   modbusHost: host,
   modbusPort: port,
 };

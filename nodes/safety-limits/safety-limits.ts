@@ -1,7 +1,8 @@
 // safety-limits: telemetry in, safety envelope out. Emits on every battery or PCS telemetry and,
 // as a watchdog, once per cycle when none came, so stale telemetry is caught even when the
-// devices fall silent. The e-stop latch is kept in the node's context so that a restart with a
-// persistent context store does not release it.
+// devices fall silent. The e-stop latch is kept in the node's context store named 'persistent'
+// (the edge runtime backs it with files) so that a restart does not release it; without such a
+// store Node-RED falls back to its default store with a warning.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
 import { describeIssues, SafetyCommandSchema, TelemetrySchema, type Envelope } from '../domain/contracts';
@@ -31,6 +32,9 @@ interface SafetyLimitsDef extends NodeDef {
   profile: string;
 }
 
+/** The context store that keeps the e-stop latch across restarts. */
+const ESTOP_STORE = 'persistent';
+
 const FILL: Record<Envelope['mode'], 'green' | 'yellow' | 'red'> = { NORMAL: 'green', DERATED: 'yellow', SAFE_MODE: 'red', ESTOP: 'red' };
 const kw = (w: number): string => `${(w / 1000).toFixed(1)} kW`;
 
@@ -59,7 +63,7 @@ export = function register(RED: NodeAPI): void {
     const cfg = parsed.data;
     const safetyConfig = { ...DEFAULT_SAFETY_CONFIG, cycleMs: cfg.cycleMs, staleCycles: cfg.staleCycles };
     const ctx = node.context();
-    let state: SafetyState = { ...INITIAL_SAFETY_STATE, estop: (ctx.get('estop') as SafetyState['estop'] | undefined) ?? INITIAL_SAFETY_STATE.estop };
+    let state: SafetyState = { ...INITIAL_SAFETY_STATE, estop: (ctx.get('estop', ESTOP_STORE) as SafetyState['estop'] | undefined) ?? INITIAL_SAFETY_STATE.estop };
     let snapshot: SiteSnapshot = { siteId: cfg.siteId };
     let lastEmit = 0;
 
@@ -82,7 +86,7 @@ export = function register(RED: NodeAPI): void {
       const cmd = SafetyCommandSchema.safeParse(msg.payload);
       if (cmd.success) {
         state = cmd.data.type === 'estop' ? latchEstop(state, cmd.data.by, Date.now()) : resetEstop(state);
-        ctx.set('estop', state.estop);
+        ctx.set('estop', state.estop, ESTOP_STORE);
         node.log(`${cmd.data.type} by ${cmd.data.by}`);
         emit();
         return done();

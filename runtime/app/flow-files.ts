@@ -33,15 +33,22 @@ function readFlow(path: string, source: string): FlowNode[] {
 
 /**
  * The default edge flow addressed to this site: its modbus-connection nodes point at the
- * configured Modbus host and port (the simulator's by default) and its device nodes carry the
- * site id. Node-RED would substitute ${ENV} in a text property, but a number field holding
+ * configured Modbus host and port (the simulator's by default), its device and safety nodes carry
+ * the site id, and the control cycle sets the device polls, the safety watchdog and the PCS
+ * heartbeat. Node-RED would substitute ${ENV} in a text property, but a number field holding
  * "${LIFO4_MODBUS_PORT}" fails the editor's validation, so the values are written in instead.
  */
-export function addressEdgeFlow(flow: readonly FlowNode[], settings: Pick<EdgeSettings, 'modbusHost' | 'modbusPort' | 'siteId'>): FlowNode[] {
+export function addressEdgeFlow(flow: readonly FlowNode[], settings: Pick<EdgeSettings, 'modbusHost' | 'modbusPort' | 'siteId' | 'cycleMs'>): FlowNode[] {
   return flow.map((node) => {
-    if (node.type === 'modbus-connection') return { ...node, host: settings.modbusHost, port: settings.modbusPort };
-    if (node.type === 'sunspec-device' || node.type === 'profile-device') return { ...node, siteId: settings.siteId };
-    return node;
+    switch (node.type) {
+      case 'modbus-connection': return { ...node, host: settings.modbusHost, port: settings.modbusPort };
+      case 'sunspec-device':
+      case 'profile-device': return { ...node, siteId: settings.siteId, interval: settings.cycleMs };
+      case 'safety-limits': return { ...node, siteId: settings.siteId, cycleMs: settings.cycleMs };
+      // The PCS reverts to 0 W after three missed cycles, and never sooner than 5 s.
+      case 'pcs-setpoint': return { ...node, heartbeat: settings.cycleMs, revertTimeout: Math.max(5, Math.ceil((3 * settings.cycleMs) / 1000)) };
+      default: return node;
+    }
   });
 }
 

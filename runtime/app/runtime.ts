@@ -60,6 +60,12 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
     nodesDir: [packageRoot],
     nodesExcludes: EXCLUDED_NODE_MODULES,
     functionExternalModules: false,
+    // Memory by default; 'persistent' (files under userDir/context, flushed every second) for
+    // what must survive a restart, such as the safety-limits e-stop latch.
+    contextStorage: {
+      default: { module: 'memory' },
+      persistent: { module: 'localfilesystem', config: { flushInterval: 1 } },
+    },
     logging: { console: { level: settings.logLevel, metrics: false, audit: false } },
     // No update checks or telemetry consent prompt: the runtime must not call home.
     telemetry: { enabled: false, updateNotification: false },

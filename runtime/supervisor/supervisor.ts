@@ -113,6 +113,7 @@ export class Supervisor {
         'edge', ...common,
         '--edge-port', String(this.ports.edgePort),
         '--site-id', settings.siteId,
+        '--cycle-ms', String(settings.cycleMs),
         '--modbus-host', reachableHost(settings.host),
         '--modbus-port', String(this.ports.modbusPort),
         ...(settings.flowsFile !== undefined ? ['--flows', settings.flowsFile] : []),

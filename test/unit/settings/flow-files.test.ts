@@ -36,18 +36,33 @@ describe('default flows', () => {
     }
   });
 
-  it('edge.json serves the joined telemetry at GET /telemetry/latest (under /nodes)', () => {
-    const httpIn = readFlow(defaultFlowPath('edge')).find((n) => n.type === 'http in');
-    assert.equal(httpIn?.url, '/telemetry/latest');
-    assert.equal(httpIn?.method, 'get');
+  it('edge.json serves the joined telemetry at GET /telemetry/latest and the last decision at GET /control/latest (under /nodes)', () => {
+    const endpoints = readFlow(defaultFlowPath('edge')).filter((n) => n.type === 'http in').map((n) => `${String(n.method)} ${String(n.url)}`);
+    assert.deepEqual(endpoints.sort(), ['get /control/latest', 'get /telemetry/latest', 'post /command']);
   });
 
-  it('are addressed to the configured Modbus host, port and site id', () => {
-    const flow = addressEdgeFlow(readFlow(defaultFlowPath('edge')), { modbusHost: '10.0.0.7', modbusPort: 15020, siteId: 'barn' });
+  it('edge.json runs the closed loop: battery -> safety limits -> arbiter -> PCS setpoint, operator commands into the arbiter', () => {
+    const flow = readFlow(defaultFlowPath('edge'));
+    const byId = new Map(flow.map((n) => [n.id, n]));
+    const wiredTo = (id: string): string[] => ((byId.get(id)?.wires as string[][] | undefined) ?? []).flat().map((w) => String(byId.get(w)?.type));
+    const ofType = (type: string) => flow.filter((n) => n.type === type);
+    const battery = ofType('sunspec-device').find((n) => n.unitId === 1);
+    assert.ok(battery && wiredTo(battery.id).includes('safety-limits'));
+    assert.ok(wiredTo(ofType('safety-limits')[0]?.id ?? '').includes('arbiter'));
+    assert.ok(wiredTo(ofType('arbiter')[0]?.id ?? '').includes('pcs-setpoint'));
+    assert.ok(wiredTo(ofType('operator-command')[0]?.id ?? '').includes('arbiter'));
+    assert.ok(wiredTo(ofType('link in')[0]?.id ?? '').includes('arbiter'), 'strategies plug in through a link');
+  });
+
+  it('are addressed to the configured Modbus host, port, site id and control cycle', () => {
+    const flow = addressEdgeFlow(readFlow(defaultFlowPath('edge')), { modbusHost: '10.0.0.7', modbusPort: 15020, siteId: 'barn', cycleMs: 250 });
+    for (const d of flow.filter((n) => n.type === 'sunspec-device')) assert.equal(d.interval, 250);
+    assert.equal(flow.find((n) => n.type === 'safety-limits')?.cycleMs, 250);
+    assert.equal(flow.find((n) => n.type === 'pcs-setpoint')?.heartbeat, 250);
     const connection = flow.find((n) => n.type === 'modbus-connection');
     assert.equal(connection?.host, '10.0.0.7');
     assert.equal(connection?.port, 15020);
-    for (const d of flow.filter((n) => n.type === 'sunspec-device')) assert.equal(d.siteId, 'barn');
+    for (const d of flow.filter((n) => n.type === 'sunspec-device' || n.type === 'safety-limits')) assert.equal(d.siteId, 'barn');
   });
 
   it('are copied into the user directory on the first start only; later the flow belongs to the user', () => {
