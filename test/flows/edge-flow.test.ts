@@ -1,0 +1,136 @@
+// flows/edge.json as shipped, against the real simulator over Modbus TCP: given these requests and
+// these faults, the battery does this. Faults go in through the simulator's control API and the
+// outcome is read back from its GET /state, never from the flow's own belief.
+import assert from 'node:assert/strict';
+import helper, { type TestNode } from 'node-red-node-test-helper';
+import type { Decision, Request, Telemetry } from '../../nodes/domain/contracts';
+import { startSimulator, type RunningSimulator } from '../../runtime/simulator';
+import type { SiteState } from '../../runtime/simulator';
+import { edgeLoopFlow, LOOP_NODES } from './edge-loop';
+
+helper.init(require.resolve('node-red'));
+
+const CYCLE_MS = 200;
+
+interface Msg { payload?: unknown }
+
+/** Resolves with the first message on `node` that passes `test`. */
+function nextWhere<T>(node: TestNode, test: (p: T) => boolean, what: string, ms = 15_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { node.removeListener('input', on); reject(new Error(`timed out waiting for ${what}`)); }, ms);
+    const on = (msg: Msg): void => {
+      if (!test(msg.payload as T)) return;
+      clearTimeout(timer);
+      node.removeListener('input', on);
+      resolve(msg.payload as T);
+    };
+    node.on('input', on);
+  });
+}
+
+describe('the default edge flow (flows/edge.json) on the simulator', function () {
+  this.timeout(60_000);
+  let sim: RunningSimulator;
+  const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`http://127.0.0.1:${sim.controlPort}${path}`, {
+      method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const state = (): Promise<SiteState> => control<SiteState>('GET', '/state');
+  const fault = (type: string): Promise<unknown> => control('POST', '/faults', { type });
+  const request = (level: Request['level'], source: string, powerW: number): Request =>
+    ({ level, source, powerW, ts: Date.now(), expiresAt: Date.now() + 600_000 });
+  /** Poll the simulator until `test` holds. */
+  async function until(test: (s: SiteState) => boolean, what: string, ms = 15_000): Promise<SiteState> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = await state();
+      if (test(s)) return s;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; PCS ${JSON.stringify(s.pcs)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  beforeEach(async () => {
+    sim = await startSimulator({ modbusPort: 0, controlPort: 0 });
+    await helper.load(LOOP_NODES, edgeLoopFlow({
+      modbusPort: sim.modbusPort, cycleMs: CYCLE_MS,
+      taps: { decisions: ['edge-arbiter'], battery: ['edge-battery'], writes: ['edge-pcs-write'] },
+    }));
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await sim.close();
+  });
+
+  it('idles at 0 W with no request, in NORMAL mode', async () => {
+    const d = await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.mode === 'NORMAL', 'a NORMAL decision');
+    assert.equal(d.setpointW, 0);
+    assert.equal(d.level, null);
+  });
+
+  it('follows an operator setpoint: the PCS reaches it through the ramp', async () => {
+    helper.getNode('edge-operator').receive({ payload: { type: 'setpoint', powerW: 1500, durationS: 600, by: 'test' } });
+    const s = await until((x) => Math.abs(x.pcs.power - 1500) < 50, 'PCS at 1500 W');
+    assert.equal(s.pcs.wSet, 1500);
+  });
+
+  it('lets the highest level win among conflicting requests, and the next one take over when it goes', async () => {
+    const arbiter = helper.getNode('edge-arbiter');
+    arbiter.receive({ payload: [request(5, 'arbitrage', -2000), request(4, 'peak-shaving', 800), request(3, 'operator', 1200)] });
+    await until((x) => x.pcs.wSet === 1200, 'WSet 1200 W (operator, level 3)');
+    helper.getNode('edge-operator').receive({ payload: { type: 'clear', by: 'test' } });
+    await until((x) => x.pcs.wSet === 800, 'WSet 800 W (peak shaving, level 4)');
+  });
+
+  it('brings the PCS to 0 W within 2 cycles of an over-temperature reading', async () => {
+    helper.getNode('edge-operator').receive({ payload: { type: 'setpoint', powerW: 2000, durationS: 600, by: 'test' } });
+    await until((x) => x.pcs.wSet === 2000, 'WSet 2000 W');
+    await fault('over-temperature');
+    // Count battery polls, not seconds: the first poll that sees the heat and the one after it.
+    const hot = await nextWhere<Telemetry>(helper.getNode('battery'), (t) => (t.battery?.tempMax ?? 0) > 55, 'a hot battery reading');
+    const d = await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.ts >= hot.ts, 'the decision on it');
+    assert.equal(d.mode, 'SAFE_MODE');
+    assert.equal(d.setpointW, 0);
+    assert.match(d.reason, /OVER_TEMPERATURE/);
+    await nextWhere<Telemetry>(helper.getNode('battery'), (t) => t.ts > hot.ts, 'the next battery poll');
+    const s = await state();
+    assert.equal(s.pcs.wSet, 0);
+    assert.equal(s.pcs.power, 0);
+  });
+
+  it('goes to SAFE_MODE on a cell over-voltage and stays at 0 W while it lasts', async () => {
+    helper.getNode('edge-operator').receive({ payload: { type: 'setpoint', powerW: -2000, durationS: 600, by: 'test' } });
+    await until((x) => x.pcs.wSet === -2000, 'WSet -2000 W');
+    await fault('cell-over-voltage');
+    const d = await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.mode === 'SAFE_MODE', 'SAFE_MODE');
+    assert.match(d.reason, /CELL_OVER_VOLTAGE/);
+    await until((x) => x.pcs.wSet === 0 && x.pcs.power === 0, 'PCS at 0 W');
+  });
+
+  it('treats silent devices as stale telemetry: SAFE_MODE after 3 cycles, and the PCS reverts to 0 W by itself', async () => {
+    helper.getNode('edge-operator').receive({ payload: { type: 'setpoint', powerW: 1000, durationS: 600, by: 'test' } });
+    await until((x) => x.pcs.wSet === 1000, 'WSet 1000 W');
+    await fault('modbus-silence');
+    const d = await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.mode === 'SAFE_MODE', 'SAFE_MODE');
+    assert.match(d.reason, /TELEMETRY_STALE/);
+    assert.equal(d.setpointW, 0);
+    // The 0 W cannot reach a silent PCS; its revert timer (5 s in the flow) brings it to 0 W.
+    await until((x) => x.pcs.setpoint === 0 && Math.abs(x.pcs.power) < 1, 'the PCS reverted to 0 W', 20_000);
+  });
+
+  it('latches an e-stop until an operator resets it', async () => {
+    const op = helper.getNode('edge-operator');
+    op.receive({ payload: { type: 'setpoint', powerW: 1000, durationS: 600, by: 'test' } });
+    await until((x) => x.pcs.wSet === 1000, 'WSet 1000 W');
+    op.receive({ payload: { type: 'estop', by: 'test' } });
+    await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.mode === 'ESTOP', 'ESTOP');
+    await until((x) => x.pcs.wSet === 0, 'WSet 0 W');
+    op.receive({ payload: { type: 'reset', by: 'test' } }); // no role: refused
+    await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.mode === 'ESTOP', 'still ESTOP');
+    op.receive({ payload: { type: 'reset', by: 'test', role: 'TECHNICIAN' } });
+    await until((x) => x.pcs.wSet === 1000, 'back at WSet 1000 W');
+  });
+});

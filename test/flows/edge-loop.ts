@@ -1,0 +1,48 @@
+// Shared by the edge flow tests and the loop benchmark's readers: flows/edge.json's control loop,
+// loaded into node-red-node-test-helper against a simulator on ephemeral ports.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestFlowNode } from 'node-red-node-test-helper';
+import { packageRoot } from '../../runtime/app/package-info';
+import arbiter from '../../nodes/arbiter/arbiter';
+import modbusConnection from '../../nodes/modbus-connection/modbus-connection';
+import operatorCommand from '../../nodes/operator-command/operator-command';
+import pcsSetpoint from '../../nodes/pcs-setpoint/pcs-setpoint';
+import safetyLimits from '../../nodes/safety-limits/safety-limits';
+import sunspecDevice from '../../nodes/sunspec-device/sunspec-device';
+
+export const LOOP_NODES = [modbusConnection, sunspecDevice, safetyLimits, arbiter, pcsSetpoint, operatorCommand];
+const OURS = new Set(['modbus-connection', 'sunspec-device', 'safety-limits', 'arbiter', 'pcs-setpoint', 'operator-command']);
+
+export interface LoopOptions {
+  modbusPort: number;
+  cycleMs: number;
+  /** Helper nodes to add, each wired from the node ids given (output 0). */
+  taps?: Record<string, string[]>;
+}
+
+/** flows/edge.json with only our nodes, addressed to the simulator, at the given cycle, with taps. */
+export function edgeLoopFlow(o: LoopOptions): TestFlowNode[] {
+  const all = JSON.parse(readFileSync(join(packageRoot, 'flows', 'edge.json'), 'utf8')) as TestFlowNode[];
+  const kept = all.filter((n) => OURS.has(n.type));
+  const ids = new Set(kept.map((n) => n.id));
+  const flow: TestFlowNode[] = kept.map((n) => {
+    const wires = (n.wires ?? []).map((out) => out.filter((id) => ids.has(id)));
+    switch (n.type) {
+      case 'modbus-connection': return { ...n, port: o.modbusPort };
+      case 'sunspec-device': return { ...n, interval: o.cycleMs, wires };
+      case 'safety-limits': return { ...n, cycleMs: o.cycleMs, wires };
+      case 'pcs-setpoint': return { ...n, heartbeat: o.cycleMs, wires };
+      default: return { ...n, wires };
+    }
+  });
+  for (const [tap, from] of Object.entries(o.taps ?? {})) {
+    flow.push({ id: tap, type: 'helper', z: 'edge-tab' });
+    for (const id of from) {
+      const n = flow.find((f) => f.id === id);
+      if (!n) throw new Error(`edge.json has no node ${id}`);
+      n.wires = n.wires?.length ? [[...(n.wires[0] ?? []), tap], ...n.wires.slice(1)] : [[tap]];
+    }
+  }
+  return flow;
+}
