@@ -78,6 +78,7 @@ export function banner(settings: AllSettings, ports: { port: number; edgePort: n
     `  edge editor      ${at(ports.edgePort)}/editor/`,
     `  edge API         ${at(ports.edgePort)}/api/v1/health`,
     `  edge telemetry   ${at(ports.edgePort)}/nodes/telemetry/latest`,
+    `  edge control     ${at(ports.edgePort)}/nodes/control/latest`,
     `  simulator        Modbus TCP ${hostPort(settings.host, ports.modbusPort)} (unit 1 battery, 2 PCS, 3 meter)`,
     `  sim control API  ${at(ports.controlPort)}/state`,
     `Data and secrets: ${settings.dataDir}`,
