@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { arbitrate } from '../domain/arbiter/arbitrate';
 import { RequestBook } from '../domain/arbiter/request-book';
 import { describeIssues, EnvelopeSchema, LEVEL_NAMES, type Decision, type Level } from '../domain/contracts';
+import { parseConfig } from '../device-io/config';
+import { errorStatus } from '../device-io/status';
 
 const ArbiterConfigSchema = z.object({
   rampWPerS: z.coerce.number().positive().default(1000),
@@ -26,13 +28,14 @@ export = function register(RED: NodeAPI): void {
   function ArbiterNode(this: Node, def: ArbiterDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const parsed = ArbiterConfigSchema.safeParse(def);
-    if (!parsed.success) {
-      node.status({ fill: 'red', shape: 'ring', text: 'bad configuration' });
-      node.error(`arbiter configuration: ${describeIssues(parsed.error)}`);
+    let config: z.infer<typeof ArbiterConfigSchema>;
+    try {
+      config = parseConfig(ArbiterConfigSchema, 'arbiter', def);
+    } catch (err) {
+      node.status(errorStatus(err));
+      node.error(err);
       return;
     }
-    const config = parsed.data;
     const book = new RequestBook();
     let previous: Decision | null = null;
 

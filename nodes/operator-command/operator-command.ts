@@ -5,6 +5,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
 import { fromOperatorCommand } from '../domain/arbiter/operator';
 import { describeIssues, OperatorCommandSchema } from '../domain/contracts';
+import { parseConfig } from '../device-io/config';
+import { errorStatus } from '../device-io/status';
 
 const OperatorCommandConfigSchema = z.object({
   source: z.string().min(1).default('operator'),
@@ -20,13 +22,14 @@ export = function register(RED: NodeAPI): void {
   function OperatorCommandNode(this: Node, def: OperatorCommandDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const parsed = OperatorCommandConfigSchema.safeParse(def);
-    if (!parsed.success) {
-      node.status({ fill: 'red', shape: 'ring', text: 'bad configuration' });
-      node.error(`operator-command configuration: ${describeIssues(parsed.error)}`);
+    let config: z.infer<typeof OperatorCommandConfigSchema>;
+    try {
+      config = parseConfig(OperatorCommandConfigSchema, 'operator-command', def);
+    } catch (err) {
+      node.status(errorStatus(err));
+      node.error(err);
       return;
     }
-    const config = parsed.data;
 
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
       const raw = msg.payload;

@@ -12,6 +12,8 @@ import {
   type SafetyProfile, type SafetyState,
 } from '../domain/safety/envelope';
 import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
+import { parseConfig } from '../device-io/config';
+import { errorStatus } from '../device-io/status';
 
 const optionalNumber = z.preprocess((v) => (v === '' || v === undefined || v === null ? undefined : v), z.coerce.number().positive().optional());
 
@@ -48,19 +50,18 @@ export = function register(RED: NodeAPI): void {
   function SafetyLimitsNode(this: Node, def: SafetyLimitsDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const parsed = SafetyLimitsConfigSchema.safeParse(def);
+    let cfg: z.infer<typeof SafetyLimitsConfigSchema>;
     let profile: SafetyProfile;
     try {
-      if (!parsed.success) throw new Error(describeIssues(parsed.error));
-      profile = parseSafetyProfile(parsed.data.profile, parsed.data.capacityWh);
+      cfg = parseConfig(SafetyLimitsConfigSchema, 'safety-limits', def);
+      profile = parseSafetyProfile(cfg.profile, cfg.capacityWh);
     } catch (err) {
       // A node that cannot compute an envelope must not pretend to: it emits nothing, and the
       // arbiter downstream, getting no envelope, gives no decision; the PCS reverts to 0 W.
-      node.status({ fill: 'red', shape: 'ring', text: 'bad configuration' });
-      node.error(`safety-limits configuration: ${(err as Error).message}`);
+      node.status(errorStatus(err));
+      node.error(err instanceof z.ZodError ? `safety-limits: bad profile overrides: ${describeIssues(err)}` : err);
       return;
     }
-    const cfg = parsed.data;
     const safetyConfig = { ...DEFAULT_SAFETY_CONFIG, cycleMs: cfg.cycleMs, staleCycles: cfg.staleCycles };
     const ctx = node.context();
     let state: SafetyState = { ...INITIAL_SAFETY_STATE, estop: (ctx.get('estop', ESTOP_STORE) as SafetyState['estop'] | undefined) ?? INITIAL_SAFETY_STATE.estop };

@@ -120,6 +120,16 @@ describe('control nodes (safety-limits, arbiter, operator-command)', () => {
     assert.match(String(errors[0]), /site elsewhere/);
   });
 
+  it('refuses bad profile overrides with an error naming them, and emits no envelope at all', async () => {
+    const bad = flow.map((n) => (n.id === 'safe' ? { ...n, profile: '{"socMaxPct": 150}' } : n));
+    await helper.load([operatorNode, safetyNode, arbiterNode], bad);
+    let envelopes = 0;
+    helper.getNode('envs').on('input', () => { envelopes++; });
+    helper.getNode('safe').receive({ payload: telemetry() });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(envelopes, 0);
+  });
+
   it('emits envelopes on its own cycle even without input', async () => {
     await helper.load([operatorNode, safetyNode, arbiterNode], flow);
     const e = await next<Envelope>(helper.getNode('envs'), (p) => p.mode === 'SAFE_MODE');
