@@ -220,3 +220,38 @@ export const SafetyCommandSchema = z.object({
   id: z.string().max(128).optional(),
 });
 export type SafetyCommand = z.infer<typeof SafetyCommandSchema>;
+
+// ---------------------------------------------------------------- prices and plans (strategies)
+
+/** Prices on a regular grid: pricesEurPerMWh[i] holds from start + i * stepMinutes. */
+export const PriceSeriesSchema = z.object({
+  start: epochMs,
+  stepMinutes: z.union([z.literal(15), z.literal(60)]),
+  pricesEurPerMWh: z.array(finite).min(1).max(24 * 4 * 14),
+  /** Where the prices came from, e.g. "EPEX day-ahead DE-LU" or a file name. */
+  source: z.string().max(256).optional(),
+});
+export type PriceSeries = z.infer<typeof PriceSeriesSchema>;
+
+/** One step of a battery schedule: power is the battery's, + = discharge. */
+export const PlanStepSchema = z.object({
+  start: epochMs,
+  priceEurPerMWh: finite,
+  powerW: finite,
+  /** SoC at the end of the step, %. */
+  socPct: z.number().min(0).max(100),
+  /** Grid power at the site connection in this step, + = import, when load and PV were known. */
+  gridW: finite.nullable(),
+});
+
+export const PlanSchema = z.object({
+  siteId: z.string().min(1),
+  ts: epochMs,
+  stepMinutes: z.union([z.literal(15), z.literal(60)]),
+  steps: z.array(PlanStepSchema),
+  /** Expected net revenue of the plan, EUR (degradation cost deducted). */
+  objectiveEur: finite,
+  solveMs: z.number().nonnegative(),
+  reason: z.string(),
+});
+export type Plan = z.infer<typeof PlanSchema>;
