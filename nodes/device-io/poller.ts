@@ -1,8 +1,12 @@
-// The polling loop shared by sunspec-device and profile-device: one poll at a time, the next
-// `interval` ms after the previous one started (never overlapping, so a slow device cannot pile
-// up requests), an immediate poll on any input message, status from the connection's health,
+// The polling loop shared by sunspec-device and profile-device: one poll at a time, at a fixed
+// rate on a grid of `interval` ms (never overlapping, so a slow device cannot pile up requests; a
+// poll that overruns its slot makes the next one start at once, then the grid is kept), at a
+// phase within the interval the node chooses, an immediate poll on any input message, status from the connection's health,
 // and errors through node.error(err, msg) so Catch nodes see them. A repeating error is reported
 // once, not every interval; it is reported again after a success.
+// Each telemetry message carries msg.trace = { pollStartedAt: performance.now() at poll start }:
+// the nodes downstream pass the message object on, so the loop latency (poll start to setpoint
+// write acknowledged) can be read at the end of the flow. performance.now() is process-local.
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { TelemetrySchema, describeIssues, type Telemetry } from '../domain/contracts';
 import { topics } from '../domain/topics';
@@ -18,11 +22,20 @@ export interface PollerOptions {
   poll: () => Promise<Telemetry>;
   /** Forget what was discovered: called after a reconnect and after a failed poll. */
   invalidate: () => void;
+  /**
+   * Where in each interval polls start, as a fraction of it (default 0). Polls are due at
+   * k * interval + phase * interval on performance.now()'s clock, which every node in the process
+   * shares, so nodes on one connection can keep out of each other's way.
+   */
+  phase?: () => number;
 }
 
 type Send = (msg: NodeMessage) => void;
 type Done = (err?: Error) => void;
 interface Trigger { msg: NodeMessageInFlow; send: Send; done: Done }
+
+/** What the poller puts on msg.trace. */
+export interface PollTrace { pollStartedAt: number }
 
 const MAX_WAITING_INPUTS = 10;
 
@@ -86,7 +99,8 @@ export class DevicePoller {
     if (this.stopped || this.busy) return;
     this.busy = true;
     const trigger = this.waiting.shift();
-    const started = Date.now();
+    const started = performance.now();
+    const trace: PollTrace = { pollStartedAt: started };
     try {
       const telemetry = await this.o.poll();
       const parsed = TelemetrySchema.safeParse(telemetry);
@@ -100,10 +114,11 @@ export class DevicePoller {
         const out = trigger.msg as NodeMessage;
         out.payload = parsed.data;
         out.topic = topic;
+        out.trace = trace;
         trigger.send(out);
         trigger.done();
       } else {
-        this.o.node.send({ payload: parsed.data, topic });
+        this.o.node.send({ payload: parsed.data, topic, trace } as NodeMessage);
       }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(errorText(err));
@@ -123,9 +138,20 @@ export class DevicePoller {
       this.busy = false;
       if (!this.stopped) {
         if (this.waiting.length) void this.run();
-        else this.schedule(Math.max(0, this.o.interval - (Date.now() - started)));
+        else this.schedule(this.untilNextSlot(started));
       }
     }
+  }
+
+  /**
+   * Time until the first slot of the grid at least half an interval after this poll's start
+   * (a timer may fire a fraction of a ms before its slot: that must not count as a missed one).
+   */
+  private untilNextSlot(started: number): number {
+    const { interval } = this.o;
+    const offset = (Math.min(1, Math.max(0, this.o.phase?.() ?? 0)) * interval) % interval;
+    const due = (Math.floor((started + interval / 2 - offset) / interval) + 1) * interval + offset;
+    return Math.max(0, due - performance.now());
   }
 
   /** node.error once per distinct error, so that a dead device does not flood the log. */

@@ -1,6 +1,7 @@
 // A SunSpec device (battery, PCS or meter) on a modbus-connection: finds the 'SunS' marker and
-// the model chain, polls the models its kind needs every `interval` ms, decodes them with their
-// scale factors and sends Telemetry (DESIGN.md, "Devices").
+// the model chain, polls the models its kind needs every `interval` ms (the fast ones every poll,
+// the slow ones one per poll: device-io/sunspec-reader.ts), decodes them with their scale factors
+// and sends Telemetry (DESIGN.md, "Devices").
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Telemetry } from '../domain/contracts';
 import { deviceTelemetry } from '../domain/sunspec/telemetry';
@@ -9,7 +10,7 @@ import { transportOf } from '../device-io/connection';
 import { DevicePoller } from '../device-io/poller';
 import { errorStatus } from '../device-io/status';
 import { SunSpecDeviceConfigSchema, type SunSpecDeviceConfig } from './config';
-import { discoverDevice, holdingReader, readModels, type DiscoveredDevice } from '../device-io/sunspec-reader';
+import { discoverDevice, holdingReader, RoundRobinReader } from '../device-io/sunspec-reader';
 
 export = function (RED: NodeAPI): void {
   function SunSpecDevice(this: Node, def: NodeDef & Record<string, unknown>): void {
@@ -29,16 +30,17 @@ export = function (RED: NodeAPI): void {
       return;
     }
     const read = holdingReader(transport, config.unitId);
-    let device: DiscoveredDevice | null = null;
+    let device: RoundRobinReader | null = null;
 
     const poll = async (): Promise<Telemetry> => {
       if (!device) {
-        device = await discoverDevice(read, config.baseAddress === 'auto' ? undefined : config.baseAddress, config.kind);
-        this.log(`unit ${config.unitId}: ${device.kind}, SunSpec models [${device.chain.map((m) => m.id).join(', ')}] at ${device.base}`);
+        const found = await discoverDevice(read, config.baseAddress === 'auto' ? undefined : config.baseAddress, config.kind);
+        this.log(`unit ${config.unitId}: ${found.kind}, SunSpec models [${found.chain.map((m) => m.id).join(', ')}] at ${found.base}`);
+        device = new RoundRobinReader(found);
       }
-      const models = await readModels(read, device.polled);
+      const models = await device.poll(read);
       const ts = Date.now();
-      const part = deviceTelemetry(device.kind, models, ts);
+      const part = deviceTelemetry(device.device.kind, models, ts);
       const t: Telemetry = { siteId: config.siteId, ts };
       if (config.deviceId) t.deviceId = config.deviceId;
       if (part.kind === 'battery') t.battery = part.battery;
@@ -54,6 +56,11 @@ export = function (RED: NodeAPI): void {
       siteId: config.siteId,
       poll,
       invalidate: () => { device = null; },
+      // The battery poll drives the control cycle (safety-limits decides on battery telemetry,
+      // the arbiter and pcs-setpoint follow): PCS and meter polls, which only refresh the site
+      // snapshot, run half an interval later so their reads do not queue ahead of the battery's
+      // reads and the setpoint write on a shared connection.
+      phase: () => ((device?.device.kind ?? config.kind) === 'battery' ? 0 : 0.5),
     });
     this.on('input', (msg, send, done) => poller.input(msg, send, done));
     this.on('close', () => poller.stop());

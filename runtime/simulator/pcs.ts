@@ -72,6 +72,8 @@ export class Pcs {
   fault = false;
   gridConnected = true;
   dcConnected = true;
+  /** Commanded grid-forming (vendor model 64900 GridForm); takes effect only on an islanded bus. */
+  forming = false;
   energyInjectedWh = 0;
   energyAbsorbedWh = 0;
 
@@ -135,8 +137,18 @@ export class Pcs {
     return c.wSetMod === 'WATTS' ? c.wSet : (c.wSetPct / 100) * c.wMax;
   }
 
-  /** Largest AC power for each direction that keeps DC within the limits (a few fixed-point steps). */
+  /** Largest AC power for each direction that keeps DC within the limits, idle threshold included. */
   private acLimits(dc: DcLimits): { charge: number; discharge: number } {
+    let { charge, discharge } = this.converterLimits(dc);
+    // Below its no-load loss the converter would mostly heat itself: it does not run at all.
+    const minW = this.config.lossNoLoad * this.config.ratedW;
+    if (charge - this.lossW(charge) < minW) charge = 0;
+    if (discharge < minW) discharge = 0;
+    return { charge, discharge };
+  }
+
+  /** Largest AC power for each direction that keeps DC within the limits (a few fixed-point steps). */
+  private converterLimits(dc: DcLimits): { charge: number; discharge: number } {
     const c = this.controls;
     const dischargeCap = Math.min(c.wMax, c.wDisChaRteMax);
     const chargeCap = Math.min(c.wMax, c.wChaRteMax);
@@ -146,11 +158,41 @@ export class Pcs {
     for (let k = 0; k < 6; k++) discharge = Math.min(dischargeCap, Math.max(0, dc.dischargeW - this.lossW(discharge)));
     let charge = Math.max(0, Math.min(chargeCap, dc.chargeW));
     for (let k = 0; k < 6; k++) charge = Math.min(chargeCap, Math.max(0, dc.chargeW + this.lossW(charge)));
-    // Below its no-load loss the converter would mostly heat itself: it does not run at all.
-    const minW = this.config.lossNoLoad * this.config.ratedW;
-    if (charge - this.lossW(charge) < minW) charge = 0;
-    if (discharge < minW) discharge = 0;
     return { charge, discharge };
+  }
+
+  /**
+   * One step as the grid-forming source of an island: the PCS holds voltage and frequency and its
+   * power is whatever the island needs (netDemandW = served load - PV, + = discharge), not WSet.
+   * PV beyond what the battery may absorb is curtailed (the PV inverters' frequency-watt response,
+   * EN 50549-1 4.6.1); demand beyond what the PCS and the BMS allow cannot be held: the island
+   * collapses (an overload trip). Returns false on collapse, with the PCS at 0 W.
+   */
+  stepForming(dtS: number, netDemandW: number, dc: DcLimits): boolean {
+    const lim = this.converterLimits(this.dcConnected ? dc : { chargeW: 0, dischargeW: 0 });
+    if (this.fault || !this.dcConnected || netDemandW > lim.discharge) {
+      this.acPower = 0;
+      this.dcPower = 0;
+      this.target = 0;
+      this.throttled = false;
+      this.state = 'FAULT';
+      return false;
+    }
+    const ac = Math.max(netDemandW, -lim.charge);
+    this.acPower = ac;
+    this.target = ac;
+    this.throttled = ac !== netDemandW;
+    // A forming converter runs even unloaded: it draws at least its no-load loss.
+    this.dcPower = ac === 0 ? this.config.lossNoLoad * this.config.ratedW : this.dcFor(ac);
+    if (ac > 0) this.energyInjectedWh += (ac * dtS) / 3600;
+    else this.energyAbsorbedWh += (-ac * dtS) / 3600;
+    this.state = this.throttled ? 'THROTTLED' : 'RUNNING';
+    return true;
+  }
+
+  /** Island frequency under the forming PCS's P-f droop (1 % at rated discharge), Hz. */
+  islandFrequency(): number {
+    return this.config.frequencyHz * (1 - (0.01 * this.acPower) / this.config.ratedW);
   }
 
   step(dtS: number, dc: DcLimits): void {

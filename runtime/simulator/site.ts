@@ -7,6 +7,28 @@ import { LFP_DEFAULTS, type LfpProfile } from '../../nodes/domain/lfp/limits';
 import { BatteryPack, type CellState, type PackConfig } from './battery-pack';
 import { Pcs, type PcsConfig, type PcsStateName } from './pcs';
 import type { SiteProfile } from './site-profile';
+import { LOAD_GROUPS, type IslandState, type LoadGroup } from '../../nodes/domain/black-start/island-models';
+
+/**
+ * Shares of the site load on the three load-group breakers (vendor model 64900 Brk1..3), as a
+ * backup panel splits it: critical (fridge, heating pump, IT), normal, deferrable (EV, heat).
+ */
+export const LOAD_SHARES: Record<LoadGroup, number> = { critical: 0.3, normal: 0.45, deferrable: 0.25 };
+
+/** SunSpec 703 enter-service settings (IEEE 1547-2018 4.10.2 defaults, scaled to 50 Hz). */
+export interface EnterService {
+  enabled: boolean;
+  /** Window, % of nominal voltage and Hz. */
+  vHiPct: number;
+  vLoPct: number;
+  hzHi: number;
+  hzLo: number;
+  /** ESDlyTms: how long the grid must be in the window before the PCS enters service, s. 0 here so a
+   * cleared grid-loss reconnects at once as before; IEEE 1547 default is 300 s. */
+  delayS: number;
+  randomS: number;
+  rampS: number;
+}
 
 export const SITE_KINDS = ['household', 'commercial'] as const;
 export type SiteKind = (typeof SITE_KINDS)[number];
@@ -157,6 +179,22 @@ export interface SiteState {
     energyImportWh: number;
     energyExportWh: number;
   };
+  /** The point of common coupling and the island (vendor model 64900, SunSpec 703). */
+  island: {
+    state: IslandState;
+    /** Utility voltage at the grid side of the tie (no grid-loss fault). */
+    gridPresent: boolean;
+    tieClosed: boolean;
+    /** Commanded grid-forming (64900 GridForm). */
+    gridForming: boolean;
+    /** Site bus (PCS terminals): 701 LNV / Hz. */
+    voltage: number;
+    frequency: number;
+    loadServedW: number;
+    pvUsedW: number;
+    groups: { name: LoadGroup; breakerClosed: boolean; demandW: number; servedW: number }[];
+    enterService: EnterService;
+  };
   faults: ActiveFault[];
 }
 
@@ -170,7 +208,21 @@ export class Site {
   loadW = 0;
   pvW = 0;
   gridW = 0;
+  /** The site is connected to a live grid: utility present and the tie closed. */
   gridConnected = true;
+  /** Utility voltage at the grid side of the tie (false during the grid-loss fault). */
+  gridPresent = true;
+  /** The point-of-common-coupling tie switch (64900 Tie). */
+  tieClosed = true;
+  /** Load-group breakers, in LOAD_GROUPS order (64900 Brk1..3). */
+  breakers: boolean[] = LOAD_GROUPS.map(() => true);
+  /** Latched by an island overload until GridForm is written GRID_FOLLOWING. */
+  islandCollapsed = false;
+  loadServedW = 0;
+  pvUsedW = 0;
+  enterService: EnterService = { enabled: true, vHiPct: 105, vLoPct: 91.7, hzHi: 50.1, hzLo: 49.5, delayS: 0, randomS: 0, rampS: 0 };
+  /** Time the grid has been connected without a break, s (for 703 ESDlyTms). */
+  private connectedForS = 0;
   energyImportWh = 0;
   energyExportWh = 0;
   private readonly faults = new Map<FaultType, ActiveFault>();
@@ -189,11 +241,71 @@ export class Site {
     this.sample();
   }
 
+  /** The island state as the PCS reports it in 64900 IslSt. */
+  islandState(): IslandState {
+    if (this.gridConnected) return 'GRID_CONNECTED';
+    if (this.islandCollapsed) return 'COLLAPSED';
+    if (this.pcs.forming && !this.tieClosed && !this.pcs.fault && this.pack.contactorClosed) return 'ISLANDED';
+    return 'DARK';
+  }
+
+  /** Present demand of each load group, served or not, W. */
+  groupDemand(): number[] {
+    return LOAD_GROUPS.map((g) => this.loadW * LOAD_SHARES[g]);
+  }
+
+  /** Demand behind the closed breakers, W. */
+  private breakerLoad(): number {
+    return this.groupDemand().reduce((sum, w, k) => sum + (this.breakers[k] ? w : 0), 0);
+  }
+
   private sample(): void {
     const p = this.profile.at(this.simTimeMs);
     this.loadW = p.loadW;
     this.pvW = p.pvW;
-    this.gridW = this.gridConnected ? this.loadW - this.pvW - this.pcs.acPower : 0;
+    const island = this.islandState();
+    if (island === 'GRID_CONNECTED') {
+      this.loadServedW = this.breakerLoad();
+      this.pvUsedW = this.pvW;
+    } else if (island === 'ISLANDED') {
+      this.loadServedW = this.breakerLoad();
+      this.pvUsedW = this.loadServedW - this.pcs.acPower;
+    } else {
+      // A dark bus: loads unserved, and the PV inverters have no voltage to follow.
+      this.loadServedW = 0;
+      this.pvUsedW = 0;
+    }
+    this.gridW = island === 'GRID_CONNECTED' ? this.loadServedW - this.pvW - this.pcs.acPower : 0;
+  }
+
+  /** Site bus voltage (line to neutral) and frequency, as the PCS's 701 shows them. */
+  busVoltage(): { voltage: number; frequency: number } {
+    const island = this.islandState();
+    if (island === 'GRID_CONNECTED') return { voltage: this.pcs.config.voltageLN, frequency: this.pcs.config.frequencyHz };
+    if (island === 'ISLANDED') return { voltage: this.pcs.config.voltageLN, frequency: this.pcs.islandFrequency() };
+    return { voltage: 0, frequency: 0 };
+  }
+
+  /** Islanding controls as 64900 writes them. GridForm = GRID_FOLLOWING releases a collapse latch. */
+  writeIsland(c: { gridForming?: boolean; tieClosed?: boolean; breakers?: (boolean | undefined)[] }): void {
+    if (c.gridForming !== undefined) {
+      this.pcs.forming = c.gridForming;
+      if (!c.gridForming) this.islandCollapsed = false;
+    }
+    if (c.tieClosed !== undefined) this.tieClosed = c.tieClosed;
+    c.breakers?.forEach((b, k) => {
+      if (b !== undefined && k < this.breakers.length) this.breakers[k] = b;
+    });
+    this.updateTopology();
+  }
+
+  /** Derive the connection from the utility and the tie; a lost connection trips the PCS output. */
+  private updateTopology(): void {
+    const was = this.gridConnected;
+    this.gridConnected = this.gridPresent && this.tieClosed;
+    if (!this.gridConnected) this.connectedForS = 0;
+    if (was && !this.gridConnected) this.pcs.acPower = 0;
+    this.sample();
   }
 
   /** Advance the simulated time by dtMs in sub-steps of at most MAX_SUBSTEP_MS. */
@@ -208,9 +320,18 @@ export class Site {
     const dtS = dtMs / 1000;
     const pack = this.pack;
     const v = pack.voltage;
+    const dc = { chargeW: pack.chargeLimitA * v, dischargeW: pack.dischargeLimitA * v };
     this.pcs.dcConnected = pack.contactorClosed;
-    this.pcs.gridConnected = this.gridConnected;
-    this.pcs.step(dtS, { chargeW: pack.chargeLimitA * v, dischargeW: pack.dischargeLimitA * v });
+    if (this.gridConnected) this.connectedForS += dtS;
+    // SunSpec 703: a grid-following DER enters service only while ES is ENABLED and the grid has
+    // been within the window for ESDlyTms (the simulated grid is always at nominal when present).
+    const es = this.enterService;
+    this.pcs.gridConnected = this.gridConnected && es.enabled && this.connectedForS >= es.delayS;
+    if (this.islandState() === 'ISLANDED') {
+      if (!this.pcs.stepForming(dtS, this.breakerLoad() - this.pvW, dc)) this.islandCollapsed = true;
+    } else {
+      this.pcs.step(dtS, dc);
+    }
     pack.step(dtS, pack.currentForPower(this.pcs.dcPower));
     this.simTimeMs += dtMs;
     this.sample();
@@ -264,11 +385,10 @@ export class Site {
       else overlays.cellVoltage.set(f.cell, f.value);
     }
     this.pcs.fault = this.faults.has('pcs-fault');
-    this.gridConnected = !this.faults.has('grid-loss');
-    if (!this.gridConnected) this.pcs.acPower = 0;
+    this.gridPresent = !this.faults.has('grid-loss');
     // Let the BMS see the new readings now, not at the next step (a zero-length step).
     this.pack.step(0, this.pack.current);
-    this.sample();
+    this.updateTopology();
     this.onFaultsChanged?.(this.activeFaults());
   }
 
@@ -323,6 +443,22 @@ export class Site {
         gridConnected: this.gridConnected,
         energyImportWh: this.energyImportWh,
         energyExportWh: this.energyExportWh,
+      },
+      island: {
+        state: this.islandState(),
+        gridPresent: this.gridPresent,
+        tieClosed: this.tieClosed,
+        gridForming: this.pcs.forming,
+        ...this.busVoltage(),
+        loadServedW: this.loadServedW,
+        pvUsedW: this.pvUsedW,
+        groups: LOAD_GROUPS.map((name, k) => ({
+          name,
+          breakerClosed: this.breakers[k] ?? false,
+          demandW: this.groupDemand()[k] ?? 0,
+          servedW: this.loadServedW > 0 && this.breakers[k] ? (this.groupDemand()[k] ?? 0) : 0,
+        })),
+        enterService: { ...this.enterService },
       },
       faults: this.activeFaults(),
     };

@@ -4,7 +4,8 @@
 // the codec's encodeModel after every simulation step; writes are accepted only on the RW points
 // this device implements and go to the physical model, which the next refresh reflects.
 //   unit 1 battery: 1, 802, 805 (one per module of cells), 713
-//   unit 2 PCS:     1, 701, 702, 704
+//   unit 2 PCS:     1, 701, 702, 704, 703, 64900 (703 and the vendor islanding model after 704, so
+//                   the addresses of 701/702/704 stay where they were)
 //   unit 3 meter:   1, 203
 import { decodeModel, encodeModel, type GroupValues } from '../../nodes/domain/sunspec/codec';
 import { sunspecModel, type ModelDef, type PointDef } from '../../nodes/domain/sunspec/model';
@@ -12,6 +13,7 @@ import { SUNS_MARKER } from '../../nodes/domain/sunspec/discovery';
 import { ModbusException, ModbusExceptionCode, type RegisterBank } from '../modbus/register-bank';
 import type { PcsControls } from './pcs';
 import type { Site } from './site';
+import { ENTER_SERVICE_MODEL, ISLAND_MODEL, ISLAND_STATES, islandModel, LOAD_GROUPS } from '../../nodes/domain/black-start/island-models';
 
 export const SUNSPEC_BASE = 40000;
 const END_MODEL = [0xffff, 0];
@@ -27,7 +29,7 @@ export interface ModelSpec {
 }
 
 function model(id: number): ModelDef {
-  const def = sunspecModel(id);
+  const def = sunspecModel(id) ?? (id === ENTER_SERVICE_MODEL || id === ISLAND_MODEL ? islandModel(id) : undefined);
   if (!def) throw new Error(`SunSpec model ${id} is not built in`);
   return def;
 }
@@ -368,10 +370,16 @@ function pcsUnit(site: Site, info: DeviceInfo): ModelSpec[] {
     values: () => {
       const w = pcs.acPower;
       const grid = site.gridConnected;
+      // The PCS measures its own terminals: the grid, the island it forms, or a dark bus.
+      const bus = site.busVoltage();
+      const energised = bus.voltage > 0;
       const perPhase = w / cfg.phases;
-      const aPhase = grid ? perPhase / cfg.voltageLN : 0;
-      const vLN = grid ? cfg.voltageLN : 0;
-      const alrm = bit(!grid, 4) + bit(!site.pack.contactorClosed, 3) + bit(pcs.fault, 16);
+      const aPhase = energised ? perPhase / cfg.voltageLN : 0;
+      const vLN = bus.voltage;
+      const collapsed = site.islandCollapsed;
+      // GRID_DISCONNECT is the anti-islanding trip; an intentional island (IEEE 1547.4) is a normal
+      // operating state, not an alarm.
+      const alrm = bit(!grid && site.islandState() !== 'ISLANDED', 4) + bit(!site.pack.contactorClosed, 3) + bit(collapsed, 11) + bit(pcs.fault, 16);
       const phase = (k: number): Record<string, number | null> => (k < cfg.phases ? {
         [`WL${k + 1}`]: fit(perPhase, sf.W, 'int16'),
         [`VAL${k + 1}`]: fit(Math.abs(perPhase), sf.W, 'int16'),
@@ -387,15 +395,16 @@ function pcsUnit(site: Site, info: DeviceInfo): ModelSpec[] {
           InvSt: ['OFF', 'SLEEPING', 'STARTING', 'RUNNING', 'THROTTLED', 'SHUTTING_DOWN', 'FAULT', 'STANDBY'].indexOf(pcs.state),
           ConnSt: grid ? 1 : 0,
           Alrm: alrm,
-          DERMode: 1,
+          // DERMode bits: GRID_FOLLOWING (0) or GRID_FORMING (1), as the PCS operates now.
+          DERMode: site.islandState() === 'ISLANDED' ? 2 : 1,
           W: fit(w, sf.W, 'int16'),
           VA: fit(Math.abs(w), sf.W, 'int16'),
           Var: 0,
           PF: 1,
           A: fit(aPhase * cfg.phases, sf.A, 'int16'),
-          LLV: cfg.phases === 3 ? fit(grid ? vLL : 0, sf.V, 'uint16') : null,
+          LLV: cfg.phases === 3 ? fit(energised ? vLL : 0, sf.V, 'uint16') : null,
           LNV: fit(vLN, sf.V, 'uint16'),
-          Hz: grid ? cfg.frequencyHz : 0,
+          Hz: fit(bus.frequency, sf.Hz, 'uint32'),
           TotWhInj: Math.floor(pcs.energyInjectedWh),
           TotWhAbs: Math.floor(pcs.energyAbsorbedWh),
           TmpAmb: fit(site.pack.ambientC, sf.Tmp, 'int16'),
@@ -444,6 +453,8 @@ function pcsUnit(site: Site, info: DeviceInfo): ModelSpec[] {
         VMinRtg: cfg.voltageLN * 0.9,
         AMaxRtg: fit(ratedA * 1.1, sf.A, 'uint16'),
         CtrlModes: 0b11, // MAX_W and FIXED_W
+        IntIslandCatRtg: 0b110, // INT_ISL_CAPABLE and BLACK_START_CAPABLE (bits 1, 2)
+        IntIslandCat: 0b110,
         WMax: pcs.controls.wMax,
         WChaRteMax: pcs.controls.wChaRteMax,
         WDisChaRteMax: pcs.controls.wDisChaRteMax,
@@ -502,8 +513,80 @@ function pcsUnit(site: Site, info: DeviceInfo): ModelSpec[] {
       };
     },
   };
+  const enterService: ModelSpec = {
+    def: model(ENTER_SERVICE_MODEL),
+    writable: new Set(['ES', 'ESVHi', 'ESVLo', 'ESHzHi', 'ESHzLo', 'ESDlyTms', 'ESRndTms', 'ESRmpTms']),
+    write: (pts) => {
+      const es = site.enterService;
+      if ('ES' in pts) es.enabled = pts.ES === 1;
+      if (pts.ESVHi !== undefined) es.vHiPct = pts.ESVHi;
+      if (pts.ESVLo !== undefined) es.vLoPct = pts.ESVLo;
+      if (pts.ESHzHi !== undefined) es.hzHi = pts.ESHzHi;
+      if (pts.ESHzLo !== undefined) es.hzLo = pts.ESHzLo;
+      if (pts.ESDlyTms !== undefined) es.delayS = pts.ESDlyTms;
+      if (pts.ESRndTms !== undefined) es.randomS = pts.ESRndTms;
+      if (pts.ESRmpTms !== undefined) es.rampS = pts.ESRmpTms;
+    },
+    values: () => {
+      const es = site.enterService;
+      return {
+        points: {
+          ES: es.enabled ? 1 : 0,
+          ESVHi: fit(es.vHiPct, -1, 'uint16'),
+          ESVLo: fit(es.vLoPct, -1, 'uint16'),
+          ESHzHi: fit(es.hzHi, -2, 'uint32'),
+          ESHzLo: fit(es.hzLo, -2, 'uint32'),
+          ESDlyTms: Math.round(es.delayS),
+          ESRndTms: Math.round(es.randomS),
+          ESRmpTms: Math.round(es.rampS),
+          ESDlyRemTms: 0,
+          V_SF: -1,
+          Hz_SF: -2,
+        },
+      };
+    },
+  };
+
+  const islandSf = scaleFactorFor(Math.max(site.pcs.config.ratedW, 1.5 * maxProfileW(site)), 'uint16', 0);
+  const island: ModelSpec = {
+    def: model(ISLAND_MODEL),
+    writable: new Set(['GridForm', 'Tie', ...LOAD_GROUPS.map((_, k) => `Brk${k + 1}`)]),
+    write: (pts) => {
+      site.writeIsland({
+        gridForming: pts.GridForm === undefined ? undefined : pts.GridForm === 1,
+        tieClosed: pts.Tie === undefined ? undefined : pts.Tie === 1,
+        breakers: LOAD_GROUPS.map((_, k) => {
+          const v = pts[`Brk${k + 1}`];
+          return v === undefined ? undefined : v === 1;
+        }),
+      });
+    },
+    values: () => {
+      const demand = site.groupDemand();
+      return {
+        points: {
+          GridForm: site.pcs.forming ? 1 : 0,
+          Tie: site.tieClosed ? 1 : 0,
+          IslSt: ISLAND_STATES.indexOf(site.islandState()),
+          NLdGrp: LOAD_GROUPS.length,
+          ...Object.fromEntries(LOAD_GROUPS.flatMap((_, k) => [
+            [`Brk${k + 1}`, site.breakers[k] ? 1 : 0],
+            [`LdW${k + 1}`, fit(demand[k] ?? 0, islandSf, 'uint16')],
+          ])),
+          W_SF: islandSf,
+        },
+      };
+    },
+  };
+
   const md = `LFP-PCS-${Math.round(rated / 1000)}K`;
-  return [common(2, md, info, site.config.kind), ac, capacity, controls];
+  return [common(2, md, info, site.config.kind), ac, capacity, controls, enterService, island];
+}
+
+function maxProfileW(site: Site): number {
+  let peak = 0;
+  for (const v of site.profile.load.values) peak = Math.max(peak, v);
+  return peak;
 }
 
 function meterUnit(site: Site, info: DeviceInfo): ModelSpec[] {
@@ -524,7 +607,8 @@ function meterUnit(site: Site, info: DeviceInfo): ModelSpec[] {
   const meter: ModelSpec = {
     def: model(203),
     values: () => {
-      const grid = site.gridConnected;
+      // The meter sits on the grid side of the tie: it sees the utility whether or not the tie is closed.
+      const grid = site.gridPresent;
       const w = site.gridW;
       const v = grid ? vLN : 0;
       const vv = grid ? vLN * Math.sqrt(3) : 0;

@@ -73,7 +73,7 @@ describe('Simulator over real Modbus TCP (SunSpec) with its control API', functi
   it('is discovered as three SunSpec devices: SunS at 40000 and model chains ending with 0xFFFF', async () => {
     assert.deepEqual(await read(1, 40000, 2), [0x5375, 0x6e53]);
     assert.deepEqual((await chain(1)).map((m) => m.id), [1, 802, 805, 713]);
-    assert.deepEqual((await chain(2)).map((m) => m.id), [1, 701, 702, 704]);
+    assert.deepEqual((await chain(2)).map((m) => m.id), [1, 701, 702, 704, 703, 64900]);
     assert.deepEqual((await chain(3)).map((m) => m.id), [1, 203]);
     const common = await model(2, 1);
     assert.equal(common.root.points.Mn, 'LiFePO4 EMS');

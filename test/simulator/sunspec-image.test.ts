@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { decodeModel } from '../../nodes/domain/sunspec/codec';
 import { discoverModels, readBlock } from '../../nodes/domain/sunspec/discovery';
+import { islandModel } from '../../nodes/domain/black-start/island-models';
 import { sunspecModel } from '../../nodes/domain/sunspec/model';
 import { deviceTelemetry } from '../../nodes/domain/sunspec/telemetry';
 import { BatteryTelemetrySchema, MeterTelemetrySchema, PcsTelemetrySchema } from '../../nodes/domain/contracts';
@@ -14,8 +15,7 @@ async function decoded(image: SunSpecImage): Promise<ReturnType<typeof decodeMod
   const { models } = await discoverModels(read, 40000);
   const out = [];
   for (const m of models) {
-    const def = sunspecModel(m.id);
-    assert.ok(def, `model ${m.id}`);
+    const def = islandModel(m.id);
     out.push(decodeModel(def, await readBlock(read, m.address, m.length + 2), m.address));
   }
   return out;
@@ -33,7 +33,7 @@ describe('SunSpec register images of the simulated site', () => {
         images = siteImages(site, { seed: 2, version: '0.1.0' });
       });
 
-      it('chains models 1, 802, 805..., 713 / 1, 701, 702, 704 / 1, 203 and decodes into valid telemetry', async () => {
+      it('chains models 1, 802, 805..., 713 / 1, 701, 702, 704, 703, 64900 / 1, 203 and decodes into valid telemetry', async () => {
         site.pcs.write({ wSetEna: true, wSet: -site.pcs.config.ratedW, wRmp: 0, wSetRvrtTms: 0 });
         site.step(60_000);
         for (const i of images.values()) i.refresh();
@@ -47,7 +47,7 @@ describe('SunSpec register images of the simulated site', () => {
         assert.ok(Math.abs(battery.current - site.pack.current) < 0.1);
 
         const pcs = await decoded(images.get(2) as SunSpecImage);
-        assert.deepEqual(pcs.map((m) => m.id), [1, 701, 702, 704]);
+        assert.deepEqual(pcs.map((m) => m.id), [1, 701, 702, 704, 703, 64900]);
         const p = PcsTelemetrySchema.parse((deviceTelemetry('pcs', pcs, 1) as { pcs: unknown }).pcs);
         assert.equal(p.power, -site.pcs.config.ratedW);
         assert.equal(p.ratedPowerW, site.pcs.config.ratedW);

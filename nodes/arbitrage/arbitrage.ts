@@ -1,0 +1,145 @@
+// arbitrage: prices and telemetry in, the current step's Request (level 5 ECONOMIC) and the whole
+// plan out. It re-plans on a rolling horizon: at every step boundary, when the prices change, and
+// when the measured SoC leaves the planned trajectory by more than socDeviationPct. The LP lives in
+// nodes/domain/arbitrage; a solve is synchronous WebAssembly, so horizons stay at a few hundred
+// steps at most (tens of ms).
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { describeIssues, LEVELS, PriceSeriesSchema, TelemetrySchema, type Request } from '../domain/contracts';
+import { expectedSocPct, planAt, PriceBook, type PlanAt } from '../domain/arbitrage/rolling';
+import { parseConfig } from '../device-io/config';
+import { errorStatus, errorText, shorten } from '../device-io/status';
+import { ArbitrageConfigSchema, type ArbitrageConfig } from './config';
+
+interface ArbitrageDef extends NodeDef, Record<string, unknown> {}
+
+/** The request outlives the end of its step by this much, wall time, so the next one can arrive. */
+const GRACE_MS = 5_000;
+
+function isObject(p: unknown): p is Record<string, unknown> {
+  return !!p && typeof p === 'object' && !Array.isArray(p);
+}
+
+export = function register(RED: NodeAPI): void {
+  function ArbitrageNode(this: Node, def: ArbitrageDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let config: ArbitrageConfig;
+    try {
+      config = parseConfig(ArbitrageConfigSchema, 'arbitrage', def);
+    } catch (err) {
+      node.status(errorStatus(err));
+      node.error(err);
+      return;
+    }
+    // Plan time: the wall clock, or a faster one when driving a fast simulator (speed > 1).
+    const anchor = Date.now();
+    const planNow = (): number => Math.round(anchor + (Date.now() - anchor) * config.speed);
+    const wallOf = (planMs: number): number => Math.round(anchor + (planMs - anchor) / config.speed);
+
+    const book = new PriceBook();
+    let enabled = config.enabled;
+    let soc: number | null = null;
+    let capacityWh: number | null = null;
+    let netLoadKw: number | undefined;
+    let current: PlanAt | null = null;
+    let planning = false;
+    let again: string | null = null;
+    let closed = false;
+
+    const capacityKwh = (): number | null => config.capacityKwh ?? (capacityWh ? capacityWh / 1000 : null);
+
+    async function replan(reason: string): Promise<void> {
+      if (!enabled || closed) return;
+      if (planning) { again = reason; return; }
+      const cap = capacityKwh();
+      if (soc === null || cap === null) { node.status({ fill: 'grey', shape: 'ring', text: 'waiting for battery telemetry' }); return; }
+      if (book.size === 0) { node.status({ fill: 'grey', shape: 'ring', text: 'waiting for prices' }); return; }
+      planning = true;
+      try {
+        const now = planNow();
+        book.prune(now);
+        const p = await planAt(now, book, soc, {
+          capacityKwh: cap, maxChargeKw: config.powerKw, maxDischargeKw: config.powerKw,
+          etaCharge: config.etaCharge, etaDischarge: config.etaDischarge, socMinPct: config.socMinPct, socMaxPct: config.socMaxPct,
+          degradationEurPerKwh: config.degradationEurPerKwh, horizonHours: config.horizonHours,
+          ...(config.gridImportMaxKw !== null ? { gridImportMaxKw: config.gridImportMaxKw } : {}),
+          ...(config.gridExportMaxKw !== null ? { gridExportMaxKw: config.gridExportMaxKw } : {}),
+        }, config.siteId, netLoadKw);
+        if (closed) return;
+        if (!p) {
+          current = null;
+          node.status({ fill: 'yellow', shape: 'ring', text: 'no price for the current step' });
+          return;
+        }
+        p.plan.reason = reason;
+        current = p;
+        const step = p.plan.steps[0] as { start: number; powerW: number; priceEurPerMWh: number };
+        const stepEnd = step.start + p.plan.stepMinutes * 60_000;
+        const request: Request = {
+          level: LEVELS.ECONOMIC, source: 'arbitrage', powerW: step.powerW, ts: Date.now(),
+          expiresAt: wallOf(stepEnd) + GRACE_MS, id: `arbitrage-${step.start}`,
+          reason: shorten(`${step.priceEurPerMWh.toFixed(1)} EUR/MWh: ${reason}`, 500),
+        };
+        atStepEnd(stepEnd);
+        node.send([{ topic: 'request', payload: request }, { topic: 'plan', payload: p.plan }]);
+        const action = step.powerW > 0 ? 'discharge' : step.powerW < 0 ? 'charge' : 'idle';
+        node.status({ fill: 'green', shape: 'dot', text: shorten(`${action} ${(Math.abs(step.powerW) / 1000).toFixed(2)} kW · ${step.priceEurPerMWh.toFixed(0)} EUR/MWh · plan ${p.plan.objectiveEur.toFixed(2)} EUR`) });
+      } catch (err) {
+        current = null;
+        node.status(errorStatus(err));
+        node.error(`arbitrage: ${errorText(err)}`);
+      } finally {
+        planning = false;
+        if (again !== null) {
+          const r = again;
+          again = null;
+          void replan(r);
+        }
+      }
+    }
+
+    // Step boundaries: a new step gets a new plan (and with it a new request), on time.
+    let boundary: NodeJS.Timeout | undefined;
+    function atStepEnd(stepEnd: number): void {
+      clearTimeout(boundary);
+      boundary = setTimeout(() => void replan('new step'), Math.max(0, wallOf(stepEnd) - Date.now() + 1));
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, _send, done) => {
+      const p = msg.payload;
+      if (msg.topic === 'enabled' || msg.topic === 'enable') {
+        enabled = p === true || p === 'true' || p === 1;
+        if (!enabled) { current = null; node.status({ fill: 'grey', shape: 'ring', text: 'disabled' }); }
+        else void replan('enabled');
+        return done();
+      }
+      if (msg.topic === 'prices' || (isObject(p) && 'pricesEurPerMWh' in p)) {
+        const r = PriceSeriesSchema.safeParse(p);
+        if (!r.success) return done(new Error(`arbitrage: bad price series: ${describeIssues(r.error)}`));
+        if (book.put(r.data)) void replan('new prices');
+        return done();
+      }
+      const t = TelemetrySchema.safeParse(p);
+      if (!t.success) return done(new Error(`arbitrage: expected a price series or telemetry: ${describeIssues(t.error)}`));
+      const { battery, meter, pcs } = t.data;
+      if (meter) netLoadKw = (meter.power + (pcs?.power ?? 0)) / 1000;
+      if (!battery) return done();
+      soc = battery.soc;
+      if (battery.capacityWh) capacityWh = battery.capacityWh;
+      if (!current) void replan('first plan');
+      else {
+        const expected = expectedSocPct(current, planNow());
+        if (expected === null) void replan('plan ran out');
+        else if (Math.abs(expected - soc) > config.socDeviationPct) void replan(`SoC ${soc.toFixed(1)} % is ${(soc - expected).toFixed(1)} points off the plan`);
+      }
+      done();
+    });
+
+    node.on('close', () => {
+      closed = true;
+      clearTimeout(boundary);
+    });
+    if (!enabled) node.status({ fill: 'grey', shape: 'ring', text: 'disabled' });
+  }
+  RED.nodes.registerType('arbitrage', ArbitrageNode);
+};

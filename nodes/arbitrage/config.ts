@@ -1,0 +1,28 @@
+// The arbitrage node's configuration, as the editor stores it (strings or numbers).
+import { z } from 'zod';
+import { optionalNonNegative, siteIdField } from '../device-io/config';
+
+const num = (min: number, max: number, dflt: number): z.ZodDefault<z.ZodCoercedNumber> => z.coerce.number().finite().min(min).max(max).default(dflt);
+
+export const ArbitrageConfigSchema = z
+  .object({
+    siteId: siteIdField.default('site-1'),
+    enabled: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),
+    /** kWh; '' = from the battery telemetry's capacityWh. */
+    capacityKwh: optionalNonNegative,
+    powerKw: num(0.1, 100_000, 5),
+    etaCharge: num(0.5, 1, 0.95),
+    etaDischarge: num(0.5, 1, 0.95),
+    socMinPct: num(0, 100, 5),
+    socMaxPct: num(0, 100, 95),
+    degradationEurPerKwh: num(0, 10, 0),
+    horizonHours: num(1, 48, 36),
+    /** Re-plan when the measured SoC leaves the plan by more than this, %-points. */
+    socDeviationPct: num(0.1, 50, 2),
+    gridImportMaxKw: optionalNonNegative,
+    gridExportMaxKw: optionalNonNegative,
+    /** Simulated time runs this many times faster than the wall clock (a fast simulator), 1 = real time. */
+    speed: num(1, 10_000, 1),
+  })
+  .refine((c) => c.socMinPct < c.socMaxPct, { message: 'socMinPct must be below socMaxPct', path: ['socMinPct'] });
+export type ArbitrageConfig = z.infer<typeof ArbitrageConfigSchema>;

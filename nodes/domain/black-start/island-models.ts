@@ -1,0 +1,35 @@
+// The SunSpec models an islanding-capable PCS needs beyond 701/702/704:
+// - 703 Enter Service (SunSpec Alliance, unchanged): ES and the voltage / frequency windows and
+//   delay a DER waits for before it (re)connects (IEEE 1547-2018 clause 4.10, EN 50549-1 4.10).
+// - 64900, our vendor model (model_64900.json beside this file): SunSpec has no standard point
+//   that commands grid-forming operation, the point-of-common-coupling tie switch or load-group
+//   breakers (701 DERMode only *reports* GRID_FORMING), so this minimal extension adds them in the
+//   vendor range 64000-65535. Both parse with the same schema as the built-in models; until the
+//   lead registers them in model.ts, sunspecModel(id) falls back to these definitions here.
+import { ModelDefSchema, sunspecModel, type ModelDef } from '../sunspec/model';
+import model703 from '../sunspec/models/model_703.json';
+import model64900 from './model_64900.json';
+
+export const ENTER_SERVICE_MODEL = 703;
+export const ISLAND_MODEL = 64900;
+
+const own = new Map<number, ModelDef>([
+  [ENTER_SERVICE_MODEL, ModelDefSchema.parse(model703)],
+  [ISLAND_MODEL, ModelDefSchema.parse(model64900)],
+]);
+
+/** Model 703 or 64900 (the built-in one when model.ts has it), or any other built-in model. */
+export function islandModel(id: number): ModelDef {
+  const def = sunspecModel(id) ?? own.get(id);
+  if (!def) throw new Error(`SunSpec model ${id} is not known`);
+  return def;
+}
+
+/** 64900 symbols. */
+export const GRID_FORM = { GRID_FOLLOWING: 0, GRID_FORMING: 1 } as const;
+export const SWITCH = { OPEN: 0, CLOSED: 1 } as const;
+export const ISLAND_STATES = ['GRID_CONNECTED', 'DARK', 'ISLANDED', 'COLLAPSED'] as const;
+export type IslandState = (typeof ISLAND_STATES)[number];
+/** The three load groups, in priority order: breaker k (1-based) feeds LOAD_GROUPS[k - 1]. */
+export const LOAD_GROUPS = ['critical', 'normal', 'deferrable'] as const;
+export type LoadGroup = (typeof LOAD_GROUPS)[number];

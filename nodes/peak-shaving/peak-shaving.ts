@@ -1,0 +1,121 @@
+// peak-shaving: site telemetry in, level-4 (SITE) requests out. Each meter reading runs one cycle
+// of the pure controller (nodes/domain/peak-shaving/controller.ts). It asks for power only while
+// shaving or recharging; when it has nothing to do it withdraws (an already-expired request), so
+// the levels below it (arbitrage, level 5) act: a 0 W request would override them.
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { z } from 'zod';
+import { describeIssues, LEVELS, TelemetrySchema, type Request } from '../domain/contracts';
+import {
+  INITIAL_PEAK_SHAVING_STATE, step, type PeakShavingOutput, type PeakShavingState,
+} from '../domain/peak-shaving/controller';
+import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
+import { parseConfig } from '../device-io/config';
+import { errorStatus, shorten } from '../device-io/status';
+import { controllerConfig, PeakShavingNodeConfigSchema, PeakShavingSwitchSchema } from './config';
+
+interface PeakShavingDef extends NodeDef {
+  siteId: string;
+  enabled: string | boolean;
+  mode: string;
+  thresholdKw: string;
+  reserveSocPct: string;
+  rechargeMarginKw: string;
+  rechargeToSocPct: string;
+  trackMonthPeak: string | boolean;
+  expiryMs: string;
+  capacityWh: string;
+  maxPowerW: string;
+}
+
+const SOURCE = 'peak-shaving';
+const kw = (w: number): string => `${(w / 1000).toFixed(2)} kW`;
+
+export = function register(RED: NodeAPI): void {
+  function PeakShavingNode(this: Node, def: PeakShavingDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let cfg: z.infer<typeof PeakShavingNodeConfigSchema>;
+    try {
+      cfg = parseConfig(PeakShavingNodeConfigSchema, 'peak-shaving', def);
+    } catch (err) {
+      node.status(errorStatus(err));
+      node.error(err);
+      return;
+    }
+    const control = controllerConfig(cfg);
+    // The month's billed peak and the learnt history survive a redeploy in the node's context
+    // (and a restart, where the runtime backs the default store with files).
+    const ctx = node.context();
+    let state = (ctx.get('state') as PeakShavingState | undefined) ?? INITIAL_PEAK_SHAVING_STATE;
+    let snapshot: SiteSnapshot = { siteId: cfg.siteId };
+    let enabled = cfg.enabled;
+    /** A request of ours may still be live in the arbiter: withdraw it before going quiet. */
+    let requesting = false;
+
+    const withdrawal = (now: number, reason: string): Request =>
+      ({ level: LEVELS.SITE, source: SOURCE, powerW: 0, ts: now, expiresAt: now, reason });
+
+    node.status(enabled ? { fill: 'grey', shape: 'ring', text: 'waiting for meter and battery telemetry' } : { fill: 'grey', shape: 'ring', text: 'disabled' });
+
+    node.on('input', (msg: NodeMessageInFlow, send, done) => {
+      const now = Date.now();
+      const sw = PeakShavingSwitchSchema.safeParse(msg.payload);
+      if (sw.success) {
+        enabled = sw.data.enabled;
+        if (!enabled && requesting) {
+          requesting = false;
+          send([{ topic: 'request', payload: withdrawal(now, 'peak shaving disabled') }, null]);
+        }
+        node.status(enabled ? { fill: 'grey', shape: 'ring', text: 'enabled' } : { fill: 'grey', shape: 'ring', text: 'disabled' });
+        return done();
+      }
+      const t = TelemetrySchema.safeParse(msg.payload);
+      if (!t.success) return done(new Error(`peak-shaving: not telemetry nor {enabled}: ${describeIssues(t.error)}`));
+      if (t.data.siteId !== cfg.siteId) return done(new Error(`peak-shaving: telemetry for site ${t.data.siteId}, this node serves ${cfg.siteId}`));
+      snapshot = mergeTelemetry(snapshot, t.data);
+      // One cycle per meter reading: the meter is what the demand charge is billed on.
+      if (!t.data.meter || !enabled) return done();
+      const { battery, pcs, meter } = snapshot;
+      if (!battery || !meter) {
+        node.status({ fill: 'grey', shape: 'ring', text: 'waiting for battery telemetry' });
+        return done();
+      }
+      const capacityWh = battery.capacityWh ?? cfg.capacityWh;
+      if (!capacityWh) return done(new Error('peak-shaving: the battery reports no capacity; set capacityWh'));
+      const limit = (...ws: (number | null | undefined)[]): number => ws.find((w) => typeof w === 'number' && w > 0) ?? Number.POSITIVE_INFINITY;
+      const out: PeakShavingOutput = step(state, {
+        ts: meter.ts,
+        gridW: meter.power,
+        // The PCS's AC power is what the meter sees of the battery; the BMS's DC power is the fallback.
+        batteryW: pcs?.power ?? battery.power,
+        socPct: battery.soc,
+        capacityWh,
+        maxChargeW: limit(cfg.maxPowerW, battery.chargePowerMax, pcs?.maxChargeW, pcs?.ratedPowerW),
+        maxDischargeW: limit(cfg.maxPowerW, battery.dischargePowerMax, pcs?.maxDischargeW, pcs?.ratedPowerW),
+      }, control);
+      state = out.state;
+      ctx.set('state', state);
+
+      let request: Request | null = null;
+      if (out.powerW !== null) {
+        request = { level: LEVELS.SITE, source: SOURCE, powerW: Math.round(out.powerW), ts: now, expiresAt: now + cfg.expiryMs, reason: out.reason };
+        requesting = true;
+      } else if (requesting) {
+        request = withdrawal(now, out.reason);
+        requesting = false;
+      }
+      node.status({
+        fill: out.action === 'idle' ? 'grey' : out.action === 'hold' ? 'yellow' : 'green',
+        shape: 'dot',
+        text: shorten(`${out.action} · threshold ${kw(out.thresholdW)} · month peak ${kw(out.monthPeakW)}${out.powerW === null ? '' : ` · ${Math.round(out.powerW)} W`}`),
+      });
+      const chart = {
+        ts: meter.ts, action: out.action, powerW: out.powerW, thresholdW: out.thresholdW, monthPeakW: out.monthPeakW,
+        intervalAvgW: out.intervalAvgW, netW: out.netW, gridW: meter.power, socPct: battery.soc, reason: out.reason,
+      };
+      send([request ? { topic: 'request', payload: request } : null, { topic: 'peak-shaving', payload: chart }]);
+      done();
+    });
+  }
+  RED.nodes.registerType('peak-shaving', PeakShavingNode);
+};
