@@ -80,7 +80,8 @@ export = function register(RED: NodeAPI): void {
     };
 
     const watchdog = setInterval(() => {
-      if (Date.now() - lastEmit >= cfg.cycleMs) emit();
+      // 1.5 cycles: ordinary poll jitter must not add a decision (and a PCS write) of its own.
+      if (Date.now() - lastEmit >= cfg.cycleMs * 1.5) emit();
     }, Math.max(10, Math.floor(cfg.cycleMs / 4)));
 
     node.on('input', (msg: NodeMessageInFlow, _send, done) => {

@@ -24,9 +24,11 @@ export interface LoopOptions {
 /** flows/edge.json with only our nodes, addressed to the simulator, at the given cycle, with taps. */
 export function edgeLoopFlow(o: LoopOptions): TestFlowNode[] {
   const all = JSON.parse(readFileSync(join(packageRoot, 'flows', 'edge.json'), 'utf8')) as TestFlowNode[];
-  const kept = all.filter((n) => OURS.has(n.type));
+  // The tab stays: without it the test helper starts every node twice.
+  const kept = all.filter((n) => OURS.has(n.type) || n.type === 'tab');
   const ids = new Set(kept.map((n) => n.id));
   const flow: TestFlowNode[] = kept.map((n) => {
+    if (n.type === 'tab') return n;
     const wires = (n.wires ?? []).map((out) => out.filter((id) => ids.has(id)));
     switch (n.type) {
       case 'modbus-connection': return { ...n, port: o.modbusPort };
