@@ -13,8 +13,7 @@ import { INITIAL_BLACK_START_STATE, stepBlackStart, type BlackStartState, type I
 import { decodeModel } from '../domain/sunspec/codec';
 import { discoverModels, readBlock, type ModelLocation } from '../domain/sunspec/discovery';
 import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
-import { parseConfig } from '../device-io/config';
-import { transportOf } from '../device-io/connection';
+import { configAndTransport } from '../device-io/connection';
 import { errorStatus, errorText, healthStatus, shorten } from '../device-io/status';
 import { holdingReader } from '../device-io/sunspec-reader';
 import { BlackStartNodeConfigSchema, machineConfig, type BlackStartNodeConfig } from './config';
@@ -28,21 +27,10 @@ export = function register(RED: NodeAPI): void {
   function BlackStart(this: Node, def: NodeDef & Record<string, unknown>): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    let config: BlackStartNodeConfig;
-    try {
-      config = parseConfig(BlackStartNodeConfigSchema, 'black-start', def);
-    } catch (err) {
-      node.error(err);
-      node.status(errorStatus(err));
-      return;
-    }
-    const found = transportOf(RED, config.connection);
-    if (found instanceof Error) {
-      node.error(found);
-      node.status(errorStatus(found));
-      return;
-    }
-    const transport = found;
+    const setup = configAndTransport(RED, node, BlackStartNodeConfigSchema, 'black-start', def);
+    if (!setup) return;
+    const config: BlackStartNodeConfig = setup.config;
+    const transport = setup.transport;
     const read = holdingReader(transport, config.unitId);
     const machine = machineConfig(config);
     const def64900 = islandModel(ISLAND_MODEL);

@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { decodeModel } from '../domain/sunspec/codec';
 import { discoverModels, readBlock } from '../domain/sunspec/discovery';
 import { sunspecModel, type ModelDef } from '../domain/sunspec/model';
-import { parseConfig } from '../device-io/config';
-import { transportOf } from '../device-io/connection';
+import { configAndTransport } from '../device-io/connection';
 import { errorStatus, errorText, healthStatus, shorten } from '../device-io/status';
 import { holdingReader } from '../device-io/sunspec-reader';
 import type { ModbusTransport, TransportHealth } from '../modbus-connection/transport';
@@ -35,21 +34,10 @@ export = function (RED: NodeAPI): void {
   function PcsSetpoint(this: Node, def: NodeDef & Record<string, unknown>): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    let config: PcsSetpointConfig;
-    try {
-      config = parseConfig(PcsSetpointConfigSchema, 'pcs-setpoint', def);
-    } catch (err) {
-      node.error(err);
-      node.status(errorStatus(err));
-      return;
-    }
-    const found = transportOf(RED, config.connection);
-    if (found instanceof Error) {
-      node.error(found);
-      node.status(errorStatus(found));
-      return;
-    }
-    const transport: ModbusTransport = found;
+    const setup = configAndTransport(RED, node, PcsSetpointConfigSchema, 'pcs-setpoint', def);
+    if (!setup) return;
+    const config: PcsSetpointConfig = setup.config;
+    const transport: ModbusTransport = setup.transport;
     const read = holdingReader(transport, config.unitId);
     let pcs: Pcs | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
