@@ -255,3 +255,100 @@ export const PlanSchema = z.object({
   reason: z.string(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
+
+// ---------------------------------------------------------------- edge <-> cloud (MQTT, DESIGN.md topics)
+
+export const SiteIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'siteId: letters, digits, _ and - only');
+
+/** The largest MQTT payload either side accepts; a larger one is rejected unread and counted. */
+export const MAX_MQTT_PAYLOAD_BYTES = 256 * 1024;
+
+/** What the arbiter decided, reduced to what the fleet needs to see (the full Decision stays at the edge). */
+export const DecisionSummarySchema = DecisionSchema.pick({ setpointW: true, requestedW: true, level: true, source: true, requestId: true, mode: true, reason: true });
+export type DecisionSummary = z.infer<typeof DecisionSummarySchema>;
+
+/**
+ * One record of a site's stream to the cloud: the merged telemetry snapshot of a loop cycle, what
+ * the arbiter decided and the envelope it decided in, and any alarm transitions since the previous
+ * record. `seq` is per site, starts at 1 and has no gaps: the cloud deduplicates by (siteId, seq)
+ * and acknowledges what it has stored, and only then does the edge forget a record.
+ */
+export const TelemetryRecordSchema = z.object({
+  siteId: SiteIdSchema,
+  seq: z.number().int().positive(),
+  ts: epochMs,
+  telemetry: TelemetrySchema.optional(),
+  decision: DecisionSummarySchema.optional(),
+  envelope: EnvelopeSchema.pick({ mode: true, maxChargeW: true, maxDischargeW: true }).optional(),
+  alarms: z.array(AlarmSchema).max(100).optional(),
+});
+export type TelemetryRecord = z.infer<typeof TelemetryRecordSchema>;
+
+/** The payload on lifo4/<siteId>/telemetry: one site's records in seq order (one when live, more when draining). */
+export const TelemetryBatchSchema = z
+  .object({ v: z.literal(1), siteId: SiteIdSchema, records: z.array(TelemetryRecordSchema).min(1).max(1000) })
+  .refine((b) => b.records.every((r) => r.siteId === b.siteId), { message: 'every record must carry the batch siteId' });
+export type TelemetryBatch = z.infer<typeof TelemetryBatchSchema>;
+
+/**
+ * The payload on lifo4/<siteId>/telemetry/ack, sent only after the records are committed to the
+ * store. `ranges` lists exactly what was stored (inclusive [from, to] seq pairs), because with shared
+ * subscriptions several cloud runtimes store parts of one site's stream; `seq` is the highest stored.
+ */
+export const TelemetryAckSchema = z.object({
+  v: z.literal(1),
+  siteId: SiteIdSchema,
+  seq: z.number().int().positive(),
+  ranges: z.array(z.tuple([z.number().int().positive(), z.number().int().positive()])).min(1).max(10_000),
+});
+export type TelemetryAck = z.infer<typeof TelemetryAckSchema>;
+
+/** Retained on lifo4/<siteId>/state; 'offline' is also the edge's MQTT last will. */
+export const SiteStateSchema = z.object({
+  v: z.literal(1),
+  siteId: SiteIdSchema,
+  state: z.enum(['online', 'offline']),
+  ts: epochMs,
+  version: z.string().max(64).optional(),
+});
+export type SiteState = z.infer<typeof SiteStateSchema>;
+
+/** What a remote command asks of a site. 'mode' standby holds 0 W at operator level; auto clears it. */
+export const CommandBodySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('setpoint'), powerW: finite, durationS: z.number().positive().max(86_400) }),
+  z.object({ type: z.literal('mode'), mode: z.enum(['auto', 'standby']), durationS: z.number().positive().max(86_400).optional() }),
+  z.object({ type: z.literal('estop') }),
+  z.object({ type: z.literal('reset') }),
+]);
+export type CommandBody = z.infer<typeof CommandBodySchema>;
+
+/**
+ * The payload on lifo4/<siteId>/cmd. `sig` authenticates every other field with the site's key
+ * (see domain/commands/signature.ts); `id` is unique, so a replay is recognised, and the command is
+ * void after `expiresAt`.
+ */
+export const SignedCommandSchema = z.object({
+  v: z.literal(1),
+  id: z.string().min(8).max(128).regex(/^[A-Za-z0-9_-]+$/, 'id: letters, digits, _ and - only'),
+  siteId: SiteIdSchema,
+  issuedAt: epochMs,
+  expiresAt: epochMs,
+  by: z.string().min(1).max(256),
+  role: RoleSchema,
+  body: CommandBodySchema,
+  sig: z.string().min(1).max(512),
+});
+export type SignedCommand = z.infer<typeof SignedCommandSchema>;
+
+export const COMMAND_OUTCOMES = ['accepted', 'rejected', 'executed', 'timeout'] as const;
+
+/** The payload on lifo4/<siteId>/cmd/ack; 'timeout' is only ever set by the cloud. */
+export const CommandAckSchema = z.object({
+  v: z.literal(1),
+  id: z.string().min(1).max(128),
+  siteId: SiteIdSchema,
+  outcome: z.enum(COMMAND_OUTCOMES),
+  reason: z.string().max(500).optional(),
+  ts: epochMs,
+});
+export type CommandAck = z.infer<typeof CommandAckSchema>;
