@@ -4,7 +4,7 @@
 // nodes/domain/arbitrage; a solve is synchronous WebAssembly, so horizons stay at a few hundred
 // steps at most (tens of ms).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { describeIssues, LEVELS, PriceSeriesSchema, TelemetrySchema, type Request } from '../domain/contracts';
+import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request } from '../domain/contracts';
 import { expectedSocPct, planAt, PriceBook, type PlanAt } from '../domain/arbitrage/rolling';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, errorText, shorten } from '../device-io/status';
@@ -107,8 +107,11 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessageInFlow, _send, done) => {
       const p = msg.payload;
-      if (msg.topic === 'enabled' || msg.topic === 'enable') {
-        enabled = p === true || p === 'true' || p === 1;
+      // On and off as peak-shaving takes it ({enabled: boolean}), or msg.topic 'enabled' with a flag.
+      const sw = StrategySwitchSchema.safeParse(p);
+      const onOff = sw.success ? sw.data.enabled : null;
+      if (onOff !== null || msg.topic === 'enabled' || msg.topic === 'enable') {
+        enabled = onOff ?? (p === true || p === 'true' || p === 1);
         if (!enabled) { current = null; node.status({ fill: 'grey', shape: 'ring', text: 'disabled' }); }
         else void replan('enabled');
         return done();

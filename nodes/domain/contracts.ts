@@ -223,6 +223,9 @@ export type SafetyCommand = z.infer<typeof SafetyCommandSchema>;
 
 // ---------------------------------------------------------------- prices and plans (strategies)
 
+/** Switches a strategy node on or off at run time (an inject button, the dashboard). */
+export const StrategySwitchSchema = z.object({ enabled: z.boolean() }).strict();
+
 /** Prices on a regular grid: pricesEurPerMWh[i] holds from start + i * stepMinutes. */
 export const PriceSeriesSchema = z.object({
   start: epochMs,

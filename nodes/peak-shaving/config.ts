@@ -36,4 +36,4 @@ export function controllerConfig(c: PeakShavingNodeConfig): PeakShavingConfig {
 }
 
 /** Switch the node on or off at run time (an inject, the dashboard). */
-export const PeakShavingSwitchSchema = z.object({ enabled: z.boolean() }).strict();
+

@@ -4,14 +4,14 @@
 // the levels below it (arbitrage, level 5) act: a 0 W request would override them.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { describeIssues, LEVELS, TelemetrySchema, type Request } from '../domain/contracts';
+import { describeIssues, LEVELS, StrategySwitchSchema, TelemetrySchema, type Request } from '../domain/contracts';
 import {
   INITIAL_PEAK_SHAVING_STATE, step, type PeakShavingOutput, type PeakShavingState,
 } from '../domain/peak-shaving/controller';
 import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, shorten } from '../device-io/status';
-import { controllerConfig, PeakShavingNodeConfigSchema, PeakShavingSwitchSchema } from './config';
+import { controllerConfig, PeakShavingNodeConfigSchema } from './config';
 
 interface PeakShavingDef extends NodeDef {
   siteId: string;
@@ -59,7 +59,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
       const now = Date.now();
-      const sw = PeakShavingSwitchSchema.safeParse(msg.payload);
+      const sw = StrategySwitchSchema.safeParse(msg.payload);
       if (sw.success) {
         enabled = sw.data.enabled;
         if (!enabled && requesting) {

@@ -13,12 +13,15 @@ export const PriceFeedConfigSchema = z
     stepMinutes: z.coerce.number().pipe(z.union([z.literal(15), z.literal(60)])).default(60),
     /** Origin of a Modelica table's seconds (the 2012 files count from 2012-01-01 00:00). */
     origin: z.string().max(64).default('2012-01-01T00:00:00Z'),
-    /** Start of the window taken from a file or feed, ISO 8601; '' = its first price. */
+    /**
+     * Start of the window taken from a file or feed, ISO 8601; '' = its first price; 'same-day' =
+     * today's calendar day in the data's year, wrapped into the data's span (domain replayStart).
+     */
     from: z.string().max(64).default(''),
     hours: z.coerce.number().int().min(1).max(336).default(48),
     /** 'today' moves the series by whole days to start today (replaying past prices). */
     align: z.enum(['none', 'today']).default('none'),
-    /** http mode: fetch again every this many minutes; 0 = only on deploy and on input. */
+    /** File and http modes: load again every this many minutes; 0 = only on deploy and on input. */
     refreshMinutes: z.coerce.number().min(0).max(1440).default(0),
     /** Emit once shortly after deploy (file and http modes). */
     emitOnStart: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),

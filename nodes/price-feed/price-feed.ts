@@ -6,7 +6,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
 import type { PriceSeries } from '../domain/contracts';
 import {
-  alignToDay, parsePriceJson, parsePriceText, parseTime, PriceError, toEurPerMWh, toPriceSeries, windowOf, type PricePoint,
+  alignToDay, parsePriceJson, replayStart, parsePriceText, parseTime, PriceError, toEurPerMWh, toPriceSeries, windowOf, type PricePoint,
 } from '../domain/arbitrage/prices';
 import { dataPath } from '../../runtime/data/real-data';
 import { parseConfig } from '../device-io/config';
@@ -36,7 +36,10 @@ export = function register(RED: NodeAPI): void {
     function normalise(input: PricePoint[] | PriceSeries, source: string): PriceSeries {
       let series: PriceSeries;
       if (Array.isArray(input)) {
-        const from = config.from ? parseTime(config.from, 'from') : Math.min(...input.map((p) => p.time));
+        const first = Math.min(...input.map((p) => p.time));
+        const end = Math.max(...input.map((p) => p.time)) + config.stepMinutes * 60_000;
+        const from = config.from === 'same-day' ? replayStart(first, end, Date.now(), config.hours)
+          : config.from ? parseTime(config.from, 'from') : first;
         const points = windowOf(input, from, config.hours);
         if (points.length === 0) throw new PriceError(`${source}: no prices from ${new Date(from).toISOString()} on`);
         series = toPriceSeries(points, config.stepMinutes as 15 | 60, toEurPerMWh(config.unit), source);
@@ -97,7 +100,7 @@ export = function register(RED: NodeAPI): void {
 
     const timers: NodeJS.Timeout[] = [];
     if (config.mode !== 'msg' && config.emitOnStart) timers.push(setTimeout(() => void refresh(), START_DELAY_MS));
-    if (config.mode === 'http' && config.refreshMinutes > 0) timers.push(setInterval(() => void refresh(), config.refreshMinutes * 60_000));
+    if (config.mode !== 'msg' && config.refreshMinutes > 0) timers.push(setInterval(() => void refresh(), config.refreshMinutes * 60_000));
 
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
       if (config.mode !== 'msg') {

@@ -33,8 +33,8 @@ function readFlow(path: string, source: string): FlowNode[] {
 
 /**
  * The default edge flow addressed to this site: its modbus-connection nodes point at the
- * configured Modbus host and port (the simulator's by default), its device and safety nodes carry
- * the site id, and the control cycle sets the device polls, the safety watchdog and the PCS
+ * configured Modbus host and port (the simulator's by default), every node that serves the site
+ * carries its id, and the control cycle sets the device polls, the safety watchdog and the PCS
  * heartbeat. Node-RED would substitute ${ENV} in a text property, but a number field holding
  * "${LIFO4_MODBUS_PORT}" fails the editor's validation, so the values are written in instead.
  */
@@ -47,7 +47,8 @@ export function addressEdgeFlow(flow: readonly FlowNode[], settings: Pick<EdgeSe
       case 'safety-limits': return { ...node, siteId: settings.siteId, cycleMs: settings.cycleMs };
       // The PCS reverts to 0 W after three missed cycles, and never sooner than 5 s.
       case 'pcs-setpoint': return { ...node, heartbeat: settings.cycleMs, revertTimeout: Math.max(5, Math.ceil((3 * settings.cycleMs) / 1000)) };
-      default: return node;
+      // Strategies and every other node that serves one site.
+      default: return 'siteId' in node ? { ...node, siteId: settings.siteId } : node;
     }
   });
 }

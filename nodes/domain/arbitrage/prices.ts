@@ -160,6 +160,28 @@ export function windowOf(points: readonly PricePoint[], fromMs: number, hours: n
 }
 
 /** The series moved by whole days so it starts on the UTC day of `nowMs` (replaying a past day). */
+const DAY_MS = 86_400_000;
+
+/**
+ * Where to start replaying a past year's prices today: 00:00 UTC of today's calendar day in the
+ * year of the data, which spans [firstMs, endMs) (27 November 2026 takes 27 November 2012; 29
+ * February falls back to the 28th). When the data does not reach that day with `hours` to spare
+ * (the 2012 prices end in September), the day wraps around the whole days the data covers, as the
+ * simulator's load and PV profiles do.
+ */
+export function replayStart(firstMs: number, endMs: number, nowMs: number, hours: number): number {
+  const now = new Date(nowMs);
+  const year = new Date(firstMs).getUTCFullYear();
+  let day = Date.UTC(year, now.getUTCMonth(), now.getUTCDate());
+  if (new Date(day).getUTCMonth() !== now.getUTCMonth()) day -= DAY_MS;
+  const firstDay = Math.ceil(firstMs / DAY_MS) * DAY_MS;
+  if (day >= firstDay && day + hours * 3_600_000 <= endMs) return day;
+  const days = Math.floor((endMs - firstDay - hours * 3_600_000) / DAY_MS) + 1;
+  if (days < 1) return firstDay;
+  const index = Math.round((day - Date.UTC(year, 0, 1)) / DAY_MS);
+  return firstDay + (((index % days) + days) % days) * DAY_MS;
+}
+
 export function alignToDay(series: PriceSeries, nowMs: number): PriceSeries {
   const day = 86_400_000;
   const shift = Math.floor(nowMs / day) * day - Math.floor(series.start / day) * day;

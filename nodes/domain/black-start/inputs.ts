@@ -24,16 +24,12 @@ export function islandFeedback(m: DecodedModel): IslandFeedback | null {
 }
 
 /**
- * Whether the envelope means "stop the battery". A SAFE_MODE whose only cause is the PCS's
- * GRID_DISCONNECT alarm (its anti-islanding trip, IEEE 1547 / VDE-AR-N 4105) is the grid loss this
- * node exists to handle, so it does not stop the island; every other SAFE_MODE or ESTOP does.
+ * Whether the envelope means "stop the battery": SAFE_MODE or ESTOP. The PCS's anti-islanding trip
+ * (GRID_DISCONNECT) is only a warning in the envelope (domain/safety/envelope.ts), so a grid loss
+ * does not stop the island this node is about to form.
  */
 export function envelopeStops(e: Envelope): boolean {
-  if (e.mode !== 'SAFE_MODE' && e.mode !== 'ESTOP') return false;
-  if (e.mode === 'ESTOP') return true;
-  const critical = e.alarms.filter((a) => a.active && a.severity === 'critical');
-  const onlyGridTrip = critical.length > 0 && critical.every((a) => a.code === 'PCS_FAULT' && /:\s*GRID_DISCONNECT$/.test(a.message));
-  return !onlyGridTrip;
+  return e.mode === 'SAFE_MODE' || e.mode === 'ESTOP';
 }
 
 /** The machine's input; telemetry parts older than staleMs count as missing. */
@@ -52,10 +48,8 @@ export function blackStartInput(now: number, snap: SiteSnapshot, island: IslandF
   };
 }
 
-/** A grid-trip-only SAFE_MODE has no limits worth keeping (0 W both ways): the BMS and PCS limits apply. */
 function envelopeView(e: Envelope | null): BlackStartInput['envelope'] {
   if (!e) return null;
   if (envelopeStops(e)) return { mode: e.mode, maxDischargeW: 0 };
-  if (e.mode === 'SAFE_MODE') return null;
   return { mode: e.mode, maxDischargeW: e.maxDischargeW };
 }

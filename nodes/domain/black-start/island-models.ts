@@ -1,26 +1,18 @@
 // The SunSpec models an islanding-capable PCS needs beyond 701/702/704:
 // - 703 Enter Service (SunSpec Alliance, unchanged): ES and the voltage / frequency windows and
 //   delay a DER waits for before it (re)connects (IEEE 1547-2018 clause 4.10, EN 50549-1 4.10).
-// - 64900, our vendor model (model_64900.json beside this file): SunSpec has no standard point
+// - 64900, our vendor model (sunspec/models/model_64900.json): SunSpec has no standard point
 //   that commands grid-forming operation, the point-of-common-coupling tie switch or load-group
 //   breakers (701 DERMode only *reports* GRID_FORMING), so this minimal extension adds them in the
-//   vendor range 64000-65535. Both parse with the same schema as the built-in models; until the
-//   lead registers them in model.ts, sunspecModel(id) falls back to these definitions here.
-import { ModelDefSchema, sunspecModel, type ModelDef } from '../sunspec/model';
-import model703 from '../sunspec/models/model_703.json';
-import model64900 from './model_64900.json';
+//   vendor range 64000-65535. Both are built into sunspec/model.ts like every other model.
+import { sunspecModel, type ModelDef } from '../sunspec/model';
 
 export const ENTER_SERVICE_MODEL = 703;
 export const ISLAND_MODEL = 64900;
 
-const own = new Map<number, ModelDef>([
-  [ENTER_SERVICE_MODEL, ModelDefSchema.parse(model703)],
-  [ISLAND_MODEL, ModelDefSchema.parse(model64900)],
-]);
-
-/** Model 703 or 64900 (the built-in one when model.ts has it), or any other built-in model. */
+/** Model 703 or 64900, or any other built-in model; throws for an unknown one. */
 export function islandModel(id: number): ModelDef {
-  const def = sunspecModel(id) ?? own.get(id);
+  const def = sunspecModel(id);
   if (!def) throw new Error(`SunSpec model ${id} is not known`);
   return def;
 }

@@ -63,7 +63,14 @@ export function envelope(
   }
   const pcs = telemetry.pcs;
   if (pcs && now - pcs.ts > staleAfter) alarm('TELEMETRY_STALE', 'critical', `PCS telemetry ${now - pcs.ts} ms old`);
-  if (pcs && (pcs.state === 'FAULT' || pcs.alarms.length > 0)) alarm('PCS_FAULT', 'critical', `PCS ${pcs.state}${pcs.alarms.length ? `: ${pcs.alarms.join(', ')}` : ''}`);
+  if (pcs) {
+    // GRID_DISCONNECT is the inverter's anti-islanding trip (IEEE 1547, VDE-AR-N 4105): it has
+    // already stopped exporting onto the dead grid, which is the protection working, not a fault.
+    // It stays visible as a warning and leaves the envelope to black start (level 2).
+    const faults = pcs.alarms.filter((a) => a !== 'GRID_DISCONNECT');
+    if (pcs.state === 'FAULT' || faults.length > 0) alarm('PCS_FAULT', 'critical', `PCS ${pcs.state}${faults.length ? `: ${faults.join(', ')}` : ''}`);
+    if (faults.length < pcs.alarms.length) alarm('GRID_DISCONNECTED', 'warning', 'PCS tripped off a lost grid (anti-islanding)');
+  }
 
   if (bat) {
     const p = profile;

@@ -9,10 +9,14 @@ import model203 from './models/model_203.json';
 import model204 from './models/model_204.json';
 import model701 from './models/model_701.json';
 import model702 from './models/model_702.json';
+import model703 from './models/model_703.json';
 import model704 from './models/model_704.json';
 import model713 from './models/model_713.json';
 import model802 from './models/model_802.json';
 import model805 from './models/model_805.json';
+// Our vendor model (vendor range 64000-65535) for grid forming, the tie switch and load-group
+// breakers, which no SunSpec model commands: see domain/black-start/island-models.ts.
+import model64900 from './models/model_64900.json';
 
 export const POINT_TYPES = [
   'int16', 'uint16', 'count', 'acc16', 'enum16', 'bitfield16', 'raw16', 'pad', 'sunssf',
@@ -69,7 +73,7 @@ export function groupSize(group: GroupDef): number {
 }
 
 const builtIn = new Map<number, ModelDef>();
-for (const json of [model1, model201, model202, model203, model204, model701, model702, model704, model713, model802, model805]) {
+for (const json of [model1, model201, model202, model203, model204, model701, model702, model703, model704, model713, model802, model805, model64900]) {
   const def = ModelDefSchema.parse(json);
   builtIn.set(def.id, def);
 }

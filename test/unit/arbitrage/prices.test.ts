@@ -1,6 +1,6 @@
 // Price feeds in their shapes, normalised to EUR/MWh on a regular grid.
 import assert from 'node:assert/strict';
-import { alignToDay, parseModelicaPrices, parsePriceCsv, parsePriceJson, PriceError, toEurPerMWh, toPriceSeries } from '../../../nodes/domain/arbitrage/prices';
+import { alignToDay, parseModelicaPrices, replayStart, parsePriceCsv, parsePriceJson, PriceError, toEurPerMWh, toPriceSeries } from '../../../nodes/domain/arbitrage/prices';
 import { bestCheapestDearest, cheapestDearestRevenue } from '../../../nodes/domain/arbitrage/heuristic';
 import { dayAheadKnownUntil, quantile, terminalValueEurPerKwh } from '../../../nodes/domain/arbitrage/horizon';
 
@@ -45,6 +45,22 @@ describe('price series (nodes/domain/arbitrage/prices)', () => {
   it('moves a past day onto today by whole days', () => {
     const s = alignToDay({ start: Date.UTC(2012, 2, 3), stepMinutes: 60, pricesEurPerMWh: [1] }, Date.UTC(2025, 5, 1, 13, 7));
     assert.equal(s.start, Date.UTC(2025, 5, 1));
+  });
+
+  it("replays a past year day by day: today's date in the data's year, wrapped when the data ends earlier", () => {
+    // The 2012 EPEX file: 2012-01-01 .. 2012-09-30 inclusive.
+    const first = Date.UTC(2012, 0, 1);
+    const end = Date.UTC(2012, 9, 1);
+    assert.equal(replayStart(first, end, Date.UTC(2026, 5, 27, 15, 30), 48), Date.UTC(2012, 5, 27));
+    assert.equal(replayStart(first, end, Date.UTC(2028, 1, 29, 12), 48), Date.UTC(2012, 1, 29));
+    assert.equal(replayStart(Date.UTC(2013, 0, 1), Date.UTC(2013, 11, 31), Date.UTC(2028, 1, 29, 12), 24), Date.UTC(2013, 1, 28));
+    // 27 November is day 331 (from 0); the data holds 274 days, 273 of which have 48 h after them.
+    const wrapped = replayStart(first, end, Date.UTC(2026, 10, 27, 15, 30), 48);
+    assert.equal(wrapped, first + (331 % 273) * 86_400_000);
+    for (let d = 0; d < 366; d++) {
+      const start = replayStart(first, end, Date.UTC(2026, 0, 1) + d * 86_400_000, 48);
+      assert.ok(start >= first && start + 48 * 3_600_000 <= end, `day ${d} has a full window`);
+    }
   });
 });
 

@@ -46,6 +46,16 @@ describe('safety envelope', () => {
       assert.ok(e.restrictions.some((r) => r.cause === 'CELL_VOLTAGE_TAPER' && r.direction === 'charge'));
     });
 
+    it("treats the PCS's anti-islanding trip as a warning, but any other PCS alarm as a fault", () => {
+      const trip = run({}, INITIAL_SAFETY_STATE, { alarms: ['GRID_DISCONNECT'] }).envelope;
+      assert.equal(trip.mode, 'NORMAL');
+      assert.deepEqual(trip.alarms.map((a) => [a.code, a.severity]), [['GRID_DISCONNECTED', 'warning']]);
+      const fault = run({}, INITIAL_SAFETY_STATE, { alarms: ['GRID_DISCONNECT', 'OVER_TEMPERATURE'] }).envelope;
+      assert.equal(fault.mode, 'SAFE_MODE');
+      assert.equal(fault.maxChargeW + fault.maxDischargeW, 0);
+      assert.ok(fault.alarms.some((a) => a.code === 'PCS_FAULT' && a.message.endsWith('OVER_TEMPERATURE')));
+    });
+
     it('tapers discharging from 3.00 V to nothing at 2.60 V', () => {
       const { envelope: e } = run({ cellVmin: 2.8 });
       assert.ok(Math.abs(e.maxDischargeW - 2500) < 1e-6);

@@ -38,7 +38,7 @@ describe('default flows', () => {
 
   it('edge.json serves the joined telemetry at GET /telemetry/latest and the last decision at GET /control/latest (under /nodes)', () => {
     const endpoints = readFlow(defaultFlowPath('edge')).filter((n) => n.type === 'http in').map((n) => `${String(n.method)} ${String(n.url)}`);
-    assert.deepEqual(endpoints.sort(), ['get /control/latest', 'get /telemetry/latest', 'post /command']);
+    assert.deepEqual(endpoints.sort(), ['get /control/latest', 'get /plan/latest', 'get /telemetry/latest', 'post /command']);
   });
 
   it('edge.json runs the closed loop: battery -> safety limits -> arbiter -> PCS setpoint, operator commands into the arbiter', () => {
@@ -54,6 +54,27 @@ describe('default flows', () => {
     assert.ok(wiredTo(ofType('link in')[0]?.id ?? '').includes('arbiter'), 'strategies plug in through a link');
   });
 
+  it('edge.json runs black start, peak shaving (off until switched on) and arbitrage into the arbiter, fed by the devices', () => {
+    const flow = readFlow(defaultFlowPath('edge'));
+    const byId = new Map(flow.map((n) => [n.id, n]));
+    const outputs = (n: Record<string, unknown>): string[][] => ((n.wires as string[][] | undefined) ?? []).map((ws) => ws.map((w) => String(byId.get(w)?.type)));
+    const one = (type: string) => {
+      const found = flow.filter((n) => n.type === type);
+      assert.equal(found.length, 1, type);
+      return found[0]!;
+    };
+    for (const type of ['black-start', 'peak-shaving', 'arbitrage']) {
+      assert.ok(outputs(one(type))[0]?.includes('arbiter'), `${type} output 1 goes to the arbiter`);
+      for (const device of flow.filter((n) => n.type === 'sunspec-device')) assert.ok(outputs(device)[0]?.includes(type), `${String(device.name)} feeds ${type}`);
+    }
+    assert.equal(one('peak-shaving').enabled, false);
+    assert.equal(one('arbitrage').enabled, true);
+    assert.ok(outputs(one('price-feed'))[0]?.includes('arbitrage'));
+    assert.ok(outputs(one('safety-limits'))[0]?.includes('black-start'), 'black start sees the envelope');
+    const switches = flow.filter((n) => n.type === 'inject' && outputs(n)[0]?.includes('peak-shaving')).map((n) => String(n.payload));
+    assert.deepEqual(switches.sort(), ['{"enabled":false}', '{"enabled":true}']);
+  });
+
   it('are addressed to the configured Modbus host, port, site id and control cycle', () => {
     const flow = addressEdgeFlow(readFlow(defaultFlowPath('edge')), { modbusHost: '10.0.0.7', modbusPort: 15020, siteId: 'barn', cycleMs: 250 });
     for (const d of flow.filter((n) => n.type === 'sunspec-device')) assert.equal(d.interval, 250);
@@ -62,7 +83,9 @@ describe('default flows', () => {
     const connection = flow.find((n) => n.type === 'modbus-connection');
     assert.equal(connection?.host, '10.0.0.7');
     assert.equal(connection?.port, 15020);
-    for (const d of flow.filter((n) => n.type === 'sunspec-device' || n.type === 'safety-limits')) assert.equal(d.siteId, 'barn');
+    const serving = flow.filter((n) => 'siteId' in n);
+    assert.deepEqual([...new Set(serving.map((n) => n.type))].sort(), ['arbitrage', 'black-start', 'peak-shaving', 'safety-limits', 'sunspec-device']);
+    for (const d of serving) assert.equal(d.siteId, 'barn');
   });
 
   it('are copied into the user directory on the first start only; later the flow belongs to the user', () => {
