@@ -53,6 +53,12 @@ const siteId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const speed = z.union([z.number(), numberText]).pipe(z.number().positive().max(10000));
 const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(2 ** 31 - 1));
 const cycleMs = z.union([z.number(), integerText]).pipe(z.number().int().min(10).max(60_000));
+const mqttUrl = text.refine((u) => /^(mqtts?|wss?):\/\/[^\s/]+(:\d+)?\/?$/.test(u));
+const httpUrl = text.refine((u) => /^https?:\/\/\S+$/.test(u));
+// An MQTT shared-subscription group ($share/<group>/...).
+const shareGroup = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+export const TIMESERIES_BACKENDS = ['sqlite', 'influxdb'] as const;
 
 interface FieldDef<S extends z.ZodType> {
   /** Long flag, e.g. '--port'. */
@@ -94,7 +100,37 @@ export const FIELDS = {
   }),
   mqttPort: field({
     flag: '--mqtt-port', arg: 'PORT', env: 'LIFO4_MQTT_PORT', schema: port, default: 1883,
-    expected: PORT_EXPECTED, describe: 'MQTT broker port (reserved: the embedded broker is not built yet)',
+    expected: PORT_EXPECTED, describe: "port of the cloud's embedded MQTT broker (aedes); unused with --mqtt-url",
+  }),
+  mqttUrl: field({
+    flag: '--mqtt-url', arg: 'URL', env: 'LIFO4_MQTT_URL', schema: mqttUrl, default: undefined,
+    expected: 'an mqtt://, mqtts://, ws:// or wss:// URL with host and optional port',
+    describe: "an external broker (Mosquitto) instead of the cloud's embedded one; the edge's broker (default the cloud's)",
+  }),
+  mqttCa: field({
+    flag: '--mqtt-ca', arg: 'FILE', env: 'LIFO4_MQTT_CA', schema: text, default: undefined, path: true,
+    expected: 'a PEM file path', describe: 'CA certificate that signed the broker\'s TLS certificate (mqtts://)',
+  }),
+  mqttCert: field({
+    flag: '--mqtt-cert', arg: 'FILE', env: 'LIFO4_MQTT_CERT', schema: text, default: undefined, path: true,
+    expected: 'a PEM file path', describe: 'client certificate for mutual TLS',
+  }),
+  mqttKey: field({
+    flag: '--mqtt-key', arg: 'FILE', env: 'LIFO4_MQTT_KEY', schema: text, default: undefined, path: true,
+    expected: 'a PEM file path', describe: 'private key of the client certificate',
+  }),
+  shareGroup: field({
+    flag: '--share-group', arg: 'NAME', env: 'LIFO4_SHARE_GROUP', schema: shareGroup, default: undefined,
+    expected: '1-64 letters, digits, - or _',
+    describe: 'MQTT shared-subscription group: cloud runtimes in one group split the telemetry ingest',
+  }),
+  timeseries: field({
+    flag: '--timeseries', arg: 'BACKEND', env: 'LIFO4_TIMESERIES', schema: z.enum(TIMESERIES_BACKENDS), default: 'sqlite',
+    expected: `one of ${TIMESERIES_BACKENDS.join(', ')}`, describe: 'time-series store of the cloud',
+  }),
+  influxUrl: field({
+    flag: '--influx-url', arg: 'URL', env: 'LIFO4_INFLUX_URL', schema: httpUrl, default: 'http://127.0.0.1:8086/lifo4',
+    expected: 'an http(s) URL ending in the database name', describe: 'InfluxDB 1.x database (with --timeseries influxdb)',
   }),
   edgePort: field({
     flag: '--edge-port', arg: 'PORT', env: 'LIFO4_EDGE_PORT', schema: port, default: 1881,
@@ -143,8 +179,9 @@ export type SettingKey = keyof typeof FIELDS;
 type ValueOf<K extends SettingKey> = z.output<(typeof FIELDS)[K]['schema']>;
 
 const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
-const CLOUD_KEYS = ['port', 'mqttPort'] as const;
-const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort'] as const;
+const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
+const CLOUD_KEYS = ['port', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl'] as const;
+const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS] as const;
 const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed'] as const;
 
 /** The settings each role reads, in --help order. */
@@ -165,7 +202,15 @@ const commonShape = {
   /** The config file that was read, absolute, if any. */
   configFile: z.string().optional(),
 };
-const cloudShape = { port: port, mqttPort: port };
+const mqttClientShape = { mqttUrl: z.string().optional(), mqttCa: z.string().optional(), mqttCert: z.string().optional(), mqttKey: z.string().optional() };
+const cloudShape = {
+  port: port,
+  mqttPort: port,
+  ...mqttClientShape,
+  shareGroup: shareGroup.optional(),
+  timeseries: z.enum(TIMESERIES_BACKENDS),
+  influxUrl: z.string(),
+};
 const edgeShape = {
   edgePort: port,
   /** Absolute path of the edge flow file given with --flows, else undefined. */
@@ -174,6 +219,7 @@ const edgeShape = {
   cycleMs,
   modbusHost: host,
   modbusPort: port,
+  ...mqttClientShape,
 };
 const simShape = { modbusPort: port, controlPort: port, speed, site: z.enum(SITE_PROFILES), seed: seed.optional() };
 

@@ -15,15 +15,22 @@ export const SecretsSchema = z
     credentialSecret: secret,
     /** Signs API tokens once the API has users. */
     jwtSecret: secret,
+    /** The cloud runtime's password on the MQTT broker (user 'cloud'). */
+    mqttCloudPassword: secret,
+    /** Per site: its MQTT password (user = site id) and the key that signs its commands. */
+    sites: z.record(z.string(), z.object({ mqttPassword: secret, commandKey: secret })).default({}),
   })
   // Keep secrets that later versions add, so an older build never drops them.
   .catchall(z.unknown());
 export type Secrets = z.infer<typeof SecretsSchema>;
 
-const GENERATED: Record<keyof Pick<Secrets, 'credentialSecret' | 'jwtSecret'>, () => string> = {
+const GENERATED: Record<keyof Pick<Secrets, 'credentialSecret' | 'jwtSecret' | 'mqttCloudPassword'>, () => string> = {
   credentialSecret: () => randomBytes(32).toString('hex'),
   jwtSecret: () => randomBytes(48).toString('base64url'),
+  mqttCloudPassword: () => randomBytes(24).toString('base64url'),
 };
+
+export type SiteSecrets = Secrets['sites'][string];
 
 export class SecretsError extends Error {
   override readonly name = 'SecretsError';
@@ -66,6 +73,29 @@ function readExisting(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+function replace(path: string, content: object): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/**
+ * A site's MQTT password and command key, generated into secrets.json on first use. In `lifo4
+ * start` the supervisor creates them before the edge and the cloud start, so the two never race;
+ * on separate machines the cloud's entry for the site is copied into the edge's secrets.json.
+ */
+export function siteSecrets(dataDir: string, siteId: string): SiteSecrets {
+  const secrets = loadOrCreateSecrets(dataDir);
+  const known = secrets.sites[siteId];
+  if (known) return known;
+  const created: SiteSecrets = { mqttPassword: randomBytes(24).toString('base64url'), commandKey: randomBytes(32).toString('base64url') };
+  const path = secretsPath(dataDir);
+  const existing = readExisting(path);
+  const sites = (existing.sites && typeof existing.sites === 'object' ? existing.sites : {}) as Record<string, unknown>;
+  replace(path, { ...existing, sites: { ...sites, [siteId]: created } });
+  return created;
+}
+
 /**
  * The installation's secrets: created in <dataDir>/secrets.json with mode 0600 on the first call,
  * read on later calls; secrets added by a newer version are generated into the existing file.
@@ -80,16 +110,11 @@ export function loadOrCreateSecrets(dataDir: string): Secrets {
   // Someone made the file readable by others (a copy, an archive): make it private again.
   if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
   const missing = Object.keys(GENERATED).filter((k) => existing[k] === undefined);
-  if (missing.length > 0) {
-    const completed = { ...existing, ...Object.fromEntries(missing.map((k) => [k, fresh[k]])) };
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(completed, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, path);
-    return SecretsSchema.parse(completed);
-  }
-  const checked = SecretsSchema.safeParse(existing);
+  const completed = { ...existing, ...Object.fromEntries(missing.map((k) => [k, fresh[k]])) };
+  const checked = SecretsSchema.safeParse(completed);
   if (!checked.success) {
     throw new SecretsError(`${path}: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
+  if (missing.length > 0) replace(path, completed);
   return checked.data;
 }

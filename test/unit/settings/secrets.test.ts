@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SecretsError, loadOrCreateSecrets, secretsPath } from '../../../runtime/secrets';
+import { SecretsError, loadOrCreateSecrets, secretsPath, siteSecrets } from '../../../runtime/secrets';
 
 describe('secrets', () => {
   let dir: string;
@@ -69,5 +69,17 @@ describe('secrets', () => {
   it('reject a secret that is too short to be a secret', () => {
     writeFileSync(secretsPath(dir), JSON.stringify({ credentialSecret: 'short', jwtSecret: 'j'.repeat(40) }), { mode: 0o600 });
     assert.throws(() => loadOrCreateSecrets(dir), SecretsError);
+  });
+
+  it("give each site its own MQTT password and command key, generated once and kept", () => {
+    const a = siteSecrets(dir, 'site-a');
+    const b = siteSecrets(dir, 'site-b');
+    assert.notEqual(a.mqttPassword, b.mqttPassword);
+    assert.notEqual(a.commandKey, b.commandKey);
+    assert.deepEqual(siteSecrets(dir, 'site-a'), a);
+    const secrets = loadOrCreateSecrets(dir);
+    assert.deepEqual(Object.keys(secrets.sites).sort(), ['site-a', 'site-b']);
+    assert.ok(secrets.mqttCloudPassword.length >= 32);
+    assert.equal(statSync(secretsPath(dir)).mode & 0o777, 0o600);
   });
 });

@@ -50,7 +50,11 @@ describe('settings', () => {
 
     it('give each role only its own settings', () => {
       const cloud = loadSettings('cloud', { env: {}, cwd: dir });
-      assert.deepEqual(Object.keys(cloud).sort(), ['dataDir', 'host', 'logLevel', 'mqttPort', 'port', 'role']);
+      // Settings without a default (an external broker, TLS files, a share group) stay absent.
+      assert.deepEqual(Object.keys(cloud).sort(), ['dataDir', 'host', 'influxUrl', 'logLevel', 'mqttPort', 'port', 'role', 'timeseries']);
+      assert.equal(loadSettings('edge', { flags: { mqttUrl: 'mqtts://broker.example:8883' }, env: {}, cwd: dir }).mqttUrl, 'mqtts://broker.example:8883');
+      assert.throws(() => loadSettings('edge', { flags: { mqttUrl: 'http://x' }, env: {}, cwd: dir }), /--mqtt-url: expected an mqtt:\/\//);
+      assert.throws(() => loadSettings('cloud', { flags: { shareGroup: 'a/b' }, env: {}, cwd: dir }), /--share-group/);
       const edge = loadSettings('edge', { env: {}, cwd: dir });
       assert.equal(edge.modbusHost, '127.0.0.1');
       assert.equal(edge.edgePort, 1881);
