@@ -53,7 +53,7 @@ const siteId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const speed = z.union([z.number(), numberText]).pipe(z.number().positive().max(10000));
 const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(2 ** 31 - 1));
 const cycleMs = z.union([z.number(), integerText]).pipe(z.number().int().min(10).max(60_000));
-const mqttUrl = text.refine((u) => /^(mqtts?|wss?):\/\/[^\s/]+(:\d+)?\/?$/.test(u));
+const mqttUrl = text.refine((u) => /^mqtts?:\/\/[^\s/]+(:\d+)?\/?$/.test(u));
 const httpUrl = text.refine((u) => /^https?:\/\/\S+$/.test(u));
 // An MQTT shared-subscription group ($share/<group>/...).
 const shareGroup = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -104,7 +104,7 @@ export const FIELDS = {
   }),
   mqttUrl: field({
     flag: '--mqtt-url', arg: 'URL', env: 'LIFO4_MQTT_URL', schema: mqttUrl, default: undefined,
-    expected: 'an mqtt://, mqtts://, ws:// or wss:// URL with host and optional port',
+    expected: 'an mqtt:// or mqtts:// URL with host and optional port',
     describe: "an external broker (Mosquitto) instead of the cloud's embedded one; the edge's broker (default the cloud's)",
   }),
   mqttCa: field({

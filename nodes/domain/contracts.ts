@@ -259,6 +259,10 @@ export const PlanSchema = z.object({
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
+/** A plan as a site publishes it (retained on lifo4/<siteId>/plan) and the cloud keeps it. */
+export const SitePlanSchema = z.object({ v: z.literal(1), siteId: z.string().min(1).max(64), plan: PlanSchema });
+export type SitePlan = z.infer<typeof SitePlanSchema>;
+
 // ---------------------------------------------------------------- edge <-> cloud (MQTT, DESIGN.md topics)
 
 export const SiteIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'siteId: letters, digits, _ and - only');

@@ -9,6 +9,8 @@ export const topics = {
   cmd: (siteId: string) => `${TOPIC_ROOT}/${siteId}/cmd`,
   cmdAck: (siteId: string) => `${TOPIC_ROOT}/${siteId}/cmd/ack`,
   ota: (siteId: string) => `${TOPIC_ROOT}/${siteId}/ota`,
+  /** The site's current arbitrage plan, retained: only the latest matters, so it skips the buffer. */
+  plan: (siteId: string) => `${TOPIC_ROOT}/${siteId}/plan`,
 } as const;
 
 /** The cloud's wildcard subscriptions, one site level `+`. */
@@ -17,6 +19,7 @@ export const fleetTopics = {
   state: `${TOPIC_ROOT}/+/state`,
   alarm: `${TOPIC_ROOT}/+/alarm`,
   cmdAck: `${TOPIC_ROOT}/+/cmd/ack`,
+  plan: `${TOPIC_ROOT}/+/plan`,
 } as const;
 
 /**

@@ -53,6 +53,49 @@ export function addressEdgeFlow(flow: readonly FlowNode[], settings: Pick<EdgeSe
   });
 }
 
+/** The default cloud flow set up as configured: shared ingest group and time-series back end. */
+export function addressCloudFlow(flow: readonly FlowNode[], settings: Pick<CloudSettings, 'shareGroup' | 'timeseries' | 'influxUrl'>): FlowNode[] {
+  return flow.map((node) => {
+    switch (node.type) {
+      case 'telemetry-in': return { ...node, group: settings.shareGroup ?? '' };
+      case 'timeseries-out': return { ...node, backend: settings.timeseries, url: settings.influxUrl };
+      default: return node;
+    }
+  });
+}
+
+/**
+ * The environment variables through which the default flows get their broker and secrets: the
+ * runtime sets them from its settings and secrets.json (runtime.ts), and the flows' credentials
+ * refer to them, so no secret is ever written into a flow file. Node-RED substitutes a property
+ * or credential that is exactly `${NAME}` when the flow starts.
+ */
+export const FLOW_ENV = {
+  mqttUrl: 'EMS_MQTT_URL',
+  mqttUsername: 'EMS_MQTT_USERNAME',
+  mqttPassword: 'EMS_MQTT_PASSWORD',
+  mqttCa: 'EMS_MQTT_CA',
+  mqttCert: 'EMS_MQTT_CERT',
+  mqttKey: 'EMS_MQTT_KEY',
+  /** The edge's own command key. */
+  commandKey: 'EMS_COMMAND_KEY',
+  /** The cloud's keys, JSON {siteId: key}. */
+  commandKeys: 'EMS_COMMAND_KEYS',
+} as const;
+
+const ref = (name: string) => `\${${name}}`;
+
+/** Credentials of the default flows' nodes, by node id: references to FLOW_ENV, never values. */
+export function flowCredentials(flow: readonly FlowNode[]): Record<string, Record<string, string>> {
+  const creds: Record<string, Record<string, string>> = {};
+  for (const node of flow) {
+    if (node.type === 'mqtt-link') creds[node.id] = { username: ref(FLOW_ENV.mqttUsername), password: ref(FLOW_ENV.mqttPassword) };
+    if (node.type === 'command-in') creds[node.id] = { key: ref(FLOW_ENV.commandKey) };
+    if (node.type === 'command-out') creds[node.id] = { keys: ref(FLOW_ENV.commandKeys) };
+  }
+  return creds;
+}
+
 /** Path of the flow file the runtime runs, created from the default flow on the first start. */
 export function prepareFlowFile(settings: CloudSettings | EdgeSettings, userDir: string): string {
   if (settings.role === 'edge' && settings.flowsFile !== undefined) {
@@ -62,7 +105,10 @@ export function prepareFlowFile(settings: CloudSettings | EdgeSettings, userDir:
   const flowFile = join(userDir, 'flows.json');
   if (!existsSync(flowFile)) {
     const defaults = readFlow(defaultFlowPath(settings.role), `default ${settings.role} flow`);
-    const flow = settings.role === 'edge' ? addressEdgeFlow(defaults, settings) : defaults;
+    const flow = settings.role === 'edge' ? addressEdgeFlow(defaults, settings) : addressCloudFlow(defaults, settings);
+    // Plain JSON: Node-RED takes unencrypted credentials and encrypts them with credentialSecret
+    // on the first deploy. They hold only ${EMS_*} references.
+    writeFileSync(join(userDir, 'flows_cred.json'), `${JSON.stringify(flowCredentials(flow), null, 2)}\n`, { mode: 0o600 });
     writeFileSync(flowFile, `${JSON.stringify(flow, null, 2)}\n`);
   }
   return flowFile;

@@ -12,6 +12,7 @@ import { FIELDS, SettingsError, hostPort } from '../../settings';
 import { loadOrCreateSecrets } from '../secrets';
 import { apiRouter } from './api';
 import { prepareFlowFile } from './flow-files';
+import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
 import { nodeRedVersion, packageRoot, packageVersion } from './package-info';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
@@ -24,6 +25,8 @@ export interface RunningRuntime {
   role: RuntimeSettings['role'];
   /** The port actually bound (differs from the setting when that was 0). */
   port: number;
+  /** The cloud's embedded MQTT broker port, when it runs one. */
+  mqttPort?: number;
   /** http://host:port */
   url: string;
   /** Stops the flows, Node-RED and the HTTP server, closing every open connection. */
@@ -116,6 +119,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   const userDir = join(settings.dataDir, settings.role);
   mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const flowFile = prepareFlowFile(settings, userDir);
+  // Before RED.init: the flows read the broker and their secrets from these variables.
+  const mqtt = settings.role === 'cloud' ? await cloudMqtt(settings) : edgeMqtt(settings);
+  Object.assign(process.env, mqtt.env);
 
   const app = express();
   app.disable('x-powered-by');
@@ -147,6 +153,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       for (const socket of sockets) socket.destroy();
       await withTimeout(closed, 1000);
+      if (mqtt.broker) await withTimeout(mqtt.broker.close(), 1000);
     })();
     return stopping;
   };
@@ -156,5 +163,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     await stop();
     throw err;
   }
-  return { role: settings.role, port: boundPort, url: `http://${hostPort(settings.host, boundPort)}`, stop };
+  return {
+    role: settings.role,
+    port: boundPort,
+    ...(mqtt.broker ? { mqttPort: mqtt.broker.port } : {}),
+    url: `http://${hostPort(settings.host, boundPort)}`,
+    stop,
+  };
 }

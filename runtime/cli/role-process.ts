@@ -59,5 +59,7 @@ export async function runNodeRedRole(settings: CloudSettings | EdgeSettings): Pr
   const runtime = await startRuntime(settings);
   stopOnSignals(runtime, settings.role);
   console.log(`${settings.role} ready: editor ${runtime.url}${EDITOR_ROOT}/, API ${runtime.url}${API_ROOT}/health`);
-  reportReady({ role: settings.role, ports: { [settings.role === 'cloud' ? 'port' : 'edgePort']: runtime.port } });
+  const ports: Record<string, number> = { [settings.role === 'cloud' ? 'port' : 'edgePort']: runtime.port };
+  if (runtime.mqttPort !== undefined) ports.mqttPort = runtime.mqttPort;
+  reportReady({ role: settings.role, ports });
 }

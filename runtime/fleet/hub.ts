@@ -36,16 +36,17 @@ export class FleetUnavailableError extends Error {
 }
 
 export class FleetHub extends EventEmitter<FleetEvents> {
-  #store: TimeseriesStore | null = null;
+  #store: () => TimeseriesStore | null = () => null;
   #sender: CommandSender | null = null;
 
-  /** The store the flow writes to, once its timeseries-out node has started. */
+  /** The store the flow writes to, once its timeseries-out node has started (null before). */
   get store(): TimeseriesStore | null {
-    return this.#store;
+    return this.#store();
   }
 
-  setStore(store: TimeseriesStore | null): void {
-    this.#store = store;
+  /** A store, or a function finding it (the flow's store may be redeployed and replaced). */
+  setStore(store: TimeseriesStore | null | (() => TimeseriesStore | null)): void {
+    this.#store = typeof store === 'function' ? store : () => store;
   }
 
   setCommandSender(sender: CommandSender | null): void {

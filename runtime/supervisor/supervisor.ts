@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AllSettings } from '../../settings';
 import { hostPort, reachableHost } from '../../settings';
-import { loadOrCreateSecrets } from '../secrets';
+import { loadOrCreateSecrets, siteSecrets } from '../secrets';
 import { ReadyMessageSchema } from './ready-message';
 import type { ReadyMessage } from './ready-message';
 
@@ -68,7 +68,15 @@ function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, out: 
   createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${prefix} ${line}\n`));
 }
 
-export function banner(settings: AllSettings, ports: { port: number; edgePort: number; modbusPort: number; controlPort: number }): string {
+interface Ports {
+  port: number;
+  edgePort: number;
+  modbusPort: number;
+  controlPort: number;
+  mqttPort: number;
+}
+
+export function banner(settings: AllSettings, ports: Ports): string {
   const at = (port: number) => `http://${hostPort(settings.host, port)}`;
   return [
     '',
@@ -79,6 +87,8 @@ export function banner(settings: AllSettings, ports: { port: number; edgePort: n
     `  edge API         ${at(ports.edgePort)}/api/v1/health`,
     `  edge telemetry   ${at(ports.edgePort)}/nodes/telemetry/latest`,
     `  edge control     ${at(ports.edgePort)}/nodes/control/latest`,
+    `  arbitrage plan   ${at(ports.edgePort)}/nodes/plan/latest`,
+    `  MQTT broker      ${settings.mqttUrl ?? `mqtt://${hostPort(settings.host, ports.mqttPort)}`} (site ${settings.siteId} -> cloud)`,
     `  simulator        Modbus TCP ${hostPort(settings.host, ports.modbusPort)} (unit 1 battery, 2 PCS, 3 meter)`,
     `  sim control API  ${at(ports.controlPort)}/state`,
     `Data and secrets: ${settings.dataDir}`,
@@ -93,14 +103,19 @@ export class Supervisor {
   private exitCode = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Ports actually bound; a restarted child gets the same ones (they may have been 0 = any). */
-  private readonly ports: { port: number; edgePort: number; modbusPort: number; controlPort: number };
+  private readonly ports: Ports;
   private exitResolve: ((code: number) => void) | undefined;
   readonly exited: Promise<number>;
 
   constructor(private readonly settings: AllSettings) {
-    this.ports = { port: settings.port, edgePort: settings.edgePort, modbusPort: settings.modbusPort, controlPort: settings.controlPort };
+    this.ports = { port: settings.port, edgePort: settings.edgePort, modbusPort: settings.modbusPort, controlPort: settings.controlPort, mqttPort: settings.mqttPort };
     this.exited = new Promise((resolveExit) => (this.exitResolve = resolveExit));
     const common = ['--host', settings.host, '--data-dir', settings.dataDir, '--log-level', settings.logLevel];
+    const mqttTls = [
+      ...(settings.mqttCa !== undefined ? ['--mqtt-ca', settings.mqttCa] : []),
+      ...(settings.mqttCert !== undefined ? ['--mqtt-cert', settings.mqttCert] : []),
+      ...(settings.mqttKey !== undefined ? ['--mqtt-key', settings.mqttKey] : []),
+    ];
     this.children = {
       sim: new SupervisedChild('sim', () => [
         'sim', ...common,
@@ -117,12 +132,19 @@ export class Supervisor {
         '--cycle-ms', String(settings.cycleMs),
         '--modbus-host', reachableHost(settings.host),
         '--modbus-port', String(this.ports.modbusPort),
+        '--mqtt-url', settings.mqttUrl ?? `mqtt://${hostPort(settings.host, this.ports.mqttPort)}`,
+        ...mqttTls,
         ...(settings.flowsFile !== undefined ? ['--flows', settings.flowsFile] : []),
       ]),
       cloud: new SupervisedChild('cloud', () => [
         'cloud', ...common,
         '--port', String(this.ports.port),
-        '--mqtt-port', String(settings.mqttPort),
+        '--mqtt-port', String(this.ports.mqttPort),
+        ...(settings.mqttUrl !== undefined ? ['--mqtt-url', settings.mqttUrl] : []),
+        ...mqttTls,
+        ...(settings.shareGroup !== undefined ? ['--share-group', settings.shareGroup] : []),
+        '--timeseries', settings.timeseries,
+        '--influx-url', settings.influxUrl,
       ]),
     };
   }
@@ -131,6 +153,7 @@ export class Supervisor {
   async start(): Promise<void> {
     // Created here once, before the children race to create it.
     loadOrCreateSecrets(this.settings.dataDir);
+    siteSecrets(this.settings.dataDir, this.settings.siteId);
     process.on('SIGINT', () => this.stop('SIGINT'));
     process.on('SIGTERM', () => this.stop('SIGTERM'));
 
@@ -146,15 +169,23 @@ export class Supervisor {
     this.ports.modbusPort = sim.ports.modbusPort ?? this.ports.modbusPort;
     this.ports.controlPort = sim.ports.controlPort ?? this.ports.controlPort;
     if (this.stopping) return;
-    this.spawn(this.children.edge);
+    // The edge connects to the cloud's broker: with an ephemeral broker port (0) it has to wait for
+    // the port the cloud got; otherwise both start at once and the edge retries until it is up.
     this.spawn(this.children.cloud);
+    if (this.ports.mqttPort === 0 && this.settings.mqttUrl === undefined) this.learnCloudPorts(await this.children.cloud.waitReady());
+    this.spawn(this.children.edge);
     const [edge, cloud] = await Promise.all([this.children.edge.waitReady(), this.children.cloud.waitReady()]);
     this.ports.edgePort = edge.ports.edgePort ?? this.ports.edgePort;
-    this.ports.port = cloud.ports.port ?? this.ports.port;
+    this.learnCloudPorts(cloud);
     clearTimeout(readyTimer);
     this.timers.delete(readyTimer);
     if (this.stopping) return;
     console.log(banner(this.settings, this.ports));
+  }
+
+  private learnCloudPorts(cloud: ReadyMessage): void {
+    this.ports.port = cloud.ports.port ?? this.ports.port;
+    this.ports.mqttPort = cloud.ports.mqttPort ?? this.ports.mqttPort;
   }
 
   private spawn(child: SupervisedChild): void {

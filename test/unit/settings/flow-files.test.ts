@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addressEdgeFlow, defaultFlowPath, prepareFlowFile } from '../../../runtime/app/flow-files';
+import { addressCloudFlow, addressEdgeFlow, defaultFlowPath, FLOW_ENV, prepareFlowFile } from '../../../runtime/app/flow-files';
 import { SettingsError, loadSettings } from '../../../settings';
 
 type FlowNode = { id: string; type: string; [key: string]: unknown };
@@ -84,8 +84,40 @@ describe('default flows', () => {
     assert.equal(connection?.host, '10.0.0.7');
     assert.equal(connection?.port, 15020);
     const serving = flow.filter((n) => 'siteId' in n);
-    assert.deepEqual([...new Set(serving.map((n) => n.type))].sort(), ['arbitrage', 'black-start', 'peak-shaving', 'safety-limits', 'sunspec-device']);
+    assert.deepEqual([...new Set(serving.map((n) => n.type))].sort(), ['arbitrage', 'black-start', 'command-in', 'mqtt-link', 'peak-shaving', 'safety-limits', 'sunspec-device', 'telemetry-out']);
     for (const d of serving) assert.equal(d.siteId, 'barn');
+  });
+
+  it('cloud.json stores what telemetry-in admits, acks what the store committed, and joins the API through the fleet hub', () => {
+    const flow = readFlow(defaultFlowPath('cloud'));
+    const byId = new Map(flow.map((n) => [n.id, n]));
+    const outputs = (n: Record<string, unknown> | undefined): string[][] => ((n?.wires as string[][] | undefined) ?? []).map((ws) => ws.map((w) => String(byId.get(w)?.type)));
+    const one = (type: string) => flow.find((n) => n.type === type);
+    const ingest = outputs(one('telemetry-in'));
+    assert.ok(ingest[0]?.includes('timeseries-out') && ingest[0].includes('fleet-hub'), 'records to the store and the hub');
+    assert.ok(ingest[1]?.includes('fleet-hub') && ingest[2]?.includes('fleet-hub'), 'alarms and site states to the hub');
+    assert.deepEqual(outputs(one('timeseries-out'))[0], ['telemetry-in'], 'commits go back to telemetry-in, which acks them');
+    assert.deepEqual(outputs(one('fleet-hub'))[0], ['command-out']);
+    assert.ok(outputs(one('command-out'))[0]?.includes('fleet-hub'), 'acks return to the hub');
+    const addressed = addressCloudFlow(flow, { shareGroup: 'ingest', timeseries: 'influxdb', influxUrl: 'http://127.0.0.1:9999/db' });
+    assert.equal(addressed.find((n) => n.type === 'telemetry-in')?.group, 'ingest');
+    assert.equal(addressed.find((n) => n.type === 'timeseries-out')?.backend, 'influxdb');
+  });
+
+  it('keep no secret: broker address and credentials are ${EMS_*} references the runtime fills', () => {
+    for (const role of ['edge', 'cloud'] as const) {
+      const settings = loadSettings(role, { flags: { dataDir: join(dir, role) }, env: {}, cwd: dir });
+      const userDir = join(dir, role);
+      mkdirSync(userDir, { recursive: true });
+      prepareFlowFile(settings, userDir);
+      const creds = JSON.parse(readFileSync(join(userDir, 'flows_cred.json'), 'utf8')) as Record<string, Record<string, string>>;
+      const values = Object.values(creds).flatMap((c) => Object.values(c));
+      assert.ok(values.length >= 2, `${role} has credentials`);
+      const refs = new Set(Object.values(FLOW_ENV).map((name) => `\${${name}}`));
+      for (const v of values) assert.ok(refs.has(v), `${role}: ${v} is a reference`);
+      const link = readFlow(join(userDir, 'flows.json')).find((n) => n.type === 'mqtt-link');
+      assert.equal(link?.url, `\${${FLOW_ENV.mqttUrl}}`);
+    }
   });
 
   it('are copied into the user directory on the first start only; later the flow belongs to the user', () => {

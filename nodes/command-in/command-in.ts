@@ -1,0 +1,138 @@
+// command-in: remote commands for this site from lifo4/<siteId>/cmd. Each is checked (size, schema,
+// site, HMAC signature with the site key, validity window, replay: domain/commands/check.ts) and
+// answered on lifo4/<siteId>/cmd/ack: 'rejected' with the reason, or 'accepted' and sent on as an
+// OperatorCommand (output 1, to the operator-command node); 'executed' follows when operator-command
+// accepted an e-stop, reset or clear, or when a decision names a setpoint's id as the winning request.
+// Input: operator-command's acks (msg.topic 'ack') and the arbiter's decisions (msg.topic 'decision').
+// Output 2: every CommandAck this node publishes.
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { z } from 'zod';
+import { CommandAckSchema, type CommandAck } from '../domain/contracts';
+import { checkCommand, REJECT_CODES, type RejectCode } from '../domain/commands/check';
+import { executedWhen, toOperatorCommand } from '../domain/commands/operator';
+import { parseKey } from '../domain/commands/signature';
+import { topics } from '../domain/topics';
+import { parseConfig } from '../device-io/config';
+import { errorStatus, shorten } from '../device-io/status';
+import { linkOf, type MqttLink } from '../mqtt-link/link';
+import { siteBufferPath } from '../../runtime/buffer/location';
+import { SeenCommands } from '../../runtime/buffer/seen-commands';
+import { CommandInConfigSchema } from './config';
+
+const OperatorAckSchema = z.object({ id: z.string().nullable().optional(), status: z.enum(['accepted', 'rejected']), reason: z.string().optional() });
+const DecisionRefSchema = z.object({ requestId: z.string().nullable() });
+
+interface Pending {
+  when: 'decision' | 'accepted';
+  /** Forgotten after this (ms): a setpoint that never wins gets no 'executed' (the cloud times it out). */
+  until: number;
+}
+
+/** How long after its expiry a command may still be reported executed. */
+const PENDING_GRACE_MS = 60_000;
+
+export = function register(RED: NodeAPI): void {
+  function CommandInNode(this: Node<{ key: unknown }>, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let link: MqttLink;
+    let siteId: string;
+    let key: Buffer;
+    let seen: SeenCommands;
+    let config: z.infer<typeof CommandInConfigSchema>;
+    try {
+      config = parseConfig(CommandInConfigSchema, 'command-in', def);
+      const l = linkOf(RED, config.link);
+      if (l instanceof Error) throw l;
+      link = l;
+      siteId = config.siteId || link.siteId;
+      if (!siteId) throw new Error('command-in: no site id (set it here or on the mqtt-link)');
+      const keyText = node.credentials?.key;
+      if (typeof keyText !== 'string' || !keyText) throw new Error('command-in: no site key: every command would be refused');
+      key = parseKey(keyText);
+      seen = new SeenCommands(siteBufferPath(config.dir, RED.settings.userDir as string | undefined, siteId));
+    } catch (err) {
+      node.error(err);
+      node.status(errorStatus(err));
+      return;
+    }
+
+    const rejections = Object.fromEntries(REJECT_CODES.map((c) => [c, 0])) as Record<RejectCode, number>;
+    let accepted = 0;
+    const pending = new Map<string, Pending>();
+
+    const showStatus = (): void => {
+      const bad = REJECT_CODES.filter((c) => rejections[c] > 0).map((c) => `${c} ${rejections[c]}`);
+      const text = `${link.connected ? '' : 'offline · '}accepted ${accepted}${bad.length ? ` · rejected: ${bad.join(', ')}` : ''}`;
+      node.status({ fill: bad.length ? 'yellow' : link.connected ? 'green' : 'red', shape: link.connected ? 'dot' : 'ring', text: shorten(text) });
+    };
+
+    const publishAck = (id: string, outcome: CommandAck['outcome'], reason?: string): void => {
+      const ack = CommandAckSchema.parse({ v: 1, id, siteId, outcome, ts: Date.now(), ...(reason !== undefined && { reason: reason.slice(0, 500) }) });
+      node.send([null, { topic: topics.cmdAck(siteId), payload: ack }]);
+      link.publish(topics.cmdAck(siteId), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => node.warn(`cmd/ack ${id} ${outcome} not published: ${err.message}`));
+    };
+
+    const prune = (now: number): void => {
+      for (const [id, p] of pending) if (p.until < now) pending.delete(id);
+    };
+
+    const unsubscribe = link.subscribe(topics.cmd(siteId), 1, (_topic, payload) => {
+      const now = Date.now();
+      prune(now);
+      const check = checkCommand(payload, { siteId, key, now, clockSkewMs: config.clockSkewS * 1000, claim: (id, until) => seen.claim(id, until) });
+      if (!check.ok) {
+        rejections[check.code]++;
+        node.warn(`command-in: command ${check.id ?? '(no id)'} rejected: ${check.code}: ${check.reason}`);
+        if (check.id) publishAck(check.id, 'rejected', `${check.code}: ${check.reason}`);
+        showStatus();
+        return;
+      }
+      const cmd = check.cmd;
+      const op = toOperatorCommand(cmd, config.standbyS);
+      accepted++;
+      pending.set(cmd.id, { when: executedWhen(op), until: cmd.expiresAt + PENDING_GRACE_MS });
+      publishAck(cmd.id, 'accepted');
+      node.send([{ topic: 'command', payload: op }, null]);
+      showStatus();
+    });
+    const onLinkChange = (): void => showStatus();
+    link.on('connect', onLinkChange);
+    link.on('offline', onLinkChange);
+    showStatus();
+
+    node.on('input', (msg: NodeMessageInFlow, _send, done) => {
+      if (msg.topic === 'ack') {
+        const a = OperatorAckSchema.safeParse(msg.payload);
+        const p = a.success && a.data.id ? pending.get(a.data.id) : undefined;
+        if (a.success && a.data.id && p) {
+          if (a.data.status === 'rejected') {
+            pending.delete(a.data.id);
+            publishAck(a.data.id, 'rejected', `operator-command: ${a.data.reason ?? 'rejected'}`);
+          } else if (p.when === 'accepted') {
+            pending.delete(a.data.id);
+            publishAck(a.data.id, 'executed');
+          }
+        }
+      } else if (msg.topic === 'decision') {
+        const d = DecisionRefSchema.safeParse(msg.payload);
+        const id = d.success ? d.data.requestId : null;
+        if (id && pending.get(id)?.when === 'decision') {
+          pending.delete(id);
+          publishAck(id, 'executed');
+        }
+      }
+      // Anything else (other nodes' acks and decisions without a command of ours) is not for us.
+      done();
+    });
+
+    node.on('close', (done: () => void) => {
+      unsubscribe();
+      link.removeListener('connect', onLinkChange);
+      link.removeListener('offline', onLinkChange);
+      seen.close();
+      done();
+    });
+  }
+  RED.nodes.registerType('command-in', CommandInNode, { credentials: { key: { type: 'password' } } });
+};

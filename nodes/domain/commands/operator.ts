@@ -1,0 +1,30 @@
+// A verified remote command as the operator-command node takes it (contracts.ts OperatorCommand):
+// 'mode standby' holds 0 W at operator level, 'mode auto' clears the operator request.
+import type { OperatorCommand, SignedCommand } from '../contracts';
+
+/** How long 'standby' holds when the command gives no duration, s. */
+export const DEFAULT_STANDBY_S = 3600;
+
+export function toOperatorCommand(cmd: SignedCommand, standbyS = DEFAULT_STANDBY_S): OperatorCommand {
+  const who = { id: cmd.id, by: cmd.by, role: cmd.role };
+  const b = cmd.body;
+  switch (b.type) {
+    case 'setpoint':
+      return { type: 'setpoint', powerW: b.powerW, durationS: b.durationS, ...who };
+    case 'mode':
+      return b.mode === 'standby' ? { type: 'setpoint', powerW: 0, durationS: b.durationS ?? standbyS, ...who } : { type: 'clear', ...who };
+    case 'estop':
+      return { type: 'estop', ...who };
+    case 'reset':
+      return { type: 'reset', ...who };
+  }
+}
+
+/**
+ * When a command counts as executed: a setpoint (and standby) once a decision names it as the
+ * winning request; clear, e-stop and reset once operator-command has accepted them (the e-stop
+ * latch and the clear take effect right there).
+ */
+export function executedWhen(op: OperatorCommand): 'decision' | 'accepted' {
+  return op.type === 'setpoint' ? 'decision' : 'accepted';
+}

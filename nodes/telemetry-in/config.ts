@@ -1,0 +1,16 @@
+// The telemetry-in node's editor configuration.
+import { z } from 'zod';
+
+export const TelemetryInConfigSchema = z.object({
+  name: z.string().default(''),
+  /** The mqtt-link config node's id. */
+  link: z.string().default(''),
+  /**
+   * '' = every record of every site comes to this node; a group name = shared subscription
+   * $share/<group>/lifo4/+/telemetry: the cloud runtimes in one group each get a share.
+   */
+  group: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9_-]+$/, 'group: letters, digits, _ and - only')]).default(''),
+  /** A record handed to the store and neither stored nor refused by then is taken again, s. */
+  inFlightTtlS: z.coerce.number().int().min(1).max(3600).default(30),
+});
+export type TelemetryInConfig = z.infer<typeof TelemetryInConfigSchema>;

@@ -1,0 +1,61 @@
+// What telemetry-in does with one MQTT message, apart from Node-RED: check size, JSON, schema and
+// that the batch's site is the topic's (a site may publish only under its own topic, so a batch
+// naming another site is forged or misrouted), then sort its records into new, in flight and
+// already stored with the SeqWindow.
+import { MAX_MQTT_PAYLOAD_BYTES, TelemetryBatchSchema, describeIssues, type TelemetryRecord } from '../domain/contracts';
+import { siteIdOfTopic } from '../domain/topics';
+import type { SeqWindow } from './seq-window';
+
+/** What telemetry-in counts (exposed as node.stats for tests and metrics). */
+export interface TelemetryInStats {
+  batches: number;
+  records: number;
+  /** Records passed on to be stored. */
+  fresh: number;
+  /** Records received again: already stored (acked again) or still in flight (dropped). */
+  duplicates: number;
+  malformed: number;
+  wrongSite: number;
+  /** Oversized messages this node saw plus those its mqtt-link dropped unread. */
+  readonly oversized: number;
+  acks: number;
+  alarms: number;
+  stateChanges: number;
+  badStates: number;
+}
+
+export type Rejection = { kind: 'oversized' | 'malformed' | 'wrong-site'; detail: string };
+
+export interface Admitted {
+  siteId: string;
+  /** Records to store, in the batch's order. */
+  fresh: TelemetryRecord[];
+  /** Seqs already committed: acknowledged again at once. */
+  stored: number[];
+  /** Seqs handed to the store and not yet committed: dropped, their ack follows the commit. */
+  inFlight: number;
+}
+
+export function admitBatch(topic: string, payload: Buffer, window: SeqWindow, now: number): Admitted | Rejection {
+  if (payload.length > MAX_MQTT_PAYLOAD_BYTES) return { kind: 'oversized', detail: `${payload.length} bytes (limit ${MAX_MQTT_PAYLOAD_BYTES})` };
+  const topicSite = siteIdOfTopic(topic);
+  if (topicSite === null) return { kind: 'malformed', detail: `topic ${topic} is not lifo4/<siteId>/telemetry` };
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    return { kind: 'malformed', detail: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = TelemetryBatchSchema.safeParse(json);
+  if (!parsed.success) return { kind: 'malformed', detail: describeIssues(parsed.error) };
+  const batch = parsed.data;
+  if (batch.siteId !== topicSite) return { kind: 'wrong-site', detail: `batch for ${batch.siteId} on the topic of ${topicSite}` };
+  const out: Admitted = { siteId: batch.siteId, fresh: [], stored: [], inFlight: 0 };
+  for (const r of batch.records) {
+    const verdict = window.admit(r.siteId, r.seq, now);
+    if (verdict === 'new') out.fresh.push(r);
+    else if (verdict === 'stored') out.stored.push(r.seq);
+    else out.inFlight += 1;
+  }
+  return out;
+}

@@ -1,0 +1,148 @@
+// telemetry-in: the cloud's ingest. Subscribes lifo4/+/telemetry (or its shared subscription
+// $share/<group>/... so several cloud runtimes split the fleet), validates each TelemetryBatch,
+// drops and counts malformed, wrong-site and oversized messages, deduplicates by (siteId, seq), and
+// sends the new records to timeseries-out (output 1) and the alarm transitions they carry (output 2).
+// Its input takes timeseries-out's 'stored' messages and publishes the TelemetryAck for exactly
+// those seqs: the edge forgets a record only once it is committed. It also follows the retained
+// lifo4/+/state topics and sends each site's online/offline changes (output 3).
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { SiteStateSchema, describeIssues, type Alarm, type SiteState, type TelemetryAck } from '../domain/contracts';
+import { fleetTopics, sharedSubscription, siteIdOfTopic, topics } from '../domain/topics';
+import { parseConfig } from '../device-io/config';
+import { errorStatus, errorText, shorten } from '../device-io/status';
+import { linkOf, type MqttLink } from '../mqtt-link/link';
+import { seqRanges, type SeqRange } from '../../runtime/timeseries/store';
+import { StoreOutcomeMessageSchema } from '../timeseries-out/stored-message';
+import { TelemetryInConfigSchema, type TelemetryInConfig } from './config';
+import { admitBatch, type Rejection, type TelemetryInStats } from './ingest';
+import { SeqWindow } from './seq-window';
+
+const STATUS_MS = 1000;
+/** TelemetryAckSchema allows at most this many ranges in one ack. */
+const MAX_ACK_RANGES = 10_000;
+
+export = function register(RED: NodeAPI): void {
+  function TelemetryInNode(this: Node, def: NodeDef & Record<string, unknown>): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let cfg: TelemetryInConfig;
+    let link: MqttLink;
+    try {
+      cfg = parseConfig(TelemetryInConfigSchema, 'telemetry-in', def);
+      const l = linkOf(RED, cfg.link);
+      if (l instanceof Error) throw l;
+      link = l;
+    } catch (err) {
+      node.status(errorStatus(err));
+      node.error(err);
+      return;
+    }
+    const window = new SeqWindow({ inFlightTtlMs: cfg.inFlightTtlS * 1000, maxRanges: 256, maxInFlight: 100_000 });
+    let ownOversized = 0;
+    const stats: TelemetryInStats = {
+      batches: 0, records: 0, fresh: 0, duplicates: 0, malformed: 0, wrongSite: 0, acks: 0, alarms: 0, stateChanges: 0, badStates: 0,
+      get oversized() {
+        return ownOversized + link.stats.oversized;
+      },
+    };
+    // For tests and the runtime's metrics: the counters of this node.
+    (node as unknown as { stats: TelemetryInStats }).stats = stats;
+    const lastState = new Map<string, SiteState['state']>();
+    /** Dropped input is reported once per status period per kind, with its count. */
+    const dropped = new Map<string, { count: number; detail: string }>();
+    const drop = (kind: string, detail: string): void => {
+      const d = dropped.get(kind);
+      dropped.set(kind, { count: (d?.count ?? 0) + 1, detail: d?.detail ?? detail });
+    };
+
+    const ack = (siteId: string, ranges: readonly SeqRange[]): void => {
+      for (let i = 0; i < ranges.length; i += MAX_ACK_RANGES) {
+        const part = ranges.slice(i, i + MAX_ACK_RANGES);
+        const a: TelemetryAck = { v: 1, siteId, seq: Math.max(...part.map((r) => r[1])), ranges: part };
+        link.publish(topics.telemetryAck(siteId), JSON.stringify(a), { qos: 1 }).then(
+          () => { stats.acks += 1; },
+          (err: unknown) => drop('ack-failed', `ack to ${siteId}: ${errorText(err)}`),
+        );
+      }
+    };
+
+    const onTelemetry = (topic: string, payload: Buffer): void => {
+      const r = admitBatch(topic, payload, window, Date.now());
+      if ('kind' in r) {
+        const rejection: Rejection = r;
+        if (rejection.kind === 'oversized') ownOversized += 1;
+        else if (rejection.kind === 'wrong-site') stats.wrongSite += 1;
+        else stats.malformed += 1;
+        drop(rejection.kind, `${topic}: ${rejection.detail}`);
+        return;
+      }
+      stats.batches += 1;
+      stats.records += r.fresh.length + r.stored.length + r.inFlight;
+      stats.duplicates += r.stored.length + r.inFlight;
+      // Already committed: the edge resent them because our ack was lost; acknowledge them again.
+      if (r.stored.length) ack(r.siteId, seqRanges(r.stored));
+      if (!r.fresh.length) return;
+      stats.fresh += r.fresh.length;
+      const alarms: NodeMessage[] = [];
+      for (const rec of r.fresh) {
+        for (const a of rec.alarms ?? []) alarms.push({ topic: topics.alarm(rec.siteId), payload: { ...a, siteId: rec.siteId } satisfies Alarm, seq: rec.seq } as NodeMessage);
+      }
+      stats.alarms += alarms.length;
+      node.send([{ topic: topics.telemetry(r.siteId), payload: r.fresh }, alarms.length ? alarms : null, null] as unknown as NodeMessage[]);
+    };
+
+    const onState = (topic: string, payload: Buffer): void => {
+      const topicSite = siteIdOfTopic(topic);
+      let json: unknown;
+      try {
+        json = JSON.parse(payload.toString('utf8'));
+      } catch {
+        json = undefined;
+      }
+      const s = SiteStateSchema.safeParse(json);
+      if (!s.success || s.data.siteId !== topicSite) {
+        stats.badStates += 1;
+        drop('bad-state', `${topic}: ${s.success ? `state of ${s.data.siteId} on the topic of ${topicSite}` : describeIssues(s.error)}`);
+        return;
+      }
+      if (lastState.get(s.data.siteId) === s.data.state) return;
+      lastState.set(s.data.siteId, s.data.state);
+      stats.stateChanges += 1;
+      node.send([null, null, { topic, payload: s.data }]);
+    };
+
+    const filter = cfg.group ? sharedSubscription(cfg.group, fleetTopics.telemetry) : fleetTopics.telemetry;
+    const unsubscribe = [link.subscribe(filter, 1, onTelemetry), link.subscribe(fleetTopics.state, 1, onState)];
+
+    const showStatus = (): void => {
+      for (const [kind, d] of dropped) node.warn(`dropped ${d.count} ${kind} message(s), e.g. ${d.detail}`);
+      dropped.clear();
+      const bad = stats.malformed + stats.wrongSite + stats.oversized;
+      const text = shorten(`${stats.fresh} new · ${stats.duplicates} dup · ${bad} bad · ${stats.acks} acks`);
+      node.status(link.connected ? { fill: 'green', shape: 'dot', text } : { fill: 'yellow', shape: 'ring', text: shorten(`broker offline · ${text}`) });
+    };
+    const statusTimer = setInterval(showStatus, STATUS_MS);
+    node.status({ fill: 'grey', shape: 'ring', text: `subscribed to ${filter}` });
+
+    node.on('input', (msg: NodeMessageInFlow, _send, done: (err?: Error) => void) => {
+      const m = StoreOutcomeMessageSchema.safeParse({ topic: msg.topic, payload: msg.payload });
+      if (!m.success) return done(new Error(`telemetry-in: expected timeseries-out's {topic: 'stored'|'refused', payload}: ${describeIssues(m.error)}`));
+      for (const site of m.data.payload) {
+        if (m.data.topic === 'stored') {
+          window.stored(site.siteId, site.ranges);
+          ack(site.siteId, site.ranges);
+        } else {
+          window.refused(site.siteId, site.ranges);
+        }
+      }
+      done();
+    });
+
+    node.on('close', () => {
+      clearInterval(statusTimer);
+      for (const u of unsubscribe) u();
+    });
+  }
+
+  RED.nodes.registerType('telemetry-in', TelemetryInNode);
+};

@@ -1,0 +1,74 @@
+// How a runtime reaches the MQTT broker: the cloud runs the embedded aedes broker unless an
+// external one is configured (--mqtt-url), the edge connects to the cloud's broker as its site.
+// The default flows take the broker address and every secret from FLOW_ENV variables set here, so
+// the flows on disk never hold a secret (flow-files.ts).
+import type { CloudSettings, EdgeSettings } from '../../settings';
+import { hostPort } from '../../settings';
+import { CLOUD_USERNAME } from '../broker/acl';
+import { startBroker, type RunningBroker } from '../broker/broker';
+import { hashSecret } from '../broker/credentials';
+import { loadOrCreateSecrets, siteSecrets } from '../secrets';
+import { FLOW_ENV } from './flow-files';
+
+export interface MqttWiring {
+  /** FLOW_ENV values for the runtime's flows. */
+  env: Record<string, string>;
+  /** The embedded broker the cloud runs, if it runs one. */
+  broker?: RunningBroker;
+}
+
+function tlsEnv(settings: CloudSettings | EdgeSettings): Record<string, string> {
+  return { [FLOW_ENV.mqttCa]: settings.mqttCa ?? '', [FLOW_ENV.mqttCert]: settings.mqttCert ?? '', [FLOW_ENV.mqttKey]: settings.mqttKey ?? '' };
+}
+
+/**
+ * The broker's accounts: 'cloud' and one per site in secrets.json, read again on every connect
+ * so a site added while the cloud runs can connect without a restart.
+ */
+function brokerCredentials(dataDir: string): (username: string) => string | undefined {
+  return (username) => {
+    const secrets = loadOrCreateSecrets(dataDir);
+    if (username === CLOUD_USERNAME) return hashSecret(secrets.mqttCloudPassword);
+    const site = secrets.sites[username];
+    return site ? hashSecret(site.mqttPassword) : undefined;
+  };
+}
+
+export async function cloudMqtt(settings: CloudSettings): Promise<MqttWiring> {
+  const secrets = loadOrCreateSecrets(settings.dataDir);
+  const commandKeys = Object.fromEntries(Object.entries(secrets.sites).map(([siteId, s]) => [siteId, s.commandKey]));
+  let broker: RunningBroker | undefined;
+  let url = settings.mqttUrl;
+  if (url === undefined) {
+    broker = await startBroker({ host: settings.host, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir) });
+    url = `mqtt://${hostPort(settings.host, broker.port)}`;
+  }
+  return {
+    broker,
+    env: {
+      [FLOW_ENV.mqttUrl]: url,
+      [FLOW_ENV.mqttUsername]: CLOUD_USERNAME,
+      [FLOW_ENV.mqttPassword]: secrets.mqttCloudPassword,
+      [FLOW_ENV.commandKeys]: JSON.stringify(commandKeys),
+      [FLOW_ENV.commandKey]: '',
+      ...tlsEnv(settings),
+    },
+  };
+}
+
+/** Where the edge's broker is when none is configured: the all-in-one cloud's default port. */
+export const DEFAULT_EDGE_MQTT_URL = 'mqtt://127.0.0.1:1883';
+
+export function edgeMqtt(settings: EdgeSettings): MqttWiring {
+  const site = siteSecrets(settings.dataDir, settings.siteId);
+  return {
+    env: {
+      [FLOW_ENV.mqttUrl]: settings.mqttUrl ?? DEFAULT_EDGE_MQTT_URL,
+      [FLOW_ENV.mqttUsername]: settings.siteId,
+      [FLOW_ENV.mqttPassword]: site.mqttPassword,
+      [FLOW_ENV.commandKey]: site.commandKey,
+      [FLOW_ENV.commandKeys]: '',
+      ...tlsEnv(settings),
+    },
+  };
+}

@@ -1,0 +1,213 @@
+// The embedded MQTT broker the cloud process runs by default: aedes on one TCP (or TLS) port,
+// every client authenticated (a site with its site id as username, or the cloud service account),
+// every publish, subscription and delivery held to the ACL in acl.ts, the same rules
+// deploy/mosquitto/acl gives Mosquitto, and incoming packets bounded in size.
+//
+// One difference from Mosquitto, by aedes' design: a refused PUBLISH closes the client's connection
+// (MQTT 3.1.1 section 3.3.5 lets a server either drop the message or disconnect), where Mosquitto
+// acknowledges and drops it. Either way nobody receives it, and it is counted here. And aedes has no
+// shared subscriptions: see authorizeSubscribe.
+import { type Server, type Socket, createServer } from 'node:net';
+import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import type { Aedes, AedesOptions, AuthenticateError, Client } from 'aedes' with { 'resolution-mode': 'import' };
+import { MAX_MQTT_PAYLOAD_BYTES } from '../../nodes/domain/contracts';
+import { type Principal, mayPublish, maySubscribe, principalOf } from './acl';
+import { type CredentialSource, hashSecret, lookupOf, verifyPassword } from './credentials';
+import { LimitedConnection } from './frame-limit';
+
+/** Room for the topic, properties and packet id beside the largest payload either side accepts. */
+export const PACKET_HEADROOM_BYTES = 16 * 1024;
+
+export interface BrokerTlsOptions {
+  /** PEM contents (not paths): the server's certificate and key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA(s) that sign client certificates; needed for requireCertificate. */
+  ca?: string | Buffer;
+  /** mTLS: refuse clients without a certificate signed by `ca` during the TLS handshake. */
+  requireCertificate?: boolean;
+  /**
+   * With requireCertificate: the certificate's CN is the client's identity (a site id or "cloud")
+   * and no password is asked, like Mosquitto's use_identity_as_username.
+   */
+  identityAsUsername?: boolean;
+}
+
+export interface BrokerOptions {
+  /** Default 127.0.0.1: exposing the broker to the network is a decision, not a default. */
+  host?: string;
+  /** Default 1883; 0 = ephemeral. */
+  port?: number;
+  /** username -> password hash (credentials.ts). Site usernames are site ids; "cloud" is the service account. */
+  credentials: CredentialSource;
+  tls?: BrokerTlsOptions;
+  /** Largest packet accepted (fixed header excluded). Default MAX_MQTT_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES. */
+  maxPacketBytes?: number;
+  /** Further aedes options (concurrency, drainTimeout, ...); the auth hooks are ours. */
+  aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
+}
+
+export interface BrokerStats {
+  /** CONNECTs refused: unknown user, wrong password, no usable identity, client id of another user. */
+  refusedConnections: number;
+  /** PUBLISHes refused by the ACL or for an oversized payload (the client is disconnected). */
+  rejectedPublishes: number;
+  /** Subscriptions refused by the ACL (SUBACK 0x80). */
+  rejectedSubscriptions: number;
+  /** Connections closed because a packet announced more than maxPacketBytes. */
+  oversizedPackets: number;
+}
+
+export interface RunningBroker {
+  host: string;
+  port: number;
+  /** mqtt://host:port or mqtts://host:port. */
+  url: string;
+  aedes: Aedes;
+  readonly stats: Readonly<BrokerStats>;
+  readonly connectedClients: number;
+  close(): Promise<void>;
+}
+
+function refused(code: 2 | 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code as AuthenticateError['returnCode'] });
+}
+
+const SHARED_SUBSCRIPTION = /^\$share\/[^/+#]+\/(.+)$/;
+
+// Checked against when the username is unknown, so an unknown user costs as much as a wrong password.
+const UNKNOWN_USER_HASH = hashSecret('no such user');
+
+function certificateIdentity(client: Client): string | undefined {
+  const conn = client.conn;
+  const socket = conn instanceof LimitedConnection ? conn.socket : conn;
+  const tls = socket as Partial<TLSSocket>;
+  if (typeof tls.getPeerCertificate !== 'function' || !tls.authorized) return undefined;
+  const cn = tls.getPeerCertificate().subject?.CN;
+  return typeof cn === 'string' ? cn : undefined;
+}
+
+export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
+  const { Aedes } = await import('aedes');
+  const host = opts.host ?? '127.0.0.1';
+  const maxPacketBytes = opts.maxPacketBytes ?? MAX_MQTT_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES;
+  const lookup = lookupOf(opts.credentials);
+  const byIdentity = opts.tls?.requireCertificate === true && opts.tls.identityAsUsername === true;
+  const stats: BrokerStats = { refusedConnections: 0, rejectedPublishes: 0, rejectedSubscriptions: 0, oversizedPackets: 0 };
+  const principals = new WeakMap<Client, Principal>();
+  // Which user a persistent session's client id belongs to: such a session (clean: false) holds
+  // queued commands, so one user must not take over another's session by reusing its client id.
+  const sessionOwner = new Map<string, string>();
+
+  const broker = await Aedes.createBroker({
+    ...opts.aedes,
+    authenticate: (client, username, password, done) => {
+      let identity: string | undefined;
+      if (byIdentity) {
+        identity = certificateIdentity(client);
+      } else {
+        const hash = username === undefined ? undefined : lookup(username);
+        const ok = verifyPassword(password ?? Buffer.alloc(0), hash ?? UNKNOWN_USER_HASH) && hash !== undefined;
+        identity = ok ? username : undefined;
+      }
+      const principal = principalOf(identity);
+      if (!principal || identity === undefined) {
+        stats.refusedConnections++;
+        done(refused(byIdentity ? 5 : 4, byIdentity ? 'no usable client certificate identity' : 'bad username or password'), false);
+        return;
+      }
+      const owner = sessionOwner.get(client.id);
+      if (owner !== undefined && owner !== identity) {
+        stats.refusedConnections++;
+        done(refused(2, `client id ${client.id} belongs to another user`), false);
+        return;
+      }
+      // Only persistent sessions have anything to take over; clean ones would only grow the map.
+      if (!client.clean) sessionOwner.set(client.id, identity);
+      principals.set(client, principal);
+      done(null, true);
+    },
+    authorizePublish: (client, packet, done) => {
+      const principal = client ? principals.get(client) : undefined;
+      const payloadBytes = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length;
+      if (!principal || !mayPublish(principal, packet.topic) || payloadBytes > MAX_MQTT_PAYLOAD_BYTES) {
+        stats.rejectedPublishes++;
+        done(new Error(`publish to ${packet.topic} not authorized`));
+        return;
+      }
+      done(null);
+    },
+    authorizeSubscribe: (client, subscription, done) => {
+      const principal = principals.get(client);
+      if (!principal || !maySubscribe(principal, subscription.topic)) {
+        stats.rejectedSubscriptions++;
+        done(null, null); // SUBACK 0x80 for this filter; the connection stays
+        return;
+      }
+      // aedes 1.2 has no shared subscriptions: one in-process broker serves one cloud runtime, so
+      // $share/<group>/<filter> is served as <filter>, and flows configured for a Mosquitto cluster
+      // run unchanged on the embedded broker. (Unsubscribe by the $share name is not mapped back.)
+      const shared = SHARED_SUBSCRIPTION.exec(subscription.topic);
+      done(null, shared ? { ...subscription, topic: shared[1]! } : subscription);
+    },
+    // Defence in depth: whatever a subscription matched, a client only receives what it could have
+    // subscribed to by name.
+    authorizeForward: (client, packet) => {
+      const principal = principals.get(client);
+      if (!principal) return null;
+      if (principal.kind === 'site' && !maySubscribe(principal, packet.topic)) return null;
+      return packet;
+    },
+  });
+
+  const sockets = new Set<Socket>();
+  const accept = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined); // reported through aedes' clientError; never crash the process
+    broker.handle(new LimitedConnection(socket, maxPacketBytes, () => stats.oversizedPackets++));
+  };
+  let server: Server;
+  if (opts.tls) {
+    const t = opts.tls;
+    if (t.requireCertificate && !t.ca) throw new Error('broker TLS: requireCertificate needs the CA that signs client certificates (tls.ca)');
+    server = createTlsServer(
+      { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: t.requireCertificate === true, rejectUnauthorized: t.requireCertificate === true },
+      accept,
+    );
+    server.on('tlsClientError', () => undefined); // a failed handshake is the client's problem
+  } else {
+    server = createServer(accept);
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 1883, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw err;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+
+  return {
+    host,
+    port,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
+    aedes: broker,
+    stats,
+    get connectedClients() {
+      return broker.connectedClients;
+    },
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
