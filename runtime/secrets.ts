@@ -17,6 +17,8 @@ export const SecretsSchema = z
     jwtSecret: secret,
     /** The cloud runtime's password on the MQTT broker (user 'cloud'). */
     mqttCloudPassword: secret,
+    /** Encrypts the users' TOTP secrets in cloud.db (apart from jwtSecret, so rotating that keeps 2FA). */
+    totpKey: secret,
     /** Per site: its MQTT password (user = site id) and the key that signs its commands. */
     sites: z.record(z.string(), z.object({ mqttPassword: secret, commandKey: secret })).default({}),
   })
@@ -24,7 +26,8 @@ export const SecretsSchema = z
   .catchall(z.unknown());
 export type Secrets = z.infer<typeof SecretsSchema>;
 
-const GENERATED: Record<keyof Pick<Secrets, 'credentialSecret' | 'jwtSecret' | 'mqttCloudPassword'>, () => string> = {
+const GENERATED: Record<keyof Pick<Secrets, 'credentialSecret' | 'jwtSecret' | 'mqttCloudPassword' | 'totpKey'>, () => string> = {
+  totpKey: () => randomBytes(32).toString('base64url'),
   credentialSecret: () => randomBytes(32).toString('hex'),
   jwtSecret: () => randomBytes(48).toString('base64url'),
   mqttCloudPassword: () => randomBytes(24).toString('base64url'),

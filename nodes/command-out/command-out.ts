@@ -110,6 +110,14 @@ export = function register(RED: NodeAPI): void {
       const r = CommandRequestSchema.safeParse(msg.payload);
       if (!r.success) return done(new Error(`command-out: bad command: ${describeIssues(r.error)}`));
       const req = r.data;
+      // A site added since the keys were read: read them again once.
+      if (!keys.has(req.siteId) && cfg.keysFile) {
+        try {
+          keys = loadCommandKeys(cfg.keysFile, node.credentials?.keys);
+        } catch (err) {
+          return done(new Error(`command-out: ${errorText(err)}`));
+        }
+      }
       const key = keys.get(req.siteId);
       if (!key) return done(new Error(`command-out: no key for site ${req.siteId}`));
       const id = req.id ?? randomUUID();

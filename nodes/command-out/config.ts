@@ -12,7 +12,10 @@ export const CommandOutConfigSchema = z.object({
   ackTimeoutS: z.coerce.number().min(0.1).max(3600).default(10),
   /** A command is void this long after it is issued unless the message says otherwise, s. */
   expiresInS: z.coerce.number().min(1).max(86_400).default(60),
-  /** A JSON file {siteId: key} (hex or base64, at least 16 bytes); '' = the keys credential only. */
+  /**
+   * A JSON file {siteId: key} (hex or base64, at least 16 bytes), or lifo4's secrets.json; read
+   * again when a command names a site it does not know yet. '' = the keys credential only.
+   */
   keysFile: z.string().default(''),
 });
 export type CommandOutConfig = z.infer<typeof CommandOutConfigSchema>;
@@ -30,6 +33,7 @@ export const CommandRequestSchema = z.object({
 export type CommandRequest = z.infer<typeof CommandRequestSchema>;
 
 const KeyMapSchema = z.record(SiteIdSchema, z.string().min(1));
+const SecretsSitesSchema = z.object({ sites: z.record(z.string(), z.object({ commandKey: z.string().min(1) }).loose()) }).loose();
 
 function parseKeyMap(text: string, where: string): Map<string, Buffer> {
   let json: unknown;
@@ -38,8 +42,12 @@ function parseKeyMap(text: string, where: string): Map<string, Buffer> {
   } catch (err) {
     throw new Error(`${where}: not JSON: ${(err as Error).message}`);
   }
-  const r = KeyMapSchema.safeParse(json);
-  if (!r.success) throw new Error(`${where}: expected {"<siteId>": "<key hex or base64>"}`);
+  // lifo4's own secrets.json holds each site's key as sites.<siteId>.commandKey.
+  const fromSecrets = SecretsSitesSchema.safeParse(json);
+  const r = fromSecrets.success
+    ? KeyMapSchema.safeParse(Object.fromEntries(Object.entries(fromSecrets.data.sites).map(([site, s]) => [site, s.commandKey])))
+    : KeyMapSchema.safeParse(json);
+  if (!r.success) throw new Error(`${where}: expected {"<siteId>": "<key hex or base64>"} or lifo4's secrets.json`);
   const keys = new Map<string, Buffer>();
   for (const [siteId, key] of Object.entries(r.data)) {
     try {

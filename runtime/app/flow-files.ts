@@ -79,8 +79,8 @@ export const FLOW_ENV = {
   mqttKey: 'EMS_MQTT_KEY',
   /** The edge's own command key. */
   commandKey: 'EMS_COMMAND_KEY',
-  /** The cloud's keys, JSON {siteId: key}. */
-  commandKeys: 'EMS_COMMAND_KEYS',
+  /** secrets.json, where the cloud's command-out reads every site's key (too many for a variable). */
+  secretsFile: 'EMS_SECRETS_FILE',
 } as const;
 
 const ref = (name: string) => `\${${name}}`;
@@ -91,7 +91,6 @@ export function flowCredentials(flow: readonly FlowNode[]): Record<string, Recor
   for (const node of flow) {
     if (node.type === 'mqtt-link') creds[node.id] = { username: ref(FLOW_ENV.mqttUsername), password: ref(FLOW_ENV.mqttPassword) };
     if (node.type === 'command-in') creds[node.id] = { key: ref(FLOW_ENV.commandKey) };
-    if (node.type === 'command-out') creds[node.id] = { keys: ref(FLOW_ENV.commandKeys) };
   }
   return creds;
 }

@@ -7,7 +7,8 @@ import { hostPort } from '../../settings';
 import { CLOUD_USERNAME } from '../broker/acl';
 import { startBroker, type RunningBroker } from '../broker/broker';
 import { hashSecret } from '../broker/credentials';
-import { loadOrCreateSecrets, siteSecrets } from '../secrets';
+import { statSync } from 'node:fs';
+import { loadOrCreateSecrets, secretsPath, siteSecrets, type Secrets } from '../secrets';
 import { FLOW_ENV } from './flow-files';
 
 export interface MqttWiring {
@@ -26,8 +27,12 @@ function tlsEnv(settings: CloudSettings | EdgeSettings): Record<string, string> 
  * so a site added while the cloud runs can connect without a restart.
  */
 function brokerCredentials(dataDir: string): (username: string) => string | undefined {
+  // Parsed again only when the file changed: after an outage thousands of sites reconnect at once.
+  let cached: { mtimeMs: number; secrets: Secrets } | undefined;
   return (username) => {
-    const secrets = loadOrCreateSecrets(dataDir);
+    const mtimeMs = statSync(secretsPath(dataDir)).mtimeMs;
+    if (!cached || cached.mtimeMs !== mtimeMs) cached = { mtimeMs, secrets: loadOrCreateSecrets(dataDir) };
+    const { secrets } = cached;
     if (username === CLOUD_USERNAME) return hashSecret(secrets.mqttCloudPassword);
     const site = secrets.sites[username];
     return site ? hashSecret(site.mqttPassword) : undefined;
@@ -36,7 +41,6 @@ function brokerCredentials(dataDir: string): (username: string) => string | unde
 
 export async function cloudMqtt(settings: CloudSettings): Promise<MqttWiring> {
   const secrets = loadOrCreateSecrets(settings.dataDir);
-  const commandKeys = Object.fromEntries(Object.entries(secrets.sites).map(([siteId, s]) => [siteId, s.commandKey]));
   let broker: RunningBroker | undefined;
   let url = settings.mqttUrl;
   if (url === undefined) {
@@ -49,7 +53,7 @@ export async function cloudMqtt(settings: CloudSettings): Promise<MqttWiring> {
       [FLOW_ENV.mqttUrl]: url,
       [FLOW_ENV.mqttUsername]: CLOUD_USERNAME,
       [FLOW_ENV.mqttPassword]: secrets.mqttCloudPassword,
-      [FLOW_ENV.commandKeys]: JSON.stringify(commandKeys),
+      [FLOW_ENV.secretsFile]: secretsPath(settings.dataDir),
       [FLOW_ENV.commandKey]: '',
       ...tlsEnv(settings),
     },
@@ -67,7 +71,7 @@ export function edgeMqtt(settings: EdgeSettings): MqttWiring {
       [FLOW_ENV.mqttUsername]: settings.siteId,
       [FLOW_ENV.mqttPassword]: site.mqttPassword,
       [FLOW_ENV.commandKey]: site.commandKey,
-      [FLOW_ENV.commandKeys]: '',
+      [FLOW_ENV.secretsFile]: '',
       ...tlsEnv(settings),
     },
   };

@@ -13,6 +13,8 @@ import { loadOrCreateSecrets } from '../secrets';
 import { apiRouter } from './api';
 import { prepareFlowFile } from './flow-files';
 import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
+import { createCloudApi, type CloudApi } from '../api';
+import { fleetHub } from '../fleet/hub';
 import { nodeRedVersion, packageRoot, packageVersion } from './package-info';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
@@ -134,9 +136,20 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     socket.once('close', () => sockets.delete(socket));
   });
 
-  RED.init(server, nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret) as unknown as Parameters<typeof RED.init>[1]);
-  const extra: Record<string, string | number> = settings.role === 'edge' ? { siteId: settings.siteId } : {};
-  app.use(API_ROOT, apiRouter({ role: settings.role, version: packageVersion, nodeRed: nodeRedVersion, startedAt, extra }));
+  const health = { role: settings.role, version: packageVersion, nodeRed: nodeRedVersion, startedAt };
+  // The cloud's API (users, sites, commands, alarms) also guards the cloud's editor; the edge's
+  // editor and its small API stay on 127.0.0.1 for the integrator beside the battery.
+  let api: CloudApi | undefined;
+  if (settings.role === 'cloud') api = await createCloudApi({ dataDir: settings.dataDir, hub: fleetHub, secrets, health });
+  const redSettings = { ...nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret), ...(api ? { adminAuth: api.editorAdminAuth } : {}) };
+  RED.init(server, redSettings as unknown as Parameters<typeof RED.init>[1]);
+  if (api) {
+    app.use(API_ROOT, api.router);
+    app.get('/metrics', api.metricsHandler);
+    api.attachRealtime(server);
+  } else {
+    app.use(API_ROOT, apiRouter({ ...health, extra: settings.role === 'edge' ? { siteId: settings.siteId } : {} }));
+  }
   app.use(EDITOR_ROOT, RED.httpAdmin);
   app.use(HTTP_NODE_ROOT, RED.httpNode);
   // The dashboard will live at '/'; until it exists, '/' leads to the editor.
@@ -150,6 +163,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
       // RED.stop() closes every node (Modbus sockets, timers); bounded so a hung node cannot
       // keep the process past the supervisor's 5 s budget.
       await withTimeout(RED.stop().catch((err: unknown) => console.error(`Node-RED stop failed: ${String(err)}`)), 3000);
+      if (api) await withTimeout(api.close(), 1000);
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       for (const socket of sockets) socket.destroy();
       await withTimeout(closed, 1000);

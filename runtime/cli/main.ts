@@ -8,6 +8,7 @@ import { FIELDS, ROLE_KEYS, SettingsError, loadSettings } from '../../settings';
 import { packageVersion } from '../app/package-info';
 import { SecretsError } from '../secrets';
 import { CONFIG_ERROR_EXIT } from '../supervisor/supervisor';
+import { addUserCommand } from './user-command';
 
 function describe(key: SettingKey): string {
   const def = FIELDS[key];
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
     const { runNodeRedRole } = await import('./role-process.js');
     await runNodeRedRole(settings);
   });
+  addUserCommand(program);
   return program;
 }
 

@@ -67,12 +67,14 @@ export class Party {
 
   /** A publish that may be refused: resolves either way (PUBACK, or the connection closed by the broker). */
   async tryPublish(topic: string, payload: string): Promise<'acked' | 'closed'> {
-    try {
-      await this.client.publishAsync(topic, payload, { qos: 1 });
-      return 'acked';
-    } catch {
-      return 'closed';
-    }
+    // mqtt.js keeps an unacknowledged QoS 1 publish for a resend after reconnecting, so its promise
+    // does not settle when the broker closes the connection: the close event decides.
+    const closed = new Promise<'closed'>((resolve) => this.client.once('close', () => resolve('closed')));
+    const acked = this.client.publishAsync(topic, payload, { qos: 1 }).then(
+      () => 'acked' as const,
+      () => 'closed' as const,
+    );
+    return Promise.race([acked, closed]);
   }
 
   async end(): Promise<void> {

@@ -1,0 +1,254 @@
+// Fleet alarms: raised from the sites' own alarm messages and from cloud rules, deduplicated to
+// one open alarm per (site, code, source), each walking active -> acknowledged -> cleared with
+// every step kept in alarm_events. Silencing mutes an alarm's notifications until a time; the
+// alarm itself stays as it is. A cleared alarm that comes back is a new alarm (new id), so the
+// history of each occurrence stays readable.
+import { EventEmitter } from 'node:events';
+import type { Alarm, SiteState, TelemetryRecord } from '../../nodes/domain/contracts';
+import type { CloudDb } from './db';
+import { conflict, notFound } from './errors';
+
+export const ALARM_STATES = ['active', 'acknowledged', 'cleared'] as const;
+export type AlarmState = (typeof ALARM_STATES)[number];
+type Severity = Alarm['severity'];
+
+interface AlarmRow {
+  id: number; site_id: string; code: string; source: string; severity: Severity; message: string; state: AlarmState;
+  raised_at: number; last_seen: number; occurrences: number; acked_by: string | null; acked_at: number | null;
+  cleared_at: number | null; silenced_until: number | null; silenced_by: string | null;
+}
+
+export interface AlarmView {
+  id: number;
+  siteId: string;
+  code: string;
+  source: string;
+  severity: Severity;
+  message: string;
+  state: AlarmState;
+  raisedAt: string;
+  lastSeen: string;
+  occurrences: number;
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+  clearedAt: string | null;
+  silencedUntil: string | null;
+  /** Silenced now (the silence has not expired). */
+  silenced: boolean;
+}
+
+export interface AlarmEventView {
+  ts: string;
+  event: 'raised' | 'repeated' | 'acknowledged' | 'silenced' | 'cleared';
+  by: string | null;
+  note: string | null;
+}
+
+export interface AlarmFilter {
+  /** The sites the caller sees (already narrowed to `siteId` when given). */
+  siteIds: readonly string[];
+  state?: AlarmState | undefined;
+  severity?: Severity | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  limit: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export interface AlarmEvents {
+  /** Any change of an alarm, with what happened. */
+  change: [AlarmView, AlarmEventView['event']];
+}
+
+export class AlarmStore extends EventEmitter<AlarmEvents> {
+  /** Open alarms by site\0code\0source -> id: a repeat of an open alarm costs no database write. */
+  readonly #open = new Map<string, number>();
+
+  constructor(private readonly db: CloudDb, private readonly now: () => number = Date.now) {
+    super();
+    for (const r of db.prepare("SELECT id, site_id, code, source FROM alarms WHERE state != 'cleared'").all() as AlarmRow[]) {
+      this.#open.set(key(r.site_id, r.code, r.source), r.id);
+    }
+  }
+
+  view(r: AlarmRow): AlarmView {
+    return {
+      id: r.id, siteId: r.site_id, code: r.code, source: r.source, severity: r.severity, message: r.message, state: r.state,
+      raisedAt: iso(r.raised_at) as string, lastSeen: iso(r.last_seen) as string, occurrences: r.occurrences,
+      acknowledgedBy: r.acked_by, acknowledgedAt: iso(r.acked_at), clearedAt: iso(r.cleared_at),
+      silencedUntil: iso(r.silenced_until), silenced: r.silenced_until !== null && r.silenced_until > this.now(),
+    };
+  }
+
+  private row(id: number): AlarmRow | undefined {
+    return this.db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as AlarmRow | undefined;
+  }
+
+  private event(id: number, ts: number, event: AlarmEventView['event'], by: string | null, note: string | null): void {
+    this.db.prepare('INSERT INTO alarm_events (alarm_id, ts, event, by, note) VALUES (?, ?, ?, ?, ?)').run(id, ts, event, by, note);
+  }
+
+  private changed(id: number, event: AlarmEventView['event']): AlarmView {
+    const v = this.view(this.row(id) as AlarmRow);
+    this.emit('change', v, event);
+    return v;
+  }
+
+  /** Raises (or, when open already, keeps) the alarm of a site, code and source. */
+  raise(a: { siteId: string; code: string; source: string; severity: Severity; message: string; ts: number }): AlarmView | null {
+    const k = key(a.siteId, a.code, a.source);
+    const open = this.#open.get(k);
+    if (open !== undefined) {
+      // Escalation is news; a repeat at the same or a lower severity is not.
+      const row = this.row(open);
+      if (!row || SEVERITY_RANK[a.severity] <= SEVERITY_RANK[row.severity]) return null;
+      this.db.prepare('UPDATE alarms SET severity = ?, message = ?, last_seen = ?, occurrences = occurrences + 1 WHERE id = ?').run(a.severity, a.message, a.ts, open);
+      this.event(open, a.ts, 'repeated', null, `severity ${a.severity}: ${a.message}`);
+      return this.changed(open, 'repeated');
+    }
+    const id = this.db.transaction(() => {
+      const r = this.db
+        .prepare("INSERT INTO alarms (site_id, code, source, severity, message, state, raised_at, last_seen) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)")
+        .run(a.siteId, a.code, a.source, a.severity, a.message, a.ts, a.ts);
+      const newId = Number(r.lastInsertRowid);
+      this.event(newId, a.ts, 'raised', null, a.message);
+      return newId;
+    })();
+    this.#open.set(k, id);
+    return this.changed(id, 'raised');
+  }
+
+  clear(siteId: string, code: string, source: string, ts: number, note: string | null = null): AlarmView | null {
+    const k = key(siteId, code, source);
+    const open = this.#open.get(k);
+    if (open === undefined) return null;
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE alarms SET state = 'cleared', cleared_at = ?, last_seen = MAX(last_seen, ?) WHERE id = ?").run(ts, ts, open);
+      this.event(open, ts, 'cleared', null, note);
+    })();
+    this.#open.delete(k);
+    return this.changed(open, 'cleared');
+  }
+
+  get(id: number): AlarmView | undefined {
+    const r = this.row(id);
+    return r ? this.view(r) : undefined;
+  }
+
+  history(id: number): AlarmEventView[] {
+    return (this.db.prepare('SELECT ts, event, by, note FROM alarm_events WHERE alarm_id = ? ORDER BY id').all(id) as { ts: number; event: AlarmEventView['event']; by: string | null; note: string | null }[]).map(
+      (e) => ({ ts: new Date(e.ts).toISOString(), event: e.event, by: e.by, note: e.note }),
+    );
+  }
+
+  /** Acknowledges an active alarm; acknowledging twice is harmless, a cleared alarm is history. */
+  ack(id: number, by: string, note: string | null): AlarmView {
+    const r = this.row(id);
+    if (!r) throw notFound(`alarm ${id}`);
+    if (r.state === 'cleared') throw conflict(`alarm ${id} is cleared`);
+    if (r.state === 'acknowledged') return this.view(r);
+    const ts = this.now();
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE alarms SET state = 'acknowledged', acked_by = ?, acked_at = ? WHERE id = ?").run(by, ts, id);
+      this.event(id, ts, 'acknowledged', by, note);
+    })();
+    return this.changed(id, 'acknowledged');
+  }
+
+  silence(id: number, by: string, untilMs: number, note: string | null): AlarmView {
+    const r = this.row(id);
+    if (!r) throw notFound(`alarm ${id}`);
+    if (r.state === 'cleared') throw conflict(`alarm ${id} is cleared`);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE alarms SET silenced_until = ?, silenced_by = ? WHERE id = ?').run(untilMs, by, id);
+      this.event(id, this.now(), 'silenced', by, `until ${new Date(untilMs).toISOString()}${note ? `: ${note}` : ''}`);
+    })();
+    return this.changed(id, 'silenced');
+  }
+
+  list(f: AlarmFilter): AlarmView[] {
+    if (f.siteIds.length === 0) return [];
+    const where = [`site_id IN (${f.siteIds.map(() => '?').join(', ')})`];
+    const args: (string | number)[] = [...f.siteIds];
+    if (f.state) { where.push('state = ?'); args.push(f.state); }
+    if (f.severity) { where.push('severity = ?'); args.push(f.severity); }
+    if (f.from !== undefined) { where.push('raised_at >= ?'); args.push(f.from); }
+    if (f.to !== undefined) { where.push('raised_at < ?'); args.push(f.to); }
+    const rows = this.db.prepare(`SELECT * FROM alarms WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT ?`).all(...args, f.limit) as AlarmRow[];
+    return rows.map((r) => this.view(r));
+  }
+
+  /** Open alarms per severity (for /metrics). */
+  openCounts(): Record<Severity, number> {
+    const out: Record<Severity, number> = { info: 0, warning: 0, critical: 0 };
+    for (const r of this.db.prepare("SELECT severity, COUNT(*) AS n FROM alarms WHERE state != 'cleared' GROUP BY severity").all() as { severity: Severity; n: number }[]) {
+      out[r.severity] = r.n;
+    }
+    return out;
+  }
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+function key(siteId: string, code: string, source: string): string {
+  return `${siteId}\u0000${code}\u0000${source}`;
+}
+
+/**
+ * Cloud-side limits. Defaults follow DESIGN.md's LiFePO4 window: SoC 5-95 %, discharge
+ * temperature -20..55 degC (the edge's envelope already keeps the battery inside; the cloud rule
+ * catches a site whose envelope or BMS misbehaves). A rule clears only `hysteresis` inside the
+ * band, so a value hovering on the limit does not flap.
+ */
+export interface AlarmRuleLimits {
+  socLowPct: number;
+  socHighPct: number;
+  socHysteresisPct: number;
+  tempLowC: number;
+  tempHighC: number;
+  tempHysteresisC: number;
+}
+
+export const DEFAULT_ALARM_LIMITS: AlarmRuleLimits = {
+  socLowPct: 5, socHighPct: 95, socHysteresisPct: 2, tempLowC: -20, tempHighC: 55, tempHysteresisC: 3,
+};
+
+export const CLOUD_SOURCE = 'cloud';
+
+/** Applies the site's own alarms and the cloud rules to what the hub delivers. */
+export class AlarmRules {
+  constructor(private readonly alarms: AlarmStore, private readonly limits: AlarmRuleLimits = DEFAULT_ALARM_LIMITS) {}
+
+  onSiteAlarm(a: Alarm & { siteId: string }): void {
+    if (a.active) this.alarms.raise({ siteId: a.siteId, code: a.code, source: a.source, severity: a.severity, message: a.message, ts: a.ts });
+    else this.alarms.clear(a.siteId, a.code, a.source, a.ts, a.message || null);
+  }
+
+  onState(s: SiteState): void {
+    // The edge's MQTT last will says 'offline' when its connection dies without a goodbye.
+    if (s.state === 'offline') {
+      this.alarms.raise({ siteId: s.siteId, code: 'SITE_OFFLINE', source: CLOUD_SOURCE, severity: 'critical', message: 'the site stopped talking to the cloud (MQTT last will or goodbye)', ts: s.ts });
+    } else this.alarms.clear(s.siteId, 'SITE_OFFLINE', CLOUD_SOURCE, s.ts, 'the site is back online');
+  }
+
+  onRecord(r: TelemetryRecord): void {
+    for (const a of r.alarms ?? []) this.onSiteAlarm({ ...a, siteId: r.siteId });
+    const b = r.telemetry?.battery;
+    if (!b) return;
+    const L = this.limits;
+    this.band(r, 'SOC_OUT_OF_BAND', 'warning', b.soc, L.socLowPct, L.socHighPct, L.socHysteresisPct, '%');
+    const tempOut = b.tempMax > L.tempHighC || b.tempMin < L.tempLowC;
+    const tempIn = b.tempMax <= L.tempHighC - L.tempHysteresisC && b.tempMin >= L.tempLowC + L.tempHysteresisC;
+    if (tempOut) {
+      const msg = `battery temperature ${b.tempMin}..${b.tempMax} degC outside ${L.tempLowC}..${L.tempHighC} degC`;
+      this.alarms.raise({ siteId: r.siteId, code: 'TEMPERATURE_OUT_OF_BAND', source: CLOUD_SOURCE, severity: 'critical', message: msg, ts: r.ts });
+    } else if (tempIn) this.alarms.clear(r.siteId, 'TEMPERATURE_OUT_OF_BAND', CLOUD_SOURCE, r.ts, 'temperature back in band');
+  }
+
+  private band(r: TelemetryRecord, code: string, severity: Severity, v: number, lo: number, hi: number, hyst: number, unit: string): void {
+    if (v < lo || v > hi) {
+      this.alarms.raise({ siteId: r.siteId, code, source: CLOUD_SOURCE, severity, message: `${v} ${unit} outside ${lo}..${hi} ${unit}`, ts: r.ts });
+    } else if (v >= lo + hyst && v <= hi - hyst) this.alarms.clear(r.siteId, code, CLOUD_SOURCE, r.ts, 'back in band');
+  }
+}

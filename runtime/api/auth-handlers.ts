@@ -1,0 +1,130 @@
+// Handlers of the auth routes: login (password, then TOTP or a recovery code), refresh rotation,
+// logout, password change and TOTP enrolment.
+import { ApiError, conflict, unauthorized } from './errors';
+import { hasPermission, PERMISSIONS, requiresTwoFactor, type Permission } from './permissions';
+import { verifyPassword } from './passwords';
+import type { Handlers, Reply, Services } from './services';
+import { ACCESS_TTL_S, ENROLMENT_TTL_S, REFRESH_TTL_MS } from './tokens';
+import { checkTotp, hashRecoveryCode, newEnrolment, newRecoveryCodes } from './totp';
+import type { UserRow } from './users';
+
+type AuthRoutes = 'login' | 'refresh' | 'logout' | 'me' | 'changePassword' | 'enrollTwoFactor' | 'verifyTwoFactor';
+
+/** The answer of a successful login, refresh or enrolment. */
+function session(s: Services, user: UserRow, family?: string): Reply['body'] {
+  return {
+    accessToken: s.tokens.signAccess(user),
+    tokenType: 'Bearer',
+    expiresIn: ACCESS_TTL_S,
+    refreshToken: s.tokens.issueRefresh(user.id, family),
+    refreshExpiresIn: REFRESH_TTL_MS / 1000,
+    user: s.users.view(user),
+  };
+}
+
+function enrolmentRequired(s: Services, user: UserRow): ApiError {
+  return new ApiError(403, 'enrollment_required', `${user.role} accounts must enrol TOTP 2FA before they get an access token: POST /api/v1/auth/2fa/enroll with the enrolment token, then /auth/2fa/verify`, {
+    enrollmentToken: s.tokens.signEnrolment(user),
+    expiresIn: ENROLMENT_TTL_S,
+  });
+}
+
+export function authHandlers(s: Services): Pick<Handlers, AuthRoutes> {
+  return {
+    async login({ body, ip, res }) {
+      const user = s.users.byEmail(body.email);
+      const fail = (code: string, message: string, reason: string): never => {
+        s.audit.write({ userId: user?.id, email: body.email, role: user?.role, orgId: user?.org_id, ip, action: 'login', outcome: 'failure', status: 401, details: { reason } });
+        throw unauthorized(message, code);
+      };
+      // Always one bcrypt compare, so an unknown email answers as slowly as a wrong password.
+      const passwordOk = await verifyPassword(body.password, user?.password_hash ?? s.decoyHash);
+      if (!user || !passwordOk) return fail('invalid_credentials', 'wrong email or password', user ? 'password' : 'unknown email');
+      if (user.disabled) return fail('invalid_credentials', 'wrong email or password', 'disabled');
+      let usedRecovery = false;
+      if (user.totp_secret !== null) {
+        if (body.totp !== undefined) {
+          const step = await checkTotp(s.box.open(user.totp_secret), body.totp, user.totp_last_step);
+          if (step === null || !s.users.useTotpStep(user.id, step)) return fail('invalid_totp', 'the TOTP code is wrong, expired or used already', 'totp');
+        } else if (body.recoveryCode !== undefined) {
+          if (!s.users.useRecoveryCode(user.id, hashRecoveryCode(body.recoveryCode))) return fail('invalid_recovery_code', 'the recovery code is wrong or used already', 'recovery code');
+          usedRecovery = true;
+        } else {
+          // The password was right: asking for the second factor is not a failed attempt.
+          res.locals.notAFailure = true;
+          throw unauthorized('this account has 2FA: send the TOTP code (or a recovery code) with the password', 'totp_required');
+        }
+      } else if (requiresTwoFactor(user.role)) {
+        s.audit.write({ userId: user.id, email: user.email, role: user.role, orgId: user.org_id, ip, action: 'login', outcome: 'denied', status: 403, details: { reason: '2FA not enrolled' } });
+        res.locals.notAFailure = true;
+        throw enrolmentRequired(s, user);
+      }
+      s.audit.write({ userId: user.id, email: user.email, role: user.role, orgId: user.org_id, ip, action: 'login', outcome: 'success', status: 200, details: usedRecovery ? { recoveryCode: true } : undefined });
+      const body2 = session(s, user) as Record<string, unknown>;
+      if (usedRecovery) body2.remainingRecoveryCodes = s.users.remainingRecoveryCodes(user.id);
+      return { body: body2 };
+    },
+
+    refresh({ body, ip }) {
+      const r = s.tokens.rotate(body.refreshToken);
+      if (r.reused) {
+        const u = s.users.byId(r.userId);
+        s.audit.write({ userId: r.userId, email: u?.email, role: u?.role, orgId: u?.org_id, ip, action: 'refresh', outcome: 'denied', status: 401, details: { reason: 'refresh token reused: session family revoked' } });
+        throw unauthorized('this refresh token was used before: the whole session is revoked, log in again', 'refresh_token_reused');
+      }
+      // After a SUPER_ADMIN reset its 2FA, an ADMIN's session cannot be extended without enrolling again.
+      if (requiresTwoFactor(r.user.role) && r.user.totp_secret === null) {
+        s.tokens.revoke(r.refreshToken);
+        throw enrolmentRequired(s, r.user);
+      }
+      return {
+        body: {
+          accessToken: s.tokens.signAccess(r.user), tokenType: 'Bearer', expiresIn: ACCESS_TTL_S,
+          refreshToken: r.refreshToken, refreshExpiresIn: REFRESH_TTL_MS / 1000, user: s.users.view(r.user),
+        },
+      };
+    },
+
+    logout({ body, ip }) {
+      const r = s.tokens.revoke(body.refreshToken);
+      if (r) {
+        const u = s.users.byId(r.userId);
+        s.audit.write({ userId: r.userId, email: u?.email, role: u?.role, orgId: u?.org_id, ip, action: 'logout', outcome: 'success', status: 200 });
+      }
+      // The same answer for an unknown token: logout reveals nothing about tokens.
+      return { body: { loggedOut: true } };
+    },
+
+    me({ principal }) {
+      const user = s.users.byId(principal.userId) as UserRow;
+      const permissions = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => hasPermission(principal.role, p));
+      return { body: { user: s.users.view(user), permissions } };
+    },
+
+    async changePassword({ principal, body }) {
+      const user = s.users.byId(principal.userId) as UserRow;
+      if (!(await verifyPassword(body.currentPassword, user.password_hash))) throw unauthorized('the current password is wrong', 'invalid_credentials');
+      await s.users.setPassword(user.id, body.newPassword);
+      return { body: { changed: true } };
+    },
+
+    async enrollTwoFactor({ principal }) {
+      const user = s.users.byId(principal.userId) as UserRow;
+      if (user.totp_secret !== null) throw conflict('2FA is enrolled already; a SUPER_ADMIN can reset it');
+      const e = await newEnrolment(user.email);
+      const codes = newRecoveryCodes();
+      s.users.setPendingTotp(user.id, s.box.seal(e.secret), codes.map(hashRecoveryCode));
+      return { body: { otpauthUri: e.otpauthUri, secret: e.secret, qrSvg: e.qrSvg, recoveryCodes: codes } };
+    },
+
+    async verifyTwoFactor({ principal, body }) {
+      const user = s.users.byId(principal.userId) as UserRow;
+      if (user.totp_secret !== null) throw conflict('2FA is enrolled already');
+      if (user.totp_pending === null) throw conflict('no enrolment to confirm: POST /api/v1/auth/2fa/enroll first');
+      const step = await checkTotp(s.box.open(user.totp_pending), body.code, user.totp_last_step);
+      if (step === null) throw unauthorized('the TOTP code is wrong or expired', 'invalid_totp');
+      s.users.activateTotp(user.id, step);
+      return { body: { twoFactor: true, ...(session(s, s.users.byId(user.id) as UserRow) as object) } };
+    },
+  };
+}

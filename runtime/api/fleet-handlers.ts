@@ -1,0 +1,209 @@
+// Handlers of the fleet routes: sites, telemetry, commands, plans, financial, alarms.
+import { randomUUID } from 'node:crypto';
+import type { CommandAck, CommandBody } from '../../nodes/domain/contracts';
+import { FleetUnavailableError } from '../fleet/hub';
+import type { LatestPoint, TimeseriesStore } from '../timeseries/store';
+import { ApiError, forbidden, notFound, unavailable } from './errors';
+import { financialSummary, type PowerInterval } from './financial';
+import { hasPermission } from './permissions';
+import type { Handlers, Services } from './services';
+import type { SiteRow } from './sites';
+import type { Principal } from './tokens';
+
+type FleetRoutes =
+  | 'listSites' | 'createSite' | 'getSite' | 'updateSite' | 'latestTelemetry' | 'telemetryHistory' | 'sendCommand' | 'listCommands'
+  | 'sitePlan' | 'siteFinancial' | 'listAlarms' | 'getAlarm' | 'ackAlarm' | 'silenceAlarm';
+
+/**
+ * How long a command may travel before the site must treat it as void (SignedCommand.expiresAt):
+ * a command the site receives later than this was meant for another moment and must not run.
+ */
+export const COMMAND_VALID_S = 30;
+/** How long a setpoint holds at the site when the request gives no expiresInS. */
+export const DEFAULT_SETPOINT_S = 900;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function store(s: Services): TimeseriesStore {
+  const st = s.hub.store;
+  if (!st) throw unavailable('no time-series store: the cloud flow has not started its timeseries-out node');
+  return st;
+}
+
+async function timed<T>(s: Services, op: string, f: () => Promise<T>): Promise<T> {
+  const end = s.metrics.storeLatency.startTimer({ op });
+  try {
+    return await f();
+  } finally {
+    end();
+  }
+}
+
+function latestView(p: LatestPoint | undefined) {
+  return p ? { ts: iso(p.ts), seq: p.seq, fields: p.fields } : null;
+}
+
+function siteOf(s: Services, id: string): SiteRow {
+  const row = s.sites.get(id);
+  if (!row) throw notFound(`site ${id}`);
+  return row;
+}
+
+function toCommandBody(c: { type: 'setpoint' | 'mode' | 'estop' | 'reset'; powerW?: number | undefined; mode?: 'auto' | 'standby' | undefined; expiresInS?: number | undefined }): CommandBody {
+  switch (c.type) {
+    case 'setpoint':
+      return { type: 'setpoint', powerW: c.powerW as number, durationS: c.expiresInS ?? DEFAULT_SETPOINT_S };
+    case 'mode':
+      return c.expiresInS === undefined ? { type: 'mode', mode: c.mode as 'auto' | 'standby' } : { type: 'mode', mode: c.mode as 'auto' | 'standby', durationS: c.expiresInS };
+    case 'estop':
+      return { type: 'estop' };
+    case 'reset':
+      return { type: 'reset' };
+  }
+}
+
+export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
+  const visibleIds = (p: Principal) => s.sites.visible(p).map((r) => r.id);
+
+  return {
+    async listSites({ principal }) {
+      const rows = s.sites.visible(principal);
+      const st = s.hub.store;
+      const latest = st && rows.length ? await timed(s, 'latest', () => st.latest(rows.map((r) => r.id))) : [];
+      const byId = new Map(latest.map((p) => [p.siteId, p]));
+      return { body: { sites: rows.map((r) => ({ ...s.sites.view(r), latest: latestView(byId.get(r.id)) })) } };
+    },
+
+    createSite({ principal, body }) {
+      const orgId = body.orgId ?? principal.orgId;
+      if (orgId !== principal.orgId && principal.role !== 'SUPER_ADMIN') throw forbidden('only a SUPER_ADMIN registers sites for another organisation');
+      const row = s.sites.create({ id: body.id, orgId, name: body.name, lat: body.lat, lon: body.lon });
+      s.visibilityChanged();
+      return { status: 201, body: s.sites.view(row), audit: { target: row.id } };
+    },
+
+    async getSite({ params }) {
+      const row = siteOf(s, params.id);
+      const st = s.hub.store;
+      const latest = st ? (await timed(s, 'latest', () => st.latest([row.id])))[0] : undefined;
+      const openAlarms = s.alarms.list({ siteIds: [row.id], limit: 1000 }).filter((a) => a.state !== 'cleared').length;
+      return { body: { ...s.sites.view(row), latest: latestView(latest), openAlarms, plan: s.plans.latest(row.id) !== null } };
+    },
+
+    updateSite({ params, body }) {
+      return { body: s.sites.view(s.sites.update(params.id, body)) };
+    },
+
+    async latestTelemetry({ params }) {
+      siteOf(s, params.id);
+      const st = store(s);
+      const p = (await timed(s, 'latest', () => st.latest([params.id])))[0];
+      if (!p) throw notFound(`telemetry of site ${params.id}`);
+      return { body: { siteId: p.siteId, ...latestView(p) } };
+    },
+
+    async telemetryHistory({ params, query }) {
+      const st = store(s);
+      const r = await timed(s, 'range', () =>
+        st.range({ siteId: params.id, from: query.from, to: query.to, everyMs: query.every, ...(query.fields ? { fields: query.fields } : {}) }),
+      );
+      return { body: { siteId: r.siteId, everyMs: r.everyMs, fields: r.fields, buckets: r.buckets.map((b) => ({ ...b, start: iso(b.start) })) } };
+    },
+
+    async sendCommand({ params, body, principal }) {
+      if (body.type === 'reset' && !hasPermission(principal.role, 'commands:reset')) {
+        throw forbidden(`releasing an e-stop needs commands:reset (TECHNICIAN or above); you are ${principal.role}`);
+      }
+      if (!s.hub.canSendCommands) throw unavailable('no command path: the cloud flow has no fleet-hub wired to a command-out node');
+      const id = `api-${randomUUID()}`;
+      const cmd = toCommandBody(body);
+      s.db.prepare('INSERT INTO commands (id, site_id, user_id, body, issued_at) VALUES (?, ?, ?, ?, ?)').run(id, params.id, principal.userId, JSON.stringify(cmd), Date.now());
+      let ack: CommandAck;
+      try {
+        ack = await s.hub.sendCommand({ siteId: params.id, body: cmd, by: principal.email, role: principal.role, expiresInS: COMMAND_VALID_S, id });
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        s.db.prepare("UPDATE commands SET outcome = 'error', reason = ?, acked_at = ? WHERE id = ?").run(reason.slice(0, 500), Date.now(), id);
+        if (err instanceof FleetUnavailableError) throw unavailable(reason);
+        throw new ApiError(502, 'command_failed', `the command path failed: ${reason}`, { id });
+      }
+      s.db.prepare('UPDATE commands SET outcome = ?, reason = ?, acked_at = ? WHERE id = ?').run(ack.outcome, ack.reason ?? null, ack.ts, id);
+      s.metrics.commands.inc({ type: cmd.type, outcome: ack.outcome });
+      const audit = { target: params.id, details: { id, command: cmd, outcome: ack.outcome } };
+      if (ack.outcome === 'executed' || ack.outcome === 'accepted') return { body: { id, outcome: ack.outcome, ack }, audit };
+      if (ack.outcome === 'rejected') throw new ApiError(409, 'command_rejected', `the site rejected the command: ${ack.reason ?? 'no reason given'}`, { id, ack });
+      throw new ApiError(504, 'command_timeout', `the site did not answer in time${ack.reason ? `: ${ack.reason}` : ''}`, { id, ack });
+    },
+
+    listCommands({ params, query }) {
+      const rows = s.db
+        .prepare('SELECT c.*, u.email FROM commands c LEFT JOIN users u ON u.id = c.user_id WHERE c.site_id = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT ?')
+        .all(params.id, query.limit ?? 100) as { id: string; body: string; issued_at: number; outcome: string | null; reason: string | null; acked_at: number | null; email: string | null }[];
+      return {
+        body: {
+          commands: rows.map((c) => ({
+            id: c.id, body: JSON.parse(c.body) as unknown, issuedAt: iso(c.issued_at), by: c.email, outcome: c.outcome, reason: c.reason,
+            ackedAt: c.acked_at === null ? null : iso(c.acked_at),
+          })),
+        },
+      };
+    },
+
+    sitePlan({ params }) {
+      const plan = s.plans.latest(params.id);
+      if (!plan) throw notFound(`a plan for site ${params.id} (the site has not published one yet)`);
+      const first = plan.steps[0];
+      const last = plan.steps[plan.steps.length - 1];
+      return {
+        body: {
+          siteId: params.id,
+          plan,
+          parameters: {
+            computedAt: iso(plan.ts), stepMinutes: plan.stepMinutes, steps: plan.steps.length,
+            horizonStart: first ? iso(first.start) : null, horizonEnd: last ? iso(last.start + plan.stepMinutes * 60_000) : null,
+            objectiveEur: plan.objectiveEur, solveMs: plan.solveMs, reason: plan.reason,
+          },
+        },
+      };
+    },
+
+    async siteFinancial({ params, query }) {
+      const st = store(s);
+      const to = query.to ?? Date.now();
+      const from = query.from ?? to - 86_400_000;
+      if (to <= from) throw new ApiError(400, 'invalid_request', 'query.to: to must be after from');
+      // 60 s intervals (finer than any price step), coarser only to stay within the store's 10000.
+      const everyMs = Math.max(60_000, Math.ceil((to - from) / 10_000 / 60_000) * 60_000);
+      const r = await timed(s, 'range', () => st.range({ siteId: params.id, from, to, everyMs, fields: ['pcsPowerW', 'batteryPowerW', 'socPct'] }));
+      const intervals: PowerInterval[] = r.buckets.map((b) => ({
+        start: b.start,
+        powerW: b.fields.pcsPowerW?.mean ?? b.fields.batteryPowerW?.mean ?? null,
+        socPct: b.fields.socPct?.mean ?? null,
+      }));
+      const summary = financialSummary(intervals, { from, to }, s.plans.prices(params.id, from, to), query.degradationEurPerKwh);
+      return { body: { siteId: params.id, from: iso(from), to: iso(to), intervalMs: everyMs, ...summary } };
+    },
+
+    listAlarms({ principal, query }) {
+      let ids = visibleIds(principal);
+      if (query.siteId !== undefined) ids = ids.filter((id) => id === query.siteId);
+      return { body: { alarms: s.alarms.list({ siteIds: ids, state: query.state, severity: query.severity, from: query.from, to: query.to, limit: query.limit ?? 200 }) } };
+    },
+
+    getAlarm({ params }) {
+      const a = s.alarms.get(params.id);
+      if (!a) throw notFound(`alarm ${params.id}`);
+      return { body: { ...a, history: s.alarms.history(params.id) } };
+    },
+
+    ackAlarm({ params, body, principal }) {
+      const a = s.alarms.ack(params.id, principal.email, body.note ?? null);
+      return { body: a, audit: { target: `alarm ${params.id} (${a.siteId} ${a.code})` } };
+    },
+
+    silenceAlarm({ params, body, principal }) {
+      const a = s.alarms.silence(params.id, principal.email, Date.now() + body.durationS * 1000, body.note ?? null);
+      return { body: a, audit: { target: `alarm ${params.id} (${a.siteId} ${a.code})`, details: { durationS: body.durationS } } };
+    },
+  };
+}

@@ -1,0 +1,225 @@
+// The cloud API: createCloudApi() opens <dataDir>/cloud.db, listens to the fleet hub (sites,
+// alarms, plans, realtime) and returns the /api/v1 router, the realtime channel's attach
+// function, the editor's adminAuth, the /metrics handler and close(). See README section "API".
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type { Server as IoServer } from 'socket.io';
+import { healthBody, type HealthInfo } from '../app/api';
+import type { FleetEvents, FleetHub } from '../fleet/hub';
+import type { Secrets } from '../secrets';
+import { adminHandlers } from './admin-handlers';
+import { AlarmRules, AlarmStore, DEFAULT_ALARM_LIMITS, type AlarmRuleLimits } from './alarms';
+import { AuditLog } from './audit';
+import { authHandlers } from './auth-handlers';
+import { cloudDbPath, openCloudDb, type CloudDb } from './db';
+import { editorAdminAuth, type EditorAdminAuth } from './editor-auth';
+import { fleetHandlers } from './fleet-handlers';
+import { ApiMetrics } from './metrics';
+import { openApiDocument } from './openapi';
+import { BCRYPT_COST, decoyHash } from './passwords';
+import { hasPermission } from './permissions';
+import { PlanStore } from './plans';
+import { RealtimeChannel } from './realtime';
+import { buildRouter, DEFAULT_RATE_LIMITS, type RateLimits } from './router';
+import type { Handlers, Services } from './services';
+import { SiteStore } from './sites';
+import { TokenService } from './tokens';
+import { SecretBox } from './totp';
+import { UserStore } from './users';
+
+export { REALTIME_PATH } from './realtime';
+export { ROUTES } from './routes';
+export { PERMISSIONS } from './permissions';
+
+export const INITIAL_ADMIN_EMAIL = 'admin@localhost';
+
+export interface CloudApiOptions {
+  dataDir: string;
+  hub: FleetHub;
+  secrets: Secrets;
+  /** Serve /metrics to loopback clients without a token (default true); others need metrics:read. */
+  trustLoopbackMetrics?: boolean;
+  /** What GET /health reports (the runtime's healthBody); default a bare cloud status. */
+  health?: HealthInfo;
+  rateLimits?: Partial<RateLimits>;
+  alarmLimits?: Partial<AlarmRuleLimits>;
+  /**
+   * bcrypt cost of new password hashes, default 12. Lower it only in tests (cost 4 takes ~1 ms
+   * instead of ~250 ms); it is an explicit option and no environment variable reaches it.
+   */
+  bcryptCost?: number;
+  /** Where the first start's generated SUPER_ADMIN password is printed (default stdout). */
+  print?: (line: string) => void;
+  /** Server-side error log (default stderr). */
+  log?: (line: string) => void;
+}
+
+export interface CloudApi {
+  /** Mount at /api/v1. */
+  router: Router;
+  /** Starts socket.io on the runtime's http.Server at /api/v1/realtime. */
+  attachRealtime(server: HttpServer): IoServer;
+  /** Node-RED settings.adminAuth. */
+  editorAdminAuth: EditorAdminAuth;
+  /** Mount at GET /metrics. */
+  metricsHandler: RequestHandler;
+  db: CloudDb;
+  metrics: ApiMetrics;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const cost = opts.bcryptCost ?? BCRYPT_COST;
+  const db = openCloudDb(cloudDbPath(opts.dataDir));
+  const users = new UserStore(db, cost);
+  const tokens = new TokenService(db, users, opts.secrets.jwtSecret);
+  const sites = new SiteStore(db);
+  const alarms = new AlarmStore(db);
+  const audit = new AuditLog(db);
+  const plans = new PlanStore(db);
+  const totpKey = typeof opts.secrets.totpKey === 'string' && opts.secrets.totpKey.length >= 32 ? opts.secrets.totpKey : opts.secrets.jwtSecret;
+  const box = new SecretBox(totpKey);
+  const hub = opts.hub;
+  const metrics = new ApiMetrics({
+    openAlarms: () => alarms.openCounts(),
+    sitesByState: () => {
+      const out: Record<string, number> = { online: 0, offline: 0, unknown: 0 };
+      for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM sites GROUP BY state').all() as { state: string; n: number }[]) out[r.state] = r.n;
+      return out;
+    },
+    storeQueued: () => hub.store?.health().queued ?? null,
+  });
+  const realtime = new RealtimeChannel(tokens, sites, (n) => metrics.realtimeClients.set(n));
+  const services: Services = {
+    db, users, tokens, sites, alarms, audit, plans, hub, box, metrics,
+    decoyHash: decoyHash(cost),
+    visibilityChanged: () => realtime.visibilityChanged(),
+  };
+
+  await firstStart(users, opts.print ?? ((line) => console.log(line)));
+
+  // ---- what the sites send, through the hub
+  const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits });
+  alarms.on('change', (a, event) => realtime.alarm(a, event));
+  const guard = <A extends unknown[]>(kind: string, f: (...args: A) => void) => (...args: A) => {
+    metrics.ingest.inc({ kind });
+    try {
+      f(...args);
+    } catch (err) {
+      // A listener's exception would surface in the flow node that emitted: log it, keep going.
+      log(`api: hub ${kind} event: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  };
+  const seen = (siteId: string) => {
+    if (sites.ensure(siteId)) realtime.visibilityChanged();
+  };
+  const listeners: { [K in keyof FleetEvents]: (...args: FleetEvents[K]) => void } = {
+    record: guard('record', (r) => {
+      seen(r.siteId);
+      sites.seen(r.siteId, r.ts);
+      realtime.record(r);
+      rules.onRecord(r);
+    }),
+    alarm: guard('alarm', (a) => {
+      seen(a.siteId);
+      rules.onSiteAlarm(a);
+    }),
+    state: guard('state', (st) => {
+      seen(st.siteId);
+      sites.setState(st.siteId, st.state, st.ts);
+      realtime.state(st);
+      rules.onState(st);
+    }),
+    ack: guard('ack', (a) => realtime.ack(a)),
+    plan: guard('plan', ({ siteId, plan }) => {
+      seen(siteId);
+      plans.save(siteId, plan);
+      realtime.plan(siteId, plan);
+    }),
+  };
+  hub.on('record', listeners.record);
+  hub.on('alarm', listeners.alarm);
+  hub.on('state', listeners.state);
+  hub.on('ack', listeners.ack);
+  hub.on('plan', listeners.plan);
+
+  // ---- HTTP
+  const openapi = openApiDocument(opts.health?.version ?? '0');
+  const handlers: Handlers = {
+    health: () => ({ body: opts.health ? healthBody(opts.health) : { status: 'ok', role: 'cloud' } }),
+    openapi: () => ({ body: openapi }),
+    ...authHandlers(services),
+    ...fleetHandlers(services),
+    ...adminHandlers(services),
+  };
+  const built = buildRouter(services, handlers, { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }, log);
+
+  const trustLoopback = opts.trustLoopbackMetrics ?? true;
+  const metricsHandler: RequestHandler = (req: Request, res: Response) => {
+    void (async () => {
+      if (!(trustLoopback && LOOPBACK.has(req.socket.remoteAddress ?? ''))) {
+        const h = req.headers.authorization;
+        const p = typeof h === 'string' && h.startsWith('Bearer ') ? tokens.verifyAccess(h.slice(7)) : null;
+        if (!p) return void res.status(401).json({ error: 'unauthorized', message: '/metrics needs a loopback client or an access token with metrics:read' });
+        if (!hasPermission(p.role, 'metrics:read')) return void res.status(403).json({ error: 'forbidden', message: `/metrics needs metrics:read, which a ${p.role} does not hold` });
+      }
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.end(await metrics.registry.metrics());
+    })().catch((err: unknown) => {
+      log(`api: /metrics: ${String(err)}`);
+      if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'metrics collection failed' });
+    });
+  };
+
+  let closed = false;
+  return {
+    router: built.router,
+    attachRealtime: (server) => realtime.attach(server),
+    editorAdminAuth: editorAdminAuth({ users, box, audit, decoyHash: services.decoyHash }),
+    metricsHandler,
+    db,
+    metrics,
+    async close() {
+      if (closed) return;
+      closed = true;
+      hub.off('record', listeners.record);
+      hub.off('alarm', listeners.alarm);
+      hub.off('state', listeners.state);
+      hub.off('ack', listeners.ack);
+      hub.off('plan', listeners.plan);
+      built.close();
+      await realtime.close();
+      metrics.registry.clear();
+      sites.flush();
+      db.close();
+    },
+  };
+}
+
+/**
+ * The very first start (no user at all): a SUPER_ADMIN with a random password, printed once and
+ * stored nowhere but as its bcrypt hash. Its first login asks it to enrol 2FA.
+ */
+async function firstStart(users: UserStore, print: (line: string) => void): Promise<void> {
+  if (users.count() > 0) return;
+  const password = randomBytes(18).toString('base64url');
+  try {
+    await users.create({ email: INITIAL_ADMIN_EMAIL, password, role: 'SUPER_ADMIN' });
+  } catch (err) {
+    // Another process created the first user meanwhile: theirs stands.
+    if (users.count() > 0) return;
+    throw err;
+  }
+  print(
+    [
+      'lifo4 cloud: first start, no user existed. Created the initial SUPER_ADMIN:',
+      `  email:    ${INITIAL_ADMIN_EMAIL}`,
+      `  password: ${password}`,
+      'This password is shown once and stored nowhere. Log in, enrol 2FA, and change it (POST /api/v1/auth/password).',
+    ].join('\n'),
+  );
+}

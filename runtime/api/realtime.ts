@@ -1,0 +1,131 @@
+// Realtime push over socket.io at /api/v1/realtime. A client connects with its access token
+// (`io(url, { path: '/api/v1/realtime', auth: { token } })`) and receives, for the sites it may
+// see and the permissions its role holds (permissions.ts, the same table as the routes):
+//   telemetry  {siteId, seq, ts, fields, decision?, envelope?}     (telemetry:read)
+//   alarm      {event, alarm}                                      (alarms:read)
+//   command-ack CommandAck (accepted, then executed/rejected/timeout) (commands:read)
+//   plan       {siteId, plan}                                      (plans:read)
+//   site-state {siteId, state, ts}                                 (sites:read)
+// On connect it gets `hello` {user, sites}. The connection closes when the token runs out (the
+// client reconnects with a refreshed one) or when the user's role, sites or 2FA change.
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { CommandAck, Plan, SiteState, TelemetryRecord } from '../../nodes/domain/contracts';
+import { flattenRecord } from '../timeseries/fields';
+import type { AlarmEventView, AlarmView } from './alarms';
+import { hasPermission, type Permission } from './permissions';
+import type { SiteStore } from './sites';
+import type { Principal, TokenService } from './tokens';
+
+export const REALTIME_PATH = '/api/v1/realtime';
+
+interface SocketData {
+  token: string;
+  principal: Principal;
+  sites: Set<string>;
+  version: number;
+  expiry?: NodeJS.Timeout;
+}
+
+type LiveSocket = Socket<Record<string, never>, Record<string, (payload: unknown) => void>, Record<string, never>, SocketData>;
+
+export class RealtimeChannel {
+  #io: Server | null = null;
+  #version = 0;
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly sites: SiteStore,
+    private readonly onClients: (n: number) => void,
+  ) {}
+
+  attach(httpServer: HttpServer): Server {
+    if (this.#io) throw new Error('realtime: attached already');
+    // destroyUpgrade off: Node-RED's editor shares this http.Server and answers its own WebSocket
+    // upgrades (/editor/comms) after checking its tokens; engine.io must not close them meanwhile.
+    const io = new Server(httpServer, { path: REALTIME_PATH, serveClient: false, destroyUpgrade: false, cors: { origin: false } });
+    io.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const header = socket.handshake.headers.authorization;
+      const token = typeof auth?.token === 'string' ? auth.token : typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
+      const principal = this.tokens.verifyAccess(token);
+      if (!principal) return next(new Error('unauthorized: a valid access token is required (auth.token)'));
+      const data = socket.data as SocketData;
+      data.token = token;
+      data.principal = principal;
+      data.sites = new Set(this.sites.visible(principal).map((r) => r.id));
+      data.version = this.#version;
+      next();
+    });
+    io.on('connection', (socket: LiveSocket) => {
+      const data = socket.data;
+      this.onClients(io.engine.clientsCount);
+      const ms = data.principal.tokenExp * 1000 - Date.now();
+      data.expiry = setTimeout(() => socket.disconnect(true), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+      socket.on('disconnect', () => {
+        clearTimeout(data.expiry);
+        this.onClients(io.engine.clientsCount);
+      });
+      socket.emit('hello', { user: { id: data.principal.userId, email: data.principal.email, role: data.principal.role }, sites: [...data.sites] });
+    });
+    this.#io = io;
+    return io;
+  }
+
+  /** Who sees which site may have changed (a site registered, a user's role or sites changed). */
+  visibilityChanged(): void {
+    this.#version++;
+  }
+
+  private deliver(siteId: string, permission: Permission, event: string, payload: unknown): void {
+    const io = this.#io;
+    if (!io) return;
+    for (const socket of io.sockets.sockets.values() as IterableIterator<LiveSocket>) {
+      const data = socket.data;
+      if (data.version !== this.#version) {
+        const p = this.tokens.verifyAccess(data.token);
+        if (!p) {
+          socket.disconnect(true);
+          continue;
+        }
+        data.principal = p;
+        data.sites = new Set(this.sites.visible(p).map((r) => r.id));
+        data.version = this.#version;
+      }
+      if (data.sites.has(siteId) && hasPermission(data.principal.role, permission)) socket.emit(event, payload);
+    }
+  }
+
+  record(r: TelemetryRecord): void {
+    this.deliver(r.siteId, 'telemetry:read', 'telemetry', {
+      siteId: r.siteId, seq: r.seq, ts: new Date(r.ts).toISOString(), fields: flattenRecord(r),
+      ...(r.decision ? { decision: r.decision } : {}), ...(r.envelope ? { envelope: r.envelope } : {}),
+    });
+  }
+
+  alarm(a: AlarmView, event: AlarmEventView['event']): void {
+    this.deliver(a.siteId, 'alarms:read', 'alarm', { event, alarm: a });
+  }
+
+  ack(a: CommandAck): void {
+    this.deliver(a.siteId, 'commands:read', 'command-ack', a);
+  }
+
+  plan(siteId: string, plan: Plan): void {
+    this.deliver(siteId, 'plans:read', 'plan', { siteId, plan });
+  }
+
+  state(s: SiteState): void {
+    this.deliver(s.siteId, 'sites:read', 'site-state', { siteId: s.siteId, state: s.state, ts: new Date(s.ts).toISOString() });
+  }
+
+  async close(): Promise<void> {
+    const io = this.#io;
+    this.#io = null;
+    if (!io) return;
+    for (const socket of io.sockets.sockets.values() as IterableIterator<LiveSocket>) clearTimeout(socket.data.expiry);
+    // io.close() would also close the shared http.Server: disconnect the clients and the engine only.
+    io.disconnectSockets(true);
+    io.engine.close();
+  }
+}

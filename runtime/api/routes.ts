@@ -1,0 +1,255 @@
+// The route table of /api/v1: one entry per route with its access rule (a permission of
+// permissions.ts, 'authenticated', 'enrolment' or 'public'), the zod schemas of its params, query
+// and body, what its :id names (checked against the sites the caller sees), its rate limits and
+// whether it changes state (audited). The router (router.ts), the OpenAPI document (openapi.ts)
+// and the RBAC matrix test are all generated from this one table.
+import { z } from 'zod';
+import { CommandAckSchema, RoleSchema, SiteIdSchema } from '../../nodes/domain/contracts';
+import { isFieldName } from '../timeseries/fields';
+import { ALARM_STATES } from './alarms';
+import { PasswordSchema } from './passwords';
+import type { Permission } from './permissions';
+
+/**
+ * public: anyone; authenticated: any valid access token; enrolment: an access token or the
+ * enrolment token an ADMIN without 2FA receives at login; else the permission needed.
+ */
+export type Access = Permission | 'public' | 'authenticated' | 'enrolment';
+export type LimitName = 'login' | 'twoFactor' | 'command' | 'estop';
+
+export interface RouteSpec {
+  readonly method: 'get' | 'post' | 'patch';
+  /** Express path below /api/v1. */
+  readonly path: string;
+  readonly tag: string;
+  readonly summary: string;
+  readonly access: Access;
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly body?: z.ZodType;
+  /** What `:id` names; a caller who may not see it gets 404, as if it did not exist. */
+  readonly scope?: 'site' | 'alarm' | 'user';
+  readonly limits?: readonly LimitName[];
+  /** State-changing: every answer past validation goes to the audit log. */
+  readonly audit?: boolean;
+  /** Status of success. */
+  readonly status: 200 | 201;
+}
+
+// ------------------------------------------------------------------ shared pieces
+
+/** Times in the API are ISO 8601 (DESIGN.md, Conventions), with a zone. */
+const isoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
+/** Query values arrive as text: digits only, so '', ' 1' and '1e3' are refused, not coerced. */
+const intText = (min: number, max: number) => z.string().regex(/^\d{1,12}$/, 'a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** An interval like 30s, 15m, 1h, 1d. */
+const duration = z
+  .string()
+  .regex(/^\d{1,6}[smhd]$/, 'a duration like 30s, 15m, 1h or 1d')
+  .transform((s) => Number(s.slice(0, -1)) * UNIT_MS[s.slice(-1) as keyof typeof UNIT_MS]);
+/**
+ * An address with one @ and no spaces: looser than z.email(), because the first start's account is
+ * admin@localhost and sites run on private networks whose mail domains have no dot.
+ */
+export const EmailSchema = z.string().max(254).regex(/^[^\s@]{1,64}@[^\s@]{1,189}$/, 'an email address (name@domain)');
+const email = EmailSchema;
+const note = z.string().trim().min(1).max(500);
+const lat = z.number().min(-90).max(90);
+const lon = z.number().min(-180).max(180);
+
+const SiteParams = z.strictObject({ id: SiteIdSchema });
+const AlarmParams = z.strictObject({ id: intText(1, Number.MAX_SAFE_INTEGER) });
+const UserParams = z.strictObject({ id: z.uuid() });
+const OrgId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
+const Empty = z.strictObject({});
+
+export const LoginBody = z.strictObject({
+  email,
+  password: z.string().min(1).max(256),
+  totp: z.string().regex(/^\d{6}$/, 'six digits').optional(),
+  recoveryCode: z.string().min(10).max(32).optional(),
+});
+
+export const CommandRequest = z
+  .strictObject({
+    type: z.enum(['setpoint', 'mode', 'estop', 'reset']),
+    /** Battery power, W, + = discharge (DESIGN.md); required for setpoint. */
+    powerW: z.number().min(-10_000_000).max(10_000_000).optional(),
+    mode: z.enum(['auto', 'standby']).optional(),
+    /** How long a setpoint or standby holds at the site, s (default 900 for a setpoint). */
+    expiresInS: z.number().int().min(1).max(86_400).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.type === 'setpoint' && c.powerW === undefined) ctx.addIssue({ code: 'custom', path: ['powerW'], message: 'a setpoint needs powerW' });
+    if (c.type === 'mode' && c.mode === undefined) ctx.addIssue({ code: 'custom', path: ['mode'], message: 'a mode command needs mode' });
+    if (c.type !== 'setpoint' && c.powerW !== undefined) ctx.addIssue({ code: 'custom', path: ['powerW'], message: `powerW belongs to setpoint, not ${c.type}` });
+    if (c.type !== 'mode' && c.mode !== undefined) ctx.addIssue({ code: 'custom', path: ['mode'], message: `mode belongs to a mode command, not ${c.type}` });
+    if ((c.type === 'estop' || c.type === 'reset') && c.expiresInS !== undefined) ctx.addIssue({ code: 'custom', path: ['expiresInS'], message: `${c.type} does not expire` });
+  });
+
+const TelemetryQuery = z
+  .strictObject({
+    from: isoTime,
+    to: isoTime,
+    every: duration.pipe(z.number().min(1000).max(31 * 86_400_000)),
+    fields: z
+      .string()
+      .max(2000)
+      .transform((s) => s.split(','))
+      .pipe(z.array(z.string().refine(isFieldName, 'unknown field (see runtime/timeseries/fields.ts)')).min(1))
+      .optional(),
+  })
+  .refine((q) => q.to > q.from, { message: 'to must be after from', path: ['to'] })
+  .refine((q) => (q.to - q.from) / q.every <= 10_000, { message: 'at most 10000 intervals: widen every or narrow from..to', path: ['every'] });
+
+const PeriodQuery = z
+  .strictObject({
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    /** EUR per kWh of throughput (charged + discharged), default from financial.ts. */
+    degradationEurPerKwh: z.string().regex(/^\d{1,3}(\.\d{1,6})?$/, 'a decimal number').transform(Number).pipe(z.number().max(10)).optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.to > q.from, { message: 'to must be after from', path: ['to'] })
+  .refine((q) => q.from === undefined || q.to === undefined || q.to - q.from <= 366 * 86_400_000, { message: 'at most 366 days', path: ['to'] });
+
+const AlarmQuery = z.strictObject({
+  siteId: SiteIdSchema.optional(),
+  state: z.enum(ALARM_STATES).optional(),
+  severity: z.enum(['info', 'warning', 'critical']).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  limit: intText(1, 1000).optional(),
+});
+
+const AuditQuery = z.strictObject({
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  userId: z.uuid().optional(),
+  action: z.string().min(1).max(64).optional(),
+  limit: intText(1, 1000).optional(),
+});
+
+const atLeastOne = (o: Record<string, unknown>) => Object.values(o).some((v) => v !== undefined);
+
+// ------------------------------------------------------------------ the table
+
+function route<const R extends RouteSpec>(r: R): R {
+  return r;
+}
+
+export const ROUTES = {
+  // meta
+  health: route({ method: 'get', path: '/health', tag: 'meta', summary: 'liveness and version', access: 'public', status: 200 }),
+  openapi: route({ method: 'get', path: '/openapi.json', tag: 'meta', summary: 'this API as OpenAPI 3.1', access: 'public', status: 200 }),
+
+  // auth
+  login: route({
+    method: 'post', path: '/auth/login', tag: 'auth', access: 'public', body: LoginBody, limits: ['login'], status: 200,
+    summary: 'log in with email and password (+ TOTP or a recovery code when enrolled); ADMIN and SUPER_ADMIN without 2FA get an enrolment token instead of tokens',
+  }),
+  refresh: route({
+    method: 'post', path: '/auth/refresh', tag: 'auth', access: 'public', status: 200,
+    body: z.strictObject({ refreshToken: z.string().min(10).max(200) }),
+    summary: 'exchange a refresh token for new tokens; the old one is spent, and spending it again revokes its whole family',
+  }),
+  logout: route({
+    method: 'post', path: '/auth/logout', tag: 'auth', access: 'public', status: 200,
+    body: z.strictObject({ refreshToken: z.string().min(10).max(200) }),
+    summary: "revoke the refresh token's session (its whole family)",
+  }),
+  me: route({ method: 'get', path: '/auth/me', tag: 'auth', access: 'authenticated', status: 200, summary: 'who I am and what I may do' }),
+  changePassword: route({
+    method: 'post', path: '/auth/password', tag: 'auth', access: 'authenticated', audit: true, limits: ['twoFactor'], status: 200,
+    body: z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword: PasswordSchema }),
+    summary: 'change my password (revokes my refresh tokens)',
+  }),
+  enrollTwoFactor: route({
+    method: 'post', path: '/auth/2fa/enroll', tag: 'auth', access: 'enrolment', audit: true, body: Empty, status: 200,
+    summary: 'start TOTP enrolment: otpauth URI, QR code (SVG) and one-time recovery codes, active once verified',
+  }),
+  verifyTwoFactor: route({
+    method: 'post', path: '/auth/2fa/verify', tag: 'auth', access: 'enrolment', audit: true, limits: ['twoFactor'], status: 200,
+    body: z.strictObject({ code: z.string().regex(/^\d{6}$/, 'six digits') }),
+    summary: 'confirm TOTP enrolment with a current code; answers with fresh tokens',
+  }),
+
+  // sites and telemetry
+  listSites: route({ method: 'get', path: '/sites', tag: 'sites', access: 'sites:read', status: 200, summary: 'the sites I may see, with state, position and latest values' }),
+  createSite: route({
+    method: 'post', path: '/sites', tag: 'sites', access: 'sites:manage', audit: true, status: 201,
+    body: z.strictObject({ id: SiteIdSchema, name: z.string().trim().min(1).max(128).optional(), lat: lat.optional(), lon: lon.optional(), orgId: OrgId.optional() }),
+    summary: 'register a site (sites also register themselves on their first message)',
+  }),
+  getSite: route({ method: 'get', path: '/sites/:id', tag: 'sites', access: 'sites:read', params: SiteParams, scope: 'site', status: 200, summary: 'one site with its latest values and open alarms' }),
+  updateSite: route({
+    method: 'patch', path: '/sites/:id', tag: 'sites', access: 'sites:manage', params: SiteParams, scope: 'site', audit: true, status: 200,
+    body: z.strictObject({ name: z.string().trim().min(1).max(128).optional(), lat: lat.nullable().optional(), lon: lon.nullable().optional() }).refine(atLeastOne, 'nothing to change'),
+    summary: 'rename a site or place it on the map',
+  }),
+  latestTelemetry: route({ method: 'get', path: '/sites/:id/telemetry/latest', tag: 'telemetry', access: 'telemetry:read', params: SiteParams, scope: 'site', status: 200, summary: "the site's newest record, flattened to fields" }),
+  telemetryHistory: route({
+    method: 'get', path: '/sites/:id/telemetry', tag: 'telemetry', access: 'telemetry:read', params: SiteParams, query: TelemetryQuery, scope: 'site', status: 200,
+    summary: 'history aggregated per interval (mean, min, max per field)',
+  }),
+  sendCommand: route({
+    method: 'post', path: '/sites/:id/commands', tag: 'commands', access: 'commands:send', params: SiteParams, body: CommandRequest, scope: 'site',
+    limits: ['command', 'estop'], audit: true, status: 200,
+    summary: "send setpoint, mode, estop or reset (reset needs commands:reset); answers with the site's final ack (executed 200, rejected 409, timeout 504); 'accepted' comes first over realtime",
+  }),
+  listCommands: route({
+    method: 'get', path: '/sites/:id/commands', tag: 'commands', access: 'commands:read', params: SiteParams, scope: 'site', status: 200,
+    query: z.strictObject({ limit: intText(1, 1000).optional() }),
+    summary: 'recent commands of the site with their outcome',
+  }),
+  sitePlan: route({ method: 'get', path: '/sites/:id/plan', tag: 'optimization', access: 'plans:read', params: SiteParams, scope: 'site', status: 200, summary: 'the current optimisation plan and its parameters' }),
+  siteFinancial: route({
+    method: 'get', path: '/sites/:id/financial', tag: 'financial', access: 'financial:read', params: SiteParams, query: PeriodQuery, scope: 'site', status: 200,
+    summary: 'arbitrage revenue, full cycles and degradation cost over a period (default the last 24 h)',
+  }),
+
+  // alarms
+  listAlarms: route({ method: 'get', path: '/alarms', tag: 'alarms', access: 'alarms:read', query: AlarmQuery, status: 200, summary: 'alarms of my sites, newest first, filtered' }),
+  getAlarm: route({ method: 'get', path: '/alarms/:id', tag: 'alarms', access: 'alarms:read', params: AlarmParams, scope: 'alarm', status: 200, summary: 'one alarm with its history' }),
+  ackAlarm: route({
+    method: 'post', path: '/alarms/:id/ack', tag: 'alarms', access: 'alarms:ack', params: AlarmParams, scope: 'alarm', audit: true, status: 200,
+    body: z.strictObject({ note: note.optional() }),
+    summary: 'acknowledge an alarm',
+  }),
+  silenceAlarm: route({
+    method: 'post', path: '/alarms/:id/silence', tag: 'alarms', access: 'alarms:silence', params: AlarmParams, scope: 'alarm', audit: true, status: 200,
+    body: z.strictObject({ durationS: z.number().int().min(60).max(7 * 86_400), note: note.optional() }),
+    summary: "mute an alarm's notifications until the silence expires",
+  }),
+
+  // administration
+  listUsers: route({ method: 'get', path: '/users', tag: 'users', access: 'users:read', query: z.strictObject({ orgId: OrgId.optional() }), status: 200, summary: 'users of my organisation (all for SUPER_ADMIN)' }),
+  createUser: route({
+    method: 'post', path: '/users', tag: 'users', access: 'users:manage', audit: true, status: 201,
+    body: z.strictObject({ email, password: PasswordSchema, role: RoleSchema, orgId: OrgId.optional(), siteIds: z.array(SiteIdSchema).max(1000).optional() }),
+    summary: 'create a user with a role below mine (organisation: mine unless SUPER_ADMIN)',
+  }),
+  getUser: route({ method: 'get', path: '/users/:id', tag: 'users', access: 'users:read', params: UserParams, scope: 'user', status: 200, summary: 'one user' }),
+  updateUser: route({
+    method: 'patch', path: '/users/:id', tag: 'users', access: 'users:manage', params: UserParams, scope: 'user', audit: true, status: 200,
+    body: z.strictObject({ role: RoleSchema.optional(), siteIds: z.array(SiteIdSchema).max(1000).optional(), disabled: z.boolean().optional(), password: PasswordSchema.optional() }).refine(atLeastOne, 'nothing to change'),
+    summary: 'change the role, assigned sites, password or disabled flag of a user below me',
+  }),
+  resetUserTwoFactor: route({
+    method: 'post', path: '/users/:id/reset-2fa', tag: 'users', access: 'users:reset-2fa', params: UserParams, scope: 'user', audit: true, body: Empty, status: 200,
+    summary: "remove a user's TOTP and recovery codes (they enrol again at the next login)",
+  }),
+  listOrgs: route({ method: 'get', path: '/orgs', tag: 'users', access: 'orgs:manage', status: 200, summary: 'organisations' }),
+  createOrg: route({
+    method: 'post', path: '/orgs', tag: 'users', access: 'orgs:manage', audit: true, status: 201,
+    body: z.strictObject({ id: OrgId, name: z.string().trim().min(1).max(128) }),
+    summary: 'create an organisation',
+  }),
+  audit: route({ method: 'get', path: '/audit', tag: 'audit', access: 'audit:read', query: AuditQuery, status: 200, summary: 'audit log, newest first (my organisation; all for SUPER_ADMIN)' }),
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteId = keyof typeof ROUTES;
+export const ROUTE_IDS = Object.keys(ROUTES) as RouteId[];
+
+/** Schemas of response bodies the OpenAPI document names. */
+export const CommandAckResponse = z.object({ id: z.string(), outcome: z.enum(['executed']), ack: CommandAckSchema });

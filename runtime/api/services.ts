@@ -1,0 +1,53 @@
+// What the route handlers work with, and the typed shape of a handler: its params, query and body
+// are the outputs of the route's zod schemas, so a handler never sees unchecked input.
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { FleetHub } from '../fleet/hub';
+import type { AlarmStore } from './alarms';
+import type { AuditLog } from './audit';
+import type { CloudDb } from './db';
+import type { ApiMetrics } from './metrics';
+import type { PlanStore } from './plans';
+import type { RouteId, ROUTES, RouteSpec } from './routes';
+import type { SiteStore } from './sites';
+import type { Principal, TokenService } from './tokens';
+import type { SecretBox } from './totp';
+import type { UserStore } from './users';
+
+export interface Services {
+  db: CloudDb;
+  users: UserStore;
+  tokens: TokenService;
+  sites: SiteStore;
+  alarms: AlarmStore;
+  audit: AuditLog;
+  plans: PlanStore;
+  hub: FleetHub;
+  box: SecretBox;
+  metrics: ApiMetrics;
+  /** A bcrypt hash of nothing, compared against when an email is unknown (equal timing). */
+  decoyHash: string;
+  /** Tells the realtime channel that who-sees-which-site may have changed. */
+  visibilityChanged: () => void;
+}
+
+type Part<R, K extends 'params' | 'query' | 'body'> = R extends { readonly [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;
+
+export interface Ctx<R extends RouteSpec> {
+  params: Part<R, 'params'>;
+  query: Part<R, 'query'>;
+  body: Part<R, 'body'>;
+  principal: R['access'] extends 'public' ? null : Principal;
+  req: Request;
+  res: Response;
+  ip: string;
+}
+
+export interface Reply {
+  status?: number;
+  body: unknown;
+  /** Extra facts for the audit log (never a secret). */
+  audit?: { target?: string; details?: Record<string, unknown>; userId?: string; email?: string };
+}
+
+export type Handlers = { [K in RouteId]: (ctx: Ctx<(typeof ROUTES)[K]>) => Promise<Reply> | Reply };

@@ -1,0 +1,161 @@
+// Tokens (seed-architecture.md, "JWT (HS256): access token 1 h, refresh token 30 d"):
+// - access token: a JWT signed HS256 with secrets.jwtSecret, checked by passport-jwt on every
+//   request and by the realtime channel on connect; its claims name the user and its
+//   token_version, and the role that counts is the one in the database at the time of the request.
+// - enrolment token: a 10-minute JWT that only lets an ADMIN or SUPER_ADMIN without 2FA enrol it;
+//   they never get an access token without TOTP.
+// - refresh token: opaque `<id>.<secret>` (only a SHA-256 of the secret is stored), single use:
+//   every refresh marks it used and issues the next one in the same family; presenting a used
+//   token again means it was stolen (or the client misbehaves), so the whole family is revoked.
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { Passport } from 'passport';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { z } from 'zod';
+import { RoleSchema, type Role } from '../../nodes/domain/contracts';
+import type { CloudDb } from './db';
+import { unauthorized } from './errors';
+import type { UserRow, UserStore } from './users';
+
+export const ACCESS_TTL_S = 3600;
+export const ENROLMENT_TTL_S = 600;
+export const REFRESH_TTL_MS = 30 * 86_400_000;
+const ISSUER = 'lifo4-ems';
+const AUDIENCE = 'lifo4-api';
+
+const ClaimsSchema = z.object({
+  sub: z.string(),
+  typ: z.enum(['access', 'enroll']),
+  tv: z.number().int(),
+  role: RoleSchema,
+  org: z.string(),
+});
+type Claims = z.infer<typeof ClaimsSchema>;
+
+/** Who makes a request: always read fresh from the database. */
+export interface Principal {
+  userId: string;
+  email: string;
+  role: Role;
+  orgId: string;
+  /** Seconds since the epoch at which the token presented runs out. */
+  tokenExp: number;
+  /** Which kind of token authenticated the request. */
+  via: 'access' | 'enroll';
+}
+
+export class TokenService {
+  readonly passport = new Passport();
+  readonly #secret: string;
+
+  constructor(
+    private readonly db: CloudDb,
+    private readonly users: UserStore,
+    secret: string,
+  ) {
+    this.#secret = secret;
+    // A passport of our own: Node-RED's editor-api registers its strategies on the process-wide
+    // passport singleton, and ours must neither see nor replace them.
+    for (const typ of ['access', 'enroll'] as const) {
+      this.passport.use(
+        typ,
+        new JwtStrategy(
+          { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE },
+          (payload: unknown, done: (err: unknown, user?: Principal | false) => void) => done(null, this.principalOf(payload, typ) ?? false),
+        ),
+      );
+    }
+  }
+
+  private sign(user: UserRow, typ: Claims['typ'], ttlS: number): string {
+    const claims: Claims = { sub: user.id, typ, tv: user.token_version, role: user.role, org: user.org_id };
+    return jwt.sign(claims, this.#secret, { algorithm: 'HS256', expiresIn: ttlS, issuer: ISSUER, audience: AUDIENCE, jwtid: randomUUID() });
+  }
+
+  signAccess(user: UserRow): string {
+    return this.sign(user, 'access', ACCESS_TTL_S);
+  }
+
+  signEnrolment(user: UserRow): string {
+    return this.sign(user, 'enroll', ENROLMENT_TTL_S);
+  }
+
+  /** The principal of verified claims, or null when the user is gone, disabled or the token voided. */
+  principalOf(payload: unknown, typ: Claims['typ']): Principal | null {
+    const c = ClaimsSchema.safeParse(payload);
+    if (!c.success || c.data.typ !== typ) return null;
+    const user = this.users.byId(c.data.sub);
+    if (!user || user.disabled !== 0 || user.token_version !== c.data.tv) return null;
+    const exp = (payload as { exp?: unknown }).exp;
+    return { userId: user.id, email: user.email, role: user.role, orgId: user.org_id, tokenExp: typeof exp === 'number' ? exp : 0, via: typ };
+  }
+
+  /** For the realtime handshake: the same checks as passport-jwt, through the same library. */
+  verifyAccess(token: string): Principal | null {
+    try {
+      const payload = jwt.verify(token, this.#secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
+      return this.principalOf(payload, 'access');
+    } catch {
+      return null;
+    }
+  }
+
+  issueRefresh(userId: string, family: string = randomUUID()): string {
+    const id = randomUUID();
+    const secret = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    this.db
+      .prepare('INSERT INTO refresh_tokens (id, family, user_id, secret_hash, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, family, userId, sha256(secret), now, now + REFRESH_TTL_MS);
+    return `${id}.${secret}`;
+  }
+
+  private find(token: string): { id: string; family: string; user_id: string; expires_at: number; used_at: number | null; revoked_at: number | null } | null {
+    const [id, secret] = token.split('.');
+    if (!id || !secret) return null;
+    const row = this.db.prepare('SELECT * FROM refresh_tokens WHERE id = ?').get(id) as
+      | { id: string; family: string; user_id: string; secret_hash: string; expires_at: number; used_at: number | null; revoked_at: number | null }
+      | undefined;
+    if (!row) return null;
+    const a = Buffer.from(row.secret_hash, 'hex');
+    const b = Buffer.from(sha256(secret), 'hex');
+    return a.length === b.length && timingSafeEqual(a, b) ? row : null;
+  }
+
+  revokeFamily(family: string): void {
+    this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL').run(Date.now(), family);
+  }
+
+  /**
+   * Uses a refresh token: returns its user and the next token of the family. A token used before
+   * revokes its family (reuse detection); an expired, revoked or unknown one is refused.
+   */
+  rotate(token: string): { user: UserRow; refreshToken: string; reused: false } | { reused: true; userId: string } {
+    const row = this.find(token);
+    const invalid = unauthorized('the refresh token is invalid, expired or revoked', 'invalid_refresh_token');
+    if (!row) throw invalid;
+    return this.db.transaction(() => {
+      if (row.used_at !== null) {
+        this.revokeFamily(row.family);
+        return { reused: true as const, userId: row.user_id };
+      }
+      if (row.revoked_at !== null || row.expires_at <= Date.now()) throw invalid;
+      const user = this.users.byId(row.user_id);
+      if (!user || user.disabled !== 0) throw invalid;
+      this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL').run(Date.now(), row.id);
+      return { user, refreshToken: this.issueRefresh(row.user_id, row.family), reused: false as const };
+    })();
+  }
+
+  /** Logout: revokes the token's whole family; true when the token was known. */
+  revoke(token: string): { userId: string } | null {
+    const row = this.find(token);
+    if (!row) return null;
+    this.revokeFamily(row.family);
+    return { userId: row.user_id };
+  }
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
