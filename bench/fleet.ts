@@ -1,17 +1,20 @@
 // Fleet ingest: N lightweight simulated sites (no Modbus) publish 1 Hz telemetry of realistic size
-// (one TelemetryRecord of a household site, about 600-700 bytes as JSON) to the cloud runtime's
-// embedded broker, over C connections, QoS 1. The cloud runs its real default flow in its own
+// (one TelemetryRecord of a household site with 16 cell voltages and temperatures: 1.4 kB of JSON,
+// msg_bytes) to the cloud runtime's embedded broker, over C connections, QoS 1. The cloud runs its real default flow in its own
 // process: telemetry-in (validation, dedup by site and seq, alarms) -> timeseries-out (SQLite,
 // batched) -> ack. A record counts as stored when its TelemetryAck arrives, which the cloud sends
 // only after the commit, so p50/p99 are publish -> committed and acknowledged (an upper bound of
 // publish -> queryable); msgs_per_s is the acknowledged rate; lost and duplicates are counted in the
-// store's file after the cloud has stopped. The floor is the same traffic through the same broker code straight into
-// the same SQLite store by a plain subscriber batching every 100 ms, in this process.
+// store's file after the cloud has stopped. The floor (bench/fleet-floor-server.ts) is the same
+// traffic through the same broker code straight into the same SQLite store by a plain subscriber
+// batching every 100 ms and acking the same way, in its own process as the cloud is.
 //
 // The publishers use the cloud service account: 50 connections carry many sites each, and only the
 // cloud account may publish for several sites (a real site has its own connection and account).
 //
 // Run: npm run bench -- fleet --sites N --seconds S [--connections C] [--only flow|floor]
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,10 +24,7 @@ import type { MqttClient } from 'mqtt';
 import type { TelemetryBatch, TelemetryRecord } from '../nodes/domain/contracts';
 import { fleetTopics, topics } from '../nodes/domain/topics';
 import { CLOUD_USERNAME } from '../runtime/broker/acl';
-import { startBroker } from '../runtime/broker/broker';
-import { hashSecret } from '../runtime/broker/credentials';
 import { loadOrCreateSecrets, secretsPath } from '../runtime/secrets';
-import { openSqliteStore } from '../runtime/timeseries/sqlite-store';
 import { Lifo4Process, freePorts } from '../test/integration/lifo4-process';
 
 function arg(name: string, fallback: number): number {
@@ -154,6 +154,19 @@ async function drive(url: string, password: string, attach: (onStored: (siteId: 
   };
 }
 
+/** Counts a record as stored when its TelemetryAck arrives (sent only after the commit). */
+function ackListener(url: string, password: string) {
+  return async (onStored: (siteId: string, seqs: Iterable<number>) => void): Promise<() => Promise<void>> => {
+    const listener = await connect(url, password, `bench-acks-${process.pid}`);
+    listener.on('message', (_topic, payload) => {
+      const ack = JSON.parse(payload.toString()) as { siteId: string; ranges: [number, number][] };
+      for (const [from, to] of ack.ranges) onStored(ack.siteId, Array.from({ length: to - from + 1 }, (_, k) => from + k));
+    });
+    await listener.subscribeAsync(`${fleetTopics.telemetry}/ack`, { qos: 1 });
+    return () => listener.endAsync();
+  };
+}
+
 /** The full flow: `lifo4 cloud` with its embedded broker and default flow; stored = acknowledged. */
 async function flowRun(): Promise<RunResult & { rowsMinusDistinct: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lifo4-bench-fleet-'));
@@ -166,15 +179,7 @@ async function flowRun(): Promise<RunResult & { rowsMinusDistinct: number }> {
     try {
       await cloud.waitFor(/cloud ready: .*MQTT (mqtt:\/\/\S+)/, 60_000);
       const url = /MQTT (mqtt:\/\/\S+)/.exec(cloud.output)![1]!;
-      const result = await drive(url, secrets.mqttCloudPassword, async (onStored) => {
-        const listener = await connect(url, secrets.mqttCloudPassword, `bench-acks-${process.pid}`);
-        listener.on('message', (_topic, payload) => {
-          const ack = JSON.parse(payload.toString()) as { siteId: string; ranges: [number, number][] };
-          for (const [from, to] of ack.ranges) onStored(ack.siteId, Array.from({ length: to - from + 1 }, (_, k) => from + k));
-        });
-        await listener.subscribeAsync(`${fleetTopics.telemetry}/ack`, { qos: 1 });
-        return () => listener.endAsync();
-      });
+      const result = await drive(url, secrets.mqttCloudPassword, ackListener(url, secrets.mqttCloudPassword));
       // A graceful stop commits what the flow still holds; then the file says what was stored.
       await cloud.stop('SIGTERM');
       const db = new Database(join(dir, 'cloud', 'timeseries.db'), { readonly: true });
@@ -189,36 +194,25 @@ async function flowRun(): Promise<RunResult & { rowsMinusDistinct: number }> {
   }
 }
 
-/** The floor: the same broker code and the same store, a plain subscriber in between. */
+/** The floor: the same broker code and the same store with a plain subscriber in between, in its own process. */
 async function floorRun(): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'lifo4-bench-floor-'));
-  const password = 'floor-cloud-password-0123456789abcdef';
-  const broker = await startBroker({ port: 0, credentials: (u) => (u === CLOUD_USERNAME ? hashSecret(password) : undefined) });
-  const store = openSqliteStore(join(dir, 'timeseries.db'));
+  const password = randomBytes(24).toString('base64url');
+  const server = spawn(process.execPath, [join(__dirname, 'fleet-floor-server.js'), dir, password], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    return await drive(broker.url, password, async (onStored) => {
-      const sub = await connect(broker.url, password, `bench-floor-${process.pid}`);
-      let batch: TelemetryRecord[] = [];
-      sub.on('message', (_topic, payload) => {
-        batch.push(...(JSON.parse(payload.toString()) as TelemetryBatch).records);
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /floor ready (mqtt:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
       });
-      await sub.subscribeAsync(fleetTopics.telemetry, { qos: 1 });
-      const timer = setInterval(() => {
-        if (!batch.length) return;
-        const records = batch;
-        batch = [];
-        void store.write(records).then((r) => {
-          for (const c of r.committed) for (const [from, to] of c.ranges) onStored(c.siteId, Array.from({ length: to - from + 1 }, (_, k) => from + k));
-        });
-      }, 100);
-      return async () => {
-        clearInterval(timer);
-        await sub.endAsync();
-      };
+      server.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
     });
+    return await drive(url, password, ackListener(url, password));
   } finally {
-    await store.close();
-    await broker.close();
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
 }
