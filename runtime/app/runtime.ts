@@ -1,6 +1,6 @@
 // One Node-RED runtime embedded in an Express 4 app: the cloud or the edge. Node-RED is a
 // singleton per process (RED.init may run once), so a process runs exactly one role.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -114,6 +114,31 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+export const DASHBOARD_DIST = join(packageRoot, 'dashboard', 'dist');
+
+/**
+ * The operator dashboard (dashboard/, built by `npm run build`) at '/': hashed assets cached for a
+ * year, index.html and the service worker never cached, and index.html for every other GET that is
+ * not the API, the editor, the flows' HTTP endpoints or the metrics, so the app's own routes work on
+ * reload. Without a build, '/' says how to make one.
+ */
+function serveDashboard(app: express.Express): void {
+  const index = join(DASHBOARD_DIST, 'index.html');
+  if (!existsSync(index)) {
+    app.get('/', (_req, res) => res.status(503).type('text/plain').send('The dashboard is not built: run `npm run build`.\n'));
+    return;
+  }
+  const noCache = (res: express.Response) => res.setHeader('cache-control', 'no-cache');
+  app.use('/assets', express.static(join(DASHBOARD_DIST, 'assets'), { immutable: true, maxAge: '365d', fallthrough: false }));
+  app.use(express.static(DASHBOARD_DIST, { index: false, setHeaders: (res, path) => { if (/(index\.html|sw\.js|\.webmanifest)$/.test(path)) noCache(res); } }));
+  const reserved = new RegExp(`^(${[API_ROOT, EDITOR_ROOT, HTTP_NODE_ROOT, '/metrics'].map((p) => p.replace(/\//g, '\\/')).join('|')})(\\/|$)`);
+  app.get('*', (req, res, next) => {
+    if (reserved.test(req.path)) return next();
+    noCache(res);
+    res.sendFile(index);
+  });
+}
+
 /** Starts the role's Node-RED runtime and HTTP server; resolves once the flows are started. */
 export async function startRuntime(settings: RuntimeSettings): Promise<RunningRuntime> {
   const startedAt = Date.now();
@@ -152,8 +177,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   }
   app.use(EDITOR_ROOT, RED.httpAdmin);
   app.use(HTTP_NODE_ROOT, RED.httpNode);
-  // The dashboard will live at '/'; until it exists, '/' leads to the editor.
-  app.get('/', (_req, res) => res.redirect(`${EDITOR_ROOT}/`));
+  if (api) serveDashboard(app);
+  // The edge has no dashboard: '/' leads to its editor.
+  else app.get('/', (_req, res) => res.redirect(`${EDITOR_ROOT}/`));
 
   const { port, flag } = listenPort(settings);
   const boundPort = await listen(server, settings.host, port, flag);

@@ -1,0 +1,173 @@
+// The typed API client: one function per route the dashboard uses. Every call goes through
+// CLIENT_ROUTES, the list of (method, path, query and body fields) the dashboard relies on;
+// tests/openapi.test.ts checks that list against the API's OpenAPI document (the saved copy
+// api/openapi.json, itself compared with the document the API's code generates), so a route or
+// field renamed on the server fails a test instead of failing in an operator's browser.
+import { ApiRequestError, request, type Query } from './http';
+import type {
+  AlarmState, AlarmView, AuditView, CommandAck, CommandRecord, CommandRequest, FinancialSummary, LatestView, PlanResponse, Role, Severity, SiteDetail,
+  SiteView, TelemetryBucket, UserView,
+} from './types';
+
+interface ClientRoute {
+  method: 'get' | 'post' | 'patch';
+  /** OpenAPI form: /sites/{id}. */
+  path: string;
+  query?: readonly string[];
+  body?: readonly string[];
+}
+
+export const CLIENT_ROUTES = {
+  login: { method: 'post', path: '/auth/login', body: ['email', 'password', 'totp', 'recoveryCode'] },
+  refresh: { method: 'post', path: '/auth/refresh', body: ['refreshToken'] },
+  logout: { method: 'post', path: '/auth/logout', body: ['refreshToken'] },
+  me: { method: 'get', path: '/auth/me' },
+  enroll: { method: 'post', path: '/auth/2fa/enroll', body: [] },
+  verify: { method: 'post', path: '/auth/2fa/verify', body: ['code'] },
+  listSites: { method: 'get', path: '/sites' },
+  getSite: { method: 'get', path: '/sites/{id}' },
+  updateSite: { method: 'patch', path: '/sites/{id}', body: ['name', 'lat', 'lon'] },
+  latest: { method: 'get', path: '/sites/{id}/telemetry/latest' },
+  history: { method: 'get', path: '/sites/{id}/telemetry', query: ['from', 'to', 'every', 'fields'] },
+  sendCommand: { method: 'post', path: '/sites/{id}/commands', body: ['type', 'powerW', 'mode', 'expiresInS'] },
+  listCommands: { method: 'get', path: '/sites/{id}/commands', query: ['limit'] },
+  plan: { method: 'get', path: '/sites/{id}/plan' },
+  financial: { method: 'get', path: '/sites/{id}/financial', query: ['from', 'to', 'degradationEurPerKwh'] },
+  listAlarms: { method: 'get', path: '/alarms', query: ['siteId', 'state', 'severity', 'from', 'to', 'limit'] },
+  ackAlarm: { method: 'post', path: '/alarms/{id}/ack', body: ['note'] },
+  silenceAlarm: { method: 'post', path: '/alarms/{id}/silence', body: ['durationS', 'note'] },
+  listUsers: { method: 'get', path: '/users', query: ['orgId'] },
+  createUser: { method: 'post', path: '/users', body: ['email', 'password', 'role', 'orgId', 'siteIds'] },
+  updateUser: { method: 'patch', path: '/users/{id}', body: ['role', 'siteIds', 'disabled', 'password'] },
+  reset2fa: { method: 'post', path: '/users/{id}/reset-2fa', body: [] },
+  audit: { method: 'get', path: '/audit', query: ['from', 'to', 'userId', 'action', 'limit'] },
+} as const satisfies Record<string, ClientRoute>;
+
+type RouteName = keyof typeof CLIENT_ROUTES;
+type BodyOf<N extends RouteName> = (typeof CLIENT_ROUTES)[N] extends { body: readonly (infer K extends string)[] } ? Partial<Record<K, unknown>> : never;
+type QueryOf<N extends RouteName> = (typeof CLIENT_ROUTES)[N] extends { query: readonly (infer K extends string)[] } ? Partial<Record<K, Query[string]>> : never;
+
+type CallOptions<N extends RouteName> = { id?: string | number; body?: BodyOf<N>; query?: QueryOf<N>; auth?: boolean; token?: string; text?: boolean };
+
+/** Calls a route of CLIENT_ROUTES (only its declared body and query fields type-check): `call('me').as<UserView>()`. */
+function call<N extends RouteName>(name: N, opts: CallOptions<N> = {}): { as<T>(): Promise<T> } {
+  const r: ClientRoute = CLIENT_ROUTES[name];
+  const path = r.path.replace('{id}', opts.id === undefined ? '' : encodeURIComponent(String(opts.id)));
+  return {
+    as: <T>() => request<T>(r.method.toUpperCase(), path, { body: opts.body ?? (r.body ? {} : undefined), query: opts.query as Query | undefined, auth: opts.auth, token: opts.token, text: opts.text }),
+  };
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  user?: UserView;
+}
+
+export type LoginOutcome =
+  | { kind: 'ok'; tokens: TokenPair }
+  /** The password was right; the account has 2FA: ask for the code. */
+  | { kind: 'totp' }
+  /** ADMIN and above without 2FA: they must enrol before they get a session. */
+  | { kind: 'enrol'; enrolmentToken: string };
+
+export interface Enrolment {
+  otpauthUri: string;
+  qrSvg: string;
+  secret?: string;
+  recoveryCodes?: string[];
+}
+
+/** A 6-digit TOTP code, else a recovery code. */
+export function secondFactor(code: string | undefined): { totp?: string; recoveryCode?: string } {
+  if (!code) return {};
+  return /^\d{6}$/.test(code) ? { totp: code } : { recoveryCode: code };
+}
+
+export const authApi = {
+  async login(email: string, password: string, code?: string): Promise<LoginOutcome> {
+    try {
+      const body = await call('login', { auth: false, body: { email, password, ...secondFactor(code) } }).as<Partial<TokenPair> & { enrolmentToken?: string; enrollmentToken?: string }>();
+      const enrol = body.enrolmentToken ?? body.enrollmentToken;
+      if (enrol && !body.accessToken) return { kind: 'enrol', enrolmentToken: enrol };
+      if (!body.accessToken || !body.refreshToken) throw new ApiRequestError(500, 'bad_answer', 'the server answered without tokens');
+      return { kind: 'ok', tokens: { accessToken: body.accessToken, refreshToken: body.refreshToken, ...(body.user ? { user: body.user } : {}) } };
+    } catch (err) {
+      if (err instanceof ApiRequestError && err.code === 'totp_required') return { kind: 'totp' };
+      if (err instanceof ApiRequestError && /enrol+ment_required/.test(err.code)) {
+        const d = err.details as { enrollmentToken?: unknown; enrolmentToken?: unknown } | undefined;
+        const t = d?.enrollmentToken ?? d?.enrolmentToken;
+        if (typeof t === 'string') return { kind: 'enrol', enrolmentToken: t };
+      }
+      throw err;
+    }
+  },
+  refresh: (refreshToken: string) => call('refresh', { auth: false, body: { refreshToken } }).as<TokenPair>(),
+  logout: (refreshToken: string) => call('logout', { auth: false, body: { refreshToken } }).as<void>(),
+  me: () => call('me').as<UserView | { user: UserView }>().then((r) => ('user' in r ? r.user : r)),
+  /** Starts an enrolment: with the enrolment token before the first sign-in, else with the session. */
+  enrolStart: (enrolmentToken?: string) => call('enroll', enrolmentToken ? { token: enrolmentToken } : {}).as<Enrolment>(),
+  enrolConfirm: (code: string, enrolmentToken?: string) =>
+    call('verify', enrolmentToken ? { token: enrolmentToken, body: { code } } : { body: { code } }).as<Partial<TokenPair>>(),
+};
+
+function listOf<T>(r: T[] | Record<string, unknown>, key: string): T[] {
+  if (Array.isArray(r)) return r;
+  const v = r[key];
+  return Array.isArray(v) ? (v as T[]) : [];
+}
+
+export const sitesApi = {
+  list: () => call('listSites').as<SiteView[] | { sites: SiteView[] }>().then((r) => listOf<SiteView>(r, 'sites')),
+  get: (id: string) => call('getSite', { id }).as<SiteDetail>(),
+  update: (id: string, patch: { name?: string; lat?: number | null; lon?: number | null }) => call('updateSite', { id, body: patch }).as<SiteView>(),
+  latest: (id: string) => call('latest', { id }).as<LatestView | null>(),
+  history: (id: string, q: { from: string; to: string; every: string; fields?: readonly string[] }) =>
+    call('history', { id, query: { from: q.from, to: q.to, every: q.every, fields: q.fields?.join(',') } }).as<{ buckets: TelemetryBucket[] }>(),
+};
+
+export const commandsApi = {
+  /** Resolves with the site's final ack; a rejected or timed-out command is an ApiRequestError (409, 504) carrying it. */
+  send: (siteId: string, cmd: CommandRequest) => call('sendCommand', { id: siteId, body: { ...cmd } }).as<{ id: string; outcome: string; ack?: CommandAck }>(),
+  list: (siteId: string, limit = 20) => call('listCommands', { id: siteId, query: { limit } }).as<{ commands: CommandRecord[] }>().then((r) => r.commands),
+};
+
+export interface AlarmQuery {
+  siteId?: string;
+  state?: AlarmState;
+  severity?: Severity;
+  from?: string;
+  to?: string;
+  limit?: number;
+}
+
+export const alarmsApi = {
+  list: (q: AlarmQuery = {}) => call('listAlarms', { query: { ...q } }).as<AlarmView[] | { alarms: AlarmView[] }>().then((r) => listOf<AlarmView>(r, 'alarms')),
+  ack: (id: number, note?: string) => call('ackAlarm', { id, body: note ? { note } : {} }).as<AlarmView | { alarm: AlarmView }>().then(unwrapAlarm),
+  silence: (id: number, durationS: number, note?: string) =>
+    call('silenceAlarm', { id, body: note ? { durationS, note } : { durationS } }).as<AlarmView | { alarm: AlarmView }>().then(unwrapAlarm),
+};
+
+function unwrapAlarm(r: AlarmView | { alarm: AlarmView }): AlarmView {
+  return 'alarm' in r ? r.alarm : r;
+}
+
+export const plansApi = {
+  latest: (siteId: string) => call('plan', { id: siteId }).as<PlanResponse>(),
+};
+
+export const financialApi = {
+  summary: (siteId: string, q: { from: string; to: string; degradationEurPerKwh?: string }) => call('financial', { id: siteId, query: q }).as<FinancialSummary>(),
+};
+
+export const usersApi = {
+  list: () => call('listUsers').as<UserView[] | { users: UserView[] }>().then((r) => listOf<UserView>(r, 'users')),
+  create: (u: { email: string; password: string; role: Role; siteIds?: string[] }) => call('createUser', { body: u }).as<UserView>(),
+  update: (id: string, patch: { role?: Role; siteIds?: string[]; disabled?: boolean }) => call('updateUser', { id, body: patch }).as<UserView>(),
+  reset2fa: (id: string) => call('reset2fa', { id }).as<UserView>(),
+};
+
+export const auditApi = {
+  list: (q: { from?: string; to?: string; action?: string; limit?: number } = {}) =>
+    call('audit', { query: q }).as<AuditView[] | { entries: AuditView[] }>().then((r) => listOf<AuditView>(r, 'entries')),
+};

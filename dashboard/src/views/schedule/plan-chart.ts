@@ -1,0 +1,43 @@
+// The schedule chart: the planned battery power per step as bars (+ discharge), the day-ahead price
+// as a line on its own axis, and the planned SoC: "charge when cheap, discharge when dear" at a glance.
+import type { ChartOption } from '../../charts/echarts';
+import type { Plan } from '../../api/types';
+
+export function planChartOption(plan: Plan): ChartOption {
+  const stepMs = plan.stepMinutes * 60_000;
+  const power = plan.steps.map((s) => [s.start + stepMs / 2, Math.round(s.powerW) / 1000]);
+  const price = plan.steps.map((s) => [s.start + stepMs / 2, s.priceEurPerMWh]);
+  const soc = plan.steps.map((s) => [s.start + stepMs, s.socPct]);
+  return {
+    animation: false,
+    grid: { left: 52, right: 56, top: 40, bottom: 30 },
+    legend: { top: 0, textStyle: { fontSize: 11 } },
+    tooltip: { trigger: 'axis' },
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true, fontSize: 11 } },
+    yAxis: [
+      { type: 'value', name: 'kW', nameTextStyle: { fontSize: 11 } },
+      { type: 'value', name: '€/MWh', nameTextStyle: { fontSize: 11 }, splitLine: { show: false } },
+      { type: 'value', name: '%', min: 0, max: 100, show: false },
+    ],
+    series: [
+      {
+        type: 'bar', name: 'Battery plan (+ discharge)', data: power, yAxisIndex: 0, barMaxWidth: 14,
+        itemStyle: { color: (p: { value: unknown }) => (((p.value as number[])[1] ?? 0) >= 0 ? '#16a34a' : '#2563eb') },
+      },
+      { type: 'line', name: 'Price', data: price, yAxisIndex: 1, step: 'middle', showSymbol: false, lineStyle: { color: '#d97706', width: 2 }, itemStyle: { color: '#d97706' } },
+      { type: 'line', name: 'SoC', data: soc, yAxisIndex: 2, showSymbol: false, lineStyle: { color: '#64748b', width: 1.5, type: 'dashed' }, itemStyle: { color: '#64748b' } },
+    ],
+  } as ChartOption;
+}
+
+/** Energy the plan moves, Wh: charged (negative power) and discharged. */
+export function planEnergy(plan: Plan): { chargeWh: number; dischargeWh: number } {
+  const h = plan.stepMinutes / 60;
+  let chargeWh = 0;
+  let dischargeWh = 0;
+  for (const s of plan.steps) {
+    if (s.powerW > 0) dischargeWh += s.powerW * h;
+    else chargeWh += -s.powerW * h;
+  }
+  return { chargeWh, dischargeWh };
+}
