@@ -241,14 +241,14 @@ export class AlarmRules {
     const tempOut = b.tempMax > L.tempHighC || b.tempMin < L.tempLowC;
     const tempIn = b.tempMax <= L.tempHighC - L.tempHysteresisC && b.tempMin >= L.tempLowC + L.tempHysteresisC;
     if (tempOut) {
-      const msg = `battery temperature ${b.tempMin}..${b.tempMax} degC outside ${L.tempLowC}..${L.tempHighC} degC`;
+      const msg = `battery temperature ${b.tempMin.toFixed(1)}..${b.tempMax.toFixed(1)} degC outside ${L.tempLowC}..${L.tempHighC} degC`;
       this.alarms.raise({ siteId: r.siteId, code: 'TEMPERATURE_OUT_OF_BAND', source: CLOUD_SOURCE, severity: 'critical', message: msg, ts: r.ts });
     } else if (tempIn) this.alarms.clear(r.siteId, 'TEMPERATURE_OUT_OF_BAND', CLOUD_SOURCE, r.ts, 'temperature back in band');
   }
 
   private band(r: TelemetryRecord, code: string, severity: Severity, v: number, lo: number, hi: number, hyst: number, unit: string): void {
     if (v < lo || v > hi) {
-      this.alarms.raise({ siteId: r.siteId, code, source: CLOUD_SOURCE, severity, message: `${v} ${unit} outside ${lo}..${hi} ${unit}`, ts: r.ts });
+      this.alarms.raise({ siteId: r.siteId, code, source: CLOUD_SOURCE, severity, message: `${v.toFixed(1)} ${unit} outside ${lo}..${hi} ${unit}`, ts: r.ts });
     } else if (v >= lo + hyst && v <= hi - hyst) this.alarms.clear(r.siteId, code, CLOUD_SOURCE, r.ts, 'back in band');
   }
 }
