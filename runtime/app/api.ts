@@ -1,5 +1,5 @@
-// The REST API under /api/v1. For now: GET /api/v1/health. Unknown paths answer a JSON 404 so
-// API clients never receive the editor's HTML by mistake.
+// The edge's small REST API under /api/v1: GET /api/v1/health (the cloud mounts runtime/api).
+// Unknown paths answer a JSON 404 so API clients never receive the editor's HTML by mistake.
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 
@@ -28,13 +28,14 @@ export function apiRouter(info: HealthInfo): Router {
   router.get('/health', (_req, res) => {
     res.json(healthBody(info));
   });
+  // The same error shape as the cloud API (runtime/api/errors.ts): {error, message}.
   router.use((req, res) => {
-    res.status(404).json({ error: 'not found', path: `${req.baseUrl}${req.path}` });
+    res.status(404).json({ error: 'not_found', message: `no route ${req.method} ${req.baseUrl}${req.path}` });
   });
   // Express recognises an error handler by its four parameters.
   router.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     const status = err.status !== undefined && err.status >= 400 && err.status < 600 ? err.status : 500;
-    res.status(status).json({ error: status === 500 ? 'internal error' : err.message });
+    res.status(status).json(status === 500 ? { error: 'internal', message: 'internal error' } : { error: 'bad_request', message: err.message });
   });
   return router;
 }

@@ -95,10 +95,12 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
     assert.equal((body as Record<string, unknown>).siteId, 'site-1');
   });
 
-  it('answers unknown API paths with a JSON 404', async () => {
-    const { status, body } = await getJson(`http://127.0.0.1:${ports.port}/api/v1/no-such-thing`);
-    assert.equal(status, 404);
-    assert.deepEqual(body, { error: 'not found', path: '/api/v1/no-such-thing' });
+  it('answers unknown API paths with a JSON 404 in the API error shape, on the cloud and the edge', async () => {
+    for (const port of [ports.port, ports.edgePort]) {
+      const { status, body } = await getJson(`http://127.0.0.1:${port}/api/v1/no-such-thing`);
+      assert.equal(status, 404);
+      assert.deepEqual(body, { error: 'not_found', message: 'no route GET /api/v1/no-such-thing' });
+    }
   });
 
   it('serves the Node-RED editor at /editor/ on the cloud and the edge', async () => {

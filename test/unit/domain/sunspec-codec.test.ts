@@ -13,8 +13,8 @@ function model(id: number): ModelDef {
 const point = (type: PointDef['type'], size: number): PointDef => ({ name: 'P', type, size });
 
 describe('SunSpec codec', () => {
-  it('ships the models a battery, a PCS and a meter need', () => {
-    assert.deepEqual(knownModelIds(), [1, 201, 202, 203, 204, 701, 702, 704, 713, 802, 805]);
+  it('ships the models a battery, a PCS and a meter need, and the islanding ones (703 and our vendor 64900)', () => {
+    assert.deepEqual(knownModelIds(), [1, 201, 202, 203, 204, 701, 702, 703, 704, 713, 802, 805, 64900]);
   });
 
   it('knows each model length from its definition (model 1 is 66 registers + ID and L)', () => {
