@@ -1,0 +1,97 @@
+// The site's load history as the forecast needs it: 15-minute means on the site's calendar.
+// Telemetry arrives every second or so; each sample is averaged into its step. A missing step is
+// filled with the same step a week earlier (load is weekly periodic), else with the step before;
+// a window with more than MAX_FILLED_FRACTION filled steps is refused rather than forecast from.
+import { z } from 'zod';
+import { DAY_MS, HISTORY_DAYS, STEPS_PER_DAY, STEP_MS } from './features';
+
+export const MAX_FILLED_FRACTION = 0.1;
+
+/** What the load-forecast node sends: the next day's 96 steps in kW (+ = site consumption). */
+export const LoadForecastSchema = z.object({
+  siteId: z.string(),
+  /** When the forecast was made, ms. */
+  ts: z.number(),
+  /** Start of the first step, ms UTC (the site's local midnight). */
+  start: z.number(),
+  stepMinutes: z.literal(15),
+  loadKw: z.array(z.number()).length(STEPS_PER_DAY),
+  /** Model identity (file name and training date), for the dashboard and rollbacks. */
+  model: z.string(),
+  filledSteps: z.number().int().min(0),
+});
+export type LoadForecast = z.infer<typeof LoadForecastSchema>;
+
+/** History seeding message: consecutive 15-minute loads in kW from `start` (e.g. from the store). */
+export const LoadHistorySeedSchema = z.object({
+  start: z.number(),
+  stepMinutes: z.literal(15),
+  loadKw: z.array(z.number().finite()).min(1),
+});
+
+export class LoadHistory {
+  private readonly sums = new Map<number, { sum: number; n: number }>();
+
+  /** `offsetMs`: site local time minus UTC (day boundaries are local midnights). */
+  constructor(private readonly offsetMs = 0, private readonly keepDays = HISTORY_DAYS + 2) {}
+
+  private stepOf(ts: number): number {
+    return Math.floor((ts + this.offsetMs) / STEP_MS);
+  }
+
+  add(ts: number, loadKw: number): void {
+    if (!Number.isFinite(ts) || !Number.isFinite(loadKw)) return;
+    const k = this.stepOf(ts);
+    const e = this.sums.get(k);
+    if (e) {
+      e.sum += loadKw;
+      e.n++;
+    } else this.sums.set(k, { sum: loadKw, n: 1 });
+    // Forget what no forecast will read again.
+    const oldest = k - this.keepDays * STEPS_PER_DAY;
+    if (this.sums.size > (this.keepDays + 1) * STEPS_PER_DAY) for (const key of this.sums.keys()) if (key < oldest) this.sums.delete(key);
+  }
+
+  /** Sets whole 15-minute means (a seed from stored history). */
+  seed(start: number, loadKw: readonly number[]): void {
+    const k0 = this.stepOf(start);
+    loadKw.forEach((v, i) => this.sums.set(k0 + i, { sum: v, n: 1 }));
+  }
+
+  /** Local midnight (as UTC ms of the local calendar) of the day containing ts. */
+  dayStart(ts: number): number {
+    return Math.floor((ts + this.offsetMs) / DAY_MS) * DAY_MS;
+  }
+
+  /** UTC ms of a local-calendar ms. */
+  toUtc(localMs: number): number {
+    return localMs - this.offsetMs;
+  }
+
+  /** The 14 days before the local day `dayStartLocal`, filled; null when too much is missing. */
+  window(dayStartLocal: number): { values: Float64Array; filled: number } | null {
+    const n = HISTORY_DAYS * STEPS_PER_DAY;
+    const k0 = dayStartLocal / STEP_MS - n;
+    const values = new Float64Array(n);
+    let filled = 0;
+    let seen = false;
+    for (let i = 0; i < n; i++) {
+      const e = this.sums.get(k0 + i);
+      if (e) {
+        values[i] = e.sum / e.n;
+        seen = true;
+        continue;
+      }
+      filled++;
+      const week = this.sums.get(k0 + i - 7 * STEPS_PER_DAY);
+      if (i >= 7 * STEPS_PER_DAY) values[i] = values[i - 7 * STEPS_PER_DAY]!;
+      else if (week) values[i] = week.sum / week.n;
+      else values[i] = i > 0 ? values[i - 1]! : NaN;
+    }
+    if (!seen || filled > MAX_FILLED_FRACTION * n) return null;
+    // A leading gap has no step before it: take the first known value.
+    const first = values.findIndex((v) => Number.isFinite(v));
+    for (let i = 0; i < first; i++) values[i] = values[first]!;
+    return { values, filled };
+  }
+}

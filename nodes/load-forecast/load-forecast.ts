@@ -1,0 +1,113 @@
+// load-forecast: site telemetry in, the next day's 96 fifteen-minute loads out. It averages the
+// site's net load (grid meter + battery PCS, W, as the arbitrage node computes it) into 15-minute
+// steps and, once per site-local day and as soon as 14 days of history are there, runs the ONNX
+// model made by `lifo4 ml train forecast` in onnxruntime-node. The forecast feeds the arbitrage LP
+// (load/PV per step) and the peak-shaving threshold.
+import { readFileSync } from 'node:fs';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { describeIssues, TelemetrySchema } from '../domain/contracts';
+import { N_FEATURES, STEP_MS, dayAheadFeatures } from '../domain/forecast/features';
+import type { Region } from '../domain/forecast/holidays';
+import { LoadHistory, LoadHistorySeedSchema, type LoadForecast } from '../domain/forecast/load-history';
+import { parseConfig } from '../device-io/config';
+import { errorStatus, errorText } from '../device-io/status';
+import { forecastModelInfo } from '../../runtime/ml/forecast-model';
+import { openSession, runRows, type Session } from '../../runtime/ml/onnx-session';
+import { LoadForecastConfigSchema, type LoadForecastConfig } from './config';
+
+interface LoadForecastDef extends NodeDef, Record<string, unknown> {}
+
+export = function register(RED: NodeAPI): void {
+  function LoadForecastNode(this: Node, def: LoadForecastDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let config: LoadForecastConfig;
+    let bytes: Uint8Array;
+    let region: Region;
+    let modelName: string;
+    try {
+      config = parseConfig(LoadForecastConfigSchema, 'load-forecast', def);
+      bytes = readFileSync(config.model);
+      const info = forecastModelInfo(bytes);
+      region = config.region || info.region;
+      modelName = `${config.model.split('/').pop() ?? config.model} ${info.metadata.trained_at ?? ''}`.trim();
+    } catch (err) {
+      node.status(errorStatus(err));
+      node.error(err);
+      return;
+    }
+    const history = new LoadHistory(config.utcOffsetMin * 60_000);
+    let session: Session | null = null;
+    const ready = openSession(bytes).then((s) => (session = s));
+    ready.catch((err: unknown) => {
+      node.status(errorStatus(err));
+      node.error(err);
+    });
+    let lastDay: number | null = null;
+    let closed = false;
+
+    async function forecast(nowMs: number, send: (msg: NodeMessageInFlow | NodeMessageInFlow[]) => void): Promise<boolean> {
+      const day = history.dayStart(nowMs);
+      const win = history.window(day);
+      if (!win) {
+        node.status({ fill: 'grey', shape: 'ring', text: 'collecting 14 days of load history' });
+        return false;
+      }
+      await ready;
+      if (!session || closed) return false;
+      const X = dayAheadFeatures(win.values, day, region);
+      const y = await runRows(session, X, N_FEATURES);
+      const payload: LoadForecast = {
+        siteId: config.siteId,
+        ts: nowMs,
+        start: history.toUtc(day),
+        stepMinutes: 15,
+        loadKw: Array.from(y, (v) => Math.round(v * 1000) / 1000),
+        model: modelName,
+        filledSteps: win.filled,
+      };
+      send({ topic: 'load-forecast', payload } as NodeMessageInFlow);
+      const peak = Math.max(...payload.loadKw);
+      node.status({ fill: 'green', shape: 'dot', text: `${new Date(payload.start).toISOString().slice(0, 10)}: peak ${peak.toFixed(1)} kW` });
+      return true;
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send, done) => {
+      const p = msg.payload;
+      const seed = LoadHistorySeedSchema.safeParse(p);
+      if (msg.topic === 'history' || seed.success) {
+        if (!seed.success) return done(new Error(`load-forecast: bad history: ${describeIssues(seed.error)}`));
+        history.seed(seed.data.start, seed.data.loadKw);
+        const end = seed.data.start + seed.data.loadKw.length * STEP_MS;
+        // A seed that reaches a day boundary allows the forecast of that day right away.
+        forecast(end, send)
+          .then((ok) => {
+            if (ok) lastDay = history.dayStart(end);
+            done();
+          })
+          .catch((err: unknown) => done(err instanceof Error ? err : new Error(errorText(err))));
+        return;
+      }
+      const t = TelemetrySchema.safeParse(p);
+      if (!t.success) return done(new Error(`load-forecast: expected telemetry or a history seed: ${describeIssues(t.error)}`));
+      const { meter, pcs, ts } = t.data;
+      if (!meter) return done();
+      history.add(ts, (meter.power + (pcs?.power ?? 0)) / 1000);
+      const day = history.dayStart(ts);
+      if (lastDay === day && msg.topic !== 'forecast') return done();
+      lastDay = day;
+      forecast(ts, send)
+        .then((ok) => {
+          if (!ok) lastDay = null;
+          done();
+        })
+        .catch((err: unknown) => done(err instanceof Error ? err : new Error(errorText(err))));
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      closed = true;
+      ready.then((s) => s.release()).then(() => done(), () => done());
+    });
+  }
+  RED.nodes.registerType('load-forecast', LoadForecastNode);
+};

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dataPath, DATA_FILES } from '../../runtime/data/real-data';
+import { forecastModelInfo } from '../../runtime/ml/forecast-model';
+import { openSession } from '../../runtime/ml/onnx-session';
+
+describe('lifo4 ml train forecast', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'lifo4-mlcli-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('trains on the household CSV and writes an ONNX model onnxruntime loads, with its holdout score', async () => {
+    // 45 days of the real file keep the test short.
+    const lines = readFileSync(dataPath(DATA_FILES.household), 'utf8').split('\n').slice(0, 1 + 45 * 96);
+    const data = join(dir, 'household.csv');
+    writeFileSync(data, lines.join('\n'));
+    const out = join(dir, 'model.onnx');
+    const cli = require.resolve('../../runtime/cli/main');
+    const r = spawnSync(process.execPath, [cli, 'ml', 'train', 'forecast', '--data', data, '--out', out, '--region', 'BY', '--holdout-days', '7'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { holdout_days: number; train_days: number; holdout_mae: number };
+    assert.equal(summary.holdout_days, 7);
+    assert.equal(summary.train_days, 45 - 14 - 7);
+    assert.ok(summary.holdout_mae > 0);
+    const bytes = readFileSync(out);
+    assert.equal(forecastModelInfo(bytes).region, 'BY');
+    const session = await openSession(bytes);
+    assert.deepEqual(session.inputNames, ['features']);
+    await session.release();
+  });
+
+  it('refuses an unknown region with a clear message', () => {
+    const cli = require.resolve('../../runtime/cli/main');
+    const r = spawnSync(process.execPath, [cli, 'ml', 'train', 'forecast', '--data', dataPath(DATA_FILES.household), '--out', join(dir, 'x.onnx'), '--region', 'XX'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /lifo4 ml train forecast:/);
+  });
+});
