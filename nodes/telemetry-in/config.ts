@@ -12,5 +12,11 @@ export const TelemetryInConfigSchema = z.object({
   group: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9_-]+$/, 'group: letters, digits, _ and - only')]).default(''),
   /** A record handed to the store and neither stored nor refused by then is taken again, s. */
   inFlightTtlS: z.coerce.number().int().min(1).max(3600).default(30),
+  /**
+   * Records after a gap in a site's seqs wait this long for the gap to be filled, so they are stored
+   * in order (in-order.ts), s; 0 = store as they come. Not used with a shared group: each cloud
+   * runtime then sees only part of a site's stream.
+   */
+  orderWaitS: z.coerce.number().min(0).max(600).default(20),
 });
 export type TelemetryInConfig = z.infer<typeof TelemetryInConfigSchema>;

@@ -6,7 +6,7 @@
 // those seqs: the edge forgets a record only once it is committed. It also follows the retained
 // lifo4/+/state topics and sends each site's online/offline changes (output 3).
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { SiteStateSchema, describeIssues, type Alarm, type SiteState, type TelemetryAck } from '../domain/contracts';
+import { SiteStateSchema, describeIssues, type Alarm, type SiteState, type TelemetryAck, type TelemetryRecord } from '../domain/contracts';
 import { fleetTopics, sharedSubscription, siteIdOfTopic, topics } from '../domain/topics';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, errorText, shorten } from '../device-io/status';
@@ -15,6 +15,7 @@ import { seqRanges, type SeqRange } from '../../runtime/timeseries/store';
 import { StoreOutcomeMessageSchema } from '../timeseries-out/stored-message';
 import { TelemetryInConfigSchema, type TelemetryInConfig } from './config';
 import { admitBatch, type Rejection, type TelemetryInStats } from './ingest';
+import { InOrderGate } from './in-order';
 import { SeqWindow } from './seq-window';
 
 const STATUS_MS = 1000;
@@ -83,13 +84,22 @@ export = function register(RED: NodeAPI): void {
       if (r.stored.length) ack(r.siteId, seqRanges(r.stored));
       if (!r.fresh.length) return;
       stats.fresh += r.fresh.length;
+      forward(r.siteId, gate ? gate.offer(r.siteId, r.fresh, Date.now()) : r.fresh);
+    };
+
+    /** Records to the store (output 1) and the alarm transitions they carry (output 2). */
+    const forward = (siteId: string, records: TelemetryRecord[]): void => {
+      if (!records.length) return;
       const alarms: NodeMessage[] = [];
-      for (const rec of r.fresh) {
+      for (const rec of records) {
         for (const a of rec.alarms ?? []) alarms.push({ topic: topics.alarm(rec.siteId), payload: { ...a, siteId: rec.siteId } satisfies Alarm, seq: rec.seq } as NodeMessage);
       }
       stats.alarms += alarms.length;
-      node.send([{ topic: topics.telemetry(r.siteId), payload: r.fresh }, alarms.length ? alarms : null, null] as unknown as NodeMessage[]);
+      node.send([{ topic: topics.telemetry(siteId), payload: records }, alarms.length ? alarms : null, null] as unknown as NodeMessage[]);
     };
+    // With a shared group this runtime sees only part of each site's stream: no order to restore.
+    const gate = cfg.orderWaitS > 0 && !cfg.group ? new InOrderGate({ maxWaitMs: cfg.orderWaitS * 1000, maxHeld: 50_000 }) : null;
+    const gateTimer = gate ? setInterval(() => { for (const { siteId, records } of gate.expire(Date.now())) forward(siteId, records); }, 500) : null;
 
     const onState = (topic: string, payload: Buffer): void => {
       const topicSite = siteIdOfTopic(topic);
@@ -140,6 +150,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', () => {
       clearInterval(statusTimer);
+      if (gateTimer) clearInterval(gateTimer);
       for (const u of unsubscribe) u();
     });
   }

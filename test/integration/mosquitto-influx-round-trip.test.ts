@@ -1,7 +1,7 @@
 // Edge -> cloud -> store through the production parts: the edge's telemetry-out and the cloud's
 // telemetry-in / timeseries-out on a real Mosquitto with the shipped ACL and per-site passwords,
 // storing into a real InfluxDB 1.x. Mid-stream the broker is stopped (without persistence) and the
-// database is stopped; every record still arrives, and is stored exactly once.
+// database is stopped; every record still arrives exactly once and in order.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,7 +71,7 @@ describe('edge -> Mosquitto (shipped ACL) -> cloud -> InfluxDB, with the broker 
     tmp.remove();
   });
 
-  it('stores every record the edge numbered exactly once', async () => {
+  it('stores every record the edge numbered exactly once and in seq order', async () => {
     const url = mosquitto!.url;
     await helper.load([mqttLinkNode, telemetryOutNode, telemetryInNode, timeseriesOutNode], [
       // The edge, as its site.
@@ -142,10 +142,9 @@ describe('edge -> Mosquitto (shipped ACL) -> cloud -> InfluxDB, with the broker 
     assert.ok(last > 30, `records numbered: ${last}`);
     const latest = await store().latest([SITE]);
     assert.equal(latest[0]?.seq, last);
-    // What went to the store: every seq once. Not always in arrival order: what the restarted broker
-    // lost reaches the cloud when the edge resends it after the ack timeout, behind newer records
-    // (the store keys records by seq, so queries see them in order).
-    assert.equal(new Set(toStore).size, toStore.length, 'no record went to the store twice');
-    assert.deepEqual([...toStore].sort((a, b) => a - b), Array.from({ length: last }, (_, k) => k + 1));
+    // What went to the store: every seq once and in order. What the restarted broker lost reached the
+    // cloud only when the edge sent it again after its ack timeout, behind newer records; telemetry-in
+    // held those until the gap was filled.
+    assert.deepEqual(toStore, Array.from({ length: last }, (_, k) => k + 1));
   });
 });
