@@ -4,14 +4,15 @@ import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const assetDirs = ['nodes', 'runtime'];
+const assetDirs = ['nodes', 'runtime', 'plugins'];
 const assetExt = /\.(html|png|svg|csv|txt|md)$/;
 
 function copyAssets(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) copyAssets(path);
-    else if (assetExt.test(name) || name === 'LICENSE') {
+    // locales/<lang>/<type>.json: Node-RED reads a node's message catalog beside its .js file.
+    else if (assetExt.test(name) || name === 'LICENSE' || (name.endsWith('.json') && /[\\/]locales[\\/]/.test(path))) {
       cpSync(path, join(root, 'dist', relative(root, path)));
     }
   }

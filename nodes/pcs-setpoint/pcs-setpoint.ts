@@ -12,6 +12,7 @@ import { errorStatus, errorText, healthStatus, shorten } from '../device-io/stat
 import { holdingReader } from '../device-io/sunspec-reader';
 import type { ModbusTransport, TransportHealth } from '../modbus-connection/transport';
 import { PcsSetpointConfigSchema, type PcsSetpointConfig } from './config';
+import { deployedPathErrors } from './path-check';
 import { clampSetpoint, pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits, type RegisterWrite } from './setpoint';
 
 interface Pcs {
@@ -47,12 +48,36 @@ export = function (RED: NodeAPI): void {
     let heartbeatError: string | null = null;
     // Command writes and heartbeats must not interleave: one chain of register writes.
     let chain: Promise<unknown> = Promise.resolve();
+    // Flow safety check (nodes/domain/flow-lint): on a path that bypasses safety-limits and the
+    // arbiter this node writes nothing. Checked now (the deployed config is set before nodes are
+    // built) and again whenever flows start, because a "modified nodes" deploy that rewires only
+    // the nodes upstream does not rebuild this one.
+    const canvasId = typeof def._alias === 'string' ? def._alias : node.id;
+    let refusal: string | null = null;
+    const checkPath = (): void => {
+      const errors = deployedPathErrors(RED, canvasId);
+      refusal = errors.length > 0 ? `${errors[0]}${errors.length > 1 ? ` (+${errors.length - 1} more)` : ''}` : null;
+      if (refusal) {
+        // Stop commanding: without heartbeats the PCS reverts to 0 W after its revert timeout.
+        stopHeartbeat();
+        command = null;
+        node.status({ fill: 'red', shape: 'dot', text: shorten(`refused: unsafe flow: ${errors[0] ?? ''}`) });
+        node.error(`refusing to write the PCS: ${refusal}`);
+      }
+    };
+    const onFlowsStarted = (): void => {
+      const was = refusal;
+      checkPath();
+      if (was && !refusal) node.status({});
+    };
+    checkPath();
+    RED.events.on('flows:started', onFlowsStarted);
 
     const onHealth = (h: TransportHealth): void => {
       if (h.state !== 'connected') {
         pcs = null; // re-discover on the next connection: it may be another device now
         const s = healthStatus(h);
-        if (s) node.status(s);
+        if (s && !refusal) node.status(s);
       }
     };
     transport.on('health', onHealth);
@@ -122,6 +147,10 @@ export = function (RED: NodeAPI): void {
     }
 
     node.on('input', (msg, send, done) => {
+      if (refusal) {
+        node.status({ fill: 'red', shape: 'dot', text: shorten(`refused: unsafe flow: ${refusal}`) });
+        return done(new Error(`refused, nothing written: ${refusal}`));
+      }
       const parsed = PowerSchema.safeParse(msg.payload);
       if (!parsed.success) {
         const shown = typeof msg.payload === 'string' ? `"${shorten(msg.payload, 40)}"` : String(msg.payload);
@@ -161,6 +190,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('close', (done: () => void) => {
       closing = true;
+      RED.events.removeListener('flows:started', onFlowsStarted);
       stopHeartbeat();
       transport.off('health', onHealth);
       const p = pcs;

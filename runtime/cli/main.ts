@@ -8,6 +8,8 @@ import { FIELDS, ROLE_KEYS, SettingsError, loadSettings } from '../../settings';
 import { packageVersion } from '../app/package-info';
 import { SecretsError } from '../secrets';
 import { CONFIG_ERROR_EXIT } from '../supervisor/supervisor';
+import { addLintCommand } from './lint-command';
+import { addMlCommand } from './ml-command';
 import { addUserCommand } from './user-command';
 
 function describe(key: SettingKey): string {
@@ -99,6 +101,8 @@ export function buildProgram(): Command {
     await runNodeRedRole(settings);
   });
   addUserCommand(program);
+  addMlCommand(program);
+  addLintCommand(program);
   return program;
 }
 
