@@ -80,6 +80,9 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
       page: { title },
       header: { title },
       tours: false,
+      // No palette catalogue: the editor would fetch catalogue.nodered.org, and nothing is
+      // installed from a registry onto a controller (DESIGN.md).
+      palette: { catalogues: [] },
       // Projects stay off. Present but without `enabled`, so Node-RED does not warn about it on
       // every start (storage/localfilesystem/projects/index.js warns on enabled === false).
       projects: {},
