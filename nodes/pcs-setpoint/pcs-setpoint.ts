@@ -46,6 +46,8 @@ export = function (RED: NodeAPI): void {
     let command: { raw: number; watts: number } | null = null;
     let closing = false;
     let heartbeatError: string | null = null;
+    /** When WSet was last written (command or heartbeat), ms. */
+    let lastWriteAt = 0;
     // Command writes and heartbeats must not interleave: one chain of register writes.
     let chain: Promise<unknown> = Promise.resolve();
     // Flow safety check (nodes/domain/flow-lint): on a path that bypasses safety-limits and the
@@ -134,10 +136,16 @@ export = function (RED: NodeAPI): void {
         return;
       }
       if (!p) return;
+      // A command written within the last heartbeat already refreshed the revert timer: a timer
+      // tick that jitter put just before the next command would only double the writes.
+      if (Date.now() - lastWriteAt < config.heartbeat) return;
       const raw = command.raw;
       chain = chain
         .then(() => write(p, setpointWrite(p.def704, raw)))
-        .then(() => { heartbeatError = null; })
+        .then(() => {
+          heartbeatError = null;
+          lastWriteAt = Date.now();
+        })
         .catch((err: unknown) => {
           node.status(healthStatus(transport.health()) ?? errorStatus(err));
           // Once per distinct error: a PCS that is gone must not flood the log every heartbeat.
@@ -170,6 +178,7 @@ export = function (RED: NodeAPI): void {
             p.revertConfigured = true;
           }
           await write(p, setpointWrite(p.def704, cmd.raw));
+          lastWriteAt = Date.now();
           command = cmd;
           stopHeartbeat();
           if (!closing) heartbeat = setInterval(beat, config.heartbeat);

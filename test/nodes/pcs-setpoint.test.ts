@@ -99,6 +99,23 @@ describe('pcs-setpoint node', () => {
       assert.equal(pcs.wset, 1000);
     });
 
+    it('adds no heartbeat write while commands come at least once per heartbeat', async () => {
+      await helper.load(ourNodes, flow({ heartbeat: 300 }) as never);
+      const set = helper.getNode('set');
+      let result = nextMessage<Result>(helper.getNode('out'));
+      set.receive({ payload: 1000 });
+      await result;
+      const before = pcs.writes.length;
+      // Commands every 100 ms, three times faster than the heartbeat: one WSet write each, no more.
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        result = nextMessage<Result>(helper.getNode('out'));
+        set.receive({ payload: 1000 + i });
+        await result;
+      }
+      assert.equal(pcs.writes.length - before, 10);
+    });
+
     for (const bad of ['500', 'abc', Number.NaN, Number.POSITIVE_INFINITY, null, { w: 1 }]) {
       it(`refuses ${typeof bad === 'string' ? `"${bad}"` : String(bad)} with a clear error and writes nothing`, async () => {
         await helper.load(ourNodes, flow() as never);
