@@ -9,6 +9,7 @@ import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
 import { chargeCurrentFactor, dischargeCurrentFactor, type LfpProfile } from '../../nodes/domain/lfp/limits';
 import { sunspecModel } from '../../nodes/domain/sunspec/model';
 import { Prng } from './prng';
+import type { AgeingCurve } from './ageing';
 
 export interface CellSpec {
   /** Nominal capacity, Ah. */
@@ -46,6 +47,10 @@ export interface PackConfig {
   seed: number;
   /** After an alarm clears, the contactor closes again on its own after this many seconds. */
   autoReconnectS: number;
+  /** Capacity fade and resistance growth per equivalent full cycle (none when absent). */
+  ageing?: AgeingCurve;
+  /** Equivalent full cycles the pack has already done when the simulation starts (default 0). */
+  initialCycles?: number;
 }
 
 export interface CellState {
@@ -82,6 +87,11 @@ const RESISTANCE_TEMP_COEFF = 0.025;
 const LIMIT_RISE_TAU_S = 10;
 
 interface Cell {
+  /** As built, before any ageing. */
+  newCapacityAh: number;
+  newR0Ohm: number;
+  newR1Ohm: number;
+  tau1S: number;
   capacityAh: number;
   r0Ohm: number;
   r1Ohm: number;
@@ -92,6 +102,18 @@ interface Cell {
   v1: number;
   temp: number;
   voltage: number;
+}
+
+/**
+ * Slow physical faults (set by the site from its active faults): a leakage current inside one cell
+ * (self-discharge, A), extra contact resistance in series at one cell's terminal (a loose busbar
+ * joint whose drop and heat that cell's voltage tap and sensor see, ohm), and the part of the
+ * cooling still working (a failing fan, 0..1).
+ */
+export interface SlowFaults {
+  leakA: Map<number, number>;
+  contactOhm: Map<number, number>;
+  cooling: number;
 }
 
 /** Sensor overlays injected as faults: the BMS reads these instead of the physical value. */
@@ -107,6 +129,11 @@ export class BatteryPack {
   readonly nominalV: number;
   private readonly cells: Cell[];
   readonly faults: SensorFaults = { cellVoltage: new Map(), cellTemp: new Map() };
+  readonly slow: SlowFaults = { leakA: new Map(), contactOhm: new Map(), cooling: 1 };
+  /** Equivalent full cycles done before the simulation started (see setAge). */
+  private cycleOffset: number;
+  /** The EFC at which the cells' capacity and resistance were last aged. */
+  private agedAtCycles = Number.NaN;
 
   ambientC: number;
   /** Pack current, A, positive = discharge. */
@@ -135,9 +162,15 @@ export class BatteryPack {
     const s = config.spread;
     this.cells = Array.from({ length: config.cellsInSeries }, () => {
       const r1 = c.r1Ohm * rng.normal(1, s.resistance);
+      const capacityAh = c.capacityAh * rng.normal(1, s.capacity);
+      const r0Ohm = c.r0Ohm * rng.normal(1, s.resistance);
       const cell: Cell = {
-        capacityAh: c.capacityAh * rng.normal(1, s.capacity),
-        r0Ohm: c.r0Ohm * rng.normal(1, s.resistance),
+        newCapacityAh: capacityAh,
+        newR0Ohm: r0Ohm,
+        newR1Ohm: r1,
+        tau1S: c.tau1S,
+        capacityAh,
+        r0Ohm,
         r1Ohm: r1,
         c1F: c.tau1S / r1,
         heatCapJPerK: c.massKg * c.cpJPerKgK,
@@ -151,6 +184,8 @@ export class BatteryPack {
       return cell;
     });
     this.ratedAh = c.capacityAh;
+    this.cycleOffset = Math.max(0, config.initialCycles ?? 0);
+    this.applyAge();
     this.nominalV = config.cellsInSeries * curve.ocv(0.5);
     this.ratedWh = this.ratedAh * this.nominalV;
     this.chargeAh = (this.cells.reduce((a, x) => a + x.soc, 0) / this.cells.length) * this.ratedAh;
@@ -185,7 +220,36 @@ export class BatteryPack {
   private seriesR0(): number {
     let r = 0;
     for (const c of this.cells) r += this.r0At(c);
+    for (const x of this.slow.contactOhm.values()) r += x;
     return r;
+  }
+
+  /**
+   * Age the cells to the present equivalent full cycles: capacity and resistance from the ageing
+   * curve, each relative to the cell's as-built value (the manufacturing spread stays). The state
+   * of charge of each cell is kept: the lost capacity is lost from every SoC alike.
+   */
+  private applyAge(): void {
+    const curve = this.config.ageing;
+    if (!curve) return;
+    const efc = this.cycles;
+    if (Math.abs(efc - this.agedAtCycles) < 0.01) return;
+    this.agedAtCycles = efc;
+    const q = curve.capacityFactor(efc);
+    const r = curve.resistanceFactor(efc);
+    for (const c of this.cells) {
+      c.capacityAh = c.newCapacityAh * q;
+      c.r0Ohm = c.newR0Ohm * r;
+      c.r1Ohm = c.newR1Ohm * r;
+      c.c1F = c.tau1S / c.r1Ohm;
+    }
+  }
+
+  /** Start (or continue) as a pack that has done `cycles` equivalent full cycles. */
+  setAge(cycles: number): void {
+    if (!(cycles >= 0) || !Number.isFinite(cycles)) throw new RangeError(`age must be a non-negative number of cycles, got ${cycles}`);
+    this.cycleOffset = cycles - this.throughputAh / (2 * this.ratedAh);
+    this.applyAge();
   }
 
   /** Terminal voltage of the pack, V (sum of physical cell voltages). */
@@ -218,18 +282,22 @@ export class BatteryPack {
   step(dtS: number, currentA: number): void {
     const i = this.contactorClosed && Number.isFinite(currentA) ? currentA : 0;
     this.current = i;
-    for (const c of this.cells) {
+    const slow = this.slow;
+    this.cells.forEach((c, k) => {
       const r0 = this.r0At(c);
+      const contact = slow.contactOhm.get(k) ?? 0;
       // RC pair advanced exactly for a constant current over the step.
       const decay = Math.exp(-dtS / (c.r1Ohm * c.c1F));
       c.v1 = c.v1 * decay + i * c.r1Ohm * (1 - decay);
-      c.soc -= (i * dtS) / 3600 / c.capacityAh;
-      const heatW = i * i * r0 + (c.v1 * c.v1) / c.r1Ohm;
-      c.temp += (dtS * (heatW - c.coolingWPerK * (c.temp - this.ambientC))) / c.heatCapJPerK;
-      c.voltage = this.cellOcv(c.soc) - c.v1 - i * r0;
-    }
+      // A self-discharging cell loses charge to its internal leak whatever the pack current is.
+      c.soc -= ((i + (slow.leakA.get(k) ?? 0)) * dtS) / 3600 / c.capacityAh;
+      const heatW = i * i * (r0 + contact) + (c.v1 * c.v1) / c.r1Ohm;
+      c.temp += (dtS * (heatW - slow.cooling * c.coolingWPerK * (c.temp - this.ambientC))) / c.heatCapJPerK;
+      c.voltage = this.cellOcv(c.soc) - c.v1 - i * (r0 + contact);
+    });
     this.chargeAh = Math.min(this.ratedAh, Math.max(0, this.chargeAh - (i * dtS) / 3600));
     this.throughputAh += (Math.abs(i) * dtS) / 3600;
+    this.applyAge();
     this.updateBms(dtS);
   }
 
@@ -254,9 +322,14 @@ export class BatteryPack {
     return Math.min(100, (100 * Math.min(...this.cells.map((c) => c.capacityAh))) / this.ratedAh);
   }
 
-  /** Equivalent full cycles so far. */
+  /** Equivalent full cycles so far, including the age the pack started with. */
   get cycles(): number {
-    return this.throughputAh / (2 * this.ratedAh);
+    return this.cycleOffset + this.throughputAh / (2 * this.ratedAh);
+  }
+
+  /** Mean cell capacity against the rating, %: the capacity the pack's charge moves against. */
+  get capacitySohPct(): number {
+    return (100 * this.cells.reduce((a, c) => a + c.capacityAh, 0)) / this.cells.length / this.ratedAh;
   }
 
   get power(): number {

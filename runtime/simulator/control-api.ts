@@ -3,12 +3,15 @@
 //   GET    /state          the full physical state (SiteState) as JSON
 //   POST   /faults         inject a fault, body {type, cell?, value?} -> 201 {fault, faults}
 //   DELETE /faults[?type=] clear all faults or one type -> 200 {cleared, faults}
+//   POST   /age           body {cycles}: the pack continues as one that has done that many
+//                         equivalent full cycles (capacity and resistance from the ageing data)
+//                         -> 200 {cycles, capacitySoh}
 // Bad JSON or a bad body gets 400 with a message naming the problem; nothing here can crash the loop.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { describeIssues } from '../../nodes/domain/contracts';
-import { FAULT_TYPES, FaultRequestSchema, type Site } from './site';
+import { AgeRequestSchema, FAULT_TYPES, FaultRequestSchema, type Site } from './site';
 
 const MAX_BODY = 64 * 1024;
 
@@ -114,6 +117,20 @@ export class ControlApi {
           throw err;
         }
       }
+      case 'POST /age': {
+        const text = await readBody(req);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (err) {
+          throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+        }
+        const parsed = AgeRequestSchema.safeParse(json);
+        if (!parsed.success) throw new HttpError(400, `bad age: ${describeIssues(parsed.error)}`);
+        this.site.pack.setAge(parsed.data.cycles);
+        this.site.pack.step(0, this.site.pack.current);
+        return send(res, 200, { cycles: this.site.pack.cycles, capacitySoh: this.site.pack.capacitySohPct });
+      }
       case 'DELETE /faults': {
         const type = url.searchParams.get('type');
         let which: z.infer<typeof FaultTypeQuery> | undefined;
@@ -126,7 +143,7 @@ export class ControlApi {
         return send(res, 200, { cleared, faults: this.site.activeFaults() });
       }
       default:
-        if (['/health', '/state', '/faults'].includes(url.pathname)) throw new HttpError(405, `${req.method ?? ''} not allowed on ${url.pathname}`);
+        if (['/health', '/state', '/faults', '/age'].includes(url.pathname)) throw new HttpError(405, `${req.method ?? ''} not allowed on ${url.pathname}`);
         throw new HttpError(404, `no route ${route}`);
     }
   }

@@ -22,6 +22,8 @@ export interface SimulatorOptions {
   startTime?: number;
   /** Wall-clock interval of the simulation loop, ms (default 100). */
   tickMs?: number;
+  /** Equivalent full cycles the pack has done at the start (default 0: a new pack). */
+  ageCycles?: number;
 }
 
 export interface RunningSimulator {
@@ -32,14 +34,16 @@ export interface RunningSimulator {
 
 export { Site, siteConfig } from './site';
 export type { SiteState, SiteKind, FaultType, ActiveFault } from './site';
+export { AgeingCurve, measuredAgeingCurve } from './ageing';
 
 let ocvCurve: OcvCurve | undefined;
 const profiles = new Map<SiteKind, SiteProfile>();
 
 /** Build a site from the real data (cached per process): the pure model, no timers or sockets. */
-export function createSite(kind: SiteKind = 'household', seed = 1, startTime?: number): Site {
+export function createSite(kind: SiteKind = 'household', seed = 1, startTime?: number, ageCycles = 0): Site {
   ocvCurve ??= new OcvCurve(loadOcvPoints());
   const config = siteConfig(kind, seed);
+  config.pack.initialCycles = ageCycles;
   let profile = profiles.get(kind);
   if (!profile) {
     profile = kind === 'household' ? householdProfile() : commercialProfile({ peakLoadW: config.peakLoadW, pvPeakW: config.pvPeakW });
@@ -54,7 +58,7 @@ const MAX_TICK_SIM_MS = 3_600_000;
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   const host = opts.host ?? '127.0.0.1';
   const seed = opts.seed ?? 1;
-  const site = createSite(opts.site ?? 'household', seed, opts.startTime);
+  const site = createSite(opts.site ?? 'household', seed, opts.startTime, opts.ageCycles);
   const clock = new SimClock(site.simTimeMs, opts.speed ?? 1);
   const images = siteImages(site, { seed, version: packageVersion() });
   const refresh = (): void => {

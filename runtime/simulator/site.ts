@@ -7,6 +7,7 @@ import { LFP_DEFAULTS, type LfpProfile } from '../../nodes/domain/lfp/limits';
 import { BatteryPack, type CellState, type PackConfig } from './battery-pack';
 import { Pcs, type PcsConfig, type PcsStateName } from './pcs';
 import type { SiteProfile } from './site-profile';
+import { measuredAgeingCurve } from './ageing';
 import { LOAD_GROUPS, type IslandState, type LoadGroup } from '../../nodes/domain/black-start/island-models';
 
 /**
@@ -66,6 +67,7 @@ export function siteConfig(kind: SiteKind, seed = 1, profile: LfpProfile = LFP_D
         profile,
         seed,
         autoReconnectS: 60,
+        ageing: measuredAgeingCurve(),
       },
       pcs: {
         ratedW: 5000, lossNoLoad: 0.005, lossLinear: 0.01, lossQuadratic: 0.02, standbyW: 10,
@@ -87,6 +89,7 @@ export function siteConfig(kind: SiteKind, seed = 1, profile: LfpProfile = LFP_D
       profile,
       seed,
       autoReconnectS: 60,
+      ageing: measuredAgeingCurve(),
     },
     pcs: {
       ratedW: 100_000, lossNoLoad: 0.004, lossLinear: 0.008, lossQuadratic: 0.018, standbyW: 60,
@@ -99,10 +102,33 @@ export function siteConfig(kind: SiteKind, seed = 1, profile: LfpProfile = LFP_D
 
 // ---------------------------------------------------------------- faults
 
-export const FAULT_TYPES = ['over-temperature', 'cell-over-voltage', 'cell-under-voltage', 'pcs-fault', 'modbus-silence', 'grid-loss'] as const;
+export const FAULT_TYPES = [
+  'over-temperature',
+  'cell-over-voltage',
+  'cell-under-voltage',
+  'pcs-fault',
+  'modbus-silence',
+  'grid-loss',
+  'self-discharge',
+  'fan-failure',
+  'loose-connection',
+] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
-/** POST /faults body. `cell` picks the cell (default 0); `value` the sensor reading (degC or V). */
+/**
+ * Slow faults: they grow from nothing at a constant rate per simulated day since injection, as the
+ * ageing faults that anomaly detection must catch early do.
+ *   self-discharge    `cell` leaks; `value` = growth of its self-discharge, % of its capacity per
+ *                     day, per day (a developing internal micro-short).
+ *   fan-failure       the pack's cooling (hA to ambient) degrades; `value` = part lost per day
+ *                     (down to 5 % left): temperature rise against current grows.
+ *   loose-connection  a busbar joint at `cell` (so on that cell's module) loosens; `value` = contact
+ *                     resistance added per day, milliohm: the drop shows in that cell's voltage tap.
+ */
+export const SLOW_FAULT_TYPES: readonly FaultType[] = ['self-discharge', 'fan-failure', 'loose-connection'];
+const MIN_COOLING = 0.05;
+
+/** POST /faults body. `cell` picks the cell (default 0); `value` the sensor reading (degC or V), or a slow fault's rate. */
 export const FaultRequestSchema = z
   .object({
     type: z.enum(FAULT_TYPES),
@@ -125,7 +151,13 @@ const FAULT_DEFAULT_VALUE: Partial<Record<FaultType, number>> = {
   'over-temperature': 60,
   'cell-over-voltage': 3.7,
   'cell-under-voltage': 2.4,
+  'self-discharge': 1,
+  'fan-failure': 0.25,
+  'loose-connection': 0.2,
 };
+
+/** POST /age body: make the pack as old as `cycles` equivalent full cycles. */
+export const AgeRequestSchema = z.object({ cycles: z.number().finite().nonnegative().max(5000) }).strict();
 
 // ---------------------------------------------------------------- state
 
@@ -149,6 +181,8 @@ export interface SiteState {
     cellVmin: number;
     capacityAh: number;
     capacityWh: number;
+    /** Mean cell capacity against the rating, % (the truth an SoH estimator measures). */
+    capacitySoh: number;
     chargeLimitA: number;
     dischargeLimitA: number;
     contactorClosed: boolean;
@@ -226,6 +260,13 @@ export class Site {
   energyImportWh = 0;
   energyExportWh = 0;
   private readonly faults = new Map<FaultType, ActiveFault>();
+  /**
+   * Longest sub-step, ms. In-process runs over months (SoH and anomaly benches) may raise it to
+   * tens of seconds: the thermal time constant is hours and the RC pair is advanced exactly.
+   */
+  maxSubstepMs = MAX_SUBSTEP_MS;
+  /** Simulated time each slow fault began, ms. */
+  private readonly slowSince = new Map<FaultType, number>();
   /** Called after the set of active faults changed (the Modbus server watches modbus-silence). */
   onFaultsChanged: ((faults: ActiveFault[]) => void) | undefined;
 
@@ -311,7 +352,7 @@ export class Site {
   /** Advance the simulated time by dtMs in sub-steps of at most MAX_SUBSTEP_MS. */
   step(dtMs: number): void {
     if (!(dtMs > 0)) return;
-    const n = Math.ceil(dtMs / MAX_SUBSTEP_MS);
+    const n = Math.ceil(dtMs / this.maxSubstepMs);
     const sub = dtMs / n;
     for (let k = 0; k < n; k++) this.subStep(sub);
   }
@@ -332,11 +373,33 @@ export class Site {
     } else {
       this.pcs.step(dtS, dc);
     }
+    if (this.slowSince.size) this.growSlowFaults();
     pack.step(dtS, pack.currentForPower(this.pcs.dcPower));
     this.simTimeMs += dtMs;
     this.sample();
     if (this.gridW > 0) this.energyImportWh += (this.gridW * dtS) / 3600;
     else this.energyExportWh += (-this.gridW * dtS) / 3600;
+  }
+
+  /** Set the pack's slow-fault physics from the slow faults' age. */
+  private growSlowFaults(): void {
+    const slow = this.pack.slow;
+    slow.leakA.clear();
+    slow.contactOhm.clear();
+    slow.cooling = 1;
+    for (const [type, since] of this.slowSince) {
+      const f = this.faults.get(type);
+      if (!f || f.cell === undefined || f.value === undefined) continue;
+      const days = Math.max(0, this.simTimeMs - since) / 86_400_000;
+      if (type === 'self-discharge') {
+        const cap = this.pack.cellStates()[f.cell]?.capacityAh ?? this.pack.ratedAh;
+        slow.leakA.set(f.cell, ((f.value / 100) * days * cap) / 24);
+      } else if (type === 'fan-failure') {
+        slow.cooling = Math.max(MIN_COOLING, 1 - f.value * days);
+      } else if (type === 'loose-connection') {
+        slow.contactOhm.set(f.cell, (f.value / 1000) * days);
+      }
+    }
   }
 
   activeFaults(): ActiveFault[] {
@@ -356,7 +419,10 @@ export class Site {
       fault.cell = cell;
       fault.value = value;
     }
+    if (SLOW_FAULT_TYPES.includes(req.type) && !(value !== undefined && value > 0)) throw new RangeError(`${req.type}: value is a growth rate per day and must be positive`);
     this.faults.set(req.type, fault);
+    // Injected again: the slow fault starts over from nothing.
+    this.slowSince.delete(req.type);
     this.applyFaults();
     return fault;
   }
@@ -382,8 +448,12 @@ export class Site {
     for (const f of this.faults.values()) {
       if (f.cell === undefined || f.value === undefined) continue;
       if (f.type === 'over-temperature') overlays.cellTemp.set(f.cell, f.value);
-      else overlays.cellVoltage.set(f.cell, f.value);
+      else if (f.type === 'cell-over-voltage' || f.type === 'cell-under-voltage') overlays.cellVoltage.set(f.cell, f.value);
     }
+    // Slow faults grow from the time they were (last) injected; a cleared one stops at once.
+    for (const t of [...this.slowSince.keys()]) if (!this.faults.has(t)) this.slowSince.delete(t);
+    for (const f of this.faults.values()) if (SLOW_FAULT_TYPES.includes(f.type) && !this.slowSince.has(f.type)) this.slowSince.set(f.type, this.simTimeMs);
+    this.growSlowFaults();
     this.pcs.fault = this.faults.has('pcs-fault');
     this.gridPresent = !this.faults.has('grid-loss');
     // Let the BMS see the new readings now, not at the next step (a zero-length step).
@@ -416,6 +486,7 @@ export class Site {
         cellVmin: Math.min(...volts),
         capacityAh: pack.ratedAh,
         capacityWh: pack.ratedWh,
+        capacitySoh: pack.capacitySohPct,
         chargeLimitA: pack.chargeLimitA,
         dischargeLimitA: pack.dischargeLimitA,
         contactorClosed: pack.contactorClosed,
