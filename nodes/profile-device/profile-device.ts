@@ -2,12 +2,11 @@
 // model (profile.ts), so it decodes and maps to Telemetry exactly like a SunSpec device.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Telemetry } from '../domain/contracts';
-import { readBlock, type ReadRegisters } from '../domain/sunspec/discovery';
-import { blockSize, decodeProfileBlock, parseProfile, type Profile } from '../domain/sunspec/profile';
-import { deviceTelemetry } from '../domain/sunspec/telemetry';
+import { parseProfile, type Profile } from '../domain/sunspec/profile';
 import { parseConfig } from '../device-io/config';
 import { transportOf } from '../device-io/connection';
 import { DevicePoller } from '../device-io/poller';
+import { profileTelemetry, readProfileBlocks, unitReaders } from '../device-io/profile-reader';
 import { errorStatus } from '../device-io/status';
 import { ProfileDeviceConfigSchema, type ProfileDeviceConfig } from './config';
 
@@ -31,26 +30,11 @@ export = function (RED: NodeAPI): void {
       this.status(errorStatus(transport));
       return;
     }
-    const unit = config.unitId;
-    const readers: Record<'holding' | 'input', ReadRegisters> = {
-      holding: (address, count) => transport.readHoldingRegisters(unit, address, count),
-      input: (address, count) => transport.readInputRegisters(unit, address, count),
-    };
+    const readers = unitReaders(transport, config.unitId);
 
     const poll = async (): Promise<Telemetry> => {
-      const models = [];
-      for (const block of profile.blocks) {
-        const regs = await readBlock(readers[block.function], block.address, blockSize(block));
-        models.push(decodeProfileBlock(block, regs));
-      }
-      const ts = Date.now();
-      const part = deviceTelemetry(profile.kind, models, ts);
-      const t: Telemetry = { siteId: config.siteId, ts };
-      if (config.deviceId) t.deviceId = config.deviceId;
-      if (part.kind === 'battery') t.battery = part.battery;
-      else if (part.kind === 'pcs') t.pcs = part.pcs;
-      else t.meter = part.meter;
-      return t;
+      const blocks = await readProfileBlocks(readers, profile);
+      return profileTelemetry(profile, blocks.map((b) => b.model), config.siteId, config.deviceId, Date.now());
     };
 
     const poller = new DevicePoller({ node: this, transport, interval: config.interval, siteId: config.siteId, poll, invalidate: () => undefined });

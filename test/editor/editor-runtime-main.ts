@@ -19,6 +19,7 @@ import { packageRoot } from '../../runtime/app/package-info';
 export const EDITOR_PLUGINS: Record<string, string> = {
   'lifo4-flow-check': 'dist/plugins/flow-check/flow-check.js',
   'lifo4-site-sidebar': 'dist/plugins/site-sidebar/site-sidebar.js',
+  'lifo4-profile-editor': 'dist/plugins/profile-editor/profile-editor.js',
 };
 /** Nodes under test that package.json may not list yet. */
 export const EDITOR_NODES: Record<string, string> = { 'site-status': 'dist/nodes/site-status/site-status.js' };
