@@ -1,4 +1,4 @@
-// arbitrage: prices and telemetry in, the current step's Request (level 5 ECONOMIC) and the whole
+// arbitrage: prices, telemetry and the site's load forecast in, the current step's Request (level 5 ECONOMIC) and the whole
 // plan out. It re-plans on a rolling horizon: at every step boundary, when the prices change, and
 // when the measured SoC leaves the planned trajectory by more than socDeviationPct. The LP lives in
 // nodes/domain/arbitrage; a solve is synchronous WebAssembly, so horizons stay at a few hundred
@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request } from '../domain/contracts';
 import { expectedSocPct, planAt, PriceBook, type PlanAt } from '../domain/arbitrage/rolling';
+import { LoadForecastSchema, type LoadForecast } from '../domain/forecast/load-history';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, errorText, shorten } from '../device-io/status';
 import { ArbitrageConfigSchema, type ArbitrageConfig } from './config';
@@ -41,6 +42,8 @@ export = function register(RED: NodeAPI): void {
     let soc: number | null = null;
     let capacityWh: number | null = null;
     let netLoadKw: number | undefined;
+    // The latest day-ahead load forecast of this site (load-forecast node): the LP's load per step.
+    let loadForecast: LoadForecast | undefined;
     let current: PlanAt | null = null;
     let planning = false;
     let again: string | null = null;
@@ -64,7 +67,7 @@ export = function register(RED: NodeAPI): void {
           degradationEurPerKwh: config.degradationEurPerKwh, horizonHours: config.horizonHours,
           ...(config.gridImportMaxKw !== null ? { gridImportMaxKw: config.gridImportMaxKw } : {}),
           ...(config.gridExportMaxKw !== null ? { gridExportMaxKw: config.gridExportMaxKw } : {}),
-        }, config.siteId, netLoadKw);
+        }, config.siteId, netLoadKw, loadForecast);
         if (closed) return;
         if (!p) {
           current = null;
@@ -122,8 +125,17 @@ export = function register(RED: NodeAPI): void {
         if (book.put(r.data)) void replan('new prices');
         return done();
       }
+      if (msg.topic === 'load-forecast' || (isObject(p) && 'loadKw' in p && 'model' in p)) {
+        const f = LoadForecastSchema.safeParse(p);
+        if (!f.success) return done(new Error(`arbitrage: bad load forecast: ${describeIssues(f.error)}`));
+        // Another site's forecast says nothing about this site's grid connection.
+        if (f.data.siteId !== config.siteId) return done();
+        loadForecast = f.data;
+        void replan('new load forecast');
+        return done();
+      }
       const t = TelemetrySchema.safeParse(p);
-      if (!t.success) return done(new Error(`arbitrage: expected a price series or telemetry: ${describeIssues(t.error)}`));
+      if (!t.success) return done(new Error(`arbitrage: expected a price series, a load forecast or telemetry: ${describeIssues(t.error)}`));
       const { battery, meter, pcs } = t.data;
       if (meter) netLoadKw = (meter.power + (pcs?.power ?? 0)) / 1000;
       if (!battery) return done();

@@ -52,7 +52,7 @@ async function openEditor(page: Page, url: string): Promise<void> {
 
 async function importFlow(page: Page, flow: unknown[]): Promise<void> {
   await page.evaluate((f) => {
-    (window as unknown as { RED: { view: { importNodes(n: unknown, o: unknown): void } } }).RED.view.importNodes(f, { generateIds: false, addFlow: false });
+    (window as unknown as { RED: { view: { importNodes(n: unknown, o: unknown): void } } }).RED.view.importNodes(f, { generateIds: false, addFlow: false, touchImport: true });
   }, flow);
 }
 

@@ -35,7 +35,9 @@ async function parity(series: LoadedSeries, region: 'BY' | 'BE', trainDays: numb
   }
 }
 
-describe('load forecast exported to ONNX', () => {
+describe('load forecast exported to ONNX', function () {
+  // Trains models and simulates days to a year: slow on a busy machine.
+  this.timeout(300_000);
   it('gives the trainer\'s own predictions through onnxruntime-node (household kW, 1e-4 relative)', async () => {
     await parity(household(60), 'BY', 45);
   });

@@ -10,7 +10,9 @@ function cluster(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n * 2 }, () => rng.normal(0, 1));
 }
 
-describe('isolation forest', () => {
+describe('isolation forest', function () {
+  // Trains models and simulates days to a year: slow on a busy machine.
+  this.timeout(300_000);
   it('uses the BST average path length c(n) of Liu et al. 2008', () => {
     assert.equal(averagePathLength(1), 0);
     assert.equal(averagePathLength(2), 1);

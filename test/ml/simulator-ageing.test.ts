@@ -4,7 +4,9 @@ import { fastSite, runDays, TouController } from '../../runtime/ml/sim-run';
 import { createSite, measuredAgeingCurve, startSimulator } from '../../runtime/simulator/index';
 import { RESISTANCE_PER_FADE } from '../../runtime/simulator/ageing';
 
-describe('simulator ageing: capacity fade and resistance growth follow the Severson 2019 LFP data', () => {
+describe('simulator ageing: capacity fade and resistance growth follow the Severson 2019 LFP data', function () {
+  // Trains models and simulates days to a year: slow on a busy machine.
+  this.timeout(300_000);
   const data = readAgeingData();
   const ref = data.filter((p) => p.cycles <= 10).reduce((s, p) => s + p.qPct, 0) / data.filter((p) => p.cycles <= 10).length;
 

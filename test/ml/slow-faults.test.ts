@@ -14,7 +14,9 @@ function twins(fault: Parameters<Site['injectFault']>[0], days: number): { healt
   return { healthy, faulty };
 }
 
-describe('simulator slow faults (POST /faults self-discharge, fan-failure, loose-connection)', () => {
+describe('simulator slow faults (POST /faults self-discharge, fan-failure, loose-connection)', function () {
+  // Trains models and simulates days to a year: slow on a busy machine.
+  this.timeout(300_000);
   it('self-discharge: the chosen cell loses charge the others keep, more each day', () => {
     const { healthy, faulty } = twins({ type: 'self-discharge', cell: 4 }, 6);
     // Against the other cells of its own pack (the twins' operating windows differ once the weak

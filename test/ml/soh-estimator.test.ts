@@ -3,7 +3,9 @@ import { ageingToOnnx, fitAgeingModel, readAgeingData } from '../../runtime/ml/a
 import { evaluateSoh } from '../../runtime/ml/soh-eval';
 import { ageingPriorFromOnnx } from '../../runtime/ml/soh-prior';
 
-describe('SoH estimator on the simulator: telemetry only, ONNX ageing prior, a simulated year', () => {
+describe('SoH estimator on the simulator: telemetry only, ONNX ageing prior, a simulated year', function () {
+  // Trains models and simulates days to a year: slow on a busy machine.
+  this.timeout(300_000);
   it('stays within 2 SoH points of the pack\'s true capacity over a year of fade', async () => {
     const prior = await ageingPriorFromOnnx(ageingToOnnx(fitAgeingModel(readAgeingData())));
     const r = evaluateSoh({ days: 365, ageCycles: 100, seed: 4, prior });

@@ -2,6 +2,7 @@
 // current step, partly gone, then whole steps to the end of the known prices or the horizon), the
 // plan in the contract's shape, and when a plan is stale. The arbitrage node drives it.
 import type { Plan, PriceSeries } from '../contracts';
+import type { LoadForecast } from '../forecast/load-history';
 import { terminalValueEurPerKwh, TERMINAL_QUANTILE } from './horizon';
 import { planSchedule, type BatteryProblem, type BatterySchedule } from './schedule';
 
@@ -80,8 +81,38 @@ export interface PlanAt {
   socStartPct: number;
 }
 
-/** Plan at `now` from `socPct`; null when no price is known for the current step. */
-export async function planAt(now: number, book: PriceBook, socPct: number, s: ArbitrageSettings, siteId: string, siteNetLoadKw?: number): Promise<PlanAt | null> {
+/**
+ * The site's net load (kW, + = consumption, - = PV surplus) over each interval [from, to): the load
+ * forecast's time-weighted mean over the part of the interval its 15-minute steps cover, and the
+ * measured net load now for the rest (past the forecast's end, persistence is the best guess left).
+ * Without a measurement the uncovered part counts as no site load, as a plan without any forecast
+ * treats the site.
+ */
+export function netLoadPerStep(intervals: readonly (readonly [from: number, to: number])[], forecast: LoadForecast, measuredKw?: number): number[] {
+  const slotMs = forecast.stepMinutes * 60_000;
+  return intervals.map(([from, to]) => {
+    let energy = 0; // kW x ms
+    let covered = 0;
+    const first = Math.max(0, Math.floor((from - forecast.start) / slotMs));
+    for (let j = first; j < forecast.loadKw.length; j++) {
+      const a = forecast.start + j * slotMs;
+      if (a >= to) break;
+      const overlap = Math.min(to, a + slotMs) - Math.max(from, a);
+      if (overlap <= 0) continue;
+      energy += (forecast.loadKw[j] as number) * overlap;
+      covered += overlap;
+    }
+    energy += (measuredKw ?? 0) * (to - from - covered);
+    return energy / (to - from);
+  });
+}
+
+/**
+ * Plan at `now` from `socPct`; null when no price is known for the current step. With a load
+ * forecast (`loadForecast`, the load-forecast node's message) the site's load and PV per step come
+ * from it, so a grid limit is planned against the forecast peak rather than against the load now.
+ */
+export async function planAt(now: number, book: PriceBook, socPct: number, s: ArbitrageSettings, siteId: string, siteNetLoadKw?: number, loadForecast?: LoadForecast): Promise<PlanAt | null> {
   const { start, prices } = book.from(now, Math.max(1, Math.round((s.horizonHours * 3_600_000) / book.stepMs)));
   if (prices.length === 0) return null;
   const stepH = book.stepMs / 3_600_000;
@@ -94,10 +125,20 @@ export async function planAt(now: number, book: PriceBook, socPct: number, s: Ar
     etaCharge: s.etaCharge, etaDischarge: s.etaDischarge, degradationEurPerKwh: s.degradationEurPerKwh,
     terminalValueEurPerKwh: terminalValueEurPerKwh(prices, s.etaDischarge, s.terminalQuantile ?? TERMINAL_QUANTILE, s.degradationEurPerKwh),
   };
-  if (siteNetLoadKw !== undefined && (s.gridImportMaxKw !== undefined || s.gridExportMaxKw !== undefined)) {
+  const limited = s.gridImportMaxKw !== undefined || s.gridExportMaxKw !== undefined;
+  const stepEnd = (i: number): number => start + (i + 1) * book.stepMs;
+  const forecastEnd = loadForecast ? loadForecast.start + loadForecast.loadKw.length * loadForecast.stepMinutes * 60_000 : 0;
+  let net: number[] | null = null;
+  if (loadForecast && forecastEnd > now) {
+    // The current step's interval starts at `now`: only what is left of it is planned.
+    net = netLoadPerStep(prices.map((_, i) => [i === 0 ? now : start + i * book.stepMs, stepEnd(i)] as const), loadForecast, siteNetLoadKw);
+  } else if (siteNetLoadKw !== undefined && limited) {
     // Persistence forecast: the site's net load now, for every step.
-    problem.loadKw = prices.map(() => Math.max(0, siteNetLoadKw));
-    problem.pvKw = prices.map(() => Math.max(0, -siteNetLoadKw));
+    net = prices.map(() => siteNetLoadKw);
+  }
+  if (net) {
+    problem.loadKw = net.map((x) => Math.max(0, x));
+    problem.pvKw = net.map((x) => Math.max(0, -x));
     if (s.gridImportMaxKw !== undefined) problem.gridImportMaxKw = s.gridImportMaxKw;
     if (s.gridExportMaxKw !== undefined) problem.gridExportMaxKw = s.gridExportMaxKw;
   }

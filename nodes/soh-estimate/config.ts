@@ -1,0 +1,17 @@
+// The soh-estimate node's configuration, as the editor stores it.
+import { z } from 'zod';
+import { optionalNonNegative, siteIdField } from '../device-io/config';
+
+export const SohEstimateConfigSchema = z.object({
+  siteId: siteIdField.default('site-1'),
+  /** Path of the ONNX ageing model from `lifo4 ml train ageing`; '' = fit it on start from data/. */
+  model: z.string().trim().default(''),
+  /** Rated pack capacity, Ah; '' = the telemetry's capacityWh over the pack's mid-SoC voltage. */
+  ratedAh: optionalNonNegative,
+  cellsInSeries: z.coerce.number().int().min(1).max(1000).default(16),
+  /** Equivalent full cycles before the first sample when the BMS reports no cycle count. */
+  initialCycles: z.coerce.number().nonnegative().default(0),
+  /** Send the estimate at least this often (telemetry time), minutes; every new measurement is sent at once. */
+  emitEveryMin: z.coerce.number().min(1).max(10_080).default(60),
+});
+export type SohEstimateConfig = z.infer<typeof SohEstimateConfigSchema>;
