@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { OTA_MIGRATION } from '../ota/rollout-schema';
 
 export type CloudDb = Database.Database;
 
@@ -73,6 +74,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE prices (
      site_id TEXT NOT NULL, start INTEGER NOT NULL, step_ms INTEGER NOT NULL, eur_per_mwh REAL NOT NULL,
      PRIMARY KEY (site_id, start)) WITHOUT ROWID;`,
+  // 2: OTA roll-outs, provisioning (issue 8)
+  OTA_MIGRATION,
 ];
 
 export function cloudDbPath(dataDir: string): string {

@@ -3,7 +3,7 @@
 // function, the editor's adminAuth, the /metrics handler and close(). See README section "API".
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
-import type { Request, RequestHandler, Response, Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Server as IoServer } from 'socket.io';
 import { healthBody, type HealthInfo } from '../app/api';
 import type { FleetEvents, FleetHub } from '../fleet/hub';
@@ -17,6 +17,8 @@ import { editorAdminAuth, type EditorAdminAuth } from './editor-auth';
 import { fleetHandlers } from './fleet-handlers';
 import { ApiMetrics } from './metrics';
 import { openApiDocument } from './openapi';
+import { otaHandlers } from './ota-handlers';
+import { OtaCloud, type OtaTransport } from '../ota/ota-cloud';
 import { BCRYPT_COST, decoyHash } from './passwords';
 import { hasPermission } from './permissions';
 import { PlanStore } from './plans';
@@ -53,6 +55,8 @@ export interface CloudApiOptions {
   print?: (line: string) => void;
   /** Server-side error log (default stderr). */
   log?: (line: string) => void;
+  /** OTA: how notices reach the sites, the URL sites download bundles from, the broker for provisioned devices. */
+  ota?: { transport?: OtaTransport | null; publicUrl?: string; mqttUrl?: string; now?: () => number; tickMs?: number };
 }
 
 export interface CloudApi {
@@ -66,6 +70,8 @@ export interface CloudApi {
   metricsHandler: RequestHandler;
   db: CloudDb;
   metrics: ApiMetrics;
+  /** OTA bundle store, roll-outs and provisioning. */
+  ota: OtaCloud;
   close(): Promise<void>;
 }
 
@@ -101,6 +107,14 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   };
 
   await firstStart(users, opts.print ?? ((line) => console.log(line)));
+  const ota = await OtaCloud.create({
+    dataDir: opts.dataDir, db, log,
+    transport: opts.ota?.transport ?? null,
+    publicUrl: opts.ota?.publicUrl ?? 'http://127.0.0.1:1880/api/v1',
+    mqttUrl: opts.ota?.mqttUrl ?? 'mqtt://127.0.0.1:1883',
+    ...(opts.ota?.now ? { now: opts.ota.now } : {}),
+    ...(opts.ota?.tickMs !== undefined ? { tickMs: opts.ota.tickMs } : {}),
+  });
 
   // ---- what the sites send, through the hub
   const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits });
@@ -155,6 +169,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ...authHandlers(services),
     ...fleetHandlers(services),
     ...adminHandlers(services),
+    ...otaHandlers(services, ota),
   };
   const built = buildRouter(services, handlers, { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }, log);
 
@@ -177,12 +192,14 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
 
   let closed = false;
   return {
-    router: built.router,
+    // Bundle files (with Range) ahead of the JSON route table, which answers 404 for anything else.
+    router: express.Router().use(ota.fileRouter).use(built.router),
     attachRealtime: (server) => realtime.attach(server),
     editorAdminAuth: editorAdminAuth({ users, box, audit, decoyHash: services.decoyHash }),
     metricsHandler,
     db,
     metrics,
+    ota,
     async close() {
       if (closed) return;
       closed = true;
@@ -192,6 +209,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       hub.off('ack', listeners.ack);
       hub.off('plan', listeners.plan);
       built.close();
+      ota.close();
       await realtime.close();
       metrics.registry.clear();
       sites.flush();

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CommandAckSchema, RoleSchema, SiteIdSchema } from '../../nodes/domain/contracts';
 import { isFieldName } from '../timeseries/fields';
 import { ALARM_STATES } from './alarms';
+import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody } from './ota-schemas';
 import { PasswordSchema } from './passwords';
 import type { Permission } from './permissions';
 
@@ -28,7 +29,7 @@ export interface RouteSpec {
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
   /** What `:id` names; a caller who may not see it gets 404, as if it did not exist. */
-  readonly scope?: 'site' | 'alarm' | 'user';
+  readonly scope?: 'site' | 'alarm' | 'user' | 'deployment';
   readonly limits?: readonly LimitName[];
   /** State-changing: every answer past validation goes to the audit log. */
   readonly audit?: boolean;
@@ -246,6 +247,24 @@ export const ROUTES = {
     summary: 'create an organisation',
   }),
   audit: route({ method: 'get', path: '/audit', tag: 'audit', access: 'audit:read', query: AuditQuery, status: 200, summary: 'audit log, newest first (my organisation; all for SUPER_ADMIN)' }),
+
+  // OTA (issue 8): signed bundles, canary roll-outs, zero-touch provisioning
+  otaBundles: route({ method: 'get', path: '/ota/bundles', tag: 'ota', access: 'ota:deploy', status: 200, summary: 'signed bundles in the cloud\'s bundle store, newest first' }),
+  otaDeployments: route({ method: 'get', path: '/ota/deployments', tag: 'ota', access: 'ota:deploy', status: 200, summary: 'roll-outs, newest first, with their counts' }),
+  otaCreateDeployment: route({
+    method: 'post', path: '/ota/deployments', tag: 'ota', access: 'ota:deploy', body: CreateDeploymentBody, audit: true, status: 201,
+    summary: 'start a canary roll-out of a bundle to sites: stages 5/25/50/100 % by default, each at least 24 h, advancing on its success share, pausing on failures',
+  }),
+  otaDeployment: route({ method: 'get', path: '/ota/deployments/:id', tag: 'ota', access: 'ota:deploy', params: DeploymentParams, scope: 'deployment', status: 200, summary: 'one roll-out with the status of every site' }),
+  otaPause: route({ method: 'post', path: '/ota/deployments/:id/pause', tag: 'ota', access: 'ota:deploy', params: DeploymentParams, scope: 'deployment', body: PauseBody, audit: true, status: 200, summary: 'pause a roll-out (no new notices)' }),
+  otaResume: route({ method: 'post', path: '/ota/deployments/:id/resume', tag: 'ota', access: 'ota:deploy', params: DeploymentParams, scope: 'deployment', body: EmptyBody, audit: true, status: 200, summary: 'resume a paused roll-out (failures so far are accepted)' }),
+  otaAbort: route({ method: 'post', path: '/ota/deployments/:id/abort', tag: 'ota', access: 'ota:deploy', params: DeploymentParams, scope: 'deployment', body: EmptyBody, audit: true, status: 200, summary: 'abort a roll-out for good' }),
+  otaCreateClaim: route({ method: 'post', path: '/ota/claims', tag: 'ota', access: 'ota:deploy', body: CreateClaimBody, audit: true, status: 201, summary: 'a one-use claim token for a new edge of a site (shown once)' }),
+  otaAllowSerials: route({ method: 'post', path: '/ota/serials', tag: 'ota', access: 'ota:deploy', body: AllowSerialsBody, audit: true, status: 200, summary: 'add device serials to the provisioning allow-list' }),
+  otaProvision: route({
+    method: 'post', path: '/ota/provision', tag: 'ota', access: 'public', body: ProvisionBody, status: 200,
+    summary: 'zero-touch provisioning: claim token + serial + P-256 CSR -> client certificate, CA chain, broker, fleet key, first bundle (a claim works once)',
+  }),
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof ROUTES;

@@ -1,6 +1,6 @@
 // One Node-RED runtime embedded in an Express 4 app: the cloud or the edge. Node-RED is a
 // singleton per process (RED.init may run once), so a process runs exactly one role.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -15,6 +15,12 @@ import { prepareFlowFile } from './flow-files';
 import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
 import { createCloudApi, type CloudApi } from '../api';
 import { fleetHub } from '../fleet/hub';
+import { connect as connectMqtt, type MqttClient } from 'mqtt';
+import { CLOUD_USERNAME } from '../broker/acl';
+import { mqttOtaTransport } from '../ota/mqtt-transport';
+import { startAgentHealthReports } from '../ota/runtime-health';
+import { FLOW_ENV } from './flow-files';
+import { edgeHealthFacts } from './edge-health';
 import { nodeRedVersion, packageRoot, packageVersion } from './package-info';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
@@ -168,7 +174,20 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   // The cloud's API (users, sites, commands, alarms) also guards the cloud's editor; the edge's
   // editor and its small API stay on 127.0.0.1 for the integrator beside the battery.
   let api: CloudApi | undefined;
-  if (settings.role === 'cloud') api = await createCloudApi({ dataDir: settings.dataDir, hub: fleetHub, secrets, health });
+  let otaClient: MqttClient | undefined;
+  if (settings.role === 'cloud') {
+    // OTA notices and reports travel on the cloud's own MQTT connection (the flow's link is the
+    // flow's); the bundle URL in notices is set once the server listens (the port may be 0).
+    const mqttUrl = mqtt.env[FLOW_ENV.mqttUrl]!;
+    otaClient = connectMqtt(mqttUrl, {
+      username: CLOUD_USERNAME, password: secrets.mqttCloudPassword, clientId: `lifo4-cloud-ota-${process.pid}`, clean: true, reconnectPeriod: 1000,
+      ...(settings.mqttCa ? { ca: readFileSync(settings.mqttCa) } : {}),
+      ...(settings.mqttCert ? { cert: readFileSync(settings.mqttCert) } : {}),
+      ...(settings.mqttKey ? { key: readFileSync(settings.mqttKey) } : {}),
+    });
+    otaClient.on('error', (err) => console.error(`cloud OTA MQTT: ${err.message}`));
+    api = await createCloudApi({ dataDir: settings.dataDir, hub: fleetHub, secrets, health, ota: { transport: mqttOtaTransport(otaClient), mqttUrl } });
+  }
   const redSettings = { ...nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret), ...(api ? { adminAuth: api.editorAdminAuth } : {}) };
   RED.init(server, redSettings as unknown as Parameters<typeof RED.init>[1]);
   if (api) {
@@ -186,13 +205,19 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
 
   const { port, flag } = listenPort(settings);
   const boundPort = await listen(server, settings.host, port, flag);
+  if (api) api.ota.publicUrl = `http://${hostPort(settings.host, boundPort)}${API_ROOT}`;
+  // Under the OTA agent (it spawns the edge with an IPC channel) the edge reports its health, on
+  // which the agent commits or rolls back a new release.
+  const stopHealth = settings.role === 'edge' ? startAgentHealthReports(edgeHealthFacts()) : () => undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       // RED.stop() closes every node (Modbus sockets, timers); bounded so a hung node cannot
       // keep the process past the supervisor's 5 s budget.
       await withTimeout(RED.stop().catch((err: unknown) => console.error(`Node-RED stop failed: ${String(err)}`)), 3000);
+      stopHealth();
       if (api) await withTimeout(api.close(), 1000);
+      if (otaClient) await withTimeout(otaClient.endAsync(true), 500);
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       for (const socket of sockets) socket.destroy();
       await withTimeout(closed, 1000);

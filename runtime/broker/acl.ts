@@ -14,7 +14,7 @@ import { TOPIC_ROOT } from '../../nodes/domain/topics';
 export const CLOUD_USERNAME = 'cloud';
 
 /** Topic suffixes under lifo4/<siteId>/ a site may publish to (DESIGN.md topics). */
-export const SITE_PUBLISH = ['telemetry', 'state', 'alarm', 'cmd/ack', 'plan'] as const;
+export const SITE_PUBLISH = ['telemetry', 'state', 'alarm', 'cmd/ack', 'plan', 'ota/status'] as const;
 /** Topic suffixes under lifo4/<siteId>/ a site may subscribe to, exactly (no wildcards). */
 export const SITE_SUBSCRIBE = ['cmd', 'telemetry/ack', 'ota'] as const;
 

@@ -10,6 +10,8 @@ import { SecretsError } from '../secrets';
 import { CONFIG_ERROR_EXIT } from '../supervisor/supervisor';
 import { addLintCommand } from './lint-command';
 import { addMlCommand } from './ml-command';
+import { addAgentCommand } from './agent-command';
+import { addImageCommand } from './image-command';
 import { addUserCommand } from './user-command';
 
 function describe(key: SettingKey): string {
@@ -101,6 +103,8 @@ export function buildProgram(): Command {
     await runNodeRedRole(settings);
   });
   addUserCommand(program);
+  addImageCommand(program);
+  addAgentCommand(program);
   addMlCommand(program);
   addLintCommand(program);
   return program;

@@ -64,5 +64,16 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     listOrgs: { request: () => ({ path: '/orgs' }) },
     createOrg: { request: () => ({ path: '/orgs', body: { id: fresh('org'), name: 'Matrix org' } }) },
     audit: { request: () => ({ path: '/audit', query: { limit: '5' } }) },
+    // OTA (issue 8): the matrix fleet has no bundle and no roll-out, so those answer 404 to a SUPER_ADMIN.
+    otaBundles: { request: () => ({ path: '/ota/bundles' }) },
+    otaDeployments: { request: () => ({ path: '/ota/deployments' }) },
+    otaCreateDeployment: { request: () => ({ path: '/ota/deployments', body: { version: '9.9.9', siteIds: ['site-a'] } }), allowed: () => ({ status: 404, error: 'not_found' }) },
+    otaDeployment: { request: () => ({ path: '/ota/deployments/no-such-deployment' }), allowed: () => ({ status: 404, error: 'not_found' }) },
+    otaPause: { request: () => ({ path: '/ota/deployments/no-such-deployment/pause', body: {} }), allowed: () => ({ status: 404, error: 'not_found' }) },
+    otaResume: { request: () => ({ path: '/ota/deployments/no-such-deployment/resume', body: {} }), allowed: () => ({ status: 404, error: 'not_found' }) },
+    otaAbort: { request: () => ({ path: '/ota/deployments/no-such-deployment/abort', body: {} }), allowed: () => ({ status: 404, error: 'not_found' }) },
+    otaCreateClaim: { request: () => ({ path: '/ota/claims', body: { siteId: 'site-a', ttlHours: 1 } }) },
+    otaAllowSerials: { request: () => ({ path: '/ota/serials', body: { serials: [fresh('serial')] } }) },
+    otaProvision: { request: () => ({ path: '/ota/provision', body: { claimToken: 'not-a-claim-token-at-all', serial: 'x', csr: 'no' } }), allowed: () => ({ status: 400, error: 'invalid_request' }) },
   };
 }

@@ -41,6 +41,14 @@ export const CLIENT_ROUTES = {
   updateUser: { method: 'patch', path: '/users/{id}', body: ['role', 'siteIds', 'disabled', 'password'] },
   reset2fa: { method: 'post', path: '/users/{id}/reset-2fa', body: [] },
   audit: { method: 'get', path: '/audit', query: ['from', 'to', 'userId', 'action', 'limit'] },
+  // OTA (issue 8; types in views/ota/ota-types.ts)
+  otaBundles: { method: 'get', path: '/ota/bundles' },
+  otaDeployments: { method: 'get', path: '/ota/deployments' },
+  otaCreateDeployment: { method: 'post', path: '/ota/deployments', body: ['version', 'siteIds', 'stages', 'stageHours', 'successShare', 'failureShare', 'minSites', 'silentMinutes'] },
+  otaDeployment: { method: 'get', path: '/ota/deployments/{id}' },
+  otaPause: { method: 'post', path: '/ota/deployments/{id}/pause', body: ['reason'] },
+  otaResume: { method: 'post', path: '/ota/deployments/{id}/resume', body: [] },
+  otaAbort: { method: 'post', path: '/ota/deployments/{id}/abort', body: [] },
 } as const satisfies Record<string, ClientRoute>;
 
 type RouteName = keyof typeof CLIENT_ROUTES;
@@ -170,4 +178,16 @@ export const usersApi = {
 export const auditApi = {
   list: (q: { from?: string; to?: string; action?: string; limit?: number } = {}) =>
     call('audit', { query: q }).as<AuditView[] | { entries: AuditView[] }>().then((r) => listOf<AuditView>(r, 'entries')),
+};
+
+/** OTA roll-outs (SUPER_ADMIN): the types are the API's RolloutView / TargetView / BundleInfo. */
+export const otaApi = {
+  bundles: <T>() => call('otaBundles').as<{ bundles: T[] }>().then((r) => r.bundles),
+  deployments: <T>() => call('otaDeployments').as<{ deployments: T[] }>().then((r) => r.deployments),
+  deployment: <T>(id: string) => call('otaDeployment', { id }).as<T>(),
+  create: <T>(body: { version: string; siteIds: string[]; stages?: number[]; stageHours?: number; successShare?: number; failureShare?: number; minSites?: number; silentMinutes?: number }) =>
+    call('otaCreateDeployment', { body }).as<T>(),
+  pause: <T>(id: string, reason?: string) => call('otaPause', { id, body: reason ? { reason } : {} }).as<T>(),
+  resume: <T>(id: string) => call('otaResume', { id }).as<T>(),
+  abort: <T>(id: string) => call('otaAbort', { id }).as<T>(),
 };

@@ -1,0 +1,103 @@
+// Handlers of the OTA routes (issue 8). Everything but provisioning needs ota:deploy (SUPER_ADMIN);
+// every change is audited by the router; provisioning is public (the claim token is the
+// credential) and writes its own audit rows, since no user stands behind it.
+import { RolloutError, type RolloutConfigInput } from '../ota/rollout';
+import { ProvisioningError } from '../ota/provisioning';
+import type { OtaCloud } from '../ota/ota-cloud';
+import { ApiError, conflict, notFound, unavailable } from './errors';
+import type { Handlers, Services } from './services';
+
+type OtaRoutes =
+  | 'otaBundles' | 'otaDeployments' | 'otaCreateDeployment' | 'otaDeployment' | 'otaPause' | 'otaResume' | 'otaAbort'
+  | 'otaCreateClaim' | 'otaAllowSerials' | 'otaProvision';
+
+function rolloutError(err: unknown): never {
+  if (err instanceof RolloutError) throw err.code === 'not_found' ? notFound(err.message.replace(/^no /, '')) : conflict(err.message);
+  throw err;
+}
+
+export function otaHandlers(s: Services, ota: OtaCloud): Pick<Handlers, OtaRoutes> {
+  return {
+    otaBundles: () => ({ body: { bundles: ota.bundles() } }),
+
+    otaDeployments: () => ({ body: { deployments: ota.rollouts.list() } }),
+
+    otaCreateDeployment({ body, principal }) {
+      const manifest = ota.bundle(body.version);
+      if (!manifest) throw notFound(`bundle ${body.version}`);
+      if (!ota.canNotify) throw unavailable('the cloud has no MQTT connection to notify sites');
+      const config: RolloutConfigInput = {
+        ...(body.stages ? { stages: body.stages } : {}),
+        ...(body.stageHours !== undefined ? { stageMs: Math.round(body.stageHours * 3_600_000) } : {}),
+        ...(body.successShare !== undefined ? { successShare: body.successShare } : {}),
+        ...(body.failureShare !== undefined ? { failureShare: body.failureShare } : {}),
+        ...(body.minSites !== undefined ? { minSites: body.minSites } : {}),
+        ...(body.silentMinutes !== undefined ? { silentMs: Math.round(body.silentMinutes * 60_000) } : {}),
+      };
+      let view;
+      try {
+        view = ota.rollouts.create({ version: manifest.version, sequence: manifest.sequence, url: ota.bundleUrl(manifest.version), siteIds: body.siteIds, config, by: principal.email });
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ZodError') throw new ApiError(400, 'invalid_request', `roll-out settings: ${err.message}`);
+        rolloutError(err);
+      }
+      for (const id of body.siteIds) s.sites.ensure(id);
+      return { status: 201, body: view, audit: { target: view.id, details: { version: view.version, sites: body.siteIds.length, stages: view.config.stages } } };
+    },
+
+    otaDeployment({ params }) {
+      const d = ota.rollouts.get(params.id);
+      if (!d) throw notFound(`deployment ${params.id}`);
+      return { body: { ...d, targets: ota.rollouts.targets(params.id) } };
+    },
+
+    otaPause({ params, body }) {
+      try {
+        return { body: ota.rollouts.pause(params.id, body.reason ?? 'paused by an operator') };
+      } catch (err) {
+        return rolloutError(err);
+      }
+    },
+    otaResume({ params }) {
+      try {
+        return { body: ota.rollouts.resume(params.id) };
+      } catch (err) {
+        return rolloutError(err);
+      }
+    },
+    otaAbort({ params }) {
+      try {
+        return { body: ota.rollouts.abort(params.id) };
+      } catch (err) {
+        return rolloutError(err);
+      }
+    },
+
+    otaCreateClaim({ body, principal }) {
+      s.sites.ensure(body.siteId);
+      const claim = ota.provisioning.createClaim(body.siteId, Math.round((body.ttlHours ?? 72) * 3_600_000), principal.email);
+      // The token is in the answer only, never in the audit log.
+      return { status: 201, body: { siteId: body.siteId, token: claim.token, expiresAt: new Date(claim.expiresAt).toISOString() }, audit: { target: body.siteId } };
+    },
+
+    otaAllowSerials({ body }) {
+      const added = ota.provisioning.allowSerials(body.serials, body.note);
+      return { body: { added, serials: body.serials.length }, audit: { details: { added, serials: body.serials.slice(0, 20) } } };
+    },
+
+    async otaProvision({ body, ip }) {
+      try {
+        const r = await ota.provisioning.provision(body);
+        s.audit.write({ action: 'otaProvision', ip, target: r.siteId, outcome: 'success', status: 200, details: { serial: r.serial } });
+        const { serial: _serial, ...answer } = r;
+        return { body: answer };
+      } catch (err) {
+        if (err instanceof ProvisioningError) {
+          s.audit.write({ action: 'otaProvision', ip, outcome: err.status === 400 ? 'failure' : 'denied', status: err.status, details: { error: err.code } });
+          throw new ApiError(err.status, err.code, err.message);
+        }
+        throw err;
+      }
+    },
+  };
+}

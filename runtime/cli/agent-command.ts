@@ -1,0 +1,101 @@
+// `lifo4 agent`: the edge agent (runtime/ota/edge-agent.ts). It provisions the device on first
+// start when it holds only a claim token, then takes OTA notices and supervises the runtime of the
+// `current` release. systemd runs it as edge-image/lifo4-agent.service.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+
+interface AgentFlags {
+  dir: string;
+  siteId?: string;
+  fleetKey?: string;
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPasswordFile?: string;
+  mqttCa?: string;
+  mqttCert?: string;
+  mqttKey?: string;
+  healthWindowS: string;
+  maxStartAttempts: string;
+  provisionUrl?: string;
+  claimToken?: string;
+  serial?: string;
+}
+
+export function addAgentCommand(program: Command): Command {
+  return program
+    .command('agent')
+    .description('edge agent: provisioning, signed OTA updates with rollback, and supervision of the edge runtime')
+    .addOption(new Option('--dir <DIR>', 'agent folder: releases, current/previous links, state.json, data').env('LIFO4_AGENT_DIR').default('/var/lib/lifo4'))
+    .addOption(new Option('--site-id <ID>', 'site id (default: the one assigned at provisioning)').env('LIFO4_SITE_ID'))
+    .addOption(new Option('--fleet-key <FILE>', 'fleet public key (default: <dir>/data/identity/fleet-signing.pub from provisioning)'))
+    .addOption(new Option('--mqtt-url <URL>', 'broker (default: the one assigned at provisioning)').env('LIFO4_MQTT_URL'))
+    .addOption(new Option('--mqtt-username <NAME>', 'MQTT username (default: the site id)'))
+    .addOption(new Option('--mqtt-password-file <FILE>', 'file holding the MQTT password'))
+    .addOption(new Option('--mqtt-ca <FILE>', 'CA certificate (PEM) of the broker'))
+    .addOption(new Option('--mqtt-cert <FILE>', 'client certificate (PEM) for mTLS'))
+    .addOption(new Option('--mqtt-key <FILE>', 'client key (PEM) for mTLS'))
+    .addOption(new Option('--health-window-s <S>', 'health window of a new release, seconds').default('300'))
+    .addOption(new Option('--max-start-attempts <N>', 'start attempts of an uncommitted release before rollback').default('3'))
+    .addOption(new Option('--provision-url <URL>', 'cloud API base for zero-touch provisioning, e.g. https://cloud/api/v1').env('LIFO4_PROVISION_URL'))
+    .addOption(new Option('--claim-token <TOKEN>', 'claim token for provisioning (prefer the file <dir>/claim-token)').env('LIFO4_CLAIM_TOKEN'))
+    .addOption(new Option('--serial <SERIAL>', 'device serial for provisioning (default /etc/machine-id)').env('LIFO4_SERIAL'))
+    .action(async (o: AgentFlags) => {
+      const [{ EdgeAgent, AGENT_STEPS }, { readPublicKey }, { readIdentity, provisionDevice, identityDir }] = await Promise.all([
+        import('../ota/edge-agent.js'), import('../ota/signing-key.js'), import('../ota/provisioning-client.js'),
+      ]);
+      const dir = resolve(o.dir);
+      let identity = readIdentity(dir);
+      let firstBundle: import('../ota/messages').OtaNotice | null = null;
+      if (!identity && o.provisionUrl !== undefined) {
+        const claim = o.claimToken ?? (existsSync(join(dir, 'claim-token')) ? readFileSync(join(dir, 'claim-token'), 'utf8').trim() : undefined);
+        if (!claim) throw new Error('provisioning needs --claim-token or <dir>/claim-token');
+        const serial = o.serial ?? readFileSync('/etc/machine-id', 'utf8').trim();
+        const provisioned = await provisionDevice({ dir, apiUrl: o.provisionUrl, claimToken: claim, serial });
+        identity = provisioned;
+        firstBundle = provisioned.bundle;
+        console.log(`lifo4 agent: provisioned as site ${identity.siteId}`);
+      }
+      const siteId = o.siteId ?? identity?.siteId;
+      if (!siteId) throw new Error('no site id: pass --site-id or provision with --provision-url and a claim token');
+      const keyFile = o.fleetKey ?? join(identityDir(dir), 'fleet-signing.pub');
+      const fleetKey = readPublicKey(readFileSync(keyFile));
+      const url = o.mqttUrl ?? identity?.mqttUrl;
+      const read = (f: string | undefined) => (f !== undefined ? readFileSync(f) : undefined);
+      const ca = read(o.mqttCa) ?? (identity ? readFileSync(join(identityDir(dir), 'ca.crt')) : undefined);
+      const cert = read(o.mqttCert) ?? (identity ? readFileSync(join(identityDir(dir), 'client.crt')) : undefined);
+      const key = read(o.mqttKey) ?? (identity ? readFileSync(join(identityDir(dir), 'client.key')) : undefined);
+      const password = o.mqttPasswordFile !== undefined ? readFileSync(o.mqttPasswordFile, 'utf8').trim() : undefined;
+      const mqttOptions = {
+        username: o.mqttUsername ?? siteId,
+        ...(password !== undefined ? { password } : {}),
+        ...(url?.startsWith('mqtts:') ? { ca, cert, key } : {}),
+      };
+      const windowS = Number(o.healthWindowS);
+      const attempts = Number(o.maxStartAttempts);
+      if (!(windowS > 0 && windowS <= 86_400)) throw new Error('--health-window-s must be a number of seconds from 0 to 86400');
+      if (!(Number.isInteger(attempts) && attempts >= 1 && attempts <= 100)) throw new Error('--max-start-attempts must be a whole number from 1 to 100');
+      const killAt = process.env.LIFO4_OTA_KILL_AT || undefined;
+      if (killAt !== undefined && !(AGENT_STEPS as readonly string[]).includes(killAt)) throw new Error(`LIFO4_OTA_KILL_AT must be one of ${AGENT_STEPS.join(', ')}`);
+      const agent = new EdgeAgent({
+        dir, siteId, fleetKey,
+        mqtt: url !== undefined ? { url, options: mqttOptions } : null,
+        healthWindowMs: windowS * 1000,
+        maxStartAttempts: attempts,
+        ...(ca !== undefined ? { downloadCa: ca } : {}),
+        killAt: (killAt as (typeof AGENT_STEPS)[number] | undefined) ?? null,
+      });
+      await agent.start();
+      // The first bundle installs through the same OTA path as every later one.
+      if (firstBundle) agent.acceptNotice(firstBundle);
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          void agent.stop().then(done);
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+    });
+}

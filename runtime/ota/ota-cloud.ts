@@ -1,0 +1,174 @@
+// The cloud's OTA side assembled: the bundle store (<dataDir>/ota/bundles/<version>/, what
+// `lifo4 image build --out` writes there), the roll-out controller fed by the agents' reports, the
+// provisioning service, and the Express router that serves bundle files with Range (resumable
+// downloads) at /api/v1/ota/bundles/<version>/<file>.
+import type { KeyObject } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Router } from 'express';
+import type { CloudDb } from '../api/db';
+import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, VersionSchema, parseManifest, type Manifest } from './manifest';
+import { OTA_STATUS_FILTER, OtaStatusSchema, type OtaNotice, type OtaStatus } from './messages';
+import { loadOrCreateFleetCa, ProvisioningService, type FleetCa } from './provisioning';
+import { RolloutController } from './rollout';
+import { loadOrCreateSigningKey, manifestSignatureValid, otaDir, readSigningPublicKey } from './signing-key';
+
+/** How the cloud reaches the sites: publish a notice, hear the agents' reports. */
+export interface OtaTransport {
+  publish(topic: string, payload: string): Promise<void>;
+  /** Subscribes to `filter` (OTA_STATUS_FILTER); returns the unsubscribe. */
+  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
+}
+
+export interface OtaCloudOptions {
+  dataDir: string;
+  db: CloudDb;
+  transport: OtaTransport | null;
+  /** Base the sites download from, e.g. https://cloud.example/api/v1 (notices carry <base>/ota/bundles/<version>). */
+  publicUrl: string;
+  /** Broker endpoint handed to provisioned devices. */
+  mqttUrl: string;
+  now?: () => number;
+  /** How often running roll-outs are evaluated, ms (default 10 s). */
+  tickMs?: number;
+  log?: (line: string) => void;
+  changed?: (id: string) => void;
+}
+
+export interface BundleInfo {
+  version: string;
+  sequence: number;
+  arch: string;
+  node: string;
+  payloadBytes: number;
+  payloadSha256: string;
+}
+
+export class OtaCloud {
+  readonly rollouts: RolloutController;
+  readonly bundlesDir: string;
+  readonly fileRouter: Router;
+  private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  /** Base URL in notices; the runtime may set it once its server listens. */
+  publicUrl: string;
+
+  private constructor(
+    private readonly o: OtaCloudOptions,
+    readonly provisioning: ProvisioningService,
+  ) {
+    this.bundlesDir = join(otaDir(o.dataDir), 'bundles');
+    this.publicUrl = o.publicUrl;
+    const transport = o.transport;
+    this.rollouts = new RolloutController({
+      db: o.db,
+      notify: (n: OtaNotice) => (transport ? transport.publish(`lifo4/${n.siteId}/ota`, JSON.stringify(n)) : Promise.reject(new Error('no MQTT transport for OTA notices'))),
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.changed ? { changed: o.changed } : {}),
+    });
+    this.unsubscribe = transport
+      ? transport.subscribe(OTA_STATUS_FILTER, (topic, payload) => {
+          let raw: unknown;
+          try {
+            raw = JSON.parse(payload.toString('utf8'));
+          } catch {
+            return;
+          }
+          const r = OtaStatusSchema.safeParse(raw);
+          // A site speaks only for itself: the topic's site id must be the report's.
+          if (r.success && topic === `lifo4/${r.data.siteId}/ota/status`) this.onStatus(r.data);
+        })
+      : () => undefined;
+    this.timer = setInterval(() => this.rollouts.tick(), o.tickMs ?? 10_000);
+    this.timer.unref();
+    const files = express.Router();
+    files.get('/ota/bundles/:version/:file', (req, res) => {
+      const version = VersionSchema.safeParse(req.params.version);
+      const file = req.params.file;
+      if (!version.success || !(BUNDLE_FILES as readonly string[]).includes(file) || !existsSync(join(this.bundlesDir, version.data, file))) {
+        return void res.status(404).json({ error: 'not_found', message: 'no such bundle file' });
+      }
+      // sendFile answers Range requests (206) so a device resumes a broken download.
+      res.sendFile(join(this.bundlesDir, version.data, file), { acceptRanges: true, dotfiles: 'deny', cacheControl: false });
+    });
+    this.fileRouter = files;
+  }
+
+  /** The fleet signing key and CA are made on first use (first `image build`, first provisioning), not at start. */
+  static create(o: OtaCloudOptions): Promise<OtaCloud> {
+    let ca: Promise<FleetCa> | null = null;
+    let cloud: OtaCloud | null = null;
+    const provisioning = new ProvisioningService({
+      db: o.db, mqttUrl: o.mqttUrl, ...(o.now ? { now: o.now } : {}),
+      ca: () => (ca ??= loadOrCreateFleetCa(o.dataDir)),
+      fleetKeyPem: () => loadOrCreateSigningKey(o.dataDir).publicPem,
+      currentBundle: (siteId) => cloud?.currentBundleNotice(siteId) ?? null,
+    });
+    cloud = new OtaCloud(o, provisioning);
+    return Promise.resolve(cloud);
+  }
+
+  /** The fleet's public key, null before any bundle was signed here. */
+  private get pub(): KeyObject | null {
+    return readSigningPublicKey(this.o.dataDir);
+  }
+
+  onStatus(s: OtaStatus): void {
+    try {
+      this.rollouts.onStatus(s);
+    } catch (err) {
+      (this.o.log ?? console.error)(`ota: status of ${s.siteId}: ${String(err)}`);
+    }
+  }
+
+  get canNotify(): boolean {
+    return this.o.transport !== null;
+  }
+
+  bundleUrl(version: string): string {
+    return `${this.publicUrl.replace(/\/+$/, '')}/ota/bundles/${version}`;
+  }
+
+  /** Bundles in the store whose manifest carries a valid fleet signature, newest sequence first. */
+  bundles(): BundleInfo[] {
+    const pub = this.pub;
+    if (!existsSync(this.bundlesDir) || !pub) return [];
+    const out: BundleInfo[] = [];
+    for (const name of readdirSync(this.bundlesDir)) {
+      const m = this.manifestOf(name, pub);
+      if (m) out.push({ version: m.version, sequence: m.sequence, arch: m.arch, node: m.node, payloadBytes: m.payload.bytes, payloadSha256: m.payload.sha256 });
+    }
+    return out.sort((a, b) => b.sequence - a.sequence);
+  }
+
+  bundle(version: string): Manifest | null {
+    const pub = this.pub;
+    return pub ? this.manifestOf(version, pub) : null;
+  }
+
+  private manifestOf(name: string, pub: KeyObject): Manifest | null {
+    if (!VersionSchema.safeParse(name).success) return null;
+    const dir = join(this.bundlesDir, name);
+    try {
+      const bytes = readFileSync(join(dir, MANIFEST_FILE));
+      if (!manifestSignatureValid(bytes, readFileSync(join(dir, SIGNATURE_FILE)), pub)) return null;
+      const m = parseManifest(bytes);
+      return m.version === name ? m : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** What a newly provisioned site installs: the bundle of the newest deployment that is not aborted, else the newest bundle. */
+  currentBundleNotice(siteId: string): OtaNotice | null {
+    const newest = this.bundles()[0];
+    if (!newest) return null;
+    return { v: 1, deploymentId: `provision-${newest.sequence}`, siteId, version: newest.version, sequence: newest.sequence, url: this.bundleUrl(newest.version), issuedAt: Date.now() };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.unsubscribe();
+  }
+}
