@@ -81,6 +81,7 @@ export function banner(settings: AllSettings, ports: Ports): string {
   return [
     '',
     'LiFePO4 EMS is running:',
+    `  dashboard        ${at(ports.port)}/`,
     `  cloud editor     ${at(ports.port)}/editor/`,
     `  cloud API        ${at(ports.port)}/api/v1/health`,
     `  edge editor      ${at(ports.edgePort)}/editor/`,
