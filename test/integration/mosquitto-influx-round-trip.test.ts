@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import helper, { type TestNode } from 'node-red-node-test-helper';
-import type { Decision, Telemetry, TelemetryRecord } from '../../nodes/domain/contracts';
+import type { TelemetryRecord } from '../../nodes/domain/contracts';
 import mqttLinkNode from '../../nodes/mqtt-link/mqtt-link';
 import telemetryInNode from '../../nodes/telemetry-in/telemetry-in';
 import telemetryOutNode from '../../nodes/telemetry-out/telemetry-out';
@@ -18,6 +18,7 @@ import { storeFor } from '../../runtime/timeseries/registry';
 import { influxdAvailable, startInfluxd, type RunningInfluxd } from '../services/influxdb';
 import { mosquittoAvailable, startMosquitto, type RunningMosquitto } from '../services/mosquitto';
 import { makeTempDir, requireService, waitUntil } from '../services/service';
+import { arbiterDecision, batteryTelemetry } from '../mqtt-edge/edge-messages';
 
 helper.init(require.resolve('node-red'));
 
@@ -25,22 +26,7 @@ const SITE = 'site-rt';
 const SITE_PASSWORD = 'site-rt-password-0123456789abcdef';
 const CLOUD_PASSWORD = 'cloud-password-0123456789abcdef';
 
-function battery(soc: number): Telemetry {
-  const ts = Date.now();
-  return {
-    siteId: SITE, ts,
-    battery: {
-      ts, soc, soh: 98, voltage: 52.1, current: 10, power: 521, capacityWh: 10_000, energyAvailableWh: 5000,
-      cellVmax: 3.31, cellVmin: 3.29, cellVavg: 3.3, cellVoltages: Array.from({ length: 16 }, () => 3.3), tempMax: 26, tempMin: 24,
-      cellTemps: [25, 25], chargeCurrentMax: 100, dischargeCurrentMax: 100, chargePowerMax: null, dischargePowerMax: null,
-      cycles: 12, state: 'CONNECTED', alarms: [],
-    },
-  };
-}
 
-const decision = (setpointW: number): Decision => ({
-  siteId: SITE, ts: Date.now(), setpointW, requestedW: setpointW, level: 5, source: 'arbitrage', requestId: null, mode: 'NORMAL', clamps: [], ignored: [], reason: 'plan',
-});
 
 describe('edge -> Mosquitto (shipped ACL) -> cloud -> InfluxDB, with the broker and the database stopped mid-stream', function () {
   this.timeout(180_000);
@@ -95,8 +81,8 @@ describe('edge -> Mosquitto (shipped ACL) -> cloud -> InfluxDB, with the broker 
     let i = 0;
     feeder = setInterval(() => {
       const out = helper.getNode('out') as TestNode;
-      out.receive({ topic: `lifo4/${SITE}/telemetry`, payload: battery(40 + (i % 20)) });
-      out.receive({ topic: 'decision', payload: decision(i++) });
+      out.receive({ topic: `lifo4/${SITE}/telemetry`, payload: batteryTelemetry(SITE, 40 + (i % 20)) });
+      out.receive({ topic: 'decision', payload: arbiterDecision(SITE, i++) });
     }, 20);
 
     const store = () => {

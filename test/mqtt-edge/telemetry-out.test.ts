@@ -4,34 +4,20 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import helper from 'node-red-node-test-helper';
-import type { Alarm, Decision, Envelope, Telemetry } from '../../nodes/domain/contracts';
+import type { Alarm, Decision, Envelope } from '../../nodes/domain/contracts';
 import mqttLinkNode from '../../nodes/mqtt-link/mqtt-link';
 import telemetryOutNode from '../../nodes/telemetry-out/telemetry-out';
 import { TelemetryBuffer } from '../../runtime/buffer/telemetry-buffer';
 import { startAedes, type RunningAedes } from '../services/aedes';
 import { makeTempDir, sleep, waitUntil } from '../services/service';
 import { startFakeCloud, type FakeCloud } from './fake-cloud';
+import { arbiterDecision, batteryTelemetry } from './edge-messages';
 
 helper.init(require.resolve('node-red'));
 
 const SITE = 'site-1';
 
-function battery(soc: number): Telemetry {
-  const ts = Date.now();
-  return {
-    siteId: SITE, ts,
-    battery: {
-      ts, soc, soh: 98, voltage: 52.1, current: 10, power: 521, capacityWh: 10_000, energyAvailableWh: 5000,
-      cellVmax: 3.31, cellVmin: 3.29, cellVavg: 3.3, cellVoltages: Array.from({ length: 16 }, () => 3.3), tempMax: 26, tempMin: 24,
-      cellTemps: [25, 25], chargeCurrentMax: 100, dischargeCurrentMax: 100, chargePowerMax: null, dischargePowerMax: null,
-      cycles: 12, state: 'CONNECTED', alarms: [],
-    },
-  };
-}
 
-function decision(setpointW: number): Decision {
-  return { siteId: SITE, ts: Date.now(), setpointW, requestedW: setpointW, level: 5, source: 'arbitrage', requestId: null, mode: 'NORMAL', clamps: [], ignored: [], reason: 'plan' };
-}
 
 /** Rows left in the site's buffer file and the last seq it assigned, read on a connection of our own. */
 function bufferFile(dir: string): { count: number; lastAssigned: number } {
@@ -70,8 +56,8 @@ describe('telemetry-out: store-and-forward to the cloud over MQTT', function () 
     let i = 0;
     feeder = setInterval(() => {
       const out = helper.getNode('out');
-      out.receive({ topic: `lifo4/${SITE}/telemetry`, payload: battery(50 + (i % 10)) });
-      out.receive({ topic: 'decision', payload: decision(i++) });
+      out.receive({ topic: `lifo4/${SITE}/telemetry`, payload: batteryTelemetry(SITE, 50 + (i % 10)) });
+      out.receive({ topic: 'decision', payload: arbiterDecision(SITE, i++) });
     }, 20);
   };
   const stopFeeding = async (): Promise<void> => {
@@ -153,7 +139,7 @@ describe('telemetry-out: store-and-forward to the cloud over MQTT', function () 
   it('drains a large backlog in batches while live records keep arriving behind it', async () => {
     const pre = new TelemetryBuffer({ path: join(tmp.dir, `${SITE}.db`), siteId: SITE });
     const t0 = Date.now() - 3_600_000;
-    pre.appendMany(Array.from({ length: 20_000 }, (_, i) => ({ siteId: SITE, ts: t0 + i * 100, decision: { ...decision(i), siteId: undefined, ts: undefined, clamps: undefined, ignored: undefined } as unknown as Decision })));
+    pre.appendMany(Array.from({ length: 20_000 }, (_, i) => ({ siteId: SITE, ts: t0 + i * 100, decision: { ...arbiterDecision(SITE, i), siteId: undefined, ts: undefined, clamps: undefined, ignored: undefined } as unknown as Decision })));
     pre.close();
     cloud = await startFakeCloud(aedes.url, SITE);
     await load({ drainRatePerS: '20000', batchSize: '500', maxInFlight: '2000' });
@@ -196,7 +182,7 @@ describe('telemetry-out: store-and-forward to the cloud over MQTT', function () 
     helper.getNode('out').on('call:error', (call) => errors.push(call.args[0]));
     helper.getNode('out').receive({ topic: `lifo4/${SITE}/telemetry`, payload: { siteId: SITE, ts: 1 } });
     helper.getNode('out').receive({ topic: 'decision', payload: { setpointW: 'lots' } });
-    helper.getNode('out').receive({ topic: `lifo4/elsewhere/telemetry`, payload: { ...battery(50), siteId: 'elsewhere' } });
+    helper.getNode('out').receive({ topic: `lifo4/elsewhere/telemetry`, payload: { ...batteryTelemetry(SITE, 50), siteId: 'elsewhere' } });
     await waitUntil('three errors', async () => errors.length >= 3);
     await sleep(150);
     assert.equal(bufferFile(tmp.dir).lastAssigned, 0);
