@@ -206,9 +206,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   const { port, flag } = listenPort(settings);
   const boundPort = await listen(server, settings.host, port, flag);
   if (api) api.ota.publicUrl = `http://${hostPort(settings.host, boundPort)}${API_ROOT}`;
-  // Under the OTA agent (it spawns the edge with an IPC channel) the edge reports its health, on
-  // which the agent commits or rolls back a new release.
-  const stopHealth = settings.role === 'edge' ? startAgentHealthReports(edgeHealthFacts()) : () => undefined;
+  // Under the OTA agent (it spawns the edge with an IPC channel and LIFO4_RELEASE) the edge reports
+  // its health, on which the agent commits or rolls back a new release. The supervisor of
+  // `lifo4 start` also has an IPC channel, but sets no release.
+  const underAgent = settings.role === 'edge' && Boolean(process.env.LIFO4_RELEASE);
+  const stopHealth = underAgent ? startAgentHealthReports(edgeHealthFacts()) : () => undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
