@@ -70,7 +70,8 @@ export async function openEditor(page: Page, url: string, token?: string): Promi
 
 export async function waitForEditor(page: Page): Promise<void> {
   await page.waitForFunction(() => {
-    const w = window as unknown as { RED?: { nodes?: { getType(t: string): unknown } } };
-    return Boolean(w.RED?.nodes?.getType('pcs-setpoint') && document.querySelector('#red-ui-header-button-deploy'));
+    const w = window as unknown as { RED?: { nodes?: { getType(t: string): unknown; version(): string | null } } };
+    // version() is set once the deployed flows are loaded: an import before that would be undone.
+    return Boolean(w.RED?.nodes?.getType('pcs-setpoint') && w.RED.nodes.version() && document.querySelector('#red-ui-header-button-deploy'));
   }, undefined, { timeout: 60_000 });
 }

@@ -45,8 +45,9 @@ async function openEditor(page: Page, url: string): Promise<void> {
   assert.ok(res.ok, `reset flows: ${res.status}`);
   await page.goto(`${url}/editor/`);
   await page.waitForFunction(() => {
-    const w = window as unknown as { RED?: { nodes?: { getType(t: string): unknown } }; lifo4FlowCheck?: unknown };
-    return Boolean(w.RED?.nodes?.getType('pcs-setpoint') && w.lifo4FlowCheck && document.querySelector('#red-ui-header-button-deploy'));
+    const w = window as unknown as { RED?: { nodes?: { getType(t: string): unknown; version(): string | null } }; lifo4FlowCheck?: unknown };
+    // version() is set once the deployed flows are loaded: an import before that would be undone.
+    return Boolean(w.RED?.nodes?.getType('pcs-setpoint') && w.RED.nodes.version() && w.lifo4FlowCheck && document.querySelector('#red-ui-header-button-deploy'));
   }, undefined, { timeout: 60_000 });
 }
 
@@ -107,7 +108,7 @@ describe('flow safety check in the editor (Chromium)', function () {
     const errors = await validity(page, 'pcs', false);
     assert.match(errors.join('\n'), /Flow safety check: "manual" \(inject\) reaches PCS write "pcs"/);
 
-    await page.click('#red-ui-header-button-deploy');
+    await page.click('#red-ui-header-button-deploy:not(.disabled)');
     const list = page.locator('.red-ui-deploy-dialog-confirm-list');
     await list.waitFor({ timeout: 10_000 }).catch(async (err: unknown) => {
       await page.screenshot({ path: join(tmpdir(), 'lifo4-flow-check-deploy.png') });
