@@ -12,7 +12,7 @@
 // Thresholds are float32 (the features are float32 on both sides), so routing is bit-identical.
 import { z } from 'zod';
 import { Prng } from '../simulator/prng';
-import { attrFloats, attrInt, attrInts, attrString, attrStrings, encodeModel, floatInput, floatTensor, node } from './onnx-graph';
+import { encodeModel, floatInput, floatTensor, node, treeEnsembleRegressor } from './onnx-graph';
 
 export const IsolationForestParamsSchema = z.object({
   trees: z.number().int().positive().max(1000).default(100),
@@ -155,57 +155,10 @@ export const ANOMALY_MODEL_KIND = 'lifo4.anomaly-iforest.v1';
 
 /** The forest as ONNX: `features` [N, F] -> `score` [N, 1] (see the mapping above). */
 export function isolationForestToOnnx(forest: IsolationForest, metadata: Record<string, string> = {}): Uint8Array {
-  const treeIds: number[] = [];
-  const nodeIds: number[] = [];
-  const featureIds: number[] = [];
-  const values: number[] = [];
-  const modes: string[] = [];
-  const trueIds: number[] = [];
-  const falseIds: number[] = [];
-  const tTree: number[] = [];
-  const tNode: number[] = [];
-  const tId: number[] = [];
-  const tWeight: number[] = [];
-  forest.trees.forEach((tree, t) => {
-    tree.forEach((n, i) => {
-      const leaf = n.feature < 0;
-      treeIds.push(t);
-      nodeIds.push(i);
-      featureIds.push(leaf ? 0 : n.feature);
-      values.push(leaf ? 0 : n.threshold);
-      modes.push(leaf ? 'LEAF' : 'BRANCH_LT');
-      trueIds.push(leaf ? 0 : n.left);
-      falseIds.push(leaf ? 0 : n.right);
-      if (leaf) {
-        tTree.push(t);
-        tNode.push(i);
-        tId.push(0);
-        tWeight.push(n.depth + averagePathLength(n.size));
-      }
-    });
+  const ensemble = treeEnsembleRegressor({
+    trees: forest.trees, input: 'features', output: 'mean_path', branchMode: 'BRANCH_LT', aggregate: 'AVERAGE',
+    leafWeight: (n) => n.depth + averagePathLength(n.size),
   });
-  const ensemble = node(
-    'TreeEnsembleRegressor',
-    ['features'],
-    ['mean_path'],
-    [
-      attrInt('n_targets', 1),
-      attrString('aggregate_function', 'AVERAGE'),
-      attrString('post_transform', 'NONE'),
-      attrInts('nodes_treeids', treeIds),
-      attrInts('nodes_nodeids', nodeIds),
-      attrInts('nodes_featureids', featureIds),
-      attrFloats('nodes_values', values),
-      attrStrings('nodes_modes', modes),
-      attrInts('nodes_truenodeids', trueIds),
-      attrInts('nodes_falsenodeids', falseIds),
-      attrInts('target_treeids', tTree),
-      attrInts('target_nodeids', tNode),
-      attrInts('target_ids', tId),
-      attrFloats('target_weights', tWeight),
-    ],
-    'ai.onnx.ml',
-  );
   return encodeModel({
     name: 'anomaly_iforest',
     docString: 'Isolation forest: TreeEnsembleRegressor AVERAGE of leaf path lengths, score = exp(-E[h] ln2 / c(psi))',

@@ -42,60 +42,78 @@ export function node(opType: string, inputs: string[], outputs: string[], attrib
   return { opType, input: inputs, output: outputs, name: outputs[0] ?? opType, attribute, domain };
 }
 
-/** ai.onnx.ml TreeEnsembleRegressor for a GBDT: one target, SUM of the trees plus baseScore. */
-export function treeEnsembleNode(model: GbdtModel, input: string, output: string): onnx.INodeProto {
-  const treeIds: number[] = [];
-  const nodeIds: number[] = [];
-  const featureIds: number[] = [];
-  const values: number[] = [];
-  const modes: string[] = [];
-  const trueIds: number[] = [];
-  const falseIds: number[] = [];
-  const tTree: number[] = [];
-  const tNode: number[] = [];
-  const tId: number[] = [];
-  const tWeight: number[] = [];
-  model.trees.forEach((tree, t) => {
-    tree.nodes.forEach((n, i) => {
-      treeIds.push(t);
-      nodeIds.push(i);
+/** One node of a tree stored flat: a branch (feature >= 0, children by index) or a leaf. */
+export interface FlatTreeNode {
+  feature: number;
+  threshold: number;
+  left: number;
+  right: number;
+}
+
+export interface TreeEnsembleSpec<N extends FlatTreeNode> {
+  trees: readonly (readonly N[])[];
+  input: string;
+  output: string;
+  /** How a branch compares its feature with its threshold to go left. */
+  branchMode: 'BRANCH_LEQ' | 'BRANCH_LT';
+  aggregate: 'SUM' | 'AVERAGE';
+  /** What a leaf contributes. */
+  leafWeight: (leaf: N) => number;
+  baseValue?: number;
+}
+
+/** ai.onnx.ml TreeEnsembleRegressor with one target over trees stored as flat node lists. */
+export function treeEnsembleRegressor<N extends FlatTreeNode>(spec: TreeEnsembleSpec<N>): onnx.INodeProto {
+  const a = { treeIds: [] as number[], nodeIds: [] as number[], featureIds: [] as number[], values: [] as number[], modes: [] as string[], trueIds: [] as number[], falseIds: [] as number[] };
+  const t = { treeIds: [] as number[], nodeIds: [] as number[], ids: [] as number[], weights: [] as number[] };
+  spec.trees.forEach((tree, ti) => {
+    tree.forEach((n, i) => {
       const leaf = n.feature < 0;
-      featureIds.push(leaf ? 0 : n.feature);
-      values.push(leaf ? 0 : n.threshold);
-      modes.push(leaf ? 'LEAF' : 'BRANCH_LEQ');
-      trueIds.push(leaf ? 0 : n.left);
-      falseIds.push(leaf ? 0 : n.right);
+      a.treeIds.push(ti);
+      a.nodeIds.push(i);
+      a.featureIds.push(leaf ? 0 : n.feature);
+      a.values.push(leaf ? 0 : n.threshold);
+      a.modes.push(leaf ? 'LEAF' : spec.branchMode);
+      a.trueIds.push(leaf ? 0 : n.left);
+      a.falseIds.push(leaf ? 0 : n.right);
       if (leaf) {
-        tTree.push(t);
-        tNode.push(i);
-        tId.push(0);
-        tWeight.push(n.value);
+        t.treeIds.push(ti);
+        t.nodeIds.push(i);
+        t.ids.push(0);
+        t.weights.push(spec.leafWeight(n));
       }
     });
   });
   return node(
     'TreeEnsembleRegressor',
-    [input],
-    [output],
+    [spec.input],
+    [spec.output],
     [
       attrInt('n_targets', 1),
-      attrString('aggregate_function', 'SUM'),
+      attrString('aggregate_function', spec.aggregate),
       attrString('post_transform', 'NONE'),
-      attrFloats('base_values', [model.baseScore]),
-      attrInts('nodes_treeids', treeIds),
-      attrInts('nodes_nodeids', nodeIds),
-      attrInts('nodes_featureids', featureIds),
-      attrFloats('nodes_values', values),
-      attrStrings('nodes_modes', modes),
-      attrInts('nodes_truenodeids', trueIds),
-      attrInts('nodes_falsenodeids', falseIds),
-      attrInts('target_treeids', tTree),
-      attrInts('target_nodeids', tNode),
-      attrInts('target_ids', tId),
-      attrFloats('target_weights', tWeight),
+      ...(spec.baseValue !== undefined ? [attrFloats('base_values', [spec.baseValue])] : []),
+      attrInts('nodes_treeids', a.treeIds),
+      attrInts('nodes_nodeids', a.nodeIds),
+      attrInts('nodes_featureids', a.featureIds),
+      attrFloats('nodes_values', a.values),
+      attrStrings('nodes_modes', a.modes),
+      attrInts('nodes_truenodeids', a.trueIds),
+      attrInts('nodes_falsenodeids', a.falseIds),
+      attrInts('target_treeids', t.treeIds),
+      attrInts('target_nodeids', t.nodeIds),
+      attrInts('target_ids', t.ids),
+      attrFloats('target_weights', t.weights),
     ],
     'ai.onnx.ml',
   );
+}
+
+/** ai.onnx.ml TreeEnsembleRegressor for a GBDT: one target, SUM of the trees plus baseScore. */
+export function treeEnsembleNode(model: GbdtModel, input: string, output: string): onnx.INodeProto {
+  return treeEnsembleRegressor({
+    trees: model.trees.map((tree) => tree.nodes), input, output, branchMode: 'BRANCH_LEQ', aggregate: 'SUM', leafWeight: (n) => n.value, baseValue: model.baseScore,
+  });
 }
 
 export interface GraphSpec {
