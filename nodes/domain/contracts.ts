@@ -3,6 +3,7 @@
 // discharging (delivering to the site); grid power positive = import; current positive = discharge;
 // energy Wh; SoC and SoH in %; temperature degC; times in ms since the epoch, UTC.
 import { z } from 'zod';
+import { ROLES } from './roles';
 
 const finite = z.number().finite();
 const epochMs = z.number().int().nonnegative();
@@ -191,9 +192,8 @@ export type Decision = z.infer<typeof DecisionSchema>;
 
 // ---------------------------------------------------------------- operator commands
 
-export const ROLES = ['SUPER_ADMIN', 'ADMIN', 'MANAGER', 'TECHNICIAN', 'OPERATOR', 'VIEWER', 'USER'] as const;
+export { ROLES, type Role } from './roles';
 export const RoleSchema = z.enum(ROLES);
-export type Role = z.infer<typeof RoleSchema>;
 
 /** A person's command for one site, as it reaches the edge flow. */
 export const OperatorCommandSchema = z.discriminatedUnion('type', [

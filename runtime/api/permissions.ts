@@ -10,7 +10,8 @@
 //   OPERATOR     commands (setpoint, mode, e-stop), alarm acknowledge and silence
 //   VIEWER       read-only, every site of the organisation
 //   USER         read-only, only the sites assigned to the user
-import { ROLES, type Role } from '../../nodes/domain/contracts';
+// Pure and free of zod: the dashboard imports this table too (dashboard/src/auth/permissions.ts).
+import { ROLES, type Role } from '../../nodes/domain/roles';
 
 export const PERMISSIONS = {
   'sites:read': 'USER',
