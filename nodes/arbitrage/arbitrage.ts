@@ -42,6 +42,7 @@ export = function register(RED: NodeAPI): void {
     let soc: number | null = null;
     let capacityWh: number | null = null;
     let netLoadKw: number | undefined;
+    let lastPcsW = 0;
     // The latest day-ahead load forecast of this site (load-forecast node): the LP's load per step.
     let loadForecast: LoadForecast | undefined;
     let current: PlanAt | null = null;
@@ -137,7 +138,9 @@ export = function register(RED: NodeAPI): void {
       const t = TelemetrySchema.safeParse(p);
       if (!t.success) return done(new Error(`arbitrage: expected a price series, a load forecast or telemetry: ${describeIssues(t.error)}`));
       const { battery, meter, pcs } = t.data;
-      if (meter) netLoadKw = (meter.power + (pcs?.power ?? 0)) / 1000;
+      // The device nodes send their parts separately: the PCS's latest power stands beside each meter reading.
+      if (pcs) lastPcsW = pcs.power;
+      if (meter) netLoadKw = (meter.power + lastPcsW) / 1000;
       if (!battery) return done();
       soc = battery.soc;
       if (battery.capacityWh) capacityWh = battery.capacityWh;

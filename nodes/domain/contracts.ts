@@ -4,6 +4,9 @@
 // energy Wh; SoC and SoH in %; temperature degC; times in ms since the epoch, UTC.
 import { z } from 'zod';
 import { ROLES } from './roles';
+import { AnomalyScoreSchema } from './anomaly/anomaly-score';
+import { LoadForecastSchema } from './forecast/load-history';
+import { SohEstimateMessageSchema } from './soh/soh-message';
 
 const finite = z.number().finite();
 const epochMs = z.number().int().nonnegative();
@@ -280,6 +283,18 @@ export type DecisionSummary = z.infer<typeof DecisionSummarySchema>;
  * record. `seq` is per site, starts at 1 and has no gaps: the cloud deduplicates by (siteId, seq)
  * and acknowledges what it has stored, and only then does the edge forget a record.
  */
+/**
+ * What the edge's models concluded since the previous record (issue 9): the day-ahead load
+ * forecast, the state-of-health estimate, a cycle's anomaly score. Each rides in one record, so it
+ * is buffered, resent and acknowledged like the telemetry beside it.
+ */
+export const InsightsSchema = z.object({
+  forecast: LoadForecastSchema.optional(),
+  soh: SohEstimateMessageSchema.optional(),
+  anomaly: AnomalyScoreSchema.optional(),
+});
+export type Insights = z.infer<typeof InsightsSchema>;
+
 export const TelemetryRecordSchema = z.object({
   siteId: SiteIdSchema,
   seq: z.number().int().positive(),
@@ -288,6 +303,7 @@ export const TelemetryRecordSchema = z.object({
   decision: DecisionSummarySchema.optional(),
   envelope: EnvelopeSchema.pick({ mode: true, maxChargeW: true, maxDischargeW: true }).optional(),
   alarms: z.array(AlarmSchema).max(100).optional(),
+  insights: InsightsSchema.optional(),
 });
 export type TelemetryRecord = z.infer<typeof TelemetryRecordSchema>;
 

@@ -3,6 +3,10 @@
 // steps and, once per site-local day and as soon as 14 days of history are there, runs the ONNX
 // model made by `lifo4 ml train forecast` in onnxruntime-node. The forecast feeds the arbitrage LP
 // (load/PV per step) and the peak-shaving threshold.
+// The history survives restarts in <userDir>/load-history/<siteId>.json (saved at every new
+// 15-minute step and on close). A node whose history does not cover the forecast window yet asks
+// `historyUrl` once at start for the past (beside the simulator: the real profile it replayed,
+// GET /history/load), which fills only the steps it did not measure itself.
 import { readFileSync } from 'node:fs';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeIssues, TelemetrySchema } from '../domain/contracts';
@@ -14,6 +18,7 @@ import { errorStatus, errorText } from '../device-io/status';
 import { forecastModelInfo } from '../../runtime/ml/forecast-model';
 import { openSession, runRows, type Session } from '../../runtime/ml/onnx-session';
 import { LoadForecastConfigSchema, type LoadForecastConfig } from './config';
+import { historyFilePath, readHistoryFile, writeHistoryFile } from './history-file';
 
 interface LoadForecastDef extends NodeDef, Record<string, unknown> {}
 
@@ -25,8 +30,10 @@ export = function register(RED: NodeAPI): void {
     let bytes: Uint8Array;
     let region: Region;
     let modelName: string;
+    let historyPath: string | null;
     try {
       config = parseConfig(LoadForecastConfigSchema, 'load-forecast', def);
+      historyPath = historyFilePath(config.dir, RED.settings.userDir as string | undefined, config.siteId);
       bytes = readFileSync(config.model);
       const info = forecastModelInfo(bytes);
       region = config.region || info.region;
@@ -37,6 +44,22 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const history = new LoadHistory(config.utcOffsetMin * 60_000);
+    try {
+      const stored = historyPath ? readHistoryFile(historyPath) : null;
+      if (stored) history.restore(stored);
+    } catch (err) {
+      node.warn(`load-forecast: starting without the stored history: ${errorText(err)}`);
+    }
+    let savedStep: number | null = null;
+    let lastPcsW = 0;
+    const save = (): void => {
+      if (!historyPath) return;
+      try {
+        writeHistoryFile(historyPath, history.toFile());
+      } catch (err) {
+        node.warn(`load-forecast: history not saved to ${historyPath}: ${errorText(err)}`);
+      }
+    };
     let session: Session | null = null;
     const ready = openSession(bytes).then((s) => (session = s));
     ready.catch((err: unknown) => {
@@ -72,12 +95,33 @@ export = function register(RED: NodeAPI): void {
       return true;
     }
 
+    // A fresh node asks for the past once, and only when its own history falls short.
+    const asking = new AbortController();
+    const seeded = (async (): Promise<void> => {
+      if (!config.historyUrl) return;
+      const now = Date.now();
+      if (history.window(history.dayStart(now))) return;
+      const res = await fetch(config.historyUrl, { signal: AbortSignal.any([asking.signal, AbortSignal.timeout(10_000)]) });
+      if (!res.ok) throw new Error(`GET ${config.historyUrl}: HTTP ${res.status}`);
+      const seed = LoadHistorySeedSchema.safeParse(await res.json());
+      if (!seed.success) throw new Error(`GET ${config.historyUrl}: not a history seed: ${describeIssues(seed.error)}`);
+      if (closed) return;
+      const filled = history.seedMissing(seed.data.start, seed.data.loadKw);
+      node.log(`load-forecast: ${filled} past 15-minute loads from ${config.historyUrl}`);
+      save();
+      if (lastDay === null && (await forecast(Date.now(), (m) => node.send(m)))) lastDay = history.dayStart(Date.now());
+    })();
+    seeded.catch((err: unknown) => {
+      if (!closed) node.warn(`load-forecast: no past loads: ${errorText(err)}`);
+    });
+
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
       const p = msg.payload;
       const seed = LoadHistorySeedSchema.safeParse(p);
       if (msg.topic === 'history' || seed.success) {
         if (!seed.success) return done(new Error(`load-forecast: bad history: ${describeIssues(seed.error)}`));
         history.seed(seed.data.start, seed.data.loadKw);
+        save();
         const end = seed.data.start + seed.data.loadKw.length * STEP_MS;
         // A seed that reaches a day boundary allows the forecast of that day right away.
         forecast(end, send)
@@ -91,8 +135,16 @@ export = function register(RED: NodeAPI): void {
       const t = TelemetrySchema.safeParse(p);
       if (!t.success) return done(new Error(`load-forecast: expected telemetry or a history seed: ${describeIssues(t.error)}`));
       const { meter, pcs, ts } = t.data;
+      // The device nodes send their parts apart (flows/edge.json): the meter reading pairs with the latest PCS power.
+      if (pcs) lastPcsW = pcs.power;
       if (!meter) return done();
-      history.add(ts, (meter.power + (pcs?.power ?? 0)) / 1000);
+      history.add(ts, (meter.power + (pcs?.power ?? lastPcsW)) / 1000);
+      // Saved as each 15-minute step begins: a crash loses at most one step.
+      const step = Math.floor(ts / STEP_MS);
+      if (savedStep !== step) {
+        if (savedStep !== null) save();
+        savedStep = step;
+      }
       const day = history.dayStart(ts);
       if (lastDay === day && msg.topic !== 'forecast') return done();
       lastDay = day;
@@ -106,6 +158,8 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
+      asking.abort();
+      save();
       ready.then((s) => s.release()).then(() => done(), () => done());
     });
   }

@@ -2,6 +2,8 @@
 // of the pure controller (nodes/domain/peak-shaving/controller.ts). It asks for power only while
 // shaving or recharging; when it has nothing to do it withdraws (an already-expired request), so
 // the levels below it (arbitrage, level 5) act: a 0 W request would override them.
+// In 'auto' mode the threshold is learnt over the next day's net load: from the load-forecast
+// node's forecast (topic 'load-forecast') where it covers the day, else from the recent past.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
 import { describeIssues, LEVELS, StrategySwitchSchema, TelemetrySchema, type Request } from '../domain/contracts';
@@ -9,6 +11,7 @@ import {
   INITIAL_PEAK_SHAVING_STATE, step, type PeakShavingOutput, type PeakShavingState,
 } from '../domain/peak-shaving/controller';
 import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
+import { LoadForecastSchema, type LoadForecast } from '../domain/forecast/load-history';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, shorten } from '../device-io/status';
 import { controllerConfig, PeakShavingNodeConfigSchema } from './config';
@@ -51,6 +54,7 @@ export = function register(RED: NodeAPI): void {
     let enabled = cfg.enabled;
     /** A request of ours may still be live in the arbiter: withdraw it before going quiet. */
     let requesting = false;
+    let forecast: LoadForecast | undefined;
 
     const withdrawal = (now: number, reason: string): Request =>
       ({ level: LEVELS.SITE, source: SOURCE, powerW: 0, ts: now, expiresAt: now, reason });
@@ -69,8 +73,16 @@ export = function register(RED: NodeAPI): void {
         node.status(enabled ? { fill: 'grey', shape: 'ring', text: 'enabled' } : { fill: 'grey', shape: 'ring', text: 'disabled' });
         return done();
       }
+      const p = msg.payload;
+      if (msg.topic === 'load-forecast' || (!!p && typeof p === 'object' && 'loadKw' in p && 'model' in p)) {
+        const f = LoadForecastSchema.safeParse(p);
+        if (!f.success) return done(new Error(`peak-shaving: bad load forecast: ${describeIssues(f.error)}`));
+        if (f.data.siteId !== cfg.siteId) return done(new Error(`peak-shaving: load forecast for site ${f.data.siteId}, this node serves ${cfg.siteId}`));
+        forecast = f.data;
+        return done();
+      }
       const t = TelemetrySchema.safeParse(msg.payload);
-      if (!t.success) return done(new Error(`peak-shaving: not telemetry nor {enabled}: ${describeIssues(t.error)}`));
+      if (!t.success) return done(new Error(`peak-shaving: not telemetry, a load forecast nor {enabled}: ${describeIssues(t.error)}`));
       if (t.data.siteId !== cfg.siteId) return done(new Error(`peak-shaving: telemetry for site ${t.data.siteId}, this node serves ${cfg.siteId}`));
       snapshot = mergeTelemetry(snapshot, t.data);
       // One cycle per meter reading: the meter is what the demand charge is billed on.
@@ -92,6 +104,7 @@ export = function register(RED: NodeAPI): void {
         capacityWh,
         maxChargeW: limit(cfg.maxPowerW, battery.chargePowerMax, pcs?.maxChargeW, pcs?.ratedPowerW),
         maxDischargeW: limit(cfg.maxPowerW, battery.dischargePowerMax, pcs?.maxDischargeW, pcs?.ratedPowerW),
+        ...(forecast ? { forecast } : {}),
       }, control);
       state = out.state;
       ctx.set('state', state);

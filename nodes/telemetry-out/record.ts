@@ -1,7 +1,9 @@
 // What goes into a site's next telemetry record: the latest of each telemetry part (merged as in
 // domain/telemetry-snapshot.ts), the latest decision and envelope, and the alarm transitions since
-// the previous record (explicit alarm messages, and alarms appearing in or leaving the envelope).
-import type { Alarm, Decision, DecisionSummary, Envelope, Telemetry, TelemetryRecord } from '../domain/contracts';
+// the previous record (explicit alarm messages, and alarms appearing in or leaving the envelope),
+// and the latest insight of each model (load forecast, SoH estimate, anomaly score) that arrived
+// since the previous record: each rides in exactly one record, buffered and acked like the rest.
+import type { Alarm, Decision, DecisionSummary, Envelope, Insights, Telemetry, TelemetryRecord } from '../domain/contracts';
 import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
 import type { NewRecord } from '../../runtime/buffer/telemetry-buffer';
 
@@ -15,6 +17,7 @@ export class SiteRecordBuilder {
   private envelope: TelemetryRecord['envelope'];
   private alarms: Alarm[] = [];
   private envelopeAlarms = new Map<string, Alarm>();
+  private insights: Insights = {};
   private fresh = false;
   /** Alarm transitions that did not fit into a record (more than 100 between two records). */
   overflowedAlarms = 0;
@@ -55,6 +58,15 @@ export class SiteRecordBuilder {
     this.fresh = true;
   }
 
+  /** Models' outputs for the next record; a newer one of the same kind before it replaces it. */
+  setInsights(part: Insights): void {
+    for (const [kind, value] of Object.entries(part)) {
+      if (value && value.siteId !== this.siteId) throw new Error(`${kind} of site ${value.siteId}, this node sends ${this.siteId}`);
+    }
+    this.insights = { ...this.insights, ...part };
+    this.fresh = true;
+  }
+
   /** The next record, or null when nothing arrived since the previous one. */
   take(ts: number): NewRecord | null {
     if (!this.fresh) return null;
@@ -70,6 +82,10 @@ export class SiteRecordBuilder {
     if (this.alarms.length > 0) {
       r.alarms = this.alarms;
       this.alarms = [];
+    }
+    if (Object.keys(this.insights).length > 0) {
+      r.insights = this.insights;
+      this.insights = {};
     }
     return r;
   }

@@ -2,9 +2,11 @@
 // site, writes one record per interval into the store-and-forward buffer (SQLite, before sending)
 // and lets the sender move the buffer to the cloud over the mqtt-link, forgetting records only on
 // the cloud's ack. Output 1: an alarm when the buffer had to drop its oldest records.
+// The models' outputs (load forecast, SoH estimate, anomaly score; by topic or by their schema)
+// ride in the next record's `insights`.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { AlarmSchema, DecisionSchema, EnvelopeSchema, PlanSchema, TelemetrySchema, describeIssues, type Alarm, type SitePlan } from '../domain/contracts';
+import { AlarmSchema, DecisionSchema, EnvelopeSchema, InsightsSchema, PlanSchema, TelemetrySchema, describeIssues, type Alarm, type Insights, type SitePlan } from '../domain/contracts';
 import { topics } from '../domain/topics';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, errorText } from '../device-io/status';
@@ -14,6 +16,20 @@ import { TelemetryBuffer } from '../../runtime/buffer/telemetry-buffer';
 import { TelemetryOutConfigSchema } from './config';
 import { fitRecord, SiteRecordBuilder } from './record';
 import { MAX_BATCH_BYTES, TelemetrySender } from './sender';
+
+/** The topics the model nodes send with (load-forecast, soh-estimate, anomaly-score), and the part of `insights` each fills. */
+const INSIGHT_TOPICS: Readonly<Record<string, keyof Insights>> = { 'load-forecast': 'forecast', soh: 'soh', 'anomaly-score': 'anomaly' };
+
+/**
+ * Which model's output a message is: by its topic, else by its shape. Checked before telemetry,
+ * whose schema ({siteId, ts} with every part optional) any of them would also pass.
+ */
+function insightKind(topic: string | undefined, payload: unknown): keyof Insights | null {
+  const byTopic = topic !== undefined ? INSIGHT_TOPICS[topic] : undefined;
+  if (byTopic) return byTopic;
+  const kinds = Object.keys(InsightsSchema.shape) as (keyof Insights)[];
+  return kinds.find((k) => InsightsSchema.shape[k].unwrap().safeParse(payload).success) ?? null;
+}
 
 export = function register(RED: NodeAPI): void {
   function TelemetryOutNode(this: Node, def: NodeDef): void {
@@ -143,6 +159,13 @@ export = function register(RED: NodeAPI): void {
             break;
           }
           default: {
+            const kind = insightKind(msg.topic, msg.payload);
+            if (kind) {
+              const i = InsightsSchema.safeParse({ [kind]: msg.payload });
+              if (!i.success) return fail(kind, i.error);
+              builder.setInsights(i.data);
+              break;
+            }
             const t = TelemetrySchema.safeParse(msg.payload);
             if (!t.success) return fail('telemetry', t.error);
             builder.addTelemetry(t.data);

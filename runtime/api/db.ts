@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { OTA_MIGRATION } from '../ota/rollout-schema';
+import { ML_MIGRATION } from '../ml/insight-store';
 
 export type CloudDb = Database.Database;
 
@@ -76,6 +77,8 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (site_id, start)) WITHOUT ROWID;`,
   // 2: OTA roll-outs, provisioning (issue 8)
   OTA_MIGRATION,
+  // 3: forecasts, state of health, anomaly scores, model versions and retraining scores (issue 9)
+  ML_MIGRATION,
 ];
 
 export function cloudDbPath(dataDir: string): string {

@@ -8,6 +8,7 @@ import { CommandAckSchema, RoleSchema, SiteIdSchema } from '../../nodes/domain/c
 import { isFieldName } from '../timeseries/fields';
 import { ALARM_STATES } from './alarms';
 import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody } from './ota-schemas';
+import { MlForecastQuery, MlModelsQuery, MlPeriodQuery } from './ml-schemas';
 import { PasswordSchema } from './passwords';
 import type { Permission } from './permissions';
 
@@ -264,6 +265,24 @@ export const ROUTES = {
   otaProvision: route({
     method: 'post', path: '/ota/provision', tag: 'ota', access: 'public', body: ProvisionBody, status: 200,
     summary: 'zero-touch provisioning: claim token + serial + P-256 CSR -> client certificate, CA chain, broker, fleet key, first bundle (a claim works once)',
+  }),
+
+  // forecasts, state of health, anomaly scores, model versions (issue 9): whoever reads the site's telemetry
+  mlForecast: route({
+    method: 'get', path: '/ml/sites/:id/forecast', tag: 'ml', access: 'telemetry:read', params: SiteParams, query: MlForecastQuery, scope: 'site', status: 200,
+    summary: "a site-local day's load forecasts (the edge's and the cloud's, newest of each) against the actual load from the store, kW per 15 min, with each forecast's error",
+  }),
+  mlSoh: route({
+    method: 'get', path: '/ml/sites/:id/soh', tag: 'ml', access: 'telemetry:read', params: SiteParams, query: MlPeriodQuery, scope: 'site', status: 200,
+    summary: 'state-of-health estimates over a period (default the last 365 days), oldest first',
+  }),
+  mlAnomalies: route({
+    method: 'get', path: '/ml/sites/:id/anomalies', tag: 'ml', access: 'telemetry:read', params: SiteParams, query: MlPeriodQuery, scope: 'site', status: 200,
+    summary: 'anomaly scores per cycle over a period (default the last 90 days) with the alarm threshold, oldest first',
+  }),
+  mlModels: route({
+    method: 'get', path: '/ml/models', tag: 'ml', access: 'telemetry:read', query: MlModelsQuery, status: 200,
+    summary: "the models my sites' results came from, and every retraining with the scores of the current model and the candidate and which one stayed",
   }),
 } as const satisfies Record<string, RouteSpec>;
 

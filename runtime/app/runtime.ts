@@ -21,6 +21,7 @@ import { mqttOtaTransport } from '../ota/mqtt-transport';
 import { startAgentHealthReports } from '../ota/runtime-health';
 import { FLOW_ENV } from './flow-files';
 import { edgeHealthFacts } from './edge-health';
+import { edgeModelEnv } from './edge-models';
 import { nodeRedVersion, packageRoot, packageVersion } from './package-info';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
@@ -158,6 +159,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   // Before RED.init: the flows read the broker and their secrets from these variables.
   const mqtt = settings.role === 'cloud' ? await cloudMqtt(settings) : edgeMqtt(settings);
   Object.assign(process.env, mqtt.env);
+  // The edge flow's ONNX models and the past-load source of its forecast (runtime/app/edge-models.ts).
+  if (settings.role === 'edge') Object.assign(process.env, edgeModelEnv(settings.dataDir));
 
   const app = express();
   app.disable('x-powered-by');

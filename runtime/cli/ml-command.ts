@@ -6,7 +6,7 @@
 // (with its alarm threshold in the metadata) and the LFP ageing model fitted to data/.
 // `lifo4 ml retrain forecast --data FILE --current MODEL.onnx`: retraining with rollback on
 // regression (runtime/ml/forecast-retrain.ts).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { RegionSchema } from '../../nodes/domain/forecast/holidays';
 
@@ -21,21 +21,24 @@ export function addMlCommand(program: Command): void {
     .addOption(new Option('--region <CODE>', 'public holidays of this German state (ISO 3166-2:DE), DE = national only').default('DE'))
     .addOption(new Option('--holdout-days <N>', 'score on the last N days, trained on the days before').default('14'))
     .addOption(new Option('--origin <YYYY-MM-DD>', 'origin of a Modelica table when its file name does not tell'))
-    .action(async (o: { data: string; out: string; region: string; holdoutDays: string; origin?: string }) => {
+    .addOption(new Option('--series <KIND>', 'CSV only: forecast the load, or the net load (load - pv) an edge meters').choices(['load', 'net']).default('load'))
+    .action(async (o: { data: string; out: string; region: string; holdoutDays: string; origin?: string; series: 'load' | 'net' }) => {
       try {
         const region = RegionSchema.parse(o.region);
         const holdout = Number(o.holdoutDays);
         if (!Number.isInteger(holdout) || holdout < 0) throw new Error('--holdout-days must be a whole number');
         const { readLoadSeries } = await import('../ml/load-series.js');
         const { trainAndScoreForecast } = await import('../ml/forecast-training.js');
-        const series = readLoadSeries(o.data, o.origin ? Date.parse(`${o.origin}T00:00:00Z`) : undefined);
+        const series = readLoadSeries(o.data, o.origin ? Date.parse(`${o.origin}T00:00:00Z`) : undefined, o.series);
         const t0 = Date.now();
         const result = trainAndScoreForecast(series, region, holdout);
-        writeFileSync(o.out, result.onnx);
+        const { withMetadata } = await import('../ml/model-files.js');
+        writeFileSync(o.out, withMetadata(result.onnx, { series: o.series }));
         console.log(
           JSON.stringify({
             out: o.out,
             region,
+            series: o.series,
             unit: series.unit,
             train_days: result.trainDays,
             holdout_days: result.holdoutDays,
@@ -95,13 +98,17 @@ export function addMlCommand(program: Command): void {
     .requiredOption('--current <MODEL.onnx>', 'the model in use (replaced in place; the old one is kept as <name>.previous.onnx)')
     .addOption(new Option('--eval-days <N>', 'compare on the last N days; the candidate trains on the days before').default('14'))
     .addOption(new Option('--origin <YYYY-MM-DD>', 'origin of a Modelica table when its file name does not tell'))
-    .action(async (o: { data: string; current: string; evalDays: string; origin?: string }) => {
+    .addOption(new Option('--series <KIND>', "CSV only: load or net (load - pv); default the current model's").choices(['load', 'net']))
+    .action(async (o: { data: string; current: string; evalDays: string; origin?: string; series?: 'load' | 'net' }) => {
       try {
         const evalDays = Number(o.evalDays);
         if (!Number.isInteger(evalDays) || evalDays < 1) throw new Error('--eval-days must be a whole number >= 1');
         const { readLoadSeries } = await import('../ml/load-series.js');
         const { retrainForecast, scoresFileOf } = await import('../ml/forecast-retrain.js');
-        const series = readLoadSeries(o.data, o.origin ? Date.parse(`${o.origin}T00:00:00Z`) : undefined);
+        const { forecastModelInfo } = await import('../ml/forecast-model.js');
+        // Retraining keeps what the current model forecasts: a net-load model is not replaced by a load one.
+        const kind = o.series ?? (forecastModelInfo(readFileSync(o.current)).metadata.series === 'net' ? 'net' : 'load');
+        const series = readLoadSeries(o.data, o.origin ? Date.parse(`${o.origin}T00:00:00Z`) : undefined, kind);
         const r = await retrainForecast(series, o.current, evalDays);
         console.log(
           JSON.stringify({

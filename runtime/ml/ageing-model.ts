@@ -2,7 +2,11 @@
 // cycles, least squares on a small basis in x = cycles / 500 (1, sqrt x, x, x^2, x^3: the early
 // sqrt-like SEI fade and the late knee), fitted with ml-matrix to the A123 LFP cell of Severson et
 // al., Nature Energy 2019 (data/severson2019_b2c30_health_fig04.csv, q = % of nominal).
-// Exported to ONNX: input `cycles` [N, 1] -> basis in the graph -> MatMul + Add -> `soh_pct` [N, 1].
+// Past the last measured cycle a cubic runs off (it gave -45 % at 800 cycles): there the fit
+// continues in a straight line with its slope over the last 20 measured cycles, floored at 50 %, as
+// the simulator's measured curve does (runtime/simulator/ageing.ts), so the prior stays a capacity.
+// Exported to ONNX: input `cycles` [N, 1] -> Min(cycles, last) -> basis -> MatMul, + slope x
+// Relu(cycles - last), Max(floor) -> `soh_pct` [N, 1].
 import { readFileSync } from 'node:fs';
 import { Matrix, solve } from 'ml-matrix';
 import { dataPath } from '../data/real-data';
@@ -10,6 +14,10 @@ import { encodeModel, floatInput, floatTensor, node } from './onnx-graph';
 
 export const AGEING_DATA_FILE = 'severson2019_b2c30_health_fig04.csv';
 const SCALE = 500;
+/** Cycles before the last measured one over which the straight continuation takes its slope. */
+const TAIL_CYCLES = 20;
+/** Lowest SoH the model gives, %: the simulator's floor too (half the capacity, long past end of life). */
+export const FLOOR_SOH_PCT = 50;
 const f = Math.fround;
 
 export interface AgeingModel {
@@ -17,6 +25,9 @@ export interface AgeingModel {
   coef: number[];
   rmsePct: number;
   maxCycles: number;
+  /** SoH change per cycle past maxCycles (<= 0), %. */
+  tailSlopePerCycle: number;
+  floorPct: number;
 }
 
 export interface AgeingPoint {
@@ -41,25 +52,41 @@ function basis(cycles: number): number[] {
   return [1, Math.sqrt(x), x, x * x, x * x * x];
 }
 
-/** SoH % relative to the first cycles' capacity (the mean of cycles 1..10), so SoH(0) ~ 100. */
+/** SoH of a new pack, %: the intercept of the fit, held fixed. */
+export const NEW_PACK_SOH_PCT = 100;
+
+/**
+ * SoH % relative to the first cycles' capacity (the mean of cycles 1..10), with SoH(0) = 100
+ * exactly: the intercept is fixed and only the shape terms are fitted (to y - 100). A free
+ * intercept gave 96.6 % at 0 cycles, since the cell's first cycles read low (capacity rises over
+ * its first ~50 cycles as the electrodes activate, Severson et al. Fig. 4) and the sqrt term
+ * bends down steeply towards 0; a pack at 0 cycles is new by definition.
+ */
 export function fitAgeingModel(points: AgeingPoint[]): AgeingModel {
   const early = points.filter((p) => p.cycles <= 10);
   const ref = early.reduce((s, p) => s + p.qPct, 0) / Math.max(early.length, 1);
-  const X = new Matrix(points.map((p) => basis(p.cycles)));
-  const y = Matrix.columnVector(points.map((p) => (100 * p.qPct) / ref));
-  const coef = solve(X, y).getColumn(0);
-  const pred = X.mmul(Matrix.columnVector(coef)).getColumn(0);
-  const rmse = Math.sqrt(pred.reduce((s, v, i) => s + (v - y.get(i, 0)) ** 2, 0) / pred.length);
-  return { coef, rmsePct: rmse, maxCycles: Math.max(...points.map((p) => p.cycles)) };
+  const y = points.map((p) => (100 * p.qPct) / ref);
+  const shape = new Matrix(points.map((p) => basis(p.cycles).slice(1)));
+  const b = solve(shape, Matrix.columnVector(y.map((v) => v - NEW_PACK_SOH_PCT))).getColumn(0);
+  const coef = [NEW_PACK_SOH_PCT, ...b];
+  const pred = points.map((p) => basis(p.cycles).reduce((s, v, i) => s + v * coef[i]!, 0));
+  const rmse = Math.sqrt(pred.reduce((s, v, i) => s + (v - y[i]!) ** 2, 0) / pred.length);
+  const maxCycles = Math.max(...points.map((p) => p.cycles));
+  const poly = (c: number): number => basis(c).reduce((s, v, i) => s + v * coef[i]!, 0);
+  const tailSlopePerCycle = Math.min(0, (poly(maxCycles) - poly(maxCycles - TAIL_CYCLES)) / TAIL_CYCLES);
+  return { coef, rmsePct: rmse, maxCycles, tailSlopePerCycle, floorPct: FLOOR_SOH_PCT };
 }
 
 /** SoH % after `cycles` equivalent full cycles (float32, as the ONNX graph computes it). */
 export function ageingSoh(model: AgeingModel, cycles: number): number {
-  const x = f(f(cycles) * f(1 / SCALE));
+  const c = f(cycles);
+  const last = f(model.maxCycles);
+  const x = f(Math.min(c, last) * f(1 / SCALE));
   const b = [1, f(Math.sqrt(x)), x, f(x * x), f(f(x * x) * x)];
   let s = 0;
   b.forEach((v, i) => (s += f(v * f(model.coef[i]!))));
-  return f(s);
+  const tail = f(Math.max(0, f(c - last)) * f(model.tailSlopePerCycle));
+  return Math.max(f(model.floorPct), f(f(s) + tail));
 }
 
 export const AGEING_MODEL_KIND = 'lifo4.lfp-ageing.v1';
@@ -75,17 +102,29 @@ export function ageingToOnnx(model: AgeingModel): Uint8Array {
       floatTensor('one', [1], [1]),
       floatTensor('nil', [1], [0]),
       floatTensor('coef', [5, 1], model.coef),
+      floatTensor('last', [1], [model.maxCycles]),
+      floatTensor('tail_slope', [1], [model.tailSlopePerCycle]),
+      floatTensor('floor', [1], [model.floorPct]),
     ],
     nodes: [
-      node('Mul', ['cycles', 'inv_scale'], ['x']),
+      node('Min', ['cycles', 'last'], ['measured']),
+      node('Mul', ['measured', 'inv_scale'], ['x']),
       node('Sqrt', ['x'], ['sqrt_x']),
       node('Mul', ['x', 'x'], ['x2']),
       node('Mul', ['x2', 'x'], ['x3']),
       node('Mul', ['x', 'nil'], ['zeros']),
       node('Add', ['zeros', 'one'], ['ones']),
       node('Concat', ['ones', 'sqrt_x', 'x', 'x2', 'x3'], ['basis'], [{ name: 'axis', type: 2, i: 1 }]),
-      node('MatMul', ['basis', 'coef'], ['soh_pct']),
+      node('MatMul', ['basis', 'coef'], ['fitted']),
+      node('Sub', ['cycles', 'last'], ['beyond']),
+      node('Relu', ['beyond'], ['past_last']),
+      node('Mul', ['past_last', 'tail_slope'], ['tail']),
+      node('Add', ['fitted', 'tail'], ['continued']),
+      node('Max', ['continued', 'floor'], ['soh_pct']),
     ],
-    metadata: { kind: AGEING_MODEL_KIND, rmse_pct: String(model.rmsePct), max_cycles: String(model.maxCycles), source: AGEING_DATA_FILE },
+    metadata: {
+      kind: AGEING_MODEL_KIND, rmse_pct: String(model.rmsePct), max_cycles: String(model.maxCycles),
+      tail_slope_pct_per_cycle: String(model.tailSlopePerCycle), floor_pct: String(model.floorPct), source: AGEING_DATA_FILE,
+    },
   });
 }

@@ -109,7 +109,8 @@ export async function retrainForecast(series: LoadedSeries, currentFile: string,
   };
   if (replaced) {
     copyFileSync(currentFile, previousFileOf(currentFile));
-    writeAtomic(currentFile, withMetadata(trained.onnx, scores));
+    // The candidate forecasts the same series as the model it replaces (load or net load).
+    writeAtomic(currentFile, withMetadata(trained.onnx, { ...(info.metadata.series ? { series: info.metadata.series } : {}), ...scores }));
   } else {
     writeAtomic(currentFile, withMetadata(currentBytes, scores));
   }

@@ -33,9 +33,17 @@ function toSeries(times: ArrayLike<number>, values: ArrayLike<number>, unit: str
   return { startMs: times[first]!, values: out, unit, file };
 }
 
-export function readLoadSeries(file: string, originMs?: number): LoadedSeries {
+/**
+ * Which quantity of a `time,pv,load` CSV to forecast: `load` (the household's consumption) or
+ * `net` (load - PV, what an edge measures as grid import + battery discharge: its meter sees the
+ * PV, and the arbitrage LP and peak shaving plan against exactly that net load).
+ */
+export type SeriesKind = 'load' | 'net';
+
+export function readLoadSeries(file: string, originMs?: number, kind: SeriesKind = 'load'): LoadedSeries {
   const text = readFileSync(file, 'utf8');
   if (text.startsWith('#1')) {
+    if (kind === 'net') throw new Error(`${file}: a Modelica table holds one series, no PV to net out; use --series load`);
     const origin = originMs ?? originFromName(file);
     if (origin === undefined) throw new Error(`${file}: cannot tell the table's origin from its name; give it`);
     const t = parseModelicaTable(text, origin, basename(file));
@@ -43,7 +51,7 @@ export function readLoadSeries(file: string, originMs?: number): LoadedSeries {
     return toSeries(times, t.values, 'W', file);
   }
   const h = parseHouseholdCsv(text, basename(file));
-  return toSeries(h.time, h.loadKw, 'kW', file);
+  return toSeries(h.time, kind === 'net' ? h.loadKw.map((l, i) => l - h.pvKw[i]!) : h.loadKw, 'kW', file);
 }
 
 /** The part of a series before (`before`) or from (`from`) a day start. */

@@ -6,12 +6,16 @@
 //   POST   /age           body {cycles}: the pack continues as one that has done that many
 //                         equivalent full cycles (capacity and resistance from the ageing data)
 //                         -> 200 {cycles, capacitySoh}
+//   GET    /history/load[?days=15]  the site's net load (load - PV) over the past days on the wall
+//                         clock, 15-minute means of the replayed real profile, as a load-forecast
+//                         history seed {start, stepMinutes, loadKw, simStart, source} (control-history.ts)
 // Bad JSON or a bad body gets 400 with a message naming the problem; nothing here can crash the loop.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { describeIssues } from '../../nodes/domain/contracts';
 import { AgeRequestSchema, FAULT_TYPES, FaultRequestSchema, type Site } from './site';
+import { LoadHistoryQuerySchema, replayedNetLoad } from './control-history';
 
 const MAX_BODY = 64 * 1024;
 
@@ -58,6 +62,8 @@ export class ControlApi {
     private readonly site: Site,
     private readonly host = '127.0.0.1',
     private readonly port = 5021,
+    /** Simulated ms per wall-clock ms (the clock's speed): maps the past wall clock onto the replayed data. */
+    private readonly speed = 1,
   ) {
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
@@ -99,6 +105,12 @@ export class ControlApi {
         return send(res, 200, this.site.state());
       case 'GET /faults':
         return send(res, 200, { faults: this.site.activeFaults() });
+      case 'GET /history/load': {
+        const q = LoadHistoryQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+        if (!q.success) throw new HttpError(400, `bad query: ${describeIssues(q.error)}`);
+        const source = this.site.config.kind === 'household' ? 'household profile 2014 (data/household_profile.csv), load - pv' : 'Berlin demand 2012 scaled, minus German PV per unit (data/)';
+        return send(res, 200, replayedNetLoad(this.site.profile, this.site.simTimeMs, Date.now(), this.speed, q.data.days, source));
+      }
       case 'POST /faults': {
         const text = await readBody(req);
         let json: unknown;
@@ -143,7 +155,7 @@ export class ControlApi {
         return send(res, 200, { cleared, faults: this.site.activeFaults() });
       }
       default:
-        if (['/health', '/state', '/faults', '/age'].includes(url.pathname)) throw new HttpError(405, `${req.method ?? ''} not allowed on ${url.pathname}`);
+        if (['/health', '/state', '/faults', '/age', '/history/load'].includes(url.pathname)) throw new HttpError(405, `${req.method ?? ''} not allowed on ${url.pathname}`);
         throw new HttpError(404, `no route ${route}`);
     }
   }

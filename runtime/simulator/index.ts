@@ -71,7 +71,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     server.silent = faults.some((f) => f.type === 'modbus-silence');
     refresh();
   };
-  const api = new ControlApi(site, host, opts.controlPort);
+  const api = new ControlApi(site, host, opts.controlPort, clock.speed);
 
   const modbusPort = await server.listen();
   let controlPort: number;

@@ -61,6 +61,11 @@ export const TELEMETRY_FIELDS: readonly FieldDef[] = [
     name: 'deviceAlarmCount', unit: '1', description: 'active device alarm symbols (BMS, PCS, meter)',
     of: (r) => r.telemetry ? (battery(r)?.alarms.length ?? 0) + (pcs(r)?.alarms.length ?? 0) + (meter(r)?.alarms.length ?? 0) : null,
   },
+  // The cloud rebuilds battery samples from these for its SoH and anomaly models (runtime/ml/store-battery.ts):
+  // the mean cell voltage the BMS reports (the pack voltage also holds busbar and contactor drops) and
+  // the rated energy the SoH is a fraction of.
+  { name: 'cellAvgV', unit: 'V', description: 'mean cell voltage (BMS)', of: (r) => battery(r)?.cellVavg },
+  { name: 'capacityWh', unit: 'Wh', description: 'battery rated energy (SunSpec 802 WHRtg)', of: (r) => battery(r)?.capacityWh },
 ];
 
 export const FIELD_NAMES: readonly string[] = TELEMETRY_FIELDS.map((f) => f.name);

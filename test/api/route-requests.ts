@@ -75,5 +75,10 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     otaCreateClaim: { request: () => ({ path: '/ota/claims', body: { siteId: 'site-a', ttlHours: 1 } }) },
     otaAllowSerials: { request: () => ({ path: '/ota/serials', body: { serials: [fresh('serial')] } }) },
     otaProvision: { request: () => ({ path: '/ota/provision', body: { claimToken: 'not-a-claim-token-at-all', serial: 'x', csr: 'no' } }), allowed: () => ({ status: 400, error: 'invalid_request' }) },
+    // Forecasts, SoH, anomalies, model versions (issue 9): readable wherever the site's telemetry is.
+    mlForecast: { request: () => ({ path: '/ml/sites/site-a/forecast', query: { day: new Date(f.t0).toISOString().slice(0, 10) } }) },
+    mlSoh: { request: () => ({ path: '/ml/sites/site-a/soh', query: { from, to } }) },
+    mlAnomalies: { request: () => ({ path: '/ml/sites/site-a/anomalies', query: { from, to, limit: '100' } }) },
+    mlModels: { request: () => ({ path: '/ml/models', query: { siteId: 'site-a' } }) },
   };
 }

@@ -204,7 +204,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
     await p.waitForURL(/\/fleet$/);
   });
 
-  it('schedule, financial and the phone layout (375 px) render without errors', async () => {
+  it('schedule, insights, financial and the phone layout (375 px) render without errors', async () => {
     const t = target as Target;
     const { page: p } = await page();
     await signIn(p, t.url, USERS.operator.email);
@@ -212,6 +212,11 @@ describe('operator dashboard in Chromium (e2e)', function () {
     await p.waitForSelector('h1:has-text("Schedule")');
     await p.waitForLoadState('networkidle');
     await screenshot(p, 'schedule');
+    // Insights of a site only minutes old: every section says what it lacks, nothing fails.
+    await p.goto(`${t.url}/sites/${t.siteId}/insights`);
+    await p.waitForSelector('h1:has-text("Insights")');
+    await p.waitForLoadState('networkidle');
+    await screenshot(p, 'insights');
 
     const phone = await page(375);
     await signIn(phone.page, t.url, USERS.operator.email);

@@ -19,13 +19,16 @@ export interface LoopOptions {
   cycleMs: number;
   /** Helper nodes to add, each wired from the node ids given (output 0). */
   taps?: Record<string, string[]>;
+  /** More of edge.json's node types to keep beside the loop (their nodes must be loaded too). */
+  keep?: readonly string[];
 }
 
 /** flows/edge.json with only our nodes, addressed to the simulator, at the given cycle, with taps. */
 export function edgeLoopFlow(o: LoopOptions): TestFlowNode[] {
   const all = JSON.parse(readFileSync(join(packageRoot, 'flows', 'edge.json'), 'utf8')) as TestFlowNode[];
   // The tab stays: without it the test helper starts every node twice.
-  const kept = all.filter((n) => OURS.has(n.type) || n.type === 'tab');
+  const keep = new Set([...OURS, ...(o.keep ?? [])]);
+  const kept = all.filter((n) => keep.has(n.type) || n.type === 'tab');
   const ids = new Set(kept.map((n) => n.id));
   const flow: TestFlowNode[] = kept.map((n) => {
     if (n.type === 'tab') return n;

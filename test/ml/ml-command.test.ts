@@ -33,6 +33,23 @@ describe('lifo4 ml train forecast', function () {
     await session.release();
   });
 
+  it('trains on the net load (load - pv) with --series net: what an edge meters, PV surplus negative, a finite holdout error', async () => {
+    // 45 days from 10 February: in early March PV and load about cancel out (the net load's 7-day
+    // mean crosses 0 kW), the hardest case for a model that scales by the load's level.
+    const rows = readFileSync(dataPath(DATA_FILES.household), 'utf8').split('\n');
+    const from = 1 + 40 * 96;
+    const data = join(dir, 'household-spring.csv');
+    writeFileSync(data, [rows[0], ...rows.slice(from, from + 45 * 96)].join('\n'));
+    const out = join(dir, 'net.onnx');
+    const cli = require.resolve('../../runtime/cli/main');
+    const r = spawnSync(process.execPath, [cli, 'ml', 'train', 'forecast', '--data', data, '--out', out, '--series', 'net', '--holdout-days', '7'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { series: string; holdout_mae: number; naive_week_mae: number };
+    assert.equal(summary.series, 'net');
+    assert.ok(summary.holdout_mae > 0 && summary.holdout_mae < 2 * summary.naive_week_mae, JSON.stringify(summary));
+    assert.equal(forecastModelInfo(readFileSync(out)).metadata.series, 'net');
+  });
+
   it('refuses an unknown region with a clear message', () => {
     const cli = require.resolve('../../runtime/cli/main');
     const r = spawnSync(process.execPath, [cli, 'ml', 'train', 'forecast', '--data', dataPath(DATA_FILES.household), '--out', join(dir, 'x.onnx'), '--region', 'XX'], { encoding: 'utf8' });

@@ -76,6 +76,19 @@ describe('lifo4 ml train anomaly / ageing and retrain forecast', function () {
       assert.deepEqual(readRetrainHistory(current), [r]);
     });
 
+    it('retrains a net-load model (what the edge meters) as a net-load model unless told otherwise', () => {
+      const current = join(dir, 'net.onnx');
+      const t = run('ml', 'train', 'forecast', '--data', data, '--out', current, '--series', 'net');
+      assert.equal(t.status, 0, String(t.stderr));
+      // The same training on the same net series ties: had it read the gross load, the scores would differ.
+      const r = run('ml', 'retrain', 'forecast', '--data', data, '--current', current);
+      assert.equal(r.status, 0, String(r.stderr));
+      const printed = lastJson(r.stdout);
+      assert.equal(printed.candidate_mae, printed.current_mae, JSON.stringify(printed));
+      assert.equal(printed.replaced, false);
+      assert.equal(readMetadata(readFileSync(current)).series, 'net');
+    });
+
     it('replaces a worse model (trained on a city\'s demand) from the CLI, keeps the old one and both scores', async () => {
       const current = join(dir, 'city.onnx');
       const city = join(dir, 'berlin.txt');

@@ -16,6 +16,34 @@ describe('state of health: ageing model fitted to the Severson 2019 LFP cell', (
     assert.ok(ageingSoh(model, 400) > ageingSoh(model, 500));
   });
 
+  it('continues past the last measured cycle along its final slope, down to 50 % and never below (a cubic would run off)', async () => {
+    const last = ageingSoh(model, model.maxCycles);
+    assert.ok(model.tailSlopePerCycle < -0.1 && model.tailSlopePerCycle > -0.3, `slope ${model.tailSlopePerCycle} %/cycle`);
+    assert.ok(Math.abs(ageingSoh(model, model.maxCycles + 50) - (last + 50 * model.tailSlopePerCycle)) < 1e-3);
+    assert.equal(ageingSoh(model, 800), 50);
+    assert.equal(ageingSoh(model, 6000), 50);
+    const session = await openSession(ageingToOnnx(model));
+    try {
+      const cycles = Float32Array.of(model.maxCycles + 1, model.maxCycles + 100, 800, 3000);
+      const out = await runRows(session, cycles, 1);
+      cycles.forEach((c, i) => assert.ok(Math.abs(out[i]! - ageingSoh(model, c)) < 1e-3, `cycles ${c}: onnx ${out[i]} vs ${ageingSoh(model, c)}`));
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('starts a new pack at exactly 100 % (the intercept is held, not fitted)', async () => {
+    assert.equal(model.coef[0], 100);
+    assert.ok(Math.abs(ageingSoh(model, 0) - 100) < 1e-4, `SoH(0) ${ageingSoh(model, 0)}`);
+    const session = await openSession(ageingToOnnx(model));
+    try {
+      const [atZero] = await runRows(session, Float32Array.of(0), 1);
+      assert.ok(Math.abs(atZero! - 100) < 1e-4, `ONNX SoH(0) ${atZero}`);
+    } finally {
+      await session.release();
+    }
+  });
+
   it('gives the same SoH through onnxruntime-node as in TypeScript (1e-4 relative)', async () => {
     const session = await openSession(ageingToOnnx(model));
     try {

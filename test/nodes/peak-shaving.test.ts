@@ -110,6 +110,27 @@ describe('peak-shaving node', () => {
     assert.equal(requests[0]?.powerW, 1500);
     assert.ok(requests[1] && requests[1].expiresAt <= requests[1].ts);
   });
+
+  it("in 'auto' mode raises its threshold to what the battery can hold over the forecast evening peak", async () => {
+    await helper.load(peakShaving, flow({ mode: 'auto', thresholdKw: '0', trackMonthPeak: false }));
+    const charts = collect<{ thresholdW: number }>(helper.getNode('charts'));
+    const ps = helper.getNode('ps');
+    ps.receive({ payload: battery() });
+    ps.receive({ payload: meter(400) });
+    await until(() => charts.length === 1, 'a cycle without a forecast');
+    // From this 15-minute step on, 0.4 kW except 10 kW over the 4 hours after it: more than 10 kWh at 5 kW can flatten.
+    const day = Math.floor(Date.now() / 900_000) * 900_000;
+    const loadKw = Array.from({ length: 96 }, (_, s) => (s >= 1 && s <= 16 ? 10 : 0.4));
+    ps.receive({ topic: 'load-forecast', payload: { siteId: 'other', ts: Date.now(), start: day, stepMinutes: 15, loadKw, model: 'test', filledSteps: 0 } });
+    ps.receive({ topic: 'load-forecast', payload: { siteId: 'site-1', ts: Date.now(), start: day, stepMinutes: 15, loadKw, model: 'test', filledSteps: 0 } });
+    // The threshold is learnt anew at the next billing interval: start one.
+    await new Promise((r) => setTimeout(r, 0));
+    const t = Date.now() + 900_000;
+    ps.receive({ payload: { siteId: 'site-1', ts: t, meter: { ts: t, power: 400, frequency: 50, voltage: 230, energyImportWh: null, energyExportWh: null, alarms: [] } } });
+    await until(() => charts.length === 2, 'a cycle with the forecast');
+    assert.ok(charts[0]!.thresholdW < 400, `without: ${charts[0]!.thresholdW}`);
+    assert.ok(charts[1]!.thresholdW > 4000, `with the forecast: ${charts[1]!.thresholdW}`);
+  });
 });
 
 describe('peak-shaving in the edge control loop on the simulator', function () {

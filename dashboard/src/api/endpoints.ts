@@ -8,6 +8,7 @@ import type {
   AlarmState, AlarmView, AuditView, CommandAck, CommandRecord, CommandRequest, FinancialSummary, LatestView, PlanResponse, Role, Severity, SiteDetail,
   SiteView, TelemetryBucket, UserView,
 } from './types';
+import type { AnomalyHistory, DayForecast, ModelVersions, SohPoint } from './ml-types';
 
 interface ClientRoute {
   method: 'get' | 'post' | 'patch';
@@ -49,6 +50,11 @@ export const CLIENT_ROUTES = {
   otaPause: { method: 'post', path: '/ota/deployments/{id}/pause', body: ['reason'] },
   otaResume: { method: 'post', path: '/ota/deployments/{id}/resume', body: [] },
   otaAbort: { method: 'post', path: '/ota/deployments/{id}/abort', body: [] },
+  // forecasts, SoH, anomalies, model versions (issue 9; types in api/ml-types.ts)
+  mlForecast: { method: 'get', path: '/ml/sites/{id}/forecast', query: ['day'] },
+  mlSoh: { method: 'get', path: '/ml/sites/{id}/soh', query: ['from', 'to', 'limit'] },
+  mlAnomalies: { method: 'get', path: '/ml/sites/{id}/anomalies', query: ['from', 'to', 'limit'] },
+  mlModels: { method: 'get', path: '/ml/models', query: ['siteId', 'limit'] },
 } as const satisfies Record<string, ClientRoute>;
 
 type RouteName = keyof typeof CLIENT_ROUTES;
@@ -190,4 +196,13 @@ export const otaApi = {
   pause: <T>(id: string, reason?: string) => call('otaPause', { id, body: reason ? { reason } : {} }).as<T>(),
   resume: <T>(id: string) => call('otaResume', { id }).as<T>(),
   abort: <T>(id: string) => call('otaAbort', { id }).as<T>(),
+};
+
+/** Forecasts against actual load, SoH history, anomaly scores, model versions (issue 9). */
+export const mlApi = {
+  /** `day` YYYY-MM-DD, the site-local day; default today. */
+  forecast: (siteId: string, day?: string) => call('mlForecast', { id: siteId, query: { day } }).as<DayForecast>(),
+  soh: (siteId: string, q: { from?: string; to?: string } = {}) => call('mlSoh', { id: siteId, query: q }).as<{ points: SohPoint[] }>().then((r) => r.points),
+  anomalies: (siteId: string, q: { from?: string; to?: string } = {}) => call('mlAnomalies', { id: siteId, query: q }).as<AnomalyHistory>(),
+  models: (siteId?: string) => call('mlModels', { query: { siteId } }).as<ModelVersions>(),
 };

@@ -44,6 +44,12 @@ function mean(values: ArrayLike<number>, from: number, to: number): number {
   return s / (to - from);
 }
 
+function meanAbs(values: ArrayLike<number>, from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += Math.abs(values[i] ?? 0);
+  return s / (to - from);
+}
+
 /**
  * The 96 feature rows (row-major, N_FEATURES columns) for the day starting at `dayStartMs`,
  * from `history`: exactly HISTORY_DAYS * 96 loads ending at dayStartMs (oldest first).
@@ -56,7 +62,9 @@ export function dayAheadFeatures(history: ArrayLike<number>, dayStartMs: number,
   }
   if (dayStartMs % DAY_MS !== 0) throw new ForecastInputError('dayStartMs must be a day start (00:00)');
   const dayOff = (daysBack: number): number => H - daysBack * STEPS_PER_DAY;
-  const level = Math.max(mean(history, dayOff(7), H), 1e-9);
+  // The mean magnitude, not the mean: the same for a load (always >= 0), and still a scale for a
+  // net load (load - PV), whose week can average near or below zero in summer.
+  const level = Math.max(meanAbs(history, dayOff(7), H), 1e-9);
   const meanYesterday = mean(history, dayOff(1), H);
   const mean7 = mean(history, dayOff(7), dayOff(6));
   const mean14 = mean(history, 0, STEPS_PER_DAY);

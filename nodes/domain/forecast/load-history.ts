@@ -29,6 +29,18 @@ export const LoadHistorySeedSchema = z.object({
   loadKw: z.array(z.number().finite()).min(1),
 });
 
+/**
+ * The history as the load-forecast node keeps it on disk across restarts: each 15-minute step's
+ * start (UTC ms), mean load (kW) and sample count (so a step interrupted by a restart goes on
+ * averaging where it stopped).
+ */
+export const LoadHistoryFileSchema = z.object({
+  v: z.literal(1),
+  stepMinutes: z.literal(15),
+  steps: z.array(z.tuple([z.number().int(), z.number().finite(), z.number().int().positive()])),
+});
+export type LoadHistoryFile = z.infer<typeof LoadHistoryFileSchema>;
+
 export class LoadHistory {
   private readonly sums = new Map<number, { sum: number; n: number }>();
 
@@ -56,6 +68,43 @@ export class LoadHistory {
   seed(start: number, loadKw: readonly number[]): void {
     const k0 = this.stepOf(start);
     loadKw.forEach((v, i) => this.sums.set(k0 + i, { sum: v, n: 1 }));
+  }
+
+  /**
+   * Sets the 15-minute means of a seed only where nothing was measured: a seed fills the gaps of
+   * what the site recorded itself, never overwrites it. Returns the number of steps filled.
+   */
+  seedMissing(start: number, loadKw: readonly number[]): number {
+    const k0 = this.stepOf(start);
+    let filled = 0;
+    loadKw.forEach((v, i) => {
+      if (this.sums.has(k0 + i) || !Number.isFinite(v)) return;
+      this.sums.set(k0 + i, { sum: v, n: 1 });
+      filled++;
+    });
+    return filled;
+  }
+
+  /** Steps kept. */
+  get size(): number {
+    return this.sums.size;
+  }
+
+  /** What to write to disk (oldest first). */
+  toFile(): LoadHistoryFile {
+    const keys = [...this.sums.keys()].sort((a, b) => a - b);
+    return {
+      v: 1, stepMinutes: 15,
+      steps: keys.map((k) => {
+        const e = this.sums.get(k)!;
+        return [k * STEP_MS - this.offsetMs, e.sum / e.n, e.n];
+      }),
+    };
+  }
+
+  /** Restores what toFile wrote (also under another UTC offset: steps are stored by UTC start). */
+  restore(file: LoadHistoryFile): void {
+    for (const [start, mean, n] of file.steps) this.sums.set(this.stepOf(start), { sum: mean * n, n });
   }
 
   /** Local midnight (as UTC ms of the local calendar) of the day containing ts. */

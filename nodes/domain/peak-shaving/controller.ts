@@ -8,7 +8,7 @@
 // Signs (DESIGN.md): grid + = import; battery + = discharge. The site's load net of PV is what
 // the grid would carry without the battery: net = grid + battery.
 import { z } from 'zod';
-import { holdableThresholdW, learnedProfileW } from './forecast';
+import { forecastProfileW, holdableThresholdW, learnedProfileW, type NetLoadForecast } from './forecast';
 
 export const PeakShavingConfigSchema = z.object({
   /**
@@ -48,6 +48,8 @@ export interface PeakShavingInput {
   capacityWh: number;
   maxChargeW: number;
   maxDischargeW: number;
+  /** Auto mode: the site's day-ahead net load forecast (load-forecast node), used where it covers the horizon. */
+  forecast?: NetLoadForecast;
 }
 
 /** One billing interval being averaged: integrals in W·ms over the time covered. */
@@ -142,10 +144,12 @@ export function step(prev: PeakShavingState, input: PeakShavingInput, cfg: PeakS
   let baseW = cfg.thresholdW;
   if (cfg.mode === 'auto') {
     // Learnt once per billing interval, from the SoC and the load at its start: the lowest
-    // threshold the battery could hold for the next day if it looked like the recent past.
+    // threshold the battery could hold for the next day if it looked like the recent past, or
+    // like the load forecast where one covers it.
     let learnedW = state.learnedW;
     if (learnedW === null) {
-      const profile = learnedProfileW(state.history, input.ts, netW, cfg);
+      const learned = learnedProfileW(state.history, input.ts, netW, cfg);
+      const profile = input.forecast ? forecastProfileW(learned, input.forecast, input.ts, cfg) : learned;
       learnedW = holdableThresholdW(profile, {
         energyWh: (input.socPct / 100) * input.capacityWh,
         reserveWh: (cfg.reserveSocPct / 100) * input.capacityWh,

@@ -44,6 +44,39 @@ export function learnedProfileW(history: readonly (readonly [number, number])[],
   return out;
 }
 
+/** A day-ahead net load forecast as the load-forecast node sends it (kW per step, + = import). */
+export interface NetLoadForecast {
+  /** Start of the first step, ms UTC. */
+  start: number;
+  stepMinutes: number;
+  loadKw: readonly number[];
+}
+
+/**
+ * The profile of learnedProfileW with the intervals a load forecast covers taken from it instead
+ * (its time-weighted mean over each interval, kW -> W): the model forecasts the day itself, where
+ * the learnt quantiles only repeat the recent past. The interval now stays the measured netNowW,
+ * and an interval the forecast does not cover keeps the learnt value.
+ */
+export function forecastProfileW(learnedW: readonly number[], forecast: NetLoadForecast, ts: number, cfg: Pick<ForecastConfig, 'intervalMs'>): number[] {
+  const stepMs = forecast.stepMinutes * 60_000;
+  const end = forecast.start + forecast.loadKw.length * stepMs;
+  const first = Math.floor(ts / cfg.intervalMs) * cfg.intervalMs;
+  return learnedW.map((w, k) => {
+    if (k === 0) return w;
+    const from = first + k * cfg.intervalMs;
+    const to = from + cfg.intervalMs;
+    if (from < forecast.start || to > end) return w;
+    let energy = 0;
+    for (let j = Math.floor((from - forecast.start) / stepMs); j < forecast.loadKw.length; j++) {
+      const a = forecast.start + j * stepMs;
+      if (a >= to) break;
+      energy += (forecast.loadKw[j] ?? 0) * 1000 * (Math.min(to, a + stepMs) - Math.max(from, a));
+    }
+    return energy / cfg.intervalMs;
+  });
+}
+
 export interface BucketBattery {
   energyWh: number;
   reserveWh: number;

@@ -70,6 +70,27 @@ describe('arbitrage node with a load forecast', () => {
     assert.equal(p.steps[1]?.gridW, 3000);
   });
 
+  it('takes the site load as meter plus PCS when the devices send their parts separately (as the edge flow does)', async () => {
+    await helper.load(arbitrage, flow);
+    const arb = helper.getNode('arb');
+    const plans = helper.getNode('plan');
+    const start = Math.floor(Date.now() / HOUR) * HOUR;
+    const next = nextPlan(plans);
+    const ts = Date.now();
+    // The PCS discharges 3 kW and the meter sees 2 kW export: the site itself uses 1 kW.
+    arb.receive({ payload: { siteId: 'site-1', ts, pcs: {
+      ts, power: 3000, reactivePower: null, frequency: null, voltage: null, state: 'RUNNING', gridConnected: true, setpointEnabled: true, setpoint: 3000,
+      revertTimeS: null, revertRemainingS: null, ratedPowerW: null, maxChargeW: null, maxDischargeW: null, energyInjectedWh: null, energyAbsorbedWh: null, alarms: [],
+    } } });
+    const { meter, ...batteryOnly } = telemetry(50, -2000);
+    arb.receive({ payload: { siteId: 'site-1', ts, meter } });
+    arb.receive({ payload: batteryOnly });
+    arb.receive({ topic: 'prices', payload: { start, stepMinutes: 60, pricesEurPerMWh: [300, 50] } });
+    const p = await next;
+    const step = p.steps[1]!;
+    assert.ok(Math.abs((step.gridW ?? NaN) + step.powerW - 1000) <= 1, `grid + battery = 1 kW of site load, got ${step.gridW} + ${step.powerW} W`);
+  });
+
   it('reports a malformed load forecast as an error', async () => {
     await helper.load(arbitrage, flow);
     const n = helper.getNode('arb');

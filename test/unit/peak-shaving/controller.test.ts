@@ -6,7 +6,7 @@ import {
   DEFAULT_PEAK_SHAVING_CONFIG, INITIAL_PEAK_SHAVING_STATE, PeakShavingConfigSchema, step,
   type PeakShavingConfig, type PeakShavingInput, type PeakShavingOutput, type PeakShavingState,
 } from '../../../nodes/domain/peak-shaving/controller';
-import { canHold, holdableThresholdW, learnedProfileW } from '../../../nodes/domain/peak-shaving/forecast';
+import { canHold, forecastProfileW, holdableThresholdW, learnedProfileW, type NetLoadForecast } from '../../../nodes/domain/peak-shaving/forecast';
 
 const T0 = Date.UTC(2024, 2, 10, 17, 0); // 17:00 UTC, start of a billing interval
 const MIN = 60_000;
@@ -146,6 +146,34 @@ describe('peak-shaving controller', () => {
       const t = holdableThresholdW(profile, b);
       assert.ok(canHold(profile, t, b));
       assert.ok(!canHold(profile, t - 2, b));
+    });
+  });
+
+  describe("the 'auto' threshold with the site's load forecast", () => {
+    const cfg = PeakShavingConfigSchema.parse({ mode: 'auto', thresholdW: 0, reserveSocPct: 20, trackMonthPeak: false });
+    const day = Date.UTC(2024, 2, 10);
+    // 0.4 kW all day, 4 kW from 18:00 to 22:00: an evening no 3 kWh above the reserve can flatten.
+    const forecast: NetLoadForecast = { start: day, stepMinutes: 15, loadKw: Array.from({ length: 96 }, (_, s) => (s >= 72 && s < 88 ? 4 : 0.4)) };
+    const at17 = input({ ts: T0, gridW: 400, socPct: 50 });
+
+    it('plans over the forecast evening peak that the recent past (none yet) cannot show', () => {
+      const blind = step(INITIAL_PEAK_SHAVING_STATE, at17, cfg);
+      const seeing = step(INITIAL_PEAK_SHAVING_STATE, { ...at17, forecast }, cfg);
+      assert.ok(blind.thresholdW < 400, `without a forecast: ${blind.thresholdW} W`);
+      assert.ok(seeing.thresholdW > 2000 && seeing.thresholdW < 4000, `with the forecast: ${seeing.thresholdW} W`);
+      // Exactly the lowest threshold the battery holds over the forecast day from now.
+      const profile = forecastProfileW(learnedProfileW([], T0, 400, cfg), forecast, T0, cfg);
+      const b = { energyWh: 5000, reserveWh: 2000, fullWh: 9500, maxChargeW: 5000, maxDischargeW: 5000, stepH: 0.25, efficiency: Math.sqrt(0.9) };
+      assert.equal(seeing.thresholdW, holdableThresholdW(profile, b));
+    });
+
+    it('takes the forecast only where it covers the interval, the learnt value elsewhere', () => {
+      const learned = Array.from({ length: 8 }, () => 700);
+      const p = forecastProfileW(learned, { ...forecast, loadKw: forecast.loadKw.slice(0, 76) }, T0, { intervalMs: Q });
+      // Interval 0 is now (measured); 17:15 .. 18:45 from the forecast; the forecast ends at 19:00.
+      assert.deepEqual(p, [700, 400, 400, 400, 4000, 4000, 4000, 4000].map((w, k) => (T0 + k * Q >= day + 76 * Q ? 700 : w)));
+      const yesterday = { ...forecast, start: day - 86_400_000 };
+      assert.deepEqual(forecastProfileW(learned, yesterday, T0, { intervalMs: Q }), learned);
     });
   });
 

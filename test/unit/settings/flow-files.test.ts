@@ -75,6 +75,31 @@ describe('default flows', () => {
     assert.deepEqual(switches.sort(), ['{"enabled":false}', '{"enabled":true}']);
   });
 
+  it('edge.json runs the load forecast, SoH estimate and anomaly score on the device telemetry, models named by ${EMS_*} references', () => {
+    const flow = readFlow(defaultFlowPath('edge'));
+    const byId = new Map(flow.map((n) => [n.id, n]));
+    const outputs = (n: Record<string, unknown> | undefined): string[][] => ((n?.wires as string[][] | undefined) ?? []).map((ws) => ws.map((w) => String(byId.get(w)?.type)));
+    const one = (type: string) => {
+      const found = flow.filter((n) => n.type === type);
+      assert.equal(found.length, 1, type);
+      return found[0]!;
+    };
+    const ref = (name: string) => `\${${name}}`;
+    assert.equal(one('load-forecast').model, ref(FLOW_ENV.forecastModel));
+    assert.equal(one('load-forecast').historyUrl, ref(FLOW_ENV.loadHistoryUrl));
+    assert.equal(one('soh-estimate').model, ref(FLOW_ENV.ageingModel));
+    assert.equal(one('anomaly-score').model, ref(FLOW_ENV.anomalyModel));
+    const fed = (type: string) => flow.filter((n) => n.type === 'sunspec-device' && outputs(n)[0]?.includes(type)).map((n) => String(n.kind)).sort();
+    assert.deepEqual(fed('load-forecast'), ['meter', 'pcs'], 'net load = grid meter + PCS');
+    assert.deepEqual(fed('soh-estimate'), ['battery']);
+    assert.deepEqual(fed('anomaly-score'), ['battery']);
+    for (const target of ['arbitrage', 'peak-shaving', 'telemetry-out']) assert.ok(outputs(one('load-forecast'))[0]?.includes(target), `the forecast reaches ${target}`);
+    assert.ok(outputs(one('soh-estimate'))[0]?.includes('telemetry-out'));
+    const anomaly = outputs(one('anomaly-score'));
+    assert.ok(anomaly[0]?.includes('telemetry-out'), 'scores ride in the records');
+    assert.ok(anomaly[1]?.includes('telemetry-out'), 'its alarms go where the envelope and buffer alarms go: into the records');
+  });
+
   it('are addressed to the configured Modbus host, port, site id and control cycle', () => {
     const flow = addressEdgeFlow(readFlow(defaultFlowPath('edge')), { modbusHost: '10.0.0.7', modbusPort: 15020, siteId: 'barn', cycleMs: 250 });
     for (const d of flow.filter((n) => n.type === 'sunspec-device')) assert.equal(d.interval, 250);
@@ -84,7 +109,7 @@ describe('default flows', () => {
     assert.equal(connection?.host, '10.0.0.7');
     assert.equal(connection?.port, 15020);
     const serving = flow.filter((n) => 'siteId' in n);
-    assert.deepEqual([...new Set(serving.map((n) => n.type))].sort(), ['arbitrage', 'black-start', 'command-in', 'mqtt-link', 'peak-shaving', 'safety-limits', 'site-status', 'sunspec-device', 'telemetry-out']);
+    assert.deepEqual([...new Set(serving.map((n) => n.type))].sort(), ['anomaly-score', 'arbitrage', 'black-start', 'command-in', 'load-forecast', 'mqtt-link', 'peak-shaving', 'safety-limits', 'site-status', 'soh-estimate', 'sunspec-device', 'telemetry-out']);
     for (const d of serving) assert.equal(d.siteId, 'barn');
   });
 
