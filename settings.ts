@@ -25,6 +25,9 @@ export const SITE_PROFILES = ['household', 'commercial'] as const;
 export type SiteProfile = (typeof SITE_PROFILES)[number];
 
 /** A setting whose value is missing or invalid; the message names the setting and its source. */
+/** Exit code of a process that stopped on a configuration error: restarting it would not help. */
+export const CONFIG_ERROR_EXIT = 2;
+
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
   constructor(
@@ -53,6 +56,7 @@ const siteId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const speed = z.union([z.number(), numberText]).pipe(z.number().positive().max(10000));
 const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(2 ** 31 - 1));
 const cycleMs = z.union([z.number(), integerText]).pipe(z.number().int().min(10).max(60_000));
+const healthS = z.union([z.number(), integerText]).pipe(z.number().int().min(1).max(86_400));
 const mqttUrl = text.refine((u) => /^mqtts?:\/\/[^\s/]+(:\d+)?\/?$/.test(u));
 const httpUrl = text.refine((u) => /^https?:\/\/\S+$/.test(u));
 // An MQTT shared-subscription group ($share/<group>/...).
@@ -169,6 +173,10 @@ export const FIELDS = {
     flag: '--site', arg: 'PROFILE', env: 'LIFO4_SITE', schema: z.enum(SITE_PROFILES), default: 'household',
     expected: `one of ${SITE_PROFILES.join(', ')}`, describe: 'simulated site profile',
   }),
+  otaHealthS: field({
+    flag: '--ota-health-s', arg: 'S', env: 'LIFO4_OTA_HEALTH_S', schema: healthS, default: 60,
+    expected: 'an integer 1-86400', describe: "health window of a new edge release under the all-in-one's OTA agent, seconds",
+  }),
   seed: field({
     flag: '--seed', arg: 'N', env: 'LIFO4_SEED', schema: seed, default: undefined,
     expected: 'an integer 0-2147483647', describe: 'random seed of the simulator, for repeatable runs (simulator default 1)',
@@ -187,7 +195,7 @@ const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed'] as const
 /** The settings each role reads, in --help order. */
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
   // The all-in-one points its edge at its own simulator, so it has no --modbus-host.
-  all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusPort', 'controlPort', 'speed', 'site', 'seed'],
+  all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusPort', 'controlPort', 'speed', 'site', 'seed', 'otaHealthS'],
   cloud: [...COMMON_KEYS, ...CLOUD_KEYS],
   edge: [...COMMON_KEYS, ...EDGE_KEYS],
   sim: [...COMMON_KEYS, ...SIM_KEYS],
@@ -228,7 +236,7 @@ export const EdgeSettingsSchema = z.object({ role: z.literal('edge'), ...commonS
 export const SimSettingsSchema = z.object({ role: z.literal('sim'), ...commonShape, ...simShape });
 const { modbusHost: _edgeOnly, ...allEdgeShape } = edgeShape;
 export const AllSettingsSchema = z
-  .object({ role: z.literal('all'), ...commonShape, ...cloudShape, ...allEdgeShape, ...simShape })
+  .object({ role: z.literal('all'), ...commonShape, ...cloudShape, ...allEdgeShape, ...simShape, otaHealthS: healthS })
   // The all-in-one binds all four ports on one host: two equal ports would fail at start-up, later
   // and less clearly (0 = any free port never collides).
   .superRefine((s, ctx) => {

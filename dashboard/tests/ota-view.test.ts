@@ -5,6 +5,8 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import OtaView from '../src/views/ota/OtaView.vue';
 import { useAuthStore } from '../src/stores/auth';
+import { rolloutTone } from '../src/views/ota/ota-types';
+import { useRealtimeStore } from '../src/stores/realtime';
 
 const rollout = {
   id: 'dep-1', version: '2.0.0', sequence: 2, state: 'running', reason: null, stage: 1, stagePercent: 25, stageStartedAt: 0, createdAt: Date.UTC(2026, 0, 1), createdBy: 'root@x',
@@ -72,5 +74,25 @@ describe('the OTA page', () => {
     await flushPromises();
     expect(calls.some((c) => c.method === 'POST' && c.url === '/api/v1/ota/deployments/dep-1/pause')).toBe(true);
     w.unmount();
+  });
+
+  it('reloads the roll-outs when the realtime channel says one changed', async () => {
+    const w = mountAsRoot();
+    await flushPromises();
+    const gets = () => calls.filter((c) => c.method === 'GET' && c.url.startsWith('/api/v1/ota/deployments')).length;
+    const before = gets();
+    useRealtimeStore().otaChanges++;
+    await flushPromises();
+    expect(gets()).toBe(before + 1);
+    w.unmount();
+  });
+});
+
+describe('roll-out tones', () => {
+  it('shows a roll-out that completed with failed sites as a warning, not as all good', () => {
+    const counts = { targets: 1, notified: 1, committed: 0, failed: 1, silent: 0, pending: 0 };
+    expect(rolloutTone({ state: 'completed', counts })).toBe('warn');
+    expect(rolloutTone({ state: 'completed', counts: { ...counts, committed: 1, failed: 0 } })).toBe('ok');
+    expect(rolloutTone({ state: 'aborted', counts })).toBe('crit');
   });
 });

@@ -16,6 +16,9 @@ import { cloudDbPath, openCloudDb, type CloudDb } from './db';
 import { editorAdminAuth, type EditorAdminAuth } from './editor-auth';
 import { fleetHandlers } from './fleet-handlers';
 import { ApiMetrics } from './metrics';
+import { mlHandlers } from './ml-handlers';
+import { CloudMl, type CloudMlOptions } from '../ml/cloud-ml';
+import { InsightStore } from '../ml/insight-store';
 import { openApiDocument } from './openapi';
 import { otaHandlers } from './ota-handlers';
 import { OtaCloud, type OtaTransport } from '../ota/ota-cloud';
@@ -57,6 +60,8 @@ export interface CloudApiOptions {
   log?: (line: string) => void;
   /** OTA: how notices reach the sites, the URL sites download bundles from, the broker for provisioned devices. */
   ota?: { transport?: OtaTransport | null; publicUrl?: string; mqttUrl?: string; now?: () => number; tickMs?: number };
+  /** The cloud's forecasting and retraining (issue 9): schedule, site calendar, initial model. */
+  ml?: Omit<CloudMlOptions, 'dataDir' | 'store' | 'insights' | 'sites' | 'log'>;
 }
 
 export interface CloudApi {
@@ -72,6 +77,9 @@ export interface CloudApi {
   metrics: ApiMetrics;
   /** OTA bundle store, roll-outs and provisioning. */
   ota: OtaCloud;
+  /** Forecasts, SoH, anomaly scores and model versions in cloud.db; the cloud's own forecasting and retraining. */
+  insights: InsightStore;
+  ml: CloudMl;
   close(): Promise<void>;
 }
 
@@ -87,6 +95,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   const alarms = new AlarmStore(db);
   const audit = new AuditLog(db);
   const plans = new PlanStore(db);
+  const insights = new InsightStore(db);
   const totpKey = typeof opts.secrets.totpKey === 'string' && opts.secrets.totpKey.length >= 32 ? opts.secrets.totpKey : opts.secrets.jwtSecret;
   const box = new SecretBox(totpKey);
   const hub = opts.hub;
@@ -109,6 +118,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   await firstStart(users, opts.print ?? ((line) => console.log(line)));
   const ota = await OtaCloud.create({
     dataDir: opts.dataDir, db, log,
+    changed: (id) => realtime.ota(id),
     transport: opts.ota?.transport ?? null,
     publicUrl: opts.ota?.publicUrl ?? 'http://127.0.0.1:1880/api/v1',
     mqttUrl: opts.ota?.mqttUrl ?? 'mqtt://127.0.0.1:1883',
@@ -137,6 +147,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       sites.seen(r.siteId, r.ts);
       realtime.record(r);
       rules.onRecord(r);
+      insights.ingest(r);
     }),
     alarm: guard('alarm', (a) => {
       seen(a.siteId);
@@ -160,6 +171,11 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   hub.on('state', listeners.state);
   hub.on('ack', listeners.ack);
   hub.on('plan', listeners.plan);
+  const ml = new CloudMl({
+    ...opts.ml, dataDir: opts.dataDir, store: () => hub.store, insights, log,
+    sites: () => (db.prepare('SELECT id FROM sites ORDER BY id').all() as { id: string }[]).map((r) => r.id),
+  });
+  ml.start();
 
   // ---- HTTP
   const openapi = openApiDocument(opts.health?.version ?? '0');
@@ -170,6 +186,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ...fleetHandlers(services),
     ...adminHandlers(services),
     ...otaHandlers(services, ota),
+    ...mlHandlers(services, { insights, offsetMs: ml.offsetMs }),
   };
   const built = buildRouter(services, handlers, { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }, log);
 
@@ -200,6 +217,8 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     db,
     metrics,
     ota,
+    insights,
+    ml,
     async close() {
       if (closed) return;
       closed = true;
@@ -210,6 +229,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       hub.off('plan', listeners.plan);
       built.close();
       ota.close();
+      await ml.close();
       await realtime.close();
       metrics.registry.clear();
       sites.flush();

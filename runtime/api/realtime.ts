@@ -6,6 +6,7 @@
 //   command-ack CommandAck (accepted, then executed/rejected/timeout) (commands:read)
 //   plan       {siteId, plan}                                      (plans:read)
 //   site-state {siteId, state, ts}                                 (sites:read)
+//   ota        {deploymentId}: a roll-out changed                  (ota:deploy)
 // On connect it gets `hello` {user, sites}. The connection closes when the token runs out (the
 // client reconnects with a refreshed one) or when the user's role, sites or 2FA change.
 import type { Server as HttpServer } from 'node:http';
@@ -77,7 +78,8 @@ export class RealtimeChannel {
     this.#version++;
   }
 
-  private deliver(siteId: string, permission: Permission, event: string, payload: unknown): void {
+  /** To every socket whose role holds `permission` and, unless siteId is null (fleet-wide news), sees the site. */
+  private deliver(siteId: string | null, permission: Permission, event: string, payload: unknown): void {
     const io = this.#io;
     if (!io) return;
     for (const socket of io.sockets.sockets.values() as IterableIterator<LiveSocket>) {
@@ -92,7 +94,7 @@ export class RealtimeChannel {
         data.sites = new Set(this.sites.visible(p).map((r) => r.id));
         data.version = this.#version;
       }
-      if (data.sites.has(siteId) && hasPermission(data.principal.role, permission)) socket.emit(event, payload);
+      if ((siteId === null || data.sites.has(siteId)) && hasPermission(data.principal.role, permission)) socket.emit(event, payload);
     }
   }
 
@@ -117,6 +119,11 @@ export class RealtimeChannel {
 
   state(s: SiteState): void {
     this.deliver(s.siteId, 'sites:read', 'site-state', { siteId: s.siteId, state: s.state, ts: new Date(s.ts).toISOString() });
+  }
+
+  /** A roll-out changed (a site reported, a stage advanced, an operator steered it): the OTA page reloads it. */
+  ota(deploymentId: string): void {
+    this.deliver(null, 'ota:deploy', 'ota', { deploymentId });
   }
 
   async close(): Promise<void> {

@@ -2,11 +2,12 @@
 // directory (<dataDir>/cloud, <dataDir>/edge) so the two never share files; on the first start
 // the default flow from flows/ is copied there, and from then on the flow belongs to the user
 // (deploys from the editor save into it).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { CloudSettings, EdgeSettings } from '../../settings';
 import { SettingsError } from '../../settings';
+import { VersionSchema } from '../ota/manifest';
 import { packageRoot } from './package-info';
 
 const FlowNodeSchema = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
@@ -17,7 +18,7 @@ export function defaultFlowPath(role: 'cloud' | 'edge'): string {
   return join(packageRoot, 'flows', `${role}.json`);
 }
 
-function readFlow(path: string, source: string): FlowNode[] {
+export function readFlow(path: string, source: string): FlowNode[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
@@ -81,6 +82,12 @@ export const FLOW_ENV = {
   commandKey: 'EMS_COMMAND_KEY',
   /** secrets.json, where the cloud's command-out reads every site's key (too many for a variable). */
   secretsFile: 'EMS_SECRETS_FILE',
+  /** The edge's ONNX models (issue 9): <dataDir>/models/<name>.onnx when there, else the build's dist/models/ (runtime/app/edge-models.ts). */
+  forecastModel: 'EMS_FORECAST_MODEL',
+  ageingModel: 'EMS_AGEING_MODEL',
+  anomalyModel: 'EMS_ANOMALY_MODEL',
+  /** Where a fresh edge's load forecast asks for past loads: '' = nowhere; beside the simulator its GET /history/load. */
+  loadHistoryUrl: 'EMS_LOAD_HISTORY_URL',
 } as const;
 
 const ref = (name: string) => `\${${name}}`;
@@ -95,11 +102,36 @@ export function flowCredentials(flow: readonly FlowNode[]): Record<string, Recor
   return creds;
 }
 
-/** Path of the flow file the runtime runs, created from the default flow on the first start. */
-export function prepareFlowFile(settings: CloudSettings | EdgeSettings, userDir: string): string {
+/**
+ * The flow file of an OTA release (the agent runs `lifo4 edge --flows <release>/flows.json` with
+ * LIFO4_RELEASE set): copied on the release's first start to <userDir>/release-<version>.json,
+ * addressed to this site like the default flow, with the credential references beside it, since a
+ * flow exported from the editor carries no credentials. Deploys from the editor save there, so
+ * the release folder stays as it was signed and a rollback returns to the previous release's
+ * flows as they were last deployed.
+ */
+function releaseFlowFile(flow: readonly FlowNode[], settings: EdgeSettings, userDir: string, release: string): string {
+  if (!VersionSchema.safeParse(release).success) throw new SettingsError('LIFO4_RELEASE', `'${release}' is not a release version`);
+  // Node-RED keeps the credentials in <userDir>/<flow file base>_cred.json.
+  const base = `release-${release}`;
+  const flowFile = join(userDir, `${base}.json`);
+  if (!existsSync(flowFile)) {
+    const addressed = addressEdgeFlow(flow, settings);
+    writeFileSync(join(userDir, `${base}_cred.json`), `${JSON.stringify(flowCredentials(addressed), null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(`${flowFile}.tmp`, `${JSON.stringify(addressed, null, 2)}\n`);
+    renameSync(`${flowFile}.tmp`, flowFile);
+  }
+  return flowFile;
+}
+
+/**
+ * Path of the flow file the runtime runs, created from the default flow on the first start.
+ * `release` is the OTA release the edge runs under its agent (LIFO4_RELEASE), if any.
+ */
+export function prepareFlowFile(settings: CloudSettings | EdgeSettings, userDir: string, release = process.env.LIFO4_RELEASE): string {
   if (settings.role === 'edge' && settings.flowsFile !== undefined) {
-    readFlow(settings.flowsFile, '--flows'); // fail now with a clear message, not inside Node-RED
-    return settings.flowsFile;
+    const flow = readFlow(settings.flowsFile, '--flows'); // fail now with a clear message, not inside Node-RED
+    return release ? releaseFlowFile(flow, settings, userDir, release) : settings.flowsFile;
   }
   const flowFile = join(userDir, 'flows.json');
   if (!existsSync(flowFile)) {

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { CONFIG_ERROR_EXIT } from '../../settings';
 
 interface AgentFlags {
   dir: string;
@@ -20,6 +21,8 @@ interface AgentFlags {
   provisionUrl?: string;
   claimToken?: string;
   serial?: string;
+  data?: string;
+  install?: string;
 }
 
 export function addAgentCommand(program: Command): Command {
@@ -31,7 +34,7 @@ export function addAgentCommand(program: Command): Command {
     .addOption(new Option('--fleet-key <FILE>', 'fleet public key (default: <dir>/data/identity/fleet-signing.pub from provisioning)'))
     .addOption(new Option('--mqtt-url <URL>', 'broker (default: the one assigned at provisioning)').env('LIFO4_MQTT_URL'))
     .addOption(new Option('--mqtt-username <NAME>', 'MQTT username (default: the site id)'))
-    .addOption(new Option('--mqtt-password-file <FILE>', 'file holding the MQTT password'))
+    .addOption(new Option('--mqtt-password-file <FILE>', 'file holding the MQTT password (or env LIFO4_AGENT_MQTT_PASSWORD)'))
     .addOption(new Option('--mqtt-ca <FILE>', 'CA certificate (PEM) of the broker'))
     .addOption(new Option('--mqtt-cert <FILE>', 'client certificate (PEM) for mTLS'))
     .addOption(new Option('--mqtt-key <FILE>', 'client key (PEM) for mTLS'))
@@ -40,6 +43,8 @@ export function addAgentCommand(program: Command): Command {
     .addOption(new Option('--provision-url <URL>', 'cloud API base for zero-touch provisioning, e.g. https://cloud/api/v1').env('LIFO4_PROVISION_URL'))
     .addOption(new Option('--claim-token <TOKEN>', 'claim token for provisioning (prefer the file <dir>/claim-token)').env('LIFO4_CLAIM_TOKEN'))
     .addOption(new Option('--serial <SERIAL>', 'device serial for provisioning (default /etc/machine-id)').env('LIFO4_SERIAL'))
+    .addOption(new Option('--data <DIR>', 'persistent data folder of the runtime (default <dir>/data)'))
+    .addOption(new Option('--install <BUNDLE>', 'factory install: a bundle folder installed and committed when no release is installed yet'))
     .action(async (o: AgentFlags) => {
       const [{ EdgeAgent, AGENT_STEPS }, { readPublicKey }, { readIdentity, provisionDevice, identityDir }] = await Promise.all([
         import('../ota/edge-agent.js'), import('../ota/signing-key.js'), import('../ota/provisioning-client.js'),
@@ -65,7 +70,11 @@ export function addAgentCommand(program: Command): Command {
       const ca = read(o.mqttCa) ?? (identity ? readFileSync(join(identityDir(dir), 'ca.crt')) : undefined);
       const cert = read(o.mqttCert) ?? (identity ? readFileSync(join(identityDir(dir), 'client.crt')) : undefined);
       const key = read(o.mqttKey) ?? (identity ? readFileSync(join(identityDir(dir), 'client.key')) : undefined);
-      const password = o.mqttPasswordFile !== undefined ? readFileSync(o.mqttPasswordFile, 'utf8').trim() : undefined;
+      // The password comes from a file or the environment, never the command line (ps shows that);
+      // the runtime the agent starts does not inherit it.
+      const envPassword = process.env.LIFO4_AGENT_MQTT_PASSWORD;
+      delete process.env.LIFO4_AGENT_MQTT_PASSWORD;
+      const password = o.mqttPasswordFile !== undefined ? readFileSync(o.mqttPasswordFile, 'utf8').trim() : envPassword;
       const mqttOptions = {
         username: o.mqttUsername ?? siteId,
         ...(password !== undefined ? { password } : {}),
@@ -84,18 +93,37 @@ export function addAgentCommand(program: Command): Command {
         maxStartAttempts: attempts,
         ...(ca !== undefined ? { downloadCa: ca } : {}),
         killAt: (killAt as (typeof AGENT_STEPS)[number] | undefined) ?? null,
+        ...(o.data !== undefined ? { dataDir: resolve(o.data) } : {}),
+        // A supervisor above the agent (`lifo4 start`) hears the runtime's ready message through it.
+        onRuntimeMessage: (m: unknown) => {
+          if (process.send && process.connected) process.send(m);
+        },
+      });
+      if (o.install !== undefined) await agent.installLocal(resolve(o.install));
+      // The committed runtime stopped on a configuration error: so does the agent, with the same
+      // exit code, so that its supervisor (systemd, `lifo4 start`) shows the runtime's message.
+      let exitCode = 0;
+      agent.once('runtime-config-error', () => {
+        exitCode = CONFIG_ERROR_EXIT;
+        process.kill(process.pid, 'SIGTERM');
       });
       await agent.start();
       // The first bundle installs through the same OTA path as every later one.
       if (firstBundle) agent.acceptNotice(firstBundle);
       await new Promise<void>((done) => {
+        let stopping = false;
         const stop = () => {
+          if (stopping) return;
+          stopping = true;
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
           void agent.stop().then(done);
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
+        // Under a supervisor that died without telling us: do not live on as an orphan.
+        if (process.send) process.once('disconnect', stop);
       });
+      if (exitCode !== 0) process.exit(exitCode);
     });
 }

@@ -1,6 +1,6 @@
 // `lifo4 image build|verify`: turns flows exported from the edge editor into a signed edge bundle,
 // and checks one (exit 0 when valid; otherwise exit 3 naming the reason). See README "OTA".
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { FIELDS } from '../../settings';
@@ -23,17 +23,6 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-/** The next sequence number of this cloud: one above the highest ever built here (kept in <data-dir>/ota/sequence). */
-function nextSequence(otaDir: string, given?: string): number {
-  const file = join(otaDir, 'sequence');
-  const last = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) || 0 : 0;
-  const seq = given !== undefined ? Number(given) : last + 1;
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error(`--sequence must be a whole number from 1, not '${given ?? ''}'`);
-  mkdirSync(otaDir, { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${Math.max(seq, last)}\n`);
-  return seq;
-}
-
 export function addImageCommand(program: Command): Command {
   const image = program.command('image').description('build and verify signed edge bundles (OTA)');
 
@@ -41,7 +30,7 @@ export function addImageCommand(program: Command): Command {
     .command('build')
     .description('bundle exported edge flows with the compiled runtime into a signed bundle folder')
     .requiredOption('--flows <FILE>', 'flows exported from the edge editor (JSON array)')
-    .option('--out <DIR>', 'bundle folder to write (default ./bundle-<version>)')
+    .option('--out <DIR>', "bundle folder to write (default <data-dir>/ota/bundles/<version>, the cloud's bundle store that the dashboard deploys from)")
     .option(`${FIELDS.dataDir.flag} <DIR>`, `cloud data directory holding the fleet signing key in ota/ (default ${String(FIELDS.dataDir.default)})`)
     .option('--release <VERSION>', 'release version (default <package version>-<sequence>)')
     .option('--sequence <N>', 'monotonic sequence number (default one above the last built here)')
@@ -49,12 +38,12 @@ export function addImageCommand(program: Command): Command {
     .option('--settings <FILE>', 'settings.json copied into the payload')
     .option('--entry <JSON>', 'arguments to node that start the runtime, as a JSON array ({release}, {data} are substituted)')
     .action(async (o: BuildFlags) => {
-      const [{ buildBundle }, { loadOrCreateSigningKey, otaDir }, { packageRoot, packageVersion }] = await Promise.all([
-        import('../ota/bundle.js'), import('../ota/signing-key.js'), import('../app/package-info.js'),
+      const [{ buildBundle }, { loadOrCreateSigningKey }, { bundleStoreDir, nextSequence }, { packageRoot, packageVersion }] = await Promise.all([
+        import('../ota/bundle.js'), import('../ota/signing-key.js'), import('../ota/bundle-store.js'), import('../app/package-info.js'),
       ]);
       const dataDir = resolve(o.dataDir ?? process.env.LIFO4_DATA_DIR ?? String(FIELDS.dataDir.default));
       const key = loadOrCreateSigningKey(dataDir);
-      const sequence = nextSequence(otaDir(dataDir), o.sequence);
+      const sequence = nextSequence(dataDir, o.sequence);
       const version = o.release ?? `${packageVersion}-${sequence}`;
       const include = o.include ?? [join(packageRoot, 'dist'), join(packageRoot, 'package.json')];
       let entry: string[] | undefined;
@@ -63,7 +52,7 @@ export function addImageCommand(program: Command): Command {
         if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) throw new Error('--entry must be a JSON array of strings');
         entry = parsed as string[];
       }
-      const out = resolve(o.out ?? `bundle-${version}`);
+      const out = resolve(o.out ?? join(bundleStoreDir(dataDir), version));
       const built = await buildBundle({
         flowsFile: o.flows, outDir: out, signingKey: key.privateKey, version, sequence, include,
         ...(o.settings !== undefined ? { settingsFile: o.settings } : {}), ...(entry ? { entry } : {}),

@@ -4,10 +4,9 @@
 // config file always name the same settings.
 import { Command, Option } from 'commander';
 import type { Role, SettingKey, SettingsFor } from '../../settings';
-import { FIELDS, ROLE_KEYS, SettingsError, loadSettings } from '../../settings';
+import { CONFIG_ERROR_EXIT, FIELDS, ROLE_KEYS, SettingsError, loadSettings } from '../../settings';
 import { packageVersion } from '../app/package-info';
 import { SecretsError } from '../secrets';
-import { CONFIG_ERROR_EXIT } from '../supervisor/supervisor';
 import { addLintCommand } from './lint-command';
 import { addMlCommand } from './ml-command';
 import { addAgentCommand } from './agent-command';

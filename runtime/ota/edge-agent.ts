@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { isAbsolute, join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { topics } from '../../nodes/domain/topics';
-import { sha256File, verifyPayload } from './bundle';
+import { CONFIG_ERROR_EXIT } from '../../settings';
+import { sha256File, verifyBundle, verifyPayload } from './bundle';
 import { downloadResumable, fetchSmall } from './download';
 import { BundleError, MANIFEST_FILE, PAYLOAD_FILE, RELEASE_MANIFEST, SIGNATURE_FILE, parseManifest, type Manifest } from './manifest';
 
@@ -60,6 +61,10 @@ export interface EdgeAgentOptions {
   downloadCa?: string | Buffer;
   /** Extra environment of the runtime. */
   env?: NodeJS.ProcessEnv;
+  /** Persistent data folder given to the runtime (default <dir>/data). */
+  dataDir?: string;
+  /** IPC messages of the runtime other than its health reports (e.g. its ready message, for a supervisor). */
+  onRuntimeMessage?: (message: unknown) => void;
   /** Fault injection for the crash tests: SIGKILL this process at the step. */
   killAt?: AgentStep | null;
   log?: (line: string) => void;
@@ -75,7 +80,7 @@ interface Running {
 
 export class EdgeAgent extends EventEmitter {
   readonly slots: ReleaseSlots;
-  private readonly o: Required<Omit<EdgeAgentOptions, 'downloadCa' | 'killAt' | 'env' | 'mqtt'>> & EdgeAgentOptions;
+  private readonly o: Required<Omit<EdgeAgentOptions, 'downloadCa' | 'killAt' | 'env' | 'mqtt' | 'dataDir' | 'onRuntimeMessage'>> & EdgeAgentOptions;
   private mqtt: MqttClient | null = null;
   private runtime: Running | null = null;
   private lastHealth: { at: number; health: RuntimeHealth } | null = null;
@@ -91,7 +96,7 @@ export class EdgeAgent extends EventEmitter {
       healthWindowMs: 5 * 60_000, maxStartAttempts: 3, pollFreshMs: 10_000, restartDelayMs: 1000, downloadAttempts: 5,
       log: (line: string) => console.log(line), ...opts,
     };
-    this.slots = new ReleaseSlots(opts.dir);
+    this.slots = new ReleaseSlots(opts.dir, opts.dataDir);
   }
 
   state(): AgentState {
@@ -160,6 +165,24 @@ export class EdgeAgent extends EventEmitter {
     // Only a process started from this agent's releases, never a recycled pid of someone else.
     if (!cmdline.includes(this.slots.releases)) return;
     await terminate(pid);
+  }
+
+  /**
+   * The factory install: a device with no release yet takes a bundle from a local folder (the
+   * image it was delivered with; the all-in-one's default flows) through the same checks as an
+   * update, and commits it at once, since there is nothing to roll back to. Returns false when a
+   * release is already installed (the bundle is then ignored). Call before start().
+   */
+  async installLocal(bundleDir: string): Promise<boolean> {
+    const st = this.slots.readState();
+    if (st.committed || st.trial) return false;
+    const manifest = await verifyBundle(bundleDir, this.o.fleetKey, { platform: { arch: process.arch, node: process.versions.node.split('.')[0]! } });
+    await this.install(manifest, join(bundleDir, PAYLOAD_FILE));
+    st.committed = { version: manifest.version, sequence: manifest.sequence };
+    this.slots.writeState(st);
+    this.slots.reconcile(st);
+    this.o.log(`ota: installed ${manifest.version} (sequence ${manifest.sequence}) from ${bundleDir}`);
+    return true;
   }
 
   // ------------------------------------------------------------------ MQTT
@@ -400,7 +423,9 @@ export class EdgeAgent extends EventEmitter {
     const windowStart = Date.now();
     child.on('message', (m: unknown) => {
       const h = RuntimeHealthSchema.safeParse(m);
-      if (h.success && this.runtime === running) this.lastHealth = { at: Date.now(), health: h.data };
+      if (h.success) {
+        if (this.runtime === running) this.lastHealth = { at: Date.now(), health: h.data };
+      } else this.o.onRuntimeMessage?.(m);
     });
     child.on('error', (err) => this.o.log(`ota: runtime ${version}: ${err.message}`));
     child.once('exit', (code, signal) => {
@@ -408,6 +433,11 @@ export class EdgeAgent extends EventEmitter {
       if (running.expectedExit || this.stopped) return;
       const how = signal ? `signal ${signal}` : `code ${String(code)}`;
       if (running.trial && this.slots.readState().trial) return void this.judge(`runtime exited with ${how} during the health window`);
+      if (code === CONFIG_ERROR_EXIT) {
+        // The device's settings are wrong, not the release: a restart would fail the same way.
+        this.o.log(`ota: runtime ${version} stopped on a configuration error (exit ${CONFIG_ERROR_EXIT}); not restarting it`);
+        return void this.emit('runtime-config-error', version);
+      }
       this.o.log(`ota: runtime ${version} exited with ${how}; restarting`);
       this.restartTimer = setTimeout(() => this.startCurrent(), this.o.restartDelayMs);
     });

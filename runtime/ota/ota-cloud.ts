@@ -11,7 +11,8 @@ import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, VersionSchema, parseManife
 import { OTA_STATUS_FILTER, OtaStatusSchema, type OtaNotice, type OtaStatus } from './messages';
 import { loadOrCreateFleetCa, ProvisioningService, type FleetCa } from './provisioning';
 import { RolloutController } from './rollout';
-import { loadOrCreateSigningKey, manifestSignatureValid, otaDir, readSigningPublicKey } from './signing-key';
+import { bundleStoreDir } from './bundle-store';
+import { loadOrCreateSigningKey, manifestSignatureValid, readSigningPublicKey } from './signing-key';
 
 /** How the cloud reaches the sites: publish a notice, hear the agents' reports. */
 export interface OtaTransport {
@@ -57,7 +58,7 @@ export class OtaCloud {
     private readonly o: OtaCloudOptions,
     readonly provisioning: ProvisioningService,
   ) {
-    this.bundlesDir = join(otaDir(o.dataDir), 'bundles');
+    this.bundlesDir = bundleStoreDir(o.dataDir);
     this.publicUrl = o.publicUrl;
     const transport = o.transport;
     this.rollouts = new RolloutController({

@@ -44,10 +44,11 @@ export class ReleaseSlots {
   readonly data: string;
   readonly statePath: string;
 
-  constructor(readonly root: string) {
+  /** `dataDir` puts the persistent data elsewhere than <root>/data (the all-in-one shares its data directory). */
+  constructor(readonly root: string, dataDir?: string) {
     this.releases = join(root, 'releases');
     this.downloads = join(root, 'downloads');
-    this.data = join(root, 'data');
+    this.data = dataDir ?? join(root, 'data');
     this.statePath = join(root, 'state.json');
     for (const d of [root, this.releases, this.downloads, this.data]) mkdirSync(d, { recursive: true });
   }

@@ -3,18 +3,22 @@
 // restarts a child that dies, and stops them all on Ctrl-C / SIGTERM within 5 s.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AllSettings } from '../../settings';
-import { hostPort, reachableHost } from '../../settings';
+import { CONFIG_ERROR_EXIT, FIELDS, hostPort, reachableHost } from '../../settings';
+import { defaultFlowPath, FLOW_ENV, readFlow } from '../app/flow-files';
+import { packageRoot } from '../app/package-info';
+import { buildFactoryBundle } from '../ota/bundle-store';
+import { ReleaseSlots } from '../ota/release-slots';
+import { loadOrCreateSigningKey, otaDir, SIGNING_PUB_FILE } from '../ota/signing-key';
 import { loadOrCreateSecrets, siteSecrets } from '../secrets';
 import { ReadyMessageSchema } from './ready-message';
 import type { ReadyMessage } from './ready-message';
 
 export type ChildRole = 'sim' | 'edge' | 'cloud';
 
-/** Exit code of a child that stopped on a configuration error: restarting would not help. */
-export const CONFIG_ERROR_EXIT = 2;
 
 export const SUPERVISOR_TIMING = {
   /** First restart delay; doubles per quick crash. */
@@ -46,6 +50,7 @@ class SupervisedChild {
   constructor(
     readonly role: ChildRole,
     public args: () => string[],
+    public env: () => NodeJS.ProcessEnv = () => process.env,
   ) {}
 
   waitReady(): Promise<ReadyMessage> {
@@ -92,6 +97,7 @@ export function banner(settings: AllSettings, ports: Ports): string {
     `  MQTT broker      ${settings.mqttUrl ?? `mqtt://${hostPort(settings.host, ports.mqttPort)}`} (site ${settings.siteId} -> cloud)`,
     `  simulator        Modbus TCP ${hostPort(settings.host, ports.modbusPort)} (unit 1 battery, 2 PCS, 3 meter)`,
     `  sim control API  ${at(ports.controlPort)}/state`,
+    `  edge OTA agent   ${join(settings.dataDir, 'edge-agent')} (releases, state.json; health window ${settings.otaHealthS} s)`,
     `Data and secrets: ${settings.dataDir}`,
     'Ctrl-C stops everything.',
     '',
@@ -106,6 +112,8 @@ export class Supervisor {
   /** Ports actually bound; a restarted child gets the same ones (they may have been 0 = any). */
   private readonly ports: Ports;
   private exitResolve: ((code: number) => void) | undefined;
+  /** The factory bundle the agent installs on its first start, if one was built. */
+  private factoryBundle: string | undefined;
   readonly exited: Promise<number>;
 
   constructor(private readonly settings: AllSettings) {
@@ -126,17 +134,41 @@ export class Supervisor {
         '--site', settings.site,
         ...(settings.seed !== undefined ? ['--seed', String(settings.seed)] : []),
       ]),
-      edge: new SupervisedChild('edge', () => [
-        'edge', ...common,
-        '--edge-port', String(this.ports.edgePort),
-        '--site-id', settings.siteId,
-        '--cycle-ms', String(settings.cycleMs),
-        '--modbus-host', reachableHost(settings.host),
-        '--modbus-port', String(this.ports.modbusPort),
-        '--mqtt-url', settings.mqttUrl ?? `mqtt://${hostPort(settings.host, this.ports.mqttPort)}`,
-        ...mqttTls,
-        ...(settings.flowsFile !== undefined ? ['--flows', settings.flowsFile] : []),
-      ]),
+      // The edge runs as a real device does: under the OTA agent, which starts the runtime of the
+      // current release and takes updates from the cloud (README "OTA"). The runtime's settings
+      // reach it through the environment, since a release's entry names only its flows and data.
+      edge: new SupervisedChild(
+        'edge',
+        () => [
+          'agent',
+          '--dir', this.agentDir,
+          '--data', settings.dataDir,
+          '--site-id', settings.siteId,
+          '--fleet-key', join(otaDir(settings.dataDir), SIGNING_PUB_FILE),
+          '--mqtt-url', this.edgeMqttUrl(),
+          ...mqttTls,
+          '--health-window-s', String(settings.otaHealthS),
+          ...(this.factoryBundle !== undefined ? ['--install', this.factoryBundle] : []),
+        ],
+        () => ({
+          ...process.env,
+          [FIELDS.host.env]: settings.host,
+          [FIELDS.logLevel.env]: settings.logLevel,
+          [FIELDS.edgePort.env]: String(this.ports.edgePort),
+          [FIELDS.cycleMs.env]: String(settings.cycleMs),
+          [FIELDS.modbusHost.env]: reachableHost(settings.host),
+          [FIELDS.modbusPort.env]: String(this.ports.modbusPort),
+          [FIELDS.mqttUrl.env]: this.edgeMqttUrl(),
+          ...(settings.mqttCa !== undefined ? { [FIELDS.mqttCa.env]: settings.mqttCa } : {}),
+          ...(settings.mqttCert !== undefined ? { [FIELDS.mqttCert.env]: settings.mqttCert } : {}),
+          ...(settings.mqttKey !== undefined ? { [FIELDS.mqttKey.env]: settings.mqttKey } : {}),
+          LIFO4_AGENT_MQTT_PASSWORD: siteSecrets(settings.dataDir, settings.siteId).mqttPassword,
+          // The simulated site's past load, so the edge can forecast from its first day (load-forecast).
+          [FLOW_ENV.loadHistoryUrl]: `http://${hostPort(reachableHost(settings.host), this.ports.controlPort)}/history/load`,
+          // A release built from this checkout carries no node_modules: it resolves them here.
+          NODE_PATH: [join(packageRoot, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(delimiter),
+        }),
+      ),
       cloud: new SupervisedChild('cloud', () => [
         'cloud', ...common,
         '--port', String(this.ports.port),
@@ -150,11 +182,40 @@ export class Supervisor {
     };
   }
 
+  private get agentDir(): string {
+    return join(this.settings.dataDir, 'edge-agent');
+  }
+
+  private edgeMqttUrl(): string {
+    return this.settings.mqttUrl ?? `mqtt://${hostPort(this.settings.host, this.ports.mqttPort)}`;
+  }
+
+  /**
+   * A device comes from the factory with a release installed: on the first start (no release in
+   * the agent's folder yet) the default edge flow, or --flows, becomes a bundle signed with the
+   * cloud's fleet key, which the agent checks and installs like any other.
+   */
+  private async prepareFactoryRelease(): Promise<void> {
+    const state = new ReleaseSlots(this.agentDir, this.settings.dataDir).readState();
+    if (state.committed || state.trial) return;
+    const out = join(this.agentDir, 'factory-bundle');
+    // A data directory from before the agent keeps the edge flow deployed into it.
+    const earlier = join(this.settings.dataDir, 'edge', 'flows.json');
+    const flows = this.settings.flowsFile ?? (existsSync(earlier) ? earlier : defaultFlowPath('edge'));
+    // An unreadable --flows is a configuration error, named as such (exit 2), not a crash.
+    readFlow(flows, this.settings.flowsFile !== undefined ? FIELDS.flowsFile.flag : 'default edge flow');
+    const built = await buildFactoryBundle(this.settings.dataDir, flows, out);
+    this.factoryBundle = out;
+    log(`factory release ${built.manifest.version} built for the edge agent`);
+  }
+
   /** Starts the simulator, then the edge (it polls the simulator) and the cloud; prints the URLs. */
   async start(): Promise<void> {
-    // Created here once, before the children race to create it.
+    // Created here once, before the children race to create them.
     loadOrCreateSecrets(this.settings.dataDir);
     siteSecrets(this.settings.dataDir, this.settings.siteId);
+    loadOrCreateSigningKey(this.settings.dataDir);
+    await this.prepareFactoryRelease();
     process.on('SIGINT', () => this.stop('SIGINT'));
     process.on('SIGTERM', () => this.stop('SIGTERM'));
 
@@ -193,7 +254,7 @@ export class Supervisor {
     if (this.stopping) return;
     const proc = spawn(process.execPath, [CLI, ...child.args()], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: process.env,
+      env: child.env(),
     });
     child.proc = proc;
     child.ready = undefined;

@@ -20,6 +20,9 @@ export interface Target {
   /** The simulator's control API. */
   controlUrl: string;
   siteId: string;
+  /** The edge's editor origin and the data directory, when the target is `lifo4 start` run here. */
+  edgeUrl: string | null;
+  dataDir: string | null;
   /** Creates a user (the CLI's `lifo4 user add` for the real runtime). */
   addUser(email: string, role: string, password: string): Promise<void>;
   /** What the processes printed, for a failure message. */
@@ -53,10 +56,10 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   throw new Error(`timed out waiting for ${what} (${last})\n--- process output ---\n${log().slice(-4000)}`);
 }
 
-async function startRuntime(): Promise<Target> {
+async function startRuntime(extraArgs: readonly string[]): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lifo4-e2e-'));
   const [port, edgePort, modbusPort, controlPort, mqttPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  const args = [CLI, 'start', '--port', String(port), '--edge-port', String(edgePort), '--modbus-port', String(modbusPort), '--control-port', String(controlPort), '--mqtt-port', String(mqttPort), '--data-dir', dataDir];
+  const args = [CLI, 'start', '--port', String(port), '--edge-port', String(edgePort), '--modbus-port', String(modbusPort), '--control-port', String(controlPort), '--mqtt-port', String(mqttPort), '--data-dir', dataDir, ...extraArgs];
   let output = '';
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -69,6 +72,8 @@ async function startRuntime(): Promise<Target> {
     url,
     controlUrl,
     siteId: 'site-1',
+    edgeUrl: `http://127.0.0.1:${edgePort}`,
+    dataDir,
     async addUser(email, role, password) {
       await run(process.execPath, [CLI, 'user', 'add', '--email', email, '--role', role, '--password', password, '--data-dir', dataDir]);
     },
@@ -103,6 +108,8 @@ async function startHarnessTarget(): Promise<Target> {
     url: h.url,
     controlUrl: h.controlUrl,
     siteId: 'site-1',
+    edgeUrl: null,
+    dataDir: null,
     async addUser(email, role, password) {
       const db = openCloudDb(cloudDbPath(h.dataDir));
       try {
@@ -129,7 +136,7 @@ function externalTarget(): Promise<Target> {
   const dataDir = process.env.LIFO4_E2E_DATA_DIR;
   if (!url || !controlUrl || !dataDir) throw new Error('LIFO4_E2E_TARGET=external needs LIFO4_E2E_URL, LIFO4_E2E_CONTROL_URL and LIFO4_E2E_DATA_DIR');
   return Promise.resolve({
-    url, controlUrl, siteId: process.env.LIFO4_E2E_SITE ?? 'site-1',
+    url, controlUrl, siteId: process.env.LIFO4_E2E_SITE ?? 'site-1', edgeUrl: null, dataDir,
     async addUser(email, role, password) {
       await run(process.execPath, [CLI, 'user', 'add', '--email', email, '--role', role, '--password', password, '--data-dir', dataDir]);
     },
@@ -138,9 +145,10 @@ function externalTarget(): Promise<Target> {
   });
 }
 
-export function startTarget(): Promise<Target> {
+/** `args` are extra flags of `lifo4 start` (ignored by the harness and external targets). */
+export function startTarget(args: readonly string[] = []): Promise<Target> {
   const which = process.env.LIFO4_E2E_TARGET ?? 'runtime';
   if (which === 'harness') return startHarnessTarget();
   if (which === 'external') return externalTarget();
-  return startRuntime();
+  return startRuntime(args);
 }

@@ -171,7 +171,10 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
 
   it('keeps the cloud and the edge in separate Node-RED user directories', () => {
     assert.ok(statSync(join(dataDir, 'cloud', 'flows.json')).isFile());
-    assert.ok(statSync(join(dataDir, 'edge', 'flows.json')).isFile());
+    // The edge runs its factory release under the OTA agent, from a copy of that release's flows.
+    const state = JSON.parse(readFileSync(join(dataDir, 'edge-agent', 'state.json'), 'utf8')) as { committed: { version: string } | null };
+    assert.ok(state.committed, 'the agent committed the factory release');
+    assert.ok(statSync(join(dataDir, 'edge', `release-${state.committed.version}.json`)).isFile());
   });
 
   it('restarts a child that dies unexpectedly, on the same port', async () => {
@@ -247,7 +250,7 @@ describe('lifo4 command line', function () {
     }
   });
 
-  it('stops every child and exits 2 when a child stops on a configuration error (no restart loop)', async () => {
+  it('stops with exit code 2 naming --flows when the edge flow file cannot be read, starting nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lifo4-cli-'));
     const [port, edgePort, modbusPort, controlPort, mqttPort] = (await freePorts(5)) as [number, number, number, number, number];
     const missing = join(dir, 'no-such-flow.json');

@@ -14,7 +14,8 @@ import type { OtaNotice } from '../../runtime/ota/messages';
 /**
  * The runtime the agent manages in these tests: a real child process that reads its release's
  * flows.json and behaves as its 'ota-test-behaviour' node says: healthy (reports healthy over the
- * IPC channel), unhealthy (reports MQTT disconnected), crash (exits), hang (never reports).
+ * IPC channel), unhealthy (reports MQTT disconnected), crash (exits), hang (never reports),
+ * config-error (exits at once with 2, as `lifo4 edge` does on a bad setting).
  */
 export const TEST_RUNTIME = `'use strict';
 const fs = require('fs');
@@ -23,14 +24,15 @@ const flows = JSON.parse(fs.readFileSync(path.join(__dirname, 'flows.json'), 'ut
 const b = (flows.find((n) => n.type === 'ota-test-behaviour') || {}).behaviour || 'healthy';
 fs.appendFileSync(path.join(process.env.LIFO4_DATA_DIR, 'starts.log'), process.env.LIFO4_RELEASE + ' ' + process.pid + '\\n');
 process.on('SIGTERM', () => process.exit(0));
-if (b === 'crash') setTimeout(() => process.exit(3), 100);
+if (b === 'config-error') process.exit(2);
+else if (b === 'crash') setTimeout(() => process.exit(3), 100);
 else if (b === 'hang') setInterval(() => {}, 1000);
 else setInterval(() => {
   if (process.send && process.connected) process.send({ type: 'lifo4-health', mqttConnected: b !== 'unhealthy', flowsStarted: true, pollAgeMs: 40 });
 }, 100);
 `;
 
-export type Behaviour = 'healthy' | 'unhealthy' | 'crash' | 'hang';
+export type Behaviour = 'healthy' | 'unhealthy' | 'crash' | 'hang' | 'config-error';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `lifo4-ota-${prefix}-`));

@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { io as connectRealtime } from 'socket.io-client';
 import type { CloudApi } from '../../runtime/api';
 import { startBroker, type RunningBroker } from '../../runtime/broker/broker';
 import type { OtaTransport } from '../../runtime/ota/ota-cloud';
@@ -113,6 +114,14 @@ describe('OTA provisioning and roll-out end to end (API + embedded broker with m
   });
 
   it('a SUPER_ADMIN rolls a new bundle out through the API; the site commits it; the roll-out completes and is audited', async () => {
+    // Every change of the roll-out is pushed over the realtime channel to those who may steer it.
+    const socket = (t: string) => connectRealtime(h.url, { path: '/api/v1/realtime', auth: { token: t }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const rootSocket = socket(token);
+    const operatorSocket = socket((await login(h, await createUser(h, 'operator@ota.example', 'OPERATOR'))).accessToken);
+    const pushed: { root: string[]; operator: string[] } = { root: [], operator: [] };
+    rootSocket.on('ota', (p: { deploymentId: string }) => pushed.root.push(p.deploymentId));
+    operatorSocket.on('ota', (p: { deploymentId: string }) => pushed.operator.push(p.deploymentId));
+    await Promise.all([rootSocket, operatorSocket].map((s) => new Promise((r) => s.once('hello', r))));
     const source = new ReleaseSource(join(root, 'v2'));
     await buildTestBundle({ root: join(root, 'v2'), source, key: loadOrCreateSigningKey(h.dir).privateKey, version: '2.0.0', sequence: 2, outDir: join(otaDir(h.dir), 'bundles', '2.0.0') });
     const bundles = await call<{ bundles: { version: string }[] }>(h, 'get', '/ota/bundles', { token });
@@ -130,5 +139,9 @@ describe('OTA provisioning and roll-out end to end (API + embedded broker with m
     assert.deepEqual(audit, [{ outcome: 'success', target: created.body.id }]);
     const resume = await call(h, 'post', `/ota/deployments/${created.body.id}/resume`, { token, body: {} });
     assert.equal(resume.status, 409, 'a completed roll-out cannot be resumed');
+    assert.ok(pushed.root.includes(created.body.id), 'the SUPER_ADMIN heard of the roll-out');
+    assert.deepEqual(pushed.operator, [], 'an OPERATOR, who may not deploy, heard nothing');
+    rootSocket.disconnect();
+    operatorSocket.disconnect();
   });
 });

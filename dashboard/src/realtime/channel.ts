@@ -6,7 +6,7 @@ import type { AlarmView, CommandAck, Plan } from '../api/types';
 
 export const REALTIME_PATH = '/api/v1/realtime';
 
-export const REALTIME_EVENTS = { telemetry: 'telemetry', alarm: 'alarm', ack: 'command-ack', plan: 'plan', state: 'site-state' } as const;
+export const REALTIME_EVENTS = { telemetry: 'telemetry', alarm: 'alarm', ack: 'command-ack', plan: 'plan', state: 'site-state', ota: 'ota' } as const;
 
 /** A telemetry record as the server pushes it (runtime/api/realtime.ts): ts is ISO 8601. */
 interface TelemetryWire {
@@ -41,6 +41,8 @@ export interface ChannelHandlers {
   ack(ack: CommandAck): void;
   plan(push: { siteId: string; plan: Plan }): void;
   state(push: SiteStatePush): void;
+  /** A roll-out changed (SUPER_ADMIN only). */
+  ota(push: { deploymentId: string }): void;
 }
 
 export interface RealtimeChannel {
@@ -92,5 +94,6 @@ export function openChannel(token: () => string | null, handlers: ChannelHandler
   socket.on(REALTIME_EVENTS.state, (p: { siteId: string; state: 'online' | 'offline'; ts: string | number }) =>
     handlers.state({ siteId: p.siteId, state: p.state, ts: typeof p.ts === 'number' ? p.ts : Date.parse(p.ts) }),
   );
+  socket.on(REALTIME_EVENTS.ota, (p: { deploymentId: string }) => handlers.ota(p));
   return { close: () => socket.close() };
 }

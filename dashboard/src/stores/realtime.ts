@@ -32,6 +32,8 @@ export const useRealtimeStore = defineStore('realtime', () => {
   const acks = reactive<Record<string, CommandAck[]>>({});
   const siteStates = reactive<Record<string, { state: 'online' | 'offline'; ts: number }>>({});
   const plans = reactive<Record<string, Plan>>({});
+  /** Bumped whenever a roll-out changes: the OTA page watches it and reloads. */
+  const otaChanges = ref(0);
   let channel: RealtimeChannel | null = null;
   const ackWaiters = new Set<(ack: CommandAck) => void>();
 
@@ -67,6 +69,7 @@ export const useRealtimeStore = defineStore('realtime', () => {
         },
         plan: ({ siteId, plan }) => { plans[siteId] = plan; },
         state: (s) => { siteStates[s.siteId] = { state: s.state, ts: s.ts }; },
+        ota: () => { otaChanges.value++; },
       },
       () => auth.refresh(),
     );
@@ -84,5 +87,5 @@ export const useRealtimeStore = defineStore('realtime', () => {
     return () => ackWaiters.delete(fn);
   }
 
-  return { status, reason, latest, windows, acks, siteStates, plans, connect, disconnect, ingest, onAck };
+  return { status, reason, latest, windows, acks, siteStates, plans, otaChanges, connect, disconnect, ingest, onAck };
 });

@@ -35,3 +35,8 @@ export function toneOf(s: string): 'ok' | 'warn' | 'crit' | 'idle' {
   if (s === 'aborted' || s === 'rolled-back' || s === 'refused' || s === 'failed') return 'crit';
   return 'idle';
 }
+
+/** A roll-out's tone: one that completed with failed sites is not all green. */
+export function rolloutTone(d: Pick<RolloutView, 'state' | 'counts'>): 'ok' | 'warn' | 'crit' | 'idle' {
+  return d.state === 'completed' && d.counts.failed > 0 ? 'warn' : toneOf(d.state);
+}
