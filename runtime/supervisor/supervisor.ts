@@ -19,7 +19,6 @@ import type { ReadyMessage } from './ready-message';
 
 export type ChildRole = 'sim' | 'edge' | 'cloud';
 
-
 export const SUPERVISOR_TIMING = {
   /** First restart delay; doubles per quick crash. */
   restartDelayMs: 500,

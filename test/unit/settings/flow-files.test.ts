@@ -159,8 +159,30 @@ describe('default flows', () => {
     const own = join(dir, 'mine.json');
     writeFileSync(own, JSON.stringify([{ id: 't', type: 'tab' }]));
     const settings = loadSettings('edge', { flags: { dataDir: dir, flowsFile: own }, env: {}, cwd: dir });
-    assert.equal(prepareFlowFile(settings, dir), own);
+    assert.equal(prepareFlowFile(settings, dir, ''), own);
     writeFileSync(own, '{"not": "a flow"}');
-    assert.throws(() => prepareFlowFile(settings, dir), (err: unknown) => err instanceof SettingsError && err.source === '--flows');
+    assert.throws(() => prepareFlowFile(settings, dir, ''), (err: unknown) => err instanceof SettingsError && err.source === '--flows');
+  });
+
+  it("run an OTA release's flows from a copy in the user directory, addressed to the site, with credential references", () => {
+    const release = join(dir, 'releases', '1.2.0');
+    mkdirSync(release, { recursive: true });
+    // What the edge editor exports: another site's addresses, no credentials.
+    const exported = addressEdgeFlow(readFlow(defaultFlowPath('edge')), { modbusHost: '10.0.0.9', modbusPort: 502, siteId: 'site-9', cycleMs: 1000 });
+    writeFileSync(join(release, 'flows.json'), JSON.stringify(exported));
+    const settings = loadSettings('edge', { flags: { dataDir: dir, flowsFile: join(release, 'flows.json'), siteId: 'site-2', modbusPort: '6020' }, env: {}, cwd: dir });
+    const file = prepareFlowFile(settings, dir, '1.2.0');
+    assert.equal(file, join(dir, 'release-1.2.0.json'));
+    const flow = readFlow(file);
+    assert.equal(flow.find((n) => n.type === 'modbus-connection')?.port, 6020);
+    assert.ok(flow.filter((n) => 'siteId' in n).every((n) => n.siteId === 'site-2'), 'every node serves this site');
+    const creds = JSON.parse(readFileSync(join(dir, 'release-1.2.0_cred.json'), 'utf8')) as Record<string, Record<string, string>>;
+    assert.ok(Object.values(creds).some((c) => c.password === `\${${FLOW_ENV.mqttPassword}}`), 'the broker password is a reference');
+    // A deploy from the editor saves into the copy; the release's own file stays as signed.
+    writeFileSync(file, '[]');
+    assert.equal(prepareFlowFile(settings, dir, '1.2.0'), file);
+    assert.equal(readFileSync(file, 'utf8'), '[]');
+    assert.deepEqual(JSON.parse(readFileSync(join(release, 'flows.json'), 'utf8')), exported);
+    assert.throws(() => prepareFlowFile(settings, dir, '../x'), (err: unknown) => err instanceof SettingsError && err.source === 'LIFO4_RELEASE');
   });
 });
