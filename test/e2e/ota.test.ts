@@ -22,7 +22,7 @@ const CLI = resolve(__dirname, '../../runtime/cli/main.js');
 const PASSWORD = 'e2e-password-0123';
 const SUPER = 'super@e2e.example';
 /** The all-in-one's health window for a new release, s: short, so the test waits seconds, not minutes. */
-const HEALTH_S = 15;
+const HEALTH_S = 20;
 
 interface FlowNode {
   id: string;
