@@ -3,21 +3,15 @@
 // and load-forecast nodes compute it, runtime/timeseries/fields.ts) in kW, on the site's calendar.
 import { DAY_MS, STEPS_PER_DAY, STEP_MS } from '../../nodes/domain/forecast/features';
 import { MAX_FILLED_FRACTION } from '../../nodes/domain/forecast/load-history';
-import type { TimeseriesStore } from '../timeseries/store';
+import { rangeBuckets, type TimeseriesStore } from '../timeseries/store';
 import type { LoadedSeries } from './load-series';
-
-/** The store answers at most 10000 intervals per query: 100 days of 15-minute steps per call. */
-const CHUNK_MS = 100 * DAY_MS;
 
 /** 15-minute mean site load in kW by step start (ms UTC) over [from, to); steps without records are absent. */
 export async function loadSteps(store: TimeseriesStore, siteId: string, from: number, to: number): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  for (let a = from; a < to; a += CHUNK_MS) {
-    const r = await store.range({ siteId, from: a, to: Math.min(to, a + CHUNK_MS), everyMs: STEP_MS, fields: ['netLoadW'] });
-    for (const b of r.buckets) {
-      const w = b.fields.netLoadW?.mean;
-      if (typeof w === 'number' && Number.isFinite(w)) out.set(b.start, w / 1000);
-    }
+  for (const b of await rangeBuckets(store, { siteId, from, to, everyMs: STEP_MS, fields: ['netLoadW'] })) {
+    const w = b.fields.netLoadW?.mean;
+    if (typeof w === 'number' && Number.isFinite(w)) out.set(b.start, w / 1000);
   }
   return out;
 }

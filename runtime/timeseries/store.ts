@@ -73,6 +73,20 @@ export interface RangeResult {
   buckets: RangeBucket[];
 }
 
+/**
+ * The buckets of a range longer than one query may ask for (MAX_BUCKETS intervals): queried in
+ * consecutive parts that end on interval boundaries, so no epoch-aligned bucket is split.
+ */
+export async function rangeBuckets(store: Pick<TimeseriesStore, 'range'>, query: z.output<typeof RangeQuerySchema>): Promise<RangeBucket[]> {
+  const out: RangeBucket[] = [];
+  for (let from = query.from; from < query.to; ) {
+    const to = Math.min(query.to, Math.floor((from + MAX_BUCKETS * query.everyMs) / query.everyMs) * query.everyMs);
+    out.push(...(await store.range({ ...query, from, to })).buckets);
+    from = to;
+  }
+  return out;
+}
+
 export const AlarmQuerySchema = z.object({
   siteId: SiteIdSchema.optional(),
   from: z.number().int().nonnegative().optional(),

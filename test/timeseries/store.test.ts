@@ -7,7 +7,7 @@ import { FIELD_NAMES, flattenRecord } from '../../runtime/timeseries/fields';
 import { openInfluxStore } from '../../runtime/timeseries/influx-store';
 import { openTimeseriesStore } from '../../runtime/timeseries/open';
 import { openSqliteStore } from '../../runtime/timeseries/sqlite-store';
-import { roundMean, type RangeBucket, type TimeseriesStore, type WriteResult } from '../../runtime/timeseries/store';
+import { rangeBuckets, roundMean, type RangeBucket, type TimeseriesStore, type WriteResult } from '../../runtime/timeseries/store';
 import { StoreClosedError, StoreQueueFullError } from '../../runtime/timeseries/write-queue';
 import { influxdAvailable, startInfluxd, type RunningInfluxd } from '../services/influxdb';
 import { makeTempDir, requireService } from '../services/service';
@@ -152,6 +152,20 @@ describe('time-series store (SQLite and InfluxDB 1.x)', function () {
         assert.equal(day.buckets.reduce((sum, bk) => sum + bk.count, 0), 20);
         assert.equal(await store.highestSeq('site-a'), 20);
         assert.equal(await store.highestSeq('site-none'), 0);
+      });
+
+      it('gives a range longer than one query allows in parts (rangeBuckets), every bucket once', async () => {
+        const store = fresh(kind);
+        const records = householdRecords({ siteId: 'site-a', count: 30, stepMs: 400, startTs: 1_700_000_000_500 });
+        await store.write(records);
+        // Just over 10,000 one-second intervals from a start off the second: two parts. A part ending
+        // 10,000 s after that start would cut the second holding the records at 5.3 s and 5.7 s.
+        const q = { siteId: 'site-a', from: records[0]!.ts + 5000 - 10_000_000, to: records[29]!.ts + 1, everyMs: 1000, fields: ['socPct'] };
+        await assert.rejects(store.range(q), /intervals/);
+        const buckets = await rangeBuckets(store, q);
+        const seconds = [...new Set(records.map((r) => Math.floor(r.ts / 1000) * 1000))];
+        assert.deepEqual(buckets.map((b) => b.start), seconds, 'every second once');
+        assert.equal(buckets.reduce((n, b) => n + b.count, 0), 30);
       });
 
       it('rejects records that fail the schema, stores the rest and names the problem', async () => {
