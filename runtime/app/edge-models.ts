@@ -4,16 +4,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLOW_ENV } from './flow-files';
-import { packageRoot } from './package-info';
+import { BUILT_MODELS_DIR, builtModel, type BuiltModel } from '../ml/built-models';
 
-export const EDGE_MODELS = {
+export const EDGE_MODELS: Readonly<Record<BuiltModel, string>> = {
   forecast: FLOW_ENV.forecastModel,
   ageing: FLOW_ENV.ageingModel,
   anomaly: FLOW_ENV.anomalyModel,
-} as const;
-
-/** Where the build writes the default models (scripts/train-models.mjs). */
-export const BUILT_MODELS_DIR = join(packageRoot, 'dist', 'models');
+};
 
 /**
  * The edge flow's model and history variables. A model missing from both places still gets the
@@ -23,9 +20,9 @@ export const BUILT_MODELS_DIR = join(packageRoot, 'dist', 'models');
  */
 export function edgeModelEnv(dataDir: string, env: NodeJS.ProcessEnv = process.env, builtDir = BUILT_MODELS_DIR): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, variable] of Object.entries(EDGE_MODELS)) {
-    const own = join(dataDir, 'models', `${name}.onnx`);
-    out[variable] = existsSync(own) ? own : join(builtDir, `${name}.onnx`);
+  for (const name of Object.keys(EDGE_MODELS) as BuiltModel[]) {
+    const own = builtModel(name, join(dataDir, 'models'));
+    out[EDGE_MODELS[name]] = existsSync(own) ? own : builtModel(name, builtDir);
   }
   out[FLOW_ENV.loadHistoryUrl] = env[FLOW_ENV.loadHistoryUrl] ?? '';
   return out;

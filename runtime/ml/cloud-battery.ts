@@ -16,7 +16,6 @@
 // after day; after a restart (or a gap) a new one is first fed the sohWarmupDays before the day,
 // as the edge's node starts afresh at every restart, from the ageing prior at the BMS's cycles.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { cycleFeatures, FEATURE_NAMES, N_ANOMALY_FEATURES } from '../../nodes/domain/anomaly/cycle-features';
 import { cycleBounds, cycleIndex, type AnomalyScore } from '../../nodes/domain/anomaly/anomaly-score';
 import type { BatteryTelemetry } from '../../nodes/domain/contracts';
@@ -26,15 +25,15 @@ import { SohTracker, type AgeingPrior } from '../../nodes/domain/soh/soh-tracker
 import { loadOcvPoints } from '../data/real-data';
 import type { TimeseriesStore } from '../timeseries/store';
 import type { InsightStore } from './insight-store';
+import { builtModel } from './built-models';
 import { anomalyModelFile, readModelFile } from './model-files';
 import { AGEING_MODEL_KIND } from './ageing-model';
 import { openSession, runRows, type Session } from './onnx-session';
 import { ageingPriorFromOnnx } from './soh-prior';
 import { batterySamples } from './store-battery';
 
-/** Where `npm run build` puts the trained models (scripts/train-models.mjs): dist/models/. */
-export const BUILT_ANOMALY_MODEL = join(__dirname, '..', '..', 'models', 'anomaly.onnx');
-export const BUILT_AGEING_MODEL = join(__dirname, '..', '..', 'models', 'ageing.onnx');
+export const BUILT_ANOMALY_MODEL = builtModel('anomaly');
+export const BUILT_AGEING_MODEL = builtModel('ageing');
 
 /** What the cloud knows of a site's pack: the soh-estimate and anomaly-score nodes' settings. */
 export interface BatterySiteConfig {

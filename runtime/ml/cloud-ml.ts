@@ -15,6 +15,7 @@ import { DAY_MS, HISTORY_DAYS, N_FEATURES, dayAheadFeatures } from '../../nodes/
 import { LoadHistory, type LoadForecast } from '../../nodes/domain/forecast/load-history';
 import type { TimeseriesStore } from '../timeseries/store';
 import { CloudBattery, type CloudBatteryOptions } from './cloud-battery';
+import { builtModel } from './built-models';
 import { forecastModelInfo } from './forecast-model';
 import { RETRAIN_EVAL_DAYS, type RetrainRecord } from './forecast-retrain';
 import { retrainInWorker, type RetrainRun } from './forecast-retrain-worker';
@@ -23,8 +24,8 @@ import { readMetadata } from './onnx-graph';
 import { openSession, runRows } from './onnx-session';
 import { loadSteps, seriesFromStore } from './store-load';
 
-/** Where `npm run build` puts the trained forecast model: dist/models/forecast.onnx. */
-export const BUILT_FORECAST_MODEL = join(__dirname, '..', '..', 'models', 'forecast.onnx');
+/** The forecast model `npm run build` trains: what a site starts from. */
+export const BUILT_FORECAST_MODEL = builtModel('forecast');
 
 export interface CloudMlOptions {
   dataDir: string;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILT_MODELS_DIR, edgeModelEnv } from '../../../runtime/app/edge-models';
+import { edgeModelEnv } from '../../../runtime/app/edge-models';
+import { BUILT_MODELS_DIR } from '../../../runtime/ml/built-models';
 import { FLOW_ENV } from '../../../runtime/app/flow-files';
 
 describe('the edge flow\'s models and past loads (EMS_* variables)', () => {
