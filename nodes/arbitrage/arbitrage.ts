@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request } from '../domain/contracts';
 import { expectedSocPct, planAt, PriceBook, type PlanAt } from '../domain/arbitrage/rolling';
 import { LoadForecastSchema, type LoadForecast } from '../domain/forecast/load-history';
+import { NetLoad } from '../domain/forecast/net-load';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, errorText, shorten } from '../device-io/status';
 import { ArbitrageConfigSchema, type ArbitrageConfig } from './config';
@@ -42,7 +43,7 @@ export = function register(RED: NodeAPI): void {
     let soc: number | null = null;
     let capacityWh: number | null = null;
     let netLoadKw: number | undefined;
-    let lastPcsW = 0;
+    const netLoad = new NetLoad();
     // The latest day-ahead load forecast of this site (load-forecast node): the LP's load per step.
     let loadForecast: LoadForecast | undefined;
     let current: PlanAt | null = null;
@@ -137,10 +138,8 @@ export = function register(RED: NodeAPI): void {
       }
       const t = TelemetrySchema.safeParse(p);
       if (!t.success) return done(new Error(`arbitrage: expected a price series, a load forecast or telemetry: ${describeIssues(t.error)}`));
-      const { battery, meter, pcs } = t.data;
-      // The device nodes send their parts separately: the PCS's latest power stands beside each meter reading.
-      if (pcs) lastPcsW = pcs.power;
-      if (meter) netLoadKw = (meter.power + lastPcsW) / 1000;
+      const { battery } = t.data;
+      netLoadKw = netLoad.update(t.data) ?? netLoadKw;
       if (!battery) return done();
       soc = battery.soc;
       if (battery.capacityWh) capacityWh = battery.capacityWh;

@@ -13,6 +13,7 @@ import { describeIssues, TelemetrySchema } from '../domain/contracts';
 import { N_FEATURES, STEP_MS, dayAheadFeatures } from '../domain/forecast/features';
 import type { Region } from '../domain/forecast/holidays';
 import { LoadHistory, LoadHistorySeedSchema, type LoadForecast } from '../domain/forecast/load-history';
+import { NetLoad } from '../domain/forecast/net-load';
 import { parseConfig } from '../device-io/config';
 import { errorStatus, errorText } from '../device-io/status';
 import { forecastModelInfo } from '../../runtime/ml/forecast-model';
@@ -51,7 +52,7 @@ export = function register(RED: NodeAPI): void {
       node.warn(`load-forecast: starting without the stored history: ${errorText(err)}`);
     }
     let savedStep: number | null = null;
-    let lastPcsW = 0;
+    const netLoad = new NetLoad();
     const save = (): void => {
       if (!historyPath) return;
       try {
@@ -134,11 +135,10 @@ export = function register(RED: NodeAPI): void {
       }
       const t = TelemetrySchema.safeParse(p);
       if (!t.success) return done(new Error(`load-forecast: expected telemetry or a history seed: ${describeIssues(t.error)}`));
-      const { meter, pcs, ts } = t.data;
-      // The device nodes send their parts apart (flows/edge.json): the meter reading pairs with the latest PCS power.
-      if (pcs) lastPcsW = pcs.power;
-      if (!meter) return done();
-      history.add(ts, (meter.power + (pcs?.power ?? lastPcsW)) / 1000);
+      const { ts } = t.data;
+      const kw = netLoad.update(t.data);
+      if (kw === undefined) return done();
+      history.add(ts, kw);
       // Saved as each 15-minute step begins: a crash loses at most one step.
       const step = Math.floor(ts / STEP_MS);
       if (savedStep !== step) {
