@@ -1,12 +1,12 @@
 // Anomaly detection against the simulator's truth: an isolation forest trained (in TypeScript) on
-// healthy simulated cycles, exported to ONNX and scored through onnxruntime-node, over simulated
+// healthy simulated cycles, exported to ONNX and scored through onnxruntime-web, over simulated
 // weeks of healthy packs (false alarms per day) and of packs with a slow fault injected (detection).
 // Run: npm run bench -- anomaly [--days 14]
-import { N_ANOMALY_FEATURES } from '../nodes/domain/anomaly/cycle-features';
+import { N_ANOMALY_FEATURES } from '../domain/anomaly/cycle-features';
 import { simulateCycles, stack, trainAnomalyModel, type Scenario } from '../runtime/ml/anomaly-eval';
 import { isolationForestToOnnx } from '../runtime/ml/isolation-forest';
-import { openSession, runRows, type Session } from '../runtime/ml/onnx-session';
-import type { FaultType } from '../runtime/simulator/site';
+import { openSession, runRows, type Session } from '../io/ml/onnx-session';
+import type { FaultType } from '../runtime/simulator/faults';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -5,11 +5,11 @@
 //        [--degradation-eur-per-kwh 0] [--terminal-quantile 0.5]
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { bestCheapestDearest } from '../nodes/domain/arbitrage/heuristic';
-import { dayAheadKnownUntil, quantile, terminalValueEurPerKwh, TERMINAL_QUANTILE } from '../nodes/domain/arbitrage/horizon';
-import { parsePriceText, type PricePoint } from '../nodes/domain/arbitrage/prices';
-import { planSchedule, type BatteryProblem } from '../nodes/domain/arbitrage/schedule';
-import { dataPath, DATA_FILES } from '../runtime/data/real-data';
+import { bestCheapestDearest } from '../domain/arbitrage/heuristic';
+import { dayAheadKnownUntil, quantile, terminalValueEurPerKwh, TERMINAL_QUANTILE } from '../domain/arbitrage/horizon';
+import { parsePriceText, type PricePoint } from '../domain/arbitrage/prices';
+import { planSchedule, type BatteryProblem } from '../domain/arbitrage/schedule';
+import { dataPath, DATA_FILES } from '../io/data/real-data';
 
 const opts = new Command()
   .option('--prices <file>', 'Modelica table (as in data/) or CSV time,price, EUR/MWh', dataPath(DATA_FILES.prices))

@@ -6,12 +6,12 @@
 // Started by bench/fleet.ts; args: <data dir> <cloud password>.
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import type { TelemetryAck, TelemetryBatch, TelemetryRecord } from '../nodes/domain/contracts';
-import { fleetTopics, topics } from '../nodes/domain/topics';
+import type { TelemetryAck, TelemetryBatch, TelemetryRecord } from '../domain/contracts';
+import { fleetTopics, topics } from '../domain/topics';
 import { CLOUD_USERNAME } from '../runtime/broker/acl';
 import { startBroker } from '../runtime/broker/broker';
 import { hashSecret } from '../runtime/broker/credentials';
-import { openSqliteStore } from '../runtime/timeseries/sqlite-store';
+import { openSqliteStore } from '../io/timeseries/sqlite-store';
 
 async function main(): Promise<void> {
   const [dir, password] = process.argv.slice(2);

@@ -1,17 +1,17 @@
 // Day-ahead load forecast against the naive baselines, all in one run: at 00:00 of each test day,
 // forecast its 96 steps from the data up to the previous day's end (the model through
-// onnxruntime-node, from the ONNX file our trainer exports).
+// onnxruntime-web, from the ONNX file our trainer exports).
 // Run: npm run bench -- forecast [--train FILE --test FILE] [--split YYYY-MM-DD] [--region BE]
 // Without --train: Berlin demand 2012 and the household CSV 2014. data/ holds January to September
 // only (data/SOURCES.md), so the default split trains on January-June and tests July-September.
-import type { Region } from '../nodes/domain/forecast/holidays';
-import { RegionSchema } from '../nodes/domain/forecast/holidays';
-import { HISTORY_DAYS, N_FEATURES, STEPS_PER_DAY, dayCount, featuresForDay } from '../nodes/domain/forecast/features';
-import { dataPath, DATA_FILES } from '../runtime/data/real-data';
+import type { Region } from '../domain/forecast/holidays';
+import { RegionSchema } from '../domain/forecast/holidays';
+import { HISTORY_DAYS, N_FEATURES, STEPS_PER_DAY, dayCount, featuresForDay } from '../domain/forecast/features';
+import { dataPath, DATA_FILES } from '../io/data/real-data';
 import { forecastToOnnx, trainForecast, trainingSet } from '../runtime/ml/forecast-model';
 import type { LoadedSeries } from '../runtime/ml/load-series';
 import { readLoadSeries, splitSeries } from '../runtime/ml/load-series';
-import { openSession, runRows } from '../runtime/ml/onnx-session';
+import { openSession, runRows } from '../io/ml/onnx-session';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

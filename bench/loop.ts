@@ -16,11 +16,11 @@ import ModbusRTU from 'modbus-serial';
 import helper from 'node-red-node-test-helper';
 import arbiter from '../nodes/arbiter/arbiter';
 import modbusConnection from '../nodes/modbus-connection/modbus-connection';
-import { ModbusTransport } from '../nodes/modbus-connection/transport';
+import { ModbusTransport } from '../io/modbus/transport';
 import pcsSetpoint from '../nodes/pcs-setpoint/pcs-setpoint';
 import safetyLimits from '../nodes/safety-limits/safety-limits';
 import sunspecDevice from '../nodes/sunspec-device/sunspec-device';
-import { packageRoot } from '../runtime/app/package-info';
+import { packageRoot } from '../runtime/package-info';
 import { loopFlow } from './loop-flow';
 
 const NODES = [modbusConnection, sunspecDevice, safetyLimits, arbiter, pcsSetpoint];

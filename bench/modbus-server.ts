@@ -4,8 +4,8 @@
 // Run: npm run bench -- modbus-server [seconds-per-server]
 import net from 'node:net';
 import { ServerTCP } from 'modbus-serial';
-import type { RegisterBank } from '../runtime/modbus/register-bank';
-import { ModbusTcpServer } from '../runtime/modbus/tcp-server';
+import type { RegisterBank } from '../runtime/simulator/modbus/register-bank';
+import { ModbusTcpServer } from '../runtime/simulator/modbus/tcp-server';
 
 const seconds = Number(process.argv[2] ?? 2);
 const QUANTITY = 125;

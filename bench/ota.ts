@@ -1,4 +1,4 @@
-// OTA benchmark (issue 8): several real edge agents (`lifo4 agent` processes, each supervising a
+// OTA benchmark: several real edge agents (`lifo4 agent` processes, each supervising a
 // small runtime) on this machine are provisioned from claim tokens over the real provisioning
 // route and an mTLS broker, then one canary deployment runs through all stages (5/25/50/100 %)
 // with short stage times. Prints one JSON line: edges, committed, rolled_back, update_p50_s,
@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { connectAsync } from 'mqtt';
-import { openCloudDb } from '../runtime/api/db';
+import { openCloudDb } from '../runtime/cloud-db/cloud-db';
 import { startBroker } from '../runtime/broker/broker';
 import { OtaStatusSchema, OTA_STATUS_FILTER, type OtaStatus } from '../runtime/ota/messages';
 import { mqttOtaTransport } from '../runtime/ota/mqtt-transport';
@@ -22,7 +22,7 @@ import { loadOrCreateSigningKey, otaDir } from '../runtime/ota/signing-key';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { Lifo4Process, freePorts } from '../test/integration/lifo4-process';
-import { buildTestBundle, readState, ReleaseSource, removeDir, tempDir, killLeftRuntime } from '../test/ota/ota-fixtures';
+import { buildTestBundle, readState, ReleaseSource, removeDir, tempDir, killLeftRuntime } from '../test/runtime/ota/ota-fixtures';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

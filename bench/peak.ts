@@ -1,6 +1,6 @@
 // Peak shaving against perfect foresight: the household year (data/household_profile.csv, 15-min
 // load and PV, Jan-Sep 2014) with a battery, billed on each month's highest 15-minute average
-// grid import. The controller (nodes/domain/peak-shaving/controller.ts, 'auto' threshold) acts
+// grid import. The controller (domain/peak-shaving/controller.ts, 'auto' threshold) acts
 // live on each step's load and PV with no foresight; the LP (planner.ts) gives each month's lowest
 // achievable peak; the naive policy holds a fixed threshold at 80 % of the previous month's peak.
 // Run: npm run bench -- peak [--load FILE] [--capacity-kwh 10] [--power-kw 5]
@@ -19,11 +19,11 @@
 // - Degradation: 0 EUR/kWh unless given; it does not change any peak, and is reported as the
 //   cost of the energy discharged by each policy.
 import { readFileSync } from 'node:fs';
-import { parseHouseholdCsv, dataPath, DATA_FILES } from '../runtime/data/real-data';
+import { parseHouseholdCsv, dataPath, DATA_FILES } from '../io/data/real-data';
 import {
   INITIAL_PEAK_SHAVING_STATE, monthOf, PeakShavingConfigSchema, step, type PeakShavingConfig,
-} from '../nodes/domain/peak-shaving/controller';
-import { optimalPeak } from '../nodes/domain/peak-shaving/planner';
+} from '../domain/peak-shaving/controller';
+import { optimalPeak } from '../domain/peak-shaving/planner';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -3,8 +3,9 @@
 // telemetry only and uses the ONNX ageing model (fitted by our own trainer) as its prior.
 // Run: npm run bench -- soh [--days 365] [--age 100] [--seed 1]
 // unknownAge: a pack 250 cycles older, the estimator told it is new and given no BMS cycle count.
-import { ageingToOnnx, fitAgeingModel, readAgeingData } from '../runtime/ml/ageing-model';
-import { ageingPriorFromOnnx } from '../runtime/ml/soh-prior';
+import { ageingToOnnx, fitAgeingModel } from '../runtime/ml/ageing-model';
+import { readAgeingData } from '../io/data/real-data';
+import { ageingPriorFromOnnx } from '../io/ml/soh-prior';
 import { evaluateSoh } from '../runtime/ml/soh-eval';
 
 function arg(name: string, def: number): number {

@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { NewRecord } from '../runtime/buffer/telemetry-buffer';
-import { TelemetryBuffer } from '../runtime/buffer/telemetry-buffer';
-import { siteBufferPath } from '../runtime/buffer/location';
+import type { NewRecord } from '../io/buffer/telemetry-buffer';
+import { TelemetryBuffer } from '../io/buffer/telemetry-buffer';
+import { siteBufferPath } from '../io/buffer/location';
 import { Lifo4Process, freePorts } from '../test/integration/lifo4-process';
 
 const i = process.argv.indexOf('--records');

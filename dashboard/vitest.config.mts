@@ -7,7 +7,7 @@ export default defineConfig({
   plugins: [vue()],
   test: {
     environment: 'happy-dom',
-    include: ['src/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['tests/**/*.test.ts'],
     // Machines are shared and noisy: generous, never timing-based.
     testTimeout: 20_000,
   },

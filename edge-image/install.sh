@@ -2,8 +2,9 @@
 # Installs the LiFePO4 EMS edge agent on Debian 12 or Raspberry Pi OS (bookworm), arm64 or amd64.
 # Usage (as root): sh install.sh --agent-tarball lifo4-agent.tar.gz --provision-url https://cloud.example/api/v1 \
 #                      --claim-token TOKEN [--serial SERIAL]
-# The tarball is a build of this repository with production node_modules (npm ci --omit=dev);
-# nothing is fetched from a registry on the device. Updates after this arrive as signed OTA bundles.
+# The tarball is a build of this repository with production node_modules and the Node-RED the
+# host embeds (npm ci --omit=dev, then npm install --omit=dev --save-prod node-red@4.1.8: see
+# edge-image/README.md); nothing is fetched from a registry on the device. Updates after this arrive as signed OTA bundles.
 set -eu
 
 AGENT_TARBALL=""

@@ -4,7 +4,7 @@ import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const assetDirs = ['nodes', 'runtime', 'plugins'];
+const assetDirs = ['domain', 'io', 'nodes', 'editor-plugins', 'runtime'];
 const assetExt = /\.(html|png|svg|csv|txt|md)$/;
 
 function copyAssets(dir) {

@@ -1,7 +1,7 @@
 // The README's editor screenshots (docs/images/*.png), taken by hand after a build:
 //   npx tsc -p . && node scripts/copy-assets.mjs && node scripts/readme-screenshots.mjs
 // Starts the simulator in-process and the edge editor the Chromium tests use
-// (dist/test/editor/editor-process.js, telemetry and tours off), deploys examples/site-status-sidebar.json
+// (dist/test/editor-plugins/editor-process.js, telemetry and tours off), deploys examples/site-status-sidebar.json
 // against the simulator, and walks the README's steps in /usr/bin/chromium (CHROMIUM_PATH) at 1280x800.
 /* global window, document, fetch -- window and document inside page.evaluate (the browser), fetch of Node 20 */
 import { readFileSync, mkdirSync, statSync } from 'node:fs';
@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { startEditor, stopEditor, deploy, openEditor, CHROMIUM, CHROMIUM_ARGS } = require(join(root, 'dist/test/editor/editor-process.js'));
+const { startEditor, stopEditor, deploy, openEditor } = require(join(root, 'dist/test/editor-plugins/editor-process.js'));
+const { launch } = require(join(root, 'dist/test/e2e/browser.js'));
 const { startSimulator } = require(join(root, 'dist/runtime/simulator/index.js'));
-const { chromium } = require('playwright-core');
 
 const outDir = join(root, 'docs', 'images');
 mkdirSync(outDir, { recursive: true });
@@ -58,7 +58,7 @@ async function validity(page, id, valid) {
 async function main() {
   const sim = await startSimulator({ modbusPort: 0, controlPort: 0, seed: 1 });
   const editor = await startEditor();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launch();
   try {
     const flow = JSON.parse(readFileSync(join(root, 'examples', 'site-status-sidebar.json'), 'utf8'))
       .map((n) => (n.type === 'modbus-connection' ? { ...n, port: sim.modbusPort } : n));

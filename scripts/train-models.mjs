@@ -28,19 +28,19 @@ function files(...paths) {
 }
 
 // The trainer's code and the CLI that runs it: a change there may change every model.
-const common = ['scripts/train-models.mjs', 'runtime/ml', 'runtime/data', 'runtime/cli/ml-command.ts', 'runtime/cli/main.ts'];
+const common = ['scripts/train-models.mjs', 'runtime/ml', 'io/ml', 'io/data', 'runtime/cli/ml-command.ts', 'runtime/cli/main.ts'];
 
 const MODELS = [
   {
     name: 'forecast',
     args: ['ml', 'train', 'forecast', '--data', join(root, 'data', 'household_profile.csv'), '--series', 'net'],
-    inputs: [...common, 'data/household_profile.csv', 'nodes/domain/forecast'],
+    inputs: [...common, 'data/household_profile.csv', 'domain/forecast'],
   },
   {
     name: 'anomaly',
     args: ['ml', 'train', 'anomaly'],
     // Trained on cycles of the simulator, which reads the OCV and ageing data.
-    inputs: [...common, 'data', 'nodes/domain/anomaly', 'nodes/domain/lfp', 'runtime/simulator'],
+    inputs: [...common, 'data', 'domain/anomaly', 'domain/lfp', 'runtime/simulator'],
   },
   {
     name: 'ageing',

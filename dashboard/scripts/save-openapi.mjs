@@ -1,5 +1,5 @@
 // Saves the API's OpenAPI document as dashboard/src/api/openapi.json, the copy the dashboard's
-// client is checked against (tests/openapi.test.ts). Run after the API's routes change:
+// client is checked against (tests/api/openapi.test.ts). Run after the API's routes change:
 //   npx tsc -p . && node dashboard/scripts/save-openapi.mjs
 // The test also compares this copy with the document the API's code generates now, so a stale
 // copy fails the test instead of hiding a change.

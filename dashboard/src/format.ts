@@ -1,4 +1,4 @@
-// How numbers reach the eye: always with their unit, power in W/kW/MW by size, signs as DESIGN.md
+// How numbers reach the eye: always with their unit, power in W/kW/MW by size, signs as docs/ARCHITECTURE.md
 // defines them (battery + = discharging, grid + = import), and "—" for a value nobody measured.
 
 const DASH = '—';

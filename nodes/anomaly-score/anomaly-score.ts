@@ -1,19 +1,20 @@
 // anomaly-score: battery telemetry in, one anomaly score per cycle (site-local day) out, and an
-// Alarm (code ANOMALY) when the score is above the threshold. The features (nodes/domain/anomaly/
+// Alarm (code ANOMALY) when the score is above the threshold. The features (domain/anomaly/
 // cycle-features.ts: cell spread and drift at rest, a cell's extra drop under load, resistance
 // against the OCV, heating per current squared) are scored by the isolation forest from its ONNX
-// file (`lifo4 ml train anomaly`) in onnxruntime-node. Samples are thinned to one per sampleS, as
+// file (`lifo4 ml train anomaly`) in onnxruntime-web. Samples are thinned to one per sampleS, as
 // the model was trained on; a day of them is a few thousand objects.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { describeIssues, TelemetrySchema, type Alarm, type BatteryTelemetry } from '../domain/contracts';
-import { cycleFeatures, FEATURE_NAMES, N_ANOMALY_FEATURES } from '../domain/anomaly/cycle-features';
-import { cycleBounds, cycleIndex, type AnomalyScore } from '../domain/anomaly/anomaly-score';
-import { OcvCurve } from '../domain/lfp/ocv-curve';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText } from '../device-io/status';
-import { loadOcvPoints } from '../../runtime/data/real-data';
-import { anomalyModelFile } from '../../runtime/ml/model-files';
-import { openSession, runRows, type Session } from '../../runtime/ml/onnx-session';
+import { describeIssues, TelemetrySchema, type Alarm, type BatteryTelemetry, type AnomalyScore } from '../../domain/contracts';
+import { cycleFeatures, N_ANOMALY_FEATURES } from '../../domain/anomaly/cycle-features';
+import { FEATURE_NAMES } from '../../domain/anomaly/feature-names';
+import { cycleBounds, cycleIndex } from '../../domain/anomaly/anomaly-score';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText } from '../kit/status';
+import { loadOcvPoints } from '../../io/data/real-data';
+import { anomalyModelFile } from '../../io/ml/model-files';
+import { openSession, runRows, type Session } from '../../io/ml/onnx-session';
 import { AnomalyScoreConfigSchema, type AnomalyScoreConfig } from './config';
 
 interface AnomalyScoreDef extends NodeDef, Record<string, unknown> {}
@@ -31,7 +32,7 @@ export = function register(RED: NodeAPI): void {
       config = parseConfig(AnomalyScoreConfigSchema, 'anomaly-score', def);
       const file = anomalyModelFile(config.model);
       const t = config.threshold ?? file.threshold;
-      if (t === null) throw new Error(`anomaly-score: ${config.model} stores no threshold: set one`);
+      if (t === null) throw new Error(`anomaly-score: ${file.name} stores no threshold: set one`);
       threshold = t;
       modelName = file.name;
       ocv = new OcvCurve(loadOcvPoints());

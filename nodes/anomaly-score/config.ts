@@ -1,11 +1,11 @@
 // The anomaly-score node's configuration, as the editor stores it.
 import { z } from 'zod';
-import { optionalNonNegative, siteIdField } from '../device-io/config';
+import { optionalNonNegative, siteIdField } from '../kit/config';
 
 export const AnomalyScoreConfigSchema = z.object({
   siteId: siteIdField.default('site-1'),
-  /** Path of the ONNX model written by `lifo4 ml train anomaly`. */
-  model: z.string().trim().min(1, 'give the path of an ONNX model from `lifo4 ml train anomaly`'),
+  /** Path of an ONNX model written by `lifo4 ml train anomaly`; '' = the one the build trained (dist/models/anomaly.onnx). */
+  model: z.string().trim().default(''),
   /** Alarm above this score; '' = the threshold stored in the model. */
   threshold: optionalNonNegative,
   /** Battery room temperature, degC (the thermal feature is the rise above it). */

@@ -3,11 +3,11 @@
 // decision rate is the safety node's cycle.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { arbitrate } from '../domain/arbiter/arbitrate';
-import { RequestBook } from '../domain/arbiter/request-book';
-import { describeIssues, EnvelopeSchema, LEVEL_NAMES, type Decision, type Level } from '../domain/contracts';
-import { parseConfig } from '../device-io/config';
-import { errorStatus } from '../device-io/status';
+import { arbitrate } from '../../domain/arbiter/arbitrate';
+import { RequestBook } from '../../domain/arbiter/request-book';
+import { describeIssues, EnvelopeSchema, LEVEL_NAMES, type Decision, type Level } from '../../domain/contracts';
+import { parseConfig } from '../kit/config';
+import { errorStatus } from '../kit/status';
 
 const ArbiterConfigSchema = z.object({
   rampWPerS: z.coerce.number().positive().default(1000),

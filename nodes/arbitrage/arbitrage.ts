@@ -1,15 +1,14 @@
 // arbitrage: prices, telemetry and the site's load forecast in, the current step's Request (level 5 ECONOMIC) and the whole
 // plan out. It re-plans on a rolling horizon: at every step boundary, when the prices change, and
 // when the measured SoC leaves the planned trajectory by more than socDeviationPct. The LP lives in
-// nodes/domain/arbitrage; a solve is synchronous WebAssembly, so horizons stay at a few hundred
+// domain/arbitrage; a solve is synchronous WebAssembly, so horizons stay at a few hundred
 // steps at most (tens of ms).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request } from '../domain/contracts';
-import { expectedSocPct, planAt, PriceBook, type PlanAt } from '../domain/arbitrage/rolling';
-import { LoadForecastSchema, type LoadForecast } from '../domain/forecast/load-history';
-import { NetLoad } from '../domain/forecast/net-load';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText, shorten } from '../device-io/status';
+import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request, LoadForecastSchema, type LoadForecast } from '../../domain/contracts';
+import { expectedSocPct, planAt, PriceBook, type PlanAt } from '../../domain/arbitrage/rolling';
+import { NetLoad } from '../../domain/forecast/net-load';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText, shorten } from '../kit/status';
 import { ArbitrageConfigSchema, type ArbitrageConfig } from './config';
 
 interface ArbitrageDef extends NodeDef, Record<string, unknown> {}

@@ -1,6 +1,6 @@
 // The arbitrage node's configuration, as the editor stores it (strings or numbers).
 import { z } from 'zod';
-import { optionalNonNegative, siteIdField } from '../device-io/config';
+import { optionalNonNegative, siteIdField } from '../kit/config';
 
 const num = (min: number, max: number, dflt: number): z.ZodDefault<z.ZodCoercedNumber> => z.coerce.number().finite().min(min).max(max).default(dflt);
 

@@ -1,21 +1,22 @@
 // black-start: grid loss, islanding, staged load pick-up and resynchronisation (level 2, GRID).
 // Telemetry (battery, PCS, meter) and optionally the safety envelope come in; every `interval` the
 // node reads the PCS's islanding registers (vendor model 64900) through the shared Modbus
-// connection, steps the pure state machine (nodes/domain/black-start/state-machine.ts) and writes
+// connection, steps the pure state machine (domain/black-start/state-machine.ts) and writes
 // its commands back through the same connection, as pcs-setpoint does. Outputs: 1 the level-2
 // Request for the arbiter, 2 the transition log, 3 the commands written and how they went.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { EnvelopeSchema, LEVELS, TelemetrySchema, type Envelope, type Request } from '../domain/contracts';
-import { ISLAND_MODEL, islandModel } from '../domain/black-start/island-models';
-import { blackStartInput, islandFeedback } from '../domain/black-start/inputs';
-import { islandWrites } from '../domain/black-start/island-writes';
-import { INITIAL_BLACK_START_STATE, stepBlackStart, type BlackStartState, type IslandCommand, type Phase } from '../domain/black-start/state-machine';
-import { decodeModel } from '../domain/sunspec/codec';
-import { discoverModels, readBlock, type ModelLocation } from '../domain/sunspec/discovery';
-import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
-import { configAndTransport } from '../device-io/connection';
-import { errorStatus, errorText, healthStatus, shorten } from '../device-io/status';
-import { holdingReader } from '../device-io/sunspec-reader';
+import { EnvelopeSchema, LEVELS, type Envelope, type Request } from '../../domain/contracts';
+import { ISLAND_MODEL, islandModel } from '../../domain/black-start/island-models';
+import { blackStartInput, islandFeedback } from '../../domain/black-start/inputs';
+import { islandWrites } from '../../domain/black-start/island-writes';
+import { INITIAL_BLACK_START_STATE, stepBlackStart, type BlackStartState, type IslandCommand, type Phase } from '../../domain/black-start/state-machine';
+import { decodeModel } from '../../domain/sunspec/codec';
+import { discoverModels, readBlock, type ModelLocation } from '../../domain/sunspec/discovery';
+import { SiteTelemetry } from '../../domain/telemetry-snapshot';
+import { otherSiteError, takeTelemetry } from '../kit/site-telemetry';
+import { configAndTransport } from '../kit/connection';
+import { errorStatus, errorText, healthStatus, shorten } from '../kit/status';
+import { unitReaders } from '../../io/modbus/unit-readers';
 import { BlackStartNodeConfigSchema, machineConfig, type BlackStartNodeConfig } from './config';
 
 const SOURCE = 'black-start';
@@ -31,10 +32,10 @@ export = function register(RED: NodeAPI): void {
     if (!setup) return;
     const config: BlackStartNodeConfig = setup.config;
     const transport = setup.transport;
-    const read = holdingReader(transport, config.unitId);
+    const read = unitReaders(transport, config.unitId).holding;
     const machine = machineConfig(config);
     const def64900 = islandModel(ISLAND_MODEL);
-    let snapshot: SiteSnapshot = { siteId: config.siteId };
+    const site = new SiteTelemetry(config.siteId);
     let envelope: Envelope | null = null;
     let state: BlackStartState = INITIAL_BLACK_START_STATE;
     let location: ModelLocation | null = null;
@@ -74,7 +75,7 @@ export = function register(RED: NodeAPI): void {
         if (errorText(err) !== lastError) node.warn(`islanding registers unreadable: ${errorText(err)}`);
         lastError = errorText(err);
       }
-      const result = stepBlackStart(state, blackStartInput(now, snapshot, feedback, envelope, config.staleMs), machine);
+      const result = stepBlackStart(state, blackStartInput(now, site.snapshot, feedback, envelope, config.staleMs), machine);
       state = result.state;
       const out: (NodeMessageInFlow | null)[][] = [[], [], []];
       if (result.request) {
@@ -105,11 +106,9 @@ export = function register(RED: NodeAPI): void {
     }, config.interval);
 
     node.on('input', (msg, _send, done) => {
-      const t = TelemetrySchema.safeParse(msg.payload);
-      if (t.success) {
-        snapshot = mergeTelemetry(snapshot, t.data);
-        return done();
-      }
+      const t = takeTelemetry(site, msg.payload);
+      if (t.kind === 'merged') return done();
+      if (t.kind === 'other-site') return done(otherSiteError('black-start', site, t.siteId));
       const e = EnvelopeSchema.safeParse(msg.payload);
       if (e.success) {
         envelope = e.data;

@@ -1,7 +1,7 @@
 // The black-start node's configuration, as the editor stores it (docs: black-start.html).
 import { z } from 'zod';
-import { DEFAULT_BLACK_START_CONFIG as D, type BlackStartConfig } from '../domain/black-start/state-machine';
-import { siteIdField, unitIdField } from '../device-io/config';
+import { DEFAULT_BLACK_START_CONFIG as D, type BlackStartConfig } from '../../domain/black-start/state-machine';
+import { siteIdField, unitIdField } from '../kit/config';
 
 const num = (min: number, max: number, def: number): z.ZodDefault<z.ZodCoercedNumber> => z.coerce.number().min(min).max(max).default(def);
 

@@ -7,16 +7,16 @@
 // Output 2: every CommandAck this node publishes.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { CommandAckSchema, type CommandAck } from '../domain/contracts';
-import { checkCommand, REJECT_CODES, type RejectCode } from '../domain/commands/check';
-import { executedWhen, toOperatorCommand } from '../domain/commands/operator';
-import { parseKey } from '../domain/commands/signature';
-import { topics } from '../domain/topics';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, shorten } from '../device-io/status';
+import { CommandAckSchema, type CommandAck } from '../../domain/contracts';
+import { checkCommand, REJECT_CODES, type RejectCode } from '../../domain/commands/check';
+import { executedWhen, toOperatorCommand } from '../../domain/commands/operator';
+import { parseKey, verifyCommand } from '../../io/command-signature';
+import { topics } from '../../domain/topics';
+import { parseConfig } from '../kit/config';
+import { errorStatus, shorten } from '../kit/status';
 import { linkOf, type MqttLink } from '../mqtt-link/link';
-import { siteBufferPath } from '../../runtime/buffer/location';
-import { SeenCommands } from '../../runtime/buffer/seen-commands';
+import { siteBufferPath } from '../../io/buffer/location';
+import { CommandLedger } from '../../io/buffer/command-ledger';
 import { CommandInConfigSchema } from './config';
 
 const OperatorAckSchema = z.object({ id: z.string().nullable().optional(), status: z.enum(['accepted', 'rejected']), reason: z.string().optional() });
@@ -38,7 +38,7 @@ export = function register(RED: NodeAPI): void {
     let link: MqttLink;
     let siteId: string;
     let key: Buffer;
-    let seen: SeenCommands;
+    let ledger: CommandLedger;
     let config: z.infer<typeof CommandInConfigSchema>;
     try {
       config = parseConfig(CommandInConfigSchema, 'command-in', def);
@@ -50,7 +50,7 @@ export = function register(RED: NodeAPI): void {
       const keyText = node.credentials?.key;
       if (typeof keyText !== 'string' || !keyText) throw new Error('command-in: no site key: every command would be refused');
       key = parseKey(keyText);
-      seen = new SeenCommands(siteBufferPath(config.dir, RED.settings.userDir as string | undefined, siteId));
+      ledger = new CommandLedger(siteBufferPath(config.dir, RED.settings.userDir as string | undefined, siteId));
     } catch (err) {
       node.error(err);
       node.status(errorStatus(err));
@@ -80,7 +80,7 @@ export = function register(RED: NodeAPI): void {
     const unsubscribe = link.subscribe(topics.cmd(siteId), 1, (_topic, payload) => {
       const now = Date.now();
       prune(now);
-      const check = checkCommand(payload, { siteId, key, now, clockSkewMs: config.clockSkewS * 1000, claim: (id, until) => seen.claim(id, until) });
+      const check = checkCommand(payload, { siteId, verify: (cmd) => verifyCommand(cmd, key), now, clockSkewMs: config.clockSkewS * 1000, claim: (id, until) => ledger.claim(id, until) });
       if (!check.ok) {
         rejections[check.code]++;
         node.warn(`command-in: command ${check.id ?? '(no id)'} rejected: ${check.code}: ${check.reason}`);
@@ -130,7 +130,7 @@ export = function register(RED: NodeAPI): void {
       unsubscribe();
       link.removeListener('connect', onLinkChange);
       link.removeListener('offline', onLinkChange);
-      seen.close();
+      ledger.close();
       done();
     });
   }

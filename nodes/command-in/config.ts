@@ -1,6 +1,6 @@
 // command-in's settings as the editor stores them; the site key is a credential.
 import { z } from 'zod';
-import { SiteIdSchema } from '../domain/contracts';
+import { SiteIdSchema } from '../../domain/contracts';
 
 export const CommandInConfigSchema = z.object({
   link: z.string().min(1, 'pick an mqtt-link'),

@@ -1,5 +1,5 @@
 // command-out: the cloud's side of remote commands. Each input becomes a SignedCommand (HMAC-SHA256
-// with the site's key, nodes/domain/commands/signature.ts) published with QoS 1 on lifo4/<siteId>/cmd;
+// with the site's key, io/command-signature.ts) published with QoS 1 on lifo4/<siteId>/cmd;
 // the site's acks on lifo4/<siteId>/cmd/ack are matched to it by id and sent on, each as it
 // arrives, in a copy of the original message (so an http-in request can still be answered).
 // 'accepted' is followed by 'executed' or 'rejected'; when nothing (more) comes within ackTimeoutS,
@@ -7,11 +7,11 @@
 // every ack and matches those of the commands it sent.
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { CommandAckSchema, describeIssues, type CommandAck, type SignedCommand } from '../domain/contracts';
-import { signCommand } from '../domain/commands/signature';
-import { fleetTopics, siteIdOfTopic, topics } from '../domain/topics';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText, shorten } from '../device-io/status';
+import { CommandAckSchema, describeIssues, type CommandAck, type SignedCommand } from '../../domain/contracts';
+import { signCommand } from '../../io/command-signature';
+import { fleetTopics, siteIdOfTopic, topics } from '../../domain/topics';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText, shorten } from '../kit/status';
 import { linkOf, type MqttLink } from '../mqtt-link/link';
 import { CommandOutConfigSchema, CommandRequestSchema, loadCommandKeys, type CommandOutConfig } from './config';
 

@@ -1,8 +1,8 @@
 // The command-out node's configuration, its input, and the per-site command keys.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { CommandBodySchema, RoleSchema, SignedCommandSchema, SiteIdSchema } from '../domain/contracts';
-import { parseKey } from '../domain/commands/signature';
+import { CommandBodySchema, RoleSchema, SignedCommandSchema, SiteIdSchema } from '../../domain/contracts';
+import { parseKey } from '../../io/command-signature';
 
 export const CommandOutConfigSchema = z.object({
   name: z.string().default(''),

@@ -3,8 +3,6 @@ import { z } from 'zod';
 
 export const FleetHubConfigSchema = z.object({
   name: z.string().default(''),
-  /** The timeseries-out node (its name or id) whose store the API queries; '' = the only one there is. */
-  store: z.string().max(128).default(''),
   /** An mqtt-link to follow the sites' retained plans on lifo4/+/plan; '' = no plans. */
   link: z.string().default(''),
   /** A command with no final ack by then is answered 'timeout' here, s (command-out's own timeout is shorter). */

@@ -1,18 +1,18 @@
-// fleet-hub: joins the cloud flow to the cloud's API in the same process (runtime/fleet/hub.ts).
-// Its input takes what telemetry-in and command-out send: record batches, alarm transitions, site
-// states and command acks, and publishes each on the hub for the API's realtime channel and alarm
-// rules. It registers the flow's store for the API's queries, and the command path: a command the
-// API sends leaves on this node's output (wire it to command-out), and its promise settles with
-// the final ack that comes back. With a link it also follows the sites' retained plans.
+// fleet-hub: joins the cloud flow to the cloud's API in the same process, through the hub the host
+// hands to the flow (io/fleet-hub.ts, io/host-resources.ts). Its input takes what telemetry-in and
+// command-out send: record batches, alarm transitions, site states and command acks, and publishes
+// each on the hub for the API's realtime channel and alarm rules. It registers the command path: a
+// command the API sends leaves on this node's output (wire it to command-out), and its promise
+// settles with the final ack that comes back. With a link it also follows the sites' retained plans.
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { AlarmSchema, CommandAckSchema, SiteStateSchema, SitePlanSchema, describeIssues, type CommandAck, type TelemetryRecord } from '../domain/contracts';
-import { fleetTopics, siteIdOfTopic } from '../domain/topics';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, shorten } from '../device-io/status';
+import { AlarmSchema, CommandAckSchema, SiteStateSchema, SitePlanSchema, describeIssues, type CommandAck, type TelemetryRecord } from '../../domain/contracts';
+import { fleetTopics, siteIdOfTopic } from '../../domain/topics';
+import { parseConfig } from '../kit/config';
+import { errorStatus, shorten } from '../kit/status';
 import { linkOf } from '../mqtt-link/link';
-import { fleetHub, type FleetCommand } from '../../runtime/fleet/hub';
-import { registeredStores, storeFor } from '../../runtime/timeseries/registry';
+import type { FleetCommand } from '../../io/fleet-hub';
+import { hostResources } from '../../io/host-resources';
 import { FleetHubConfigSchema, type FleetHubConfig } from './config';
 
 const FINAL: ReadonlySet<CommandAck['outcome']> = new Set(['executed', 'rejected', 'timeout']);
@@ -44,16 +44,17 @@ export = function register(RED: NodeAPI): void {
       node.error(err);
       return;
     }
-    const hub = fleetHub;
+    const hub = hostResources(RED.settings).fleetHub;
+    if (!hub) {
+      const err = new Error('fleet-hub: this Node-RED has no fleet hub; the node joins a flow to the API of the lifo4 cloud runtime');
+      node.status(errorStatus(err));
+      node.error(err);
+      return;
+    }
     const stats = { records: 0, alarms: 0, states: 0, acks: 0, plans: 0, commands: 0 };
     (node as unknown as { stats: typeof stats }).stats = stats;
     const show = () => node.status({ fill: 'green', shape: 'dot', text: shorten(`${stats.records} records · ${stats.alarms} alarms · ${stats.commands} commands`) });
 
-    hub.setStore(() => {
-      if (cfg.store) return storeFor(cfg.store) ?? null;
-      const all = registeredStores();
-      return all.length === 1 ? all[0]!.store : null;
-    });
 
     const pending = new Map<string, Pending>();
     hub.setCommandSender((command: FleetCommand) => new Promise<CommandAck>((resolve) => {
@@ -127,7 +128,6 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', () => {
       hub.setCommandSender(null);
-      hub.setStore(null);
       unsubscribePlans?.();
       for (const [id, p] of pending) {
         clearTimeout(p.timer);

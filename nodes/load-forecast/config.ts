@@ -1,12 +1,12 @@
 // The load-forecast node's configuration, as the editor stores it.
 import { z } from 'zod';
-import { siteIdField } from '../device-io/config';
-import { RegionSchema } from '../domain/forecast/holidays';
+import { siteIdField } from '../kit/config';
+import { RegionSchema } from '../../domain/forecast/holidays';
 
 export const LoadForecastConfigSchema = z.object({
   siteId: siteIdField.default('site-1'),
-  /** Path of the ONNX model written by `lifo4 ml train forecast`. */
-  model: z.string().trim().min(1, 'give the path of an ONNX model from `lifo4 ml train forecast`'),
+  /** Path of an ONNX model written by `lifo4 ml train forecast`; '' = the one the build trained (dist/models/forecast.onnx). */
+  model: z.string().trim().default(''),
   /** '' = the region the model was trained for. */
   region: z.union([z.literal(''), RegionSchema]).default(''),
   /** Site local time minus UTC, minutes: day boundaries are the site's midnights (60 = CET). */

@@ -4,8 +4,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { describeIssues } from '../domain/contracts';
-import { LoadHistoryFileSchema, type LoadHistoryFile } from '../domain/forecast/load-history';
+import { describeIssues } from '../../domain/contracts';
+import { LoadHistoryFileSchema, type LoadHistoryFile } from '../../domain/forecast/load-history';
 
 /** null = keep the history in memory only: no folder given and no user dir (a bare test harness). */
 export function historyFilePath(dir: string, userDir: string | undefined, siteId: string): string | null {

@@ -1,23 +1,26 @@
 // load-forecast: site telemetry in, the next day's 96 fifteen-minute loads out. It averages the
 // site's net load (grid meter + battery PCS, W, as the arbitrage node computes it) into 15-minute
 // steps and, once per site-local day and as soon as 14 days of history are there, runs the ONNX
-// model made by `lifo4 ml train forecast` in onnxruntime-node. The forecast feeds the arbitrage LP
+// model made by `lifo4 ml train forecast` (by default the one the build trained) in onnxruntime-web. The forecast feeds the arbitrage LP
 // (load/PV per step) and the peak-shaving threshold.
 // The history survives restarts in <userDir>/load-history/<siteId>.json (saved at every new
 // 15-minute step and on close). A node whose history does not cover the forecast window yet asks
 // `historyUrl` once at start for the past (beside the simulator: the real profile it replayed,
 // GET /history/load), which fills only the steps it did not measure itself.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { describeIssues, TelemetrySchema } from '../domain/contracts';
-import { N_FEATURES, STEP_MS, dayAheadFeatures } from '../domain/forecast/features';
-import type { Region } from '../domain/forecast/holidays';
-import { LoadHistory, LoadHistorySeedSchema, type LoadForecast } from '../domain/forecast/load-history';
-import { NetLoad } from '../domain/forecast/net-load';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText } from '../device-io/status';
-import { forecastModelInfo } from '../../runtime/ml/forecast-model';
-import { openSession, runRows, type Session } from '../../runtime/ml/onnx-session';
+import { describeIssues, TelemetrySchema } from '../../domain/contracts';
+import { N_FEATURES, STEP_MS, dayAheadFeatures } from '../../domain/forecast/features';
+import type { Region } from '../../domain/forecast/holidays';
+import { LoadHistory, LoadHistorySeedSchema } from '../../domain/forecast/load-history';
+import { type LoadForecast } from '../../domain/contracts';
+import { NetLoad } from '../../domain/forecast/net-load';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText } from '../kit/status';
+import { builtModel } from '../../io/ml/built-models';
+import { forecastModelInfo } from '../../io/ml/model-files';
+import { openSession, runRows, type Session } from '../../io/ml/onnx-session';
 import { LoadForecastConfigSchema, type LoadForecastConfig } from './config';
 import { historyFilePath, readHistoryFile, writeHistoryFile } from './history-file';
 
@@ -35,10 +38,11 @@ export = function register(RED: NodeAPI): void {
     try {
       config = parseConfig(LoadForecastConfigSchema, 'load-forecast', def);
       historyPath = historyFilePath(config.dir, RED.settings.userDir as string | undefined, config.siteId);
-      bytes = readFileSync(config.model);
+      const file = config.model || builtModel('forecast');
+      bytes = readFileSync(file);
       const info = forecastModelInfo(bytes);
       region = config.region || info.region;
-      modelName = `${config.model.split('/').pop() ?? config.model} ${info.metadata.trained_at ?? ''}`.trim();
+      modelName = `${basename(file)} ${info.metadata.trained_at ?? ''}`.trim();
     } catch (err) {
       node.status(errorStatus(err));
       node.error(err);

@@ -1,10 +1,10 @@
 // Config node: one Modbus TCP connection (host:port) that every device node on it shares, so the
 // requests of all of them go through one queue with one request in flight (transport.ts).
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { parseConfig } from '../device-io/config';
-import type { ModbusConnectionNode } from '../device-io/connection';
+import { parseConfig } from '../kit/config';
+import type { ModbusConnectionNode } from '../kit/connection';
 import { ModbusConnectionConfigSchema, type ModbusConnectionConfig } from './config';
-import { ModbusTransport } from './transport';
+import { ModbusTransport } from '../../io/modbus/transport';
 
 export = function (RED: NodeAPI): void {
   function ModbusConnection(this: ModbusConnectionNode, def: NodeDef & Partial<ModbusConnectionConfig>): void {

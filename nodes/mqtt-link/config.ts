@@ -1,6 +1,6 @@
 // The mqtt-link config node's settings, as the editor stores them (strings or numbers).
 import { z } from 'zod';
-import { SiteIdSchema } from '../domain/contracts';
+import { SiteIdSchema } from '../../domain/contracts';
 
 export const MqttLinkConfigSchema = z.object({
   name: z.string().default(''),

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { NodeAPI } from 'node-red';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { MAX_MQTT_PAYLOAD_BYTES, type SiteState } from '../domain/contracts';
-import { topics } from '../domain/topics';
+import { MAX_MQTT_PAYLOAD_BYTES, type SiteState } from '../../domain/contracts';
+import { topics } from '../../domain/topics';
 import type { MqttLinkConfig, MqttLinkCredentials } from './config';
 import { topicMatches } from './topic-filter';
 

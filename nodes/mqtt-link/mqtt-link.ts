@@ -1,8 +1,8 @@
 // Config node: one MQTT client (link.ts) shared by every MQTT node that names it. The node itself
 // is the MqttLink the others use (RED.nodes.getNode(id), or linkOf in link.ts).
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { parseConfig } from '../device-io/config';
-import { errorText } from '../device-io/status';
+import { parseConfig } from '../kit/config';
+import { errorText } from '../kit/status';
 import { MqttLinkConfigSchema, MqttLinkCredentialsSchema } from './config';
 import { MqttLinkConnection, type MqttLink, type MqttLinkNodeState } from './link';
 

@@ -3,10 +3,10 @@
 // acknowledgement saying what became of it (output 3).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { fromOperatorCommand } from '../domain/arbiter/operator';
-import { describeIssues, OperatorCommandSchema } from '../domain/contracts';
-import { parseConfig } from '../device-io/config';
-import { errorStatus } from '../device-io/status';
+import { fromOperatorCommand } from '../../domain/arbiter/operator';
+import { describeIssues, OperatorCommandSchema } from '../../domain/contracts';
+import { parseConfig } from '../kit/config';
+import { errorStatus } from '../kit/status';
 
 const OperatorCommandConfigSchema = z.object({
   source: z.string().min(1).default('operator'),

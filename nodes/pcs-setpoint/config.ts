@@ -1,6 +1,6 @@
 // The pcs-setpoint node's configuration, as the editor stores it (docs: pcs-setpoint.html).
 import { z } from 'zod';
-import { optionalNonNegative, unitIdField } from '../device-io/config';
+import { optionalNonNegative, unitIdField } from '../kit/config';
 
 export const PcsSetpointConfigSchema = z
   .object({

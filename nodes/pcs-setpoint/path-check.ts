@@ -3,8 +3,8 @@
 // configuration (every tab, subflow and disabled node, as flat JSON), the same input `lifo4 lint`
 // and the editor give the check.
 import type { NodeAPI } from 'node-red';
-import { parseFlow } from '../domain/flow-lint/flow-schema';
-import { issuesFor, lintFlow } from '../domain/flow-lint/lint';
+import { parseFlow } from '../../domain/flow-lint/flow-schema';
+import { issuesFor, lintFlow } from '../../domain/flow-lint/lint';
 
 /**
  * The errors that make this PCS write unsafe to drive: a bypass of the arbiter, no safety

@@ -1,16 +1,16 @@
 // Writes the PCS active-power setpoint through SunSpec model 704 and keeps it alive with a
 // heartbeat, so that the PCS's own revert timer (WSetRvrtTms) brings it back to 0 W only when
-// this controller dies or stops commanding (DESIGN.md, "The control loop at a site").
+// this controller dies or stops commanding (docs/ARCHITECTURE.md, "One measurement").
 // This node clamps to the PCS ratings and its own limits only: it is NOT the safety envelope.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { z } from 'zod';
-import { decodeModel } from '../domain/sunspec/codec';
-import { discoverModels, readBlock } from '../domain/sunspec/discovery';
-import { sunspecModel, type ModelDef } from '../domain/sunspec/model';
-import { configAndTransport } from '../device-io/connection';
-import { errorStatus, errorText, healthStatus, shorten } from '../device-io/status';
-import { holdingReader } from '../device-io/sunspec-reader';
-import type { ModbusTransport, TransportHealth } from '../modbus-connection/transport';
+import { decodeModel } from '../../domain/sunspec/codec';
+import { discoverModels, readBlock } from '../../domain/sunspec/discovery';
+import { sunspecModel, type ModelDef } from '../../domain/sunspec/model';
+import { configAndTransport } from '../kit/connection';
+import { errorStatus, errorText, healthStatus, shorten } from '../kit/status';
+import { unitReaders } from '../../io/modbus/unit-readers';
+import type { ModbusTransport, TransportHealth } from '../../io/modbus/transport';
 import { PcsSetpointConfigSchema, type PcsSetpointConfig } from './config';
 import { deployedPathErrors } from './path-check';
 import { clampSetpoint, pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits, type RegisterWrite } from './setpoint';
@@ -39,7 +39,7 @@ export = function (RED: NodeAPI): void {
     if (!setup) return;
     const config: PcsSetpointConfig = setup.config;
     const transport: ModbusTransport = setup.transport;
-    const read = holdingReader(transport, config.unitId);
+    const read = unitReaders(transport, config.unitId).holding;
     let pcs: Pcs | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
     let lastInputAt = 0;
@@ -50,7 +50,7 @@ export = function (RED: NodeAPI): void {
     let lastWriteAt = 0;
     // Command writes and heartbeats must not interleave: one chain of register writes.
     let chain: Promise<unknown> = Promise.resolve();
-    // Flow safety check (nodes/domain/flow-lint): on a path that bypasses safety-limits and the
+    // Flow safety check (domain/flow-lint): on a path that bypasses safety-limits and the
     // arbiter this node writes nothing. Checked now (the deployed config is set before nodes are
     // built) and again whenever flows start, because a "modified nodes" deploy that rewires only
     // the nodes upstream does not rebuild this one.

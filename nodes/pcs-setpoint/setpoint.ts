@@ -1,9 +1,9 @@
 // The PCS active-power command in SunSpec model 704 terms (pure: no I/O). Registers of the
 // WSet block, in model order: WSetEna, WSetMod, WSet (int32), WSetRvrt (int32), WSetPct,
 // WSetPctRvrt, WSetEnaRvrt, WSetRvrtTms (uint32, seconds). Signs: SunSpec 704 WSet is positive
-// when the DER injects, which for a battery PCS is discharging, as in DESIGN.md.
-import { encodeRaw, pointDef, pointOffset } from '../domain/sunspec/codec';
-import type { ModelDef } from '../domain/sunspec/model';
+// when the DER injects, which for a battery PCS is discharging: + = discharge, as everywhere here.
+import { encodeRaw, pointDef, pointOffset } from '../../domain/sunspec/codec';
+import type { ModelDef } from '../../domain/sunspec/model';
 
 export const ENABLED = 1;
 /** 704 WSetMod symbol WATTS: WSet holds watts, not a percentage of WMax. */

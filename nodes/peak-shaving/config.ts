@@ -1,8 +1,8 @@
 // The peak-shaving node's editor configuration: strings from the form (or numbers from flow JSON),
 // coerced and bounded here, then mapped onto the pure controller's config in kW -> W.
 import { z } from 'zod';
-import { PeakShavingConfigSchema, type PeakShavingConfig } from '../domain/peak-shaving/controller';
-import { optionalNonNegative, siteIdField } from '../device-io/config';
+import { PeakShavingConfigSchema, type PeakShavingConfig } from '../../domain/peak-shaving/controller';
+import { optionalNonNegative, siteIdField } from '../kit/config';
 
 const bool = z.preprocess((v) => (v === 'false' ? false : v === 'true' ? true : v), z.boolean());
 

@@ -1,19 +1,19 @@
 // peak-shaving: site telemetry in, level-4 (SITE) requests out. Each meter reading runs one cycle
-// of the pure controller (nodes/domain/peak-shaving/controller.ts). It asks for power only while
+// of the pure controller (domain/peak-shaving/controller.ts). It asks for power only while
 // shaving or recharging; when it has nothing to do it withdraws (an already-expired request), so
 // the levels below it (arbitrage, level 5) act: a 0 W request would override them.
 // In 'auto' mode the threshold is learnt over the next day's net load: from the load-forecast
 // node's forecast (topic 'load-forecast') where it covers the day, else from the recent past.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { describeIssues, LEVELS, StrategySwitchSchema, TelemetrySchema, type Request } from '../domain/contracts';
+import { describeIssues, LEVELS, StrategySwitchSchema, type Request, LoadForecastSchema, type LoadForecast } from '../../domain/contracts';
 import {
   INITIAL_PEAK_SHAVING_STATE, step, type PeakShavingOutput, type PeakShavingState,
-} from '../domain/peak-shaving/controller';
-import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
-import { LoadForecastSchema, type LoadForecast } from '../domain/forecast/load-history';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, shorten } from '../device-io/status';
+} from '../../domain/peak-shaving/controller';
+import { SiteTelemetry } from '../../domain/telemetry-snapshot';
+import { otherSiteError, takeTelemetry } from '../kit/site-telemetry';
+import { parseConfig } from '../kit/config';
+import { errorStatus, shorten } from '../kit/status';
 import { controllerConfig, PeakShavingNodeConfigSchema } from './config';
 
 interface PeakShavingDef extends NodeDef {
@@ -50,7 +50,7 @@ export = function register(RED: NodeAPI): void {
     // (and a restart, where the runtime backs the default store with files).
     const ctx = node.context();
     let state = (ctx.get('state') as PeakShavingState | undefined) ?? INITIAL_PEAK_SHAVING_STATE;
-    let snapshot: SiteSnapshot = { siteId: cfg.siteId };
+    const site = new SiteTelemetry(cfg.siteId);
     let enabled = cfg.enabled;
     /** A request of ours may still be live in the arbiter: withdraw it before going quiet. */
     let requesting = false;
@@ -81,13 +81,12 @@ export = function register(RED: NodeAPI): void {
         forecast = f.data;
         return done();
       }
-      const t = TelemetrySchema.safeParse(msg.payload);
-      if (!t.success) return done(new Error(`peak-shaving: not telemetry, a load forecast nor {enabled}: ${describeIssues(t.error)}`));
-      if (t.data.siteId !== cfg.siteId) return done(new Error(`peak-shaving: telemetry for site ${t.data.siteId}, this node serves ${cfg.siteId}`));
-      snapshot = mergeTelemetry(snapshot, t.data);
+      const t = takeTelemetry(site, msg.payload);
+      if (t.kind === 'not-telemetry') return done(new Error(`peak-shaving: not telemetry, a load forecast nor {enabled}: ${t.issues}`));
+      if (t.kind === 'other-site') return done(otherSiteError('peak-shaving', site, t.siteId));
       // One cycle per meter reading: the meter is what the demand charge is billed on.
-      if (!t.data.meter || !enabled) return done();
-      const { battery, pcs, meter } = snapshot;
+      if (!t.part.meter || !enabled) return done();
+      const { battery, pcs, meter } = site.snapshot;
       if (!battery || !meter) {
         node.status({ fill: 'grey', shape: 'ring', text: 'waiting for battery telemetry' });
         return done();

@@ -1,6 +1,6 @@
 // The price-feed node's configuration, as the editor stores it.
 import { z } from 'zod';
-import { PRICE_UNITS } from '../domain/arbitrage/prices';
+import { PRICE_UNITS } from '../../domain/arbitrage/prices';
 
 export const PriceFeedConfigSchema = z
   .object({

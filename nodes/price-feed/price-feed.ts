@@ -4,13 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import type { PriceSeries } from '../domain/contracts';
+import type { PriceSeries } from '../../domain/contracts';
 import {
   alignToDay, parsePriceJson, replayStart, parsePriceText, parseTime, PriceError, toEurPerMWh, toPriceSeries, windowOf, type PricePoint,
-} from '../domain/arbitrage/prices';
-import { dataPath } from '../../runtime/data/real-data';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText, shorten } from '../device-io/status';
+} from '../../domain/arbitrage/prices';
+import { dataPath } from '../../io/data/real-data';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText, shorten } from '../kit/status';
 import { PriceFeedConfigSchema, type PriceFeedConfig } from './config';
 
 interface PriceFeedDef extends NodeDef, Record<string, unknown> {}

@@ -1,13 +1,14 @@
 // A non-SunSpec device described by a JSON profile: each register block impersonates a SunSpec
 // model (profile.ts), so it decodes and maps to Telemetry exactly like a SunSpec device.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { Telemetry } from '../domain/contracts';
-import { parseProfile, type Profile } from '../domain/sunspec/profile';
-import { parseConfig } from '../device-io/config';
-import { transportOf } from '../device-io/connection';
-import { DevicePoller } from '../device-io/poller';
-import { profileTelemetry, readProfileBlocks, unitReaders } from '../device-io/profile-reader';
-import { errorStatus } from '../device-io/status';
+import type { Telemetry } from '../../domain/contracts';
+import { parseProfile, type Profile } from '../../domain/sunspec/profile';
+import { parseConfig } from '../kit/config';
+import { transportOf } from '../kit/connection';
+import { DevicePoller } from '../kit/poller';
+import { profileTelemetry, readProfileBlocks } from '../../domain/sunspec/profile-reader';
+import { unitReaders } from '../../io/modbus/unit-readers';
+import { errorStatus } from '../kit/status';
 import { ProfileDeviceConfigSchema, type ProfileDeviceConfig } from './config';
 
 export = function (RED: NodeAPI): void {

@@ -1,24 +1,24 @@
 // safety-limits: telemetry in, safety envelope out. Emits on every battery or PCS telemetry and,
 // as a watchdog, once per cycle when none came, so stale telemetry is caught even when the
-// devices fall silent. The e-stop latch is kept in the node's context store named 'persistent'
-// (the edge runtime backs it with files) so that a restart does not release it; without such a
-// store Node-RED falls back to its default store with a warning.
+// devices fall silent. The e-stop latch lives in a file of its own under the Node-RED user
+// directory (io/safety/latch-file), written before the latch reaches the output, so neither a
+// redeploy nor a restart releases it, in any Node-RED; the node holds 0 W while it cannot write it.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { describeIssues, SafetyCommandSchema, TelemetrySchema, type Envelope } from '../domain/contracts';
-import { LFP_DEFAULTS, LfpProfileSchema } from '../domain/lfp/limits';
-import {
-  DEFAULT_SAFETY_CONFIG, envelope, INITIAL_SAFETY_STATE, latchEstop, resetEstop,
-  type SafetyProfile, type SafetyState,
-} from '../domain/safety/envelope';
-import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
-import { parseConfig } from '../device-io/config';
-import { errorStatus } from '../device-io/status';
+import { describeIssues, SafetyCommandSchema, type Envelope } from '../../domain/contracts';
+import { LFP_DEFAULTS, LfpProfileSchema } from '../../domain/lfp/limits';
+import { DEFAULT_SAFETY_CONFIG, envelope, type SafetyProfile } from '../../domain/safety/envelope';
+import { EstopLatchSchema, LatchKeeper, type LatchEvent } from '../../domain/safety/latch';
+import { SiteTelemetry } from '../../domain/telemetry-snapshot';
+import { latchFileStore } from '../../io/safety/latch-file';
+import { parseConfig, siteIdField } from '../kit/config';
+import { otherSiteError, takeTelemetry } from '../kit/site-telemetry';
+import { errorStatus, shorten } from '../kit/status';
 
 const optionalNumber = z.preprocess((v) => (v === '' || v === undefined || v === null ? undefined : v), z.coerce.number().positive().optional());
 
 const SafetyLimitsConfigSchema = z.object({
-  siteId: z.string().min(1).default('site-1'),
+  siteId: siteIdField.default('site-1'),
   cycleMs: z.coerce.number().int().min(10).max(60_000).default(DEFAULT_SAFETY_CONFIG.cycleMs),
   staleCycles: z.coerce.number().int().min(1).max(100).default(DEFAULT_SAFETY_CONFIG.staleCycles),
   capacityWh: optionalNumber,
@@ -34,8 +34,8 @@ interface SafetyLimitsDef extends NodeDef {
   profile: string;
 }
 
-/** The context store that keeps the e-stop latch across restarts. */
-const ESTOP_STORE = 'persistent';
+/** The context store that kept the latch in earlier versions (the lifo4 host defines it): carried into the file once. */
+const LEGACY_STORE = 'persistent';
 
 const FILL: Record<Envelope['mode'], 'green' | 'yellow' | 'red'> = { NORMAL: 'green', DERATED: 'yellow', SAFE_MODE: 'red', ESTOP: 'red' };
 const kw = (w: number): string => `${(w / 1000).toFixed(1)} kW`;
@@ -46,7 +46,16 @@ function parseSafetyProfile(json: string, capacityWh: number | undefined): Safet
   return { ...profile, capacityWh };
 }
 
+/** What the last latch write means for the status line, or null when all is well. */
+function latchTrouble(event: LatchEvent): string | null {
+  if (event.kind === 'write-failed') return `latch not saved (${event.reason})`;
+  if (event.kind === 'unreadable') return 'latch file unreadable: latched, reset to release';
+  return null;
+}
+
 export = function register(RED: NodeAPI): void {
+  const contextStores = (RED.settings as { contextStorage?: Record<string, unknown> }).contextStorage ?? {};
+
   function SafetyLimitsNode(this: Node, def: SafetyLimitsDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -64,46 +73,79 @@ export = function register(RED: NodeAPI): void {
     }
     const safetyConfig = { ...DEFAULT_SAFETY_CONFIG, cycleMs: cfg.cycleMs, staleCycles: cfg.staleCycles };
     const ctx = node.context();
-    let state: SafetyState = { ...INITIAL_SAFETY_STATE, estop: (ctx.get('estop', ESTOP_STORE) as SafetyState['estop'] | undefined) ?? INITIAL_SAFETY_STATE.estop };
-    let snapshot: SiteSnapshot = { siteId: cfg.siteId };
+    const store = latchFileStore(RED.settings.userDir as string | undefined, cfg.siteId);
+    const legacy = LEGACY_STORE in contextStores ? EstopLatchSchema.safeParse(ctx.get('estop', LEGACY_STORE)) : null;
+    const keeper = new LatchKeeper(store, Date.now(), legacy?.success ? legacy.data : undefined);
+    const report = (event: LatchEvent): void => {
+      if (event.kind === 'write-failed') {
+        node.error(`safety-limits: e-stop latch not saved to ${store.path} (${event.during}): ${event.reason}; the battery stays at 0 W until it is`);
+      } else if (event.kind === 'unreadable') {
+        node.error(`safety-limits: ${event.reason}; counted as latched until an operator resets it`);
+      } else if (event.kind === 'carried') {
+        node.warn(`safety-limits: e-stop latch carried from the '${LEGACY_STORE}' context store into ${store.path}`);
+        ctx.set('estop', undefined, LEGACY_STORE);
+      }
+    };
+    report(keeper.event);
+    let tripped: string[] = [];
+    const site = new SiteTelemetry(cfg.siteId);
     let lastEmit = 0;
+    let lastRetry = 0;
 
     /** Reuses the triggering message, so what it carries (e.g. msg.trace, msg._msgid) flows on. */
     const emit = (msg: NodeMessageInFlow | Record<string, unknown> = {}): void => {
       const now = Date.now();
-      const result = envelope(snapshot, profile, state, now, safetyConfig);
-      state = result.state;
+      const result = envelope(site.snapshot, profile, { estop: keeper.estop, tripped, unpersisted: keeper.unpersisted }, now, safetyConfig);
+      tripped = result.state.tripped;
       lastEmit = now;
       const e = result.envelope;
-      node.status({ fill: FILL[e.mode], shape: e.mode === 'ESTOP' ? 'ring' : 'dot', text: `${e.mode} · charge ${kw(e.maxChargeW)} · discharge ${kw(e.maxDischargeW)}` });
+      const trouble = latchTrouble(keeper.event);
+      node.status(trouble
+        ? { fill: 'red', shape: 'dot', text: shorten(`${e.mode} · ${trouble}`) }
+        : { fill: FILL[e.mode], shape: e.mode === 'ESTOP' ? 'ring' : 'dot', text: `${e.mode} · charge ${kw(e.maxChargeW)} · discharge ${kw(e.maxDischargeW)}` });
       node.send(Object.assign(msg, { topic: 'envelope', payload: e }));
     };
 
     const watchdog = setInterval(() => {
+      const now = Date.now();
+      // A latch whose write failed is written again once per cycle until a write succeeds.
+      if (keeper.unpersisted !== null && now - lastRetry >= cfg.cycleMs) {
+        lastRetry = now;
+        keeper.retry();
+        if (keeper.unpersisted === null) {
+          node.log(`e-stop latch saved to ${store.path}`);
+          emit();
+          return;
+        }
+      }
       // 1.5 cycles: ordinary poll jitter must not add a decision (and a PCS write) of its own.
-      if (Date.now() - lastEmit >= cfg.cycleMs * 1.5) emit();
+      if (now - lastEmit >= cfg.cycleMs * 1.5) emit();
     }, Math.max(10, Math.floor(cfg.cycleMs / 4)));
 
     node.on('input', (msg: NodeMessageInFlow, _send, done) => {
       const cmd = SafetyCommandSchema.safeParse(msg.payload);
       if (cmd.success) {
-        state = cmd.data.type === 'estop' ? latchEstop(state, cmd.data.by, Date.now()) : resetEstop(state);
-        ctx.set('estop', state.estop, ESTOP_STORE);
-        node.log(`${cmd.data.type} by ${cmd.data.by}`);
+        // Saved before it reaches the output; an e-stop stops at once even when the save fails,
+        // a reset releases only once saved.
+        keeper.command(cmd.data, Date.now());
+        node.log(`${cmd.data.type} by ${cmd.data.by}: ${keeper.estop.latched ? 'latched' : 'released'}`);
+        report(keeper.event);
         emit();
         return done();
       }
-      const t = TelemetrySchema.safeParse(msg.payload);
-      if (!t.success) return done(new Error(`safety-limits: not telemetry nor an e-stop command: ${describeIssues(t.error)}`));
-      if (t.data.siteId !== cfg.siteId) return done(new Error(`safety-limits: telemetry for site ${t.data.siteId}, this node guards ${cfg.siteId}`));
-      snapshot = mergeTelemetry(snapshot, t.data);
+      const t = takeTelemetry(site, msg.payload);
+      if (t.kind === 'not-telemetry') return done(new Error(`safety-limits: not telemetry nor an e-stop command: ${t.issues}`));
+      if (t.kind === 'other-site') return done(otherSiteError('safety-limits', site, t.siteId, 'guards'));
       // Battery telemetry drives the cycle: one envelope, one decision, one write per battery
       // poll. PCS and meter parts only update the snapshot (the watchdog still covers silence).
-      if (t.data.battery) emit(msg);
+      if (t.part.battery) emit(msg);
       done();
     });
 
-    node.on('close', () => clearInterval(watchdog));
+    node.on('close', () => {
+      clearInterval(watchdog);
+      keeper.close();
+    });
     emit();
   }
   RED.nodes.registerType('safety-limits', SafetyLimitsNode);

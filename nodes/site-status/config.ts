@@ -1,6 +1,6 @@
 // site-status configuration and the editor API's request bodies, parsed with zod.
 import { z } from 'zod';
-import { siteIdField } from '../device-io/config';
+import { siteIdField } from '../kit/config';
 
 export const SiteStatusConfigSchema = z.object({
   siteId: siteIdField.default('site-1'),

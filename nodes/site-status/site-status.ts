@@ -1,14 +1,14 @@
 // site-status: the edge flow's live data (device telemetry, the safety envelope, the arbiter's
-// decision) to the editor's site sidebar (plugins/site-sidebar). Publishes the site's view on a
+// decision) to the editor's site sidebar (editor-plugins/site-sidebar). Publishes the site's view on a
 // retained comms topic at most rateHz times a second (retained: a freshly opened editor gets it at
 // once), serves the same view at GET <admin>/lifo4/site behind the lifo4.read permission, and
 // takes alarm acknowledgements only as an authorised POST (lifo4.write), never over comms.
 import express, { type Request, type Response } from 'express';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { DecisionSchema, describeIssues, EnvelopeSchema, SiteIdSchema, TelemetrySchema } from '../domain/contracts';
-import { SiteStatus } from '../domain/site-status/status';
-import { parseConfig } from '../device-io/config';
-import { errorStatus } from '../device-io/status';
+import { DecisionSchema, describeIssues, EnvelopeSchema, SiteIdSchema, TelemetrySchema } from '../../domain/contracts';
+import { SiteStatus } from '../../domain/site-status/status';
+import { parseConfig } from '../kit/config';
+import { errorStatus } from '../kit/status';
 import { AlarmAckSchema, siteCommsTopic, SiteStatusConfigSchema } from './config';
 
 interface SiteStatusDef extends NodeDef {

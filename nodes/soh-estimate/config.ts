@@ -1,10 +1,10 @@
 // The soh-estimate node's configuration, as the editor stores it.
 import { z } from 'zod';
-import { optionalNonNegative, siteIdField } from '../device-io/config';
+import { optionalNonNegative, siteIdField } from '../kit/config';
 
 export const SohEstimateConfigSchema = z.object({
   siteId: siteIdField.default('site-1'),
-  /** Path of the ONNX ageing model from `lifo4 ml train ageing`; '' = fit it on start from data/. */
+  /** Path of an ONNX ageing model from `lifo4 ml train ageing`; '' = the one the build fitted (dist/models/ageing.onnx). */
   model: z.string().trim().default(''),
   /** Rated pack capacity, Ah; '' = the telemetry's capacityWh over the pack's mid-SoC voltage. */
   ratedAh: optionalNonNegative,

@@ -1,17 +1,17 @@
-// soh-estimate: battery telemetry in, the pack's state of health out. The SohTracker (nodes/domain/
-// soh) measures capacity by coulomb counting between rests whose SoC the OCV curve pins and fuses
-// it with the LFP ageing model, run from its ONNX file in onnxruntime-node (or fitted on start to
-// the ageing data in data/ when no file is given), so the edge and the cloud estimate alike.
+// soh-estimate: battery telemetry in, the pack's state of health out. The SohTracker (domain/soh)
+// measures capacity by coulomb counting between rests whose SoC the OCV curve pins and fuses it
+// with the LFP ageing model, run from its ONNX file in onnxruntime-web (by default the one the
+// build fitted to the ageing data in data/), so the edge and the cloud estimate alike.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { describeIssues, TelemetrySchema, type BatteryTelemetry } from '../domain/contracts';
-import { OcvCurve } from '../domain/lfp/ocv-curve';
-import { SohTracker, type AgeingPrior } from '../domain/soh/soh-tracker';
-import type { SohEstimateMessage } from '../domain/soh/soh-message';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText } from '../device-io/status';
-import { loadOcvPoints } from '../../runtime/data/real-data';
-import { ageingModelFile } from '../../runtime/ml/model-files';
-import { ageingPriorFromOnnx } from '../../runtime/ml/soh-prior';
+import { describeIssues, TelemetrySchema } from '../../domain/contracts';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { SohTracker, type AgeingPrior } from '../../domain/soh/soh-tracker';
+import type { SohEstimateMessage, BatteryTelemetry } from '../../domain/contracts';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText } from '../kit/status';
+import { loadOcvPoints } from '../../io/data/real-data';
+import { ageingModelFile } from '../../io/ml/model-files';
+import { ageingPriorFromOnnx } from '../../io/ml/soh-prior';
 import { SohEstimateConfigSchema, type SohEstimateConfig } from './config';
 
 interface SohEstimateDef extends NodeDef, Record<string, unknown> {}

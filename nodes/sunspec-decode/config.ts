@@ -1,7 +1,7 @@
 // The sunspec-decode node's configuration, as the editor stores it (docs: sunspec-decode.html).
 import { z } from 'zod';
-import { DEVICE_KINDS } from '../domain/contracts';
-import { deviceIdField, siteIdField } from '../device-io/config';
+import { DEVICE_KINDS } from '../../domain/contracts';
+import { deviceIdField, siteIdField } from '../kit/config';
 
 export const SunSpecDecodeConfigSchema = z.object({
   name: z.string().default(''),

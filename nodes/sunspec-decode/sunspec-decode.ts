@@ -1,12 +1,12 @@
 // Decodes the messages of node-red-contrib-modbus's Read and Getter nodes (contrib-modbus.ts)
 // as a SunSpec block and sends Telemetry: contrib-modbus as an alternative transport.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { TelemetrySchema, describeIssues, type Telemetry } from '../domain/contracts';
-import { topics } from '../domain/topics';
-import { decodeSunSpecBlock, registersOfMessage } from '../domain/sunspec/contrib-modbus';
-import { deviceKindOf, deviceTelemetry } from '../domain/sunspec/telemetry';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText, okStatus, telemetrySummary } from '../device-io/status';
+import { TelemetrySchema, describeIssues, type Telemetry } from '../../domain/contracts';
+import { topics } from '../../domain/topics';
+import { decodeSunSpecBlock, registersOfMessage } from '../../domain/sunspec/contrib-modbus';
+import { deviceKindOf, deviceTelemetry } from '../../domain/sunspec/telemetry';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText, okStatus, telemetrySummary } from '../kit/status';
 import { SunSpecDecodeConfigSchema, type SunSpecDecodeConfig } from './config';
 
 export = function (RED: NodeAPI): void {

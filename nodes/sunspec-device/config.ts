@@ -1,7 +1,7 @@
 // The sunspec-device node's configuration, as the editor stores it (docs: sunspec-device.html).
 import { z } from 'zod';
-import { DEVICE_KINDS } from '../domain/contracts';
-import { deviceIdField, siteIdField, unitIdField } from '../device-io/config';
+import { DEVICE_KINDS } from '../../domain/contracts';
+import { deviceIdField, siteIdField, unitIdField } from '../kit/config';
 
 export interface SunSpecDeviceConfig {
   name: string;

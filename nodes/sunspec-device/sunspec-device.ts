@@ -1,16 +1,17 @@
 // A SunSpec device (battery, PCS or meter) on a modbus-connection: finds the 'SunS' marker and
 // the model chain, polls the models its kind needs every `interval` ms (the fast ones every poll,
-// the slow ones one per poll: device-io/sunspec-reader.ts), decodes them with their scale factors
-// and sends Telemetry (DESIGN.md, "Devices").
+// the slow ones one per poll: domain/sunspec/reader.ts), decodes them with their scale factors
+// and sends Telemetry (docs/ARCHITECTURE.md, "Devices").
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { Telemetry } from '../domain/contracts';
-import { deviceTelemetry } from '../domain/sunspec/telemetry';
-import { parseConfig } from '../device-io/config';
-import { transportOf } from '../device-io/connection';
-import { DevicePoller } from '../device-io/poller';
-import { errorStatus } from '../device-io/status';
+import type { Telemetry } from '../../domain/contracts';
+import { deviceTelemetry } from '../../domain/sunspec/telemetry';
+import { parseConfig } from '../kit/config';
+import { transportOf } from '../kit/connection';
+import { DevicePoller } from '../kit/poller';
+import { errorStatus } from '../kit/status';
 import { SunSpecDeviceConfigSchema, type SunSpecDeviceConfig } from './config';
-import { discoverDevice, holdingReader, RoundRobinReader } from '../device-io/sunspec-reader';
+import { discoverDevice, RoundRobinReader } from '../../domain/sunspec/reader';
+import { unitReaders } from '../../io/modbus/unit-readers';
 
 export = function (RED: NodeAPI): void {
   function SunSpecDevice(this: Node, def: NodeDef & Record<string, unknown>): void {
@@ -29,7 +30,7 @@ export = function (RED: NodeAPI): void {
       this.status(errorStatus(transport));
       return;
     }
-    const read = holdingReader(transport, config.unitId);
+    const read = unitReaders(transport, config.unitId).holding;
     let device: RoundRobinReader | null = null;
 
     const poll = async (): Promise<Telemetry> => {

@@ -5,7 +5,7 @@
 // order; a gap that is never filled (records the edge dropped from a full buffer) is skipped then.
 // Records older than the stream (a backlog the edge resends after this node started, or records the
 // store refused) pass at once: holding them could not restore an order that has already gone by.
-import type { TelemetryRecord } from '../domain/contracts';
+import type { TelemetryRecord } from '../../domain/contracts';
 
 interface SiteGate {
   /** The seq the stream waits for; null until the site's first record. */

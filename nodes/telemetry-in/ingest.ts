@@ -2,8 +2,8 @@
 // that the batch's site is the topic's (a site may publish only under its own topic, so a batch
 // naming another site is forged or misrouted), then sort its records into new, in flight and
 // already stored with the SeqWindow.
-import { MAX_MQTT_PAYLOAD_BYTES, TelemetryBatchSchema, describeIssues, type TelemetryRecord } from '../domain/contracts';
-import { siteIdOfTopic } from '../domain/topics';
+import { MAX_MQTT_PAYLOAD_BYTES, TelemetryBatchSchema, describeIssues, type TelemetryRecord } from '../../domain/contracts';
+import { siteIdOfTopic } from '../../domain/topics';
 import type { SeqWindow } from './seq-window';
 
 /** What telemetry-in counts (exposed as node.stats for tests and metrics). */

@@ -4,7 +4,7 @@
 // edge resends exactly when an ack was lost). Stored seqs are kept as merged ranges, which stay few
 // because a site's seqs are contiguous; the oldest ranges are forgotten beyond a bound, and the
 // store's idempotent write is the final guard for whatever the window no longer remembers.
-import type { SeqRange } from '../../runtime/timeseries/store';
+import type { SeqRange } from '../../io/timeseries/store';
 
 export type SeqVerdict = 'new' | 'in-flight' | 'stored';
 

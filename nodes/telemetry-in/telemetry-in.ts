@@ -6,12 +6,12 @@
 // those seqs: the edge forgets a record only once it is committed. It also follows the retained
 // lifo4/+/state topics and sends each site's online/offline changes (output 3).
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { SiteStateSchema, describeIssues, type Alarm, type SiteState, type TelemetryAck, type TelemetryRecord } from '../domain/contracts';
-import { fleetTopics, sharedSubscription, siteIdOfTopic, topics } from '../domain/topics';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText, shorten } from '../device-io/status';
+import { SiteStateSchema, describeIssues, type Alarm, type SiteState, type TelemetryAck, type TelemetryRecord } from '../../domain/contracts';
+import { fleetTopics, sharedSubscription, siteIdOfTopic, topics } from '../../domain/topics';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText, shorten } from '../kit/status';
 import { linkOf, type MqttLink } from '../mqtt-link/link';
-import { seqRanges, type SeqRange } from '../../runtime/timeseries/store';
+import { seqRanges, type SeqRange } from '../../io/timeseries/store';
 import { StoreOutcomeMessageSchema } from '../timeseries-out/stored-message';
 import { TelemetryInConfigSchema, type TelemetryInConfig } from './config';
 import { admitBatch, type Rejection, type TelemetryInStats } from './ingest';

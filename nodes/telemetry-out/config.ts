@@ -1,6 +1,6 @@
 // telemetry-out's settings as the editor stores them.
 import { z } from 'zod';
-import { SiteIdSchema } from '../domain/contracts';
+import { SiteIdSchema } from '../../domain/contracts';
 
 export const TelemetryOutConfigSchema = z.object({
   link: z.string().min(1, 'pick an mqtt-link'),

@@ -1,18 +1,18 @@
-// What goes into a site's next telemetry record: the latest of each telemetry part (merged as in
+// What goes into a site's next telemetry record: the latest of each telemetry part (the site's join,
 // domain/telemetry-snapshot.ts), the latest decision and envelope, and the alarm transitions since
 // the previous record (explicit alarm messages, and alarms appearing in or leaving the envelope),
 // and the latest insight of each model (load forecast, SoH estimate, anomaly score) that arrived
 // since the previous record: each rides in exactly one record, buffered and acked like the rest.
-import type { Alarm, Decision, DecisionSummary, Envelope, Insights, Telemetry, TelemetryRecord } from '../domain/contracts';
-import { mergeTelemetry, type SiteSnapshot } from '../domain/telemetry-snapshot';
-import type { NewRecord } from '../../runtime/buffer/telemetry-buffer';
+import type { Alarm, Decision, DecisionSummary, Envelope, Insights, Telemetry, TelemetryRecord } from '../../domain/contracts';
+import { SiteTelemetry } from '../../domain/telemetry-snapshot';
+import type { NewRecord } from '../../io/buffer/telemetry-buffer';
 
 const MAX_ALARMS_PER_RECORD = 100;
 
 const alarmKey = (a: Alarm): string => `${a.source}\u0000${a.code}`;
 
 export class SiteRecordBuilder {
-  private snapshot: SiteSnapshot;
+  private readonly site: SiteTelemetry;
   private decision: DecisionSummary | undefined;
   private envelope: TelemetryRecord['envelope'];
   private alarms: Alarm[] = [];
@@ -23,12 +23,11 @@ export class SiteRecordBuilder {
   overflowedAlarms = 0;
 
   constructor(readonly siteId: string) {
-    this.snapshot = { siteId };
+    this.site = new SiteTelemetry(siteId);
   }
 
   addTelemetry(t: Telemetry): void {
-    if (t.siteId !== this.siteId) throw new Error(`telemetry of site ${t.siteId}, this node sends ${this.siteId}`);
-    this.snapshot = mergeTelemetry(this.snapshot, t);
+    if (!this.site.add(t)) throw new Error(`telemetry of site ${t.siteId}, this node sends ${this.siteId}`);
     this.fresh = true;
   }
 
@@ -72,11 +71,8 @@ export class SiteRecordBuilder {
     if (!this.fresh) return null;
     this.fresh = false;
     const r: NewRecord = { siteId: this.siteId, ts };
-    const { battery, pcs, meter } = this.snapshot;
-    if (battery || pcs || meter) {
-      const partTs = Math.max(battery?.ts ?? 0, pcs?.ts ?? 0, meter?.ts ?? 0);
-      r.telemetry = { siteId: this.siteId, ts: partTs, ...(battery && { battery }), ...(pcs && { pcs }), ...(meter && { meter }) };
-    }
+    const telemetry = this.site.joined();
+    if (telemetry) r.telemetry = telemetry;
     if (this.decision) r.decision = this.decision;
     if (this.envelope) r.envelope = this.envelope;
     if (this.alarms.length > 0) {

@@ -8,10 +8,10 @@
 // Strict seq order also while a backlog drains: live records are appended behind the backlog and
 // go out in their turn (the drain rate bounds how long that takes), so a cloud that tracks the
 // highest seq it stored never sees a newer record before an older one.
-import { MAX_MQTT_PAYLOAD_BYTES, TelemetryAckSchema, describeIssues, type TelemetryAck } from '../domain/contracts';
-import { topics } from '../domain/topics';
+import { MAX_MQTT_PAYLOAD_BYTES, TelemetryAckSchema, describeIssues, type TelemetryAck } from '../../domain/contracts';
+import { topics } from '../../domain/topics';
 import type { MqttLink } from '../mqtt-link/link';
-import type { TelemetryBuffer } from '../../runtime/buffer/telemetry-buffer';
+import type { TelemetryBuffer } from '../../io/buffer/telemetry-buffer';
 
 export interface SenderOptions {
   siteId: string;

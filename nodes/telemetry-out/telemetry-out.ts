@@ -6,13 +6,13 @@
 // ride in the next record's `insights`.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { AlarmSchema, DecisionSchema, EnvelopeSchema, InsightsSchema, PlanSchema, TelemetrySchema, describeIssues, type Alarm, type Insights, type SitePlan } from '../domain/contracts';
-import { topics } from '../domain/topics';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText } from '../device-io/status';
+import { AlarmSchema, DecisionSchema, EnvelopeSchema, InsightsSchema, PlanSchema, TelemetrySchema, describeIssues, type Alarm, type Insights, type SitePlan } from '../../domain/contracts';
+import { topics } from '../../domain/topics';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText } from '../kit/status';
 import { linkOf, type MqttLink } from '../mqtt-link/link';
-import { siteBufferPath } from '../../runtime/buffer/location';
-import { TelemetryBuffer } from '../../runtime/buffer/telemetry-buffer';
+import { siteBufferPath } from '../../io/buffer/location';
+import { TelemetryBuffer } from '../../io/buffer/telemetry-buffer';
 import { TelemetryOutConfigSchema } from './config';
 import { fitRecord, SiteRecordBuilder } from './record';
 import { MAX_BATCH_BYTES, TelemetrySender } from './sender';

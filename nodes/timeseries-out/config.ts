@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 export const TimeseriesOutConfigSchema = z.object({
   name: z.string().default(''),
-  backend: z.enum(['sqlite', 'influxdb']).default('sqlite'),
+  /** 'runtime' = the store the host opened (the lifo4 cloud's --timeseries); otherwise this node opens its own. */
+  backend: z.enum(['sqlite', 'influxdb', 'runtime']).default('sqlite'),
   /** SQLite file; '' = <userDir>/timeseries.db. */
   path: z.string().default(''),
   /** InfluxDB 1.x: http(s)://host:port/<database>; the user and password are the node's credentials. */

@@ -2,7 +2,7 @@
 // seq ranges committed to the store ('stored': acknowledge them to the edge) or refused by it
 // ('refused': the store's queue was full or it was closed; the edge keeps them and sends them again).
 import { z } from 'zod';
-import { SiteIdSchema } from '../domain/contracts';
+import { SiteIdSchema } from '../../domain/contracts';
 
 const seq = z.number().int().positive();
 

@@ -1,16 +1,17 @@
-// timeseries-out: telemetry records in, written to the time-series store (SQLite or InfluxDB 1.x,
-// runtime/timeseries) in batches; after each commit it sends which seqs of which site are stored,
-// so telemetry-in acknowledges exactly those to the edge (issue 5: ack only after the commit).
-// The store is registered under the node's id and name (runtime/timeseries/registry.ts) for the API.
+// timeseries-out: telemetry records in, written to the time-series store in batches; after each
+// commit it sends which seqs of which site are stored, so telemetry-in acknowledges exactly those to
+// the edge (a record is acknowledged only once it is committed). The store is SQLite or InfluxDB
+// 1.x opened by this node, or with the backend "runtime" the store its host opened (the lifo4 cloud
+// runtime, whose API queries the same store; io/host-resources.ts).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { SiteIdSchema } from '../domain/contracts';
-import { parseConfig } from '../device-io/config';
-import { errorStatus, errorText, shorten } from '../device-io/status';
-import { defaultTimeseriesPath, openTimeseriesStore } from '../../runtime/timeseries/open';
-import { registerStore, unregisterStore } from '../../runtime/timeseries/registry';
-import { seqRanges, type TimeseriesStore } from '../../runtime/timeseries/store';
+import { SiteIdSchema } from '../../domain/contracts';
+import { parseConfig } from '../kit/config';
+import { errorStatus, errorText, shorten } from '../kit/status';
+import { defaultTimeseriesPath, openTimeseriesStore } from '../../io/timeseries/open';
+import { hostResources } from '../../io/host-resources';
+import { seqRanges, type TimeseriesStore } from '../../io/timeseries/store';
 import { influxUrl, TimeseriesOutConfigSchema, TimeseriesOutCredentialsSchema, type TimeseriesOutConfig } from './config';
 import type { StoredSite } from './stored-message';
 
@@ -41,16 +42,22 @@ export = function register(RED: NodeAPI): void {
       cfg = parseConfig(TimeseriesOutConfigSchema, 'timeseries-out', def);
       const credentials = parseConfig(TimeseriesOutCredentialsSchema, 'timeseries-out credentials', node.credentials ?? {});
       const userDir = (RED.settings as { userDir?: string }).userDir ?? join(homedir(), '.node-red');
-      store = cfg.backend === 'sqlite'
-        ? openTimeseriesStore({ backend: 'sqlite', path: cfg.path || defaultTimeseriesPath(userDir), queue: { maxQueued: cfg.queueMax } })
-        : openTimeseriesStore({ backend: 'influxdb', url: influxUrl(cfg.url, credentials), queue: { maxQueued: cfg.queueMax } });
+      if (cfg.backend === 'runtime') {
+        const hosted = hostResources(RED.settings).timeseries;
+        if (!hosted) throw new Error('timeseries-out: the backend "runtime" needs a host that opens the store (the lifo4 cloud runtime); choose sqlite or influxdb here');
+        store = hosted;
+      } else {
+        store = cfg.backend === 'sqlite'
+          ? openTimeseriesStore({ backend: 'sqlite', path: cfg.path || defaultTimeseriesPath(userDir), queue: { maxQueued: cfg.queueMax } })
+          : openTimeseriesStore({ backend: 'influxdb', url: influxUrl(cfg.url, credentials), queue: { maxQueued: cfg.queueMax } });
+      }
     } catch (err) {
       node.status(errorStatus(err));
       node.error(err);
       return;
     }
-    const keys = [node.id, ...(cfg.name && cfg.name !== node.id ? [cfg.name] : [])];
-    for (const k of keys) registerStore(k, store);
+    // The host's store outlives a redeploy: the host closes it when it stops.
+    const ownsStore = cfg.backend !== 'runtime';
 
     const counts = { stored: 0, duplicates: 0, rejected: 0, refused: 0 };
     let batch: { records: unknown[]; dones: Done[] } = { records: [], dones: [] };
@@ -116,13 +123,11 @@ export = function register(RED: NodeAPI): void {
       closing = true;
       clearInterval(statusTimer);
       flush();
+      if (!ownsStore) return done();
       store.close().then(
         () => undefined,
         (err: unknown) => node.warn(`closing the store: ${errorText(err)}`),
-      ).finally(() => {
-        for (const k of keys) unregisterStore(k, store);
-        done();
-      });
+      ).finally(() => done());
     });
   }
 

@@ -1,7 +1,7 @@
 // Handlers of the administration routes: users, organisations, audit log. An ADMIN manages the
 // users of its own organisation with roles below its own; a SUPER_ADMIN manages everyone.
 import { forbidden } from './errors';
-import { mayGrant, rank, siteScope } from './permissions';
+import { mayGrant, rank, siteScope } from '../../domain/permissions';
 import type { Handlers, Services } from './services';
 import type { Principal } from './tokens';
 import type { UserRow } from './users';

@@ -4,8 +4,8 @@
 // alarm itself stays as it is. A cleared alarm that comes back is a new alarm (new id), so the
 // history of each occurrence stays readable.
 import { EventEmitter } from 'node:events';
-import type { Alarm, SiteState, TelemetryRecord } from '../../nodes/domain/contracts';
-import type { CloudDb } from './db';
+import type { Alarm, SiteState, TelemetryRecord } from '../../domain/contracts';
+import type { CloudDb } from '../cloud-db/cloud-db';
 import { conflict, notFound } from './errors';
 
 export const ALARM_STATES = ['active', 'acknowledged', 'cleared'] as const;
@@ -196,7 +196,7 @@ function key(siteId: string, code: string, source: string): string {
 }
 
 /**
- * Cloud-side limits. Defaults follow DESIGN.md's LiFePO4 window: SoC 5-95 %, discharge
+ * Cloud-side limits. Defaults follow the LiFePO4 window (docs/ARCHITECTURE.md, "LiFePO4 defaults"): SoC 5-95 %, discharge
  * temperature -20..55 degC (the edge's envelope already keeps the battery inside; the cloud rule
  * catches a site whose envelope or BMS misbehaves). A rule clears only `hysteresis` inside the
  * band, so a value hovering on the limit does not flap.

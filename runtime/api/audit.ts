@@ -1,7 +1,7 @@
 // The audit log: every state-changing request and every login attempt, with who, when, what, the
-// target and the outcome (seed-architecture.md; issue 6). Written in the same transaction scope
+// target and the outcome. Written in the same transaction scope
 // as nothing else: an audit row must exist even when the action failed.
-import type { CloudDb } from './db';
+import type { CloudDb } from '../cloud-db/cloud-db';
 
 export interface AuditEntry {
   userId?: string | null | undefined;

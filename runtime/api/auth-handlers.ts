@@ -1,7 +1,7 @@
 // Handlers of the auth routes: login (password, then TOTP or a recovery code), refresh rotation,
 // logout, password change and TOTP enrolment.
 import { ApiError, conflict, unauthorized } from './errors';
-import { hasPermission, PERMISSIONS, requiresTwoFactor, type Permission } from './permissions';
+import { hasPermission, PERMISSIONS, requiresTwoFactor, type Permission } from '../../domain/permissions';
 import { verifyPassword } from './passwords';
 import type { Handlers, Reply, Services } from './services';
 import { ACCESS_TTL_S, ENROLMENT_TTL_S, REFRESH_TTL_MS } from './tokens';

@@ -8,9 +8,9 @@
 // 6-digit TOTP code ("correct horse battery staple123456"). ADMIN and SUPER_ADMIN without 2FA
 // are refused (they enrol through the API first), exactly as the API refuses them tokens. Failed
 // attempts are limited like API logins: 5 per account per 15 minutes.
-import type { Role } from '../../nodes/domain/contracts';
+import type { Role } from '../../domain/contracts';
 import type { AuditLog } from './audit';
-import { hasPermission, requiresTwoFactor } from './permissions';
+import { hasPermission, requiresTwoFactor } from '../../domain/permissions';
 import { verifyPassword } from './passwords';
 import { checkTotp, type SecretBox } from './totp';
 import type { UserRow, UserStore } from './users';

@@ -2,7 +2,7 @@
 //
 // Method (every figure can be recomputed by hand from the telemetry and the plans):
 // 1. Power: the PCS's AC power per interval (mean of the records in it), else the battery's DC
-//    power when the site has no PCS telemetry; + = discharge (DESIGN.md).
+//    power when the site has no PCS telemetry; + = discharge (docs/ARCHITECTURE.md, "Conventions").
 // 2. Energy: an interval's mean power holds until the next interval with records, at most
 //    `maxHoldMs` (15 min: the slowest sampling we expect); a longer silence counts as missing,
 //    not as energy. E [Wh] = P [W] x t [ms] / 3.6e6.
@@ -13,10 +13,10 @@
 // 4. Cycles: full-equivalent cycles = sum(|delta SoC|) / 200 %, from the interval means (one
 //    cycle moves SoC down and up by 100 % each), capacity-free.
 // 5. Degradation cost = throughput (charged + discharged AC kWh) x EUR per kWh of throughput,
-//    the same unit as the optimizer's degradation term (nodes/domain/arbitrage/degradation.ts).
+//    the same unit as the optimizer's degradation term (domain/arbitrage/degradation.ts).
 //    Default: 150 EUR/kWh replacement over 6000 full cycles to 80 % (stationary LFP at 0.5C) =
 //    0.0125 EUR/kWh; a site passes its own figure.
-import { degradationEurPerKwh, DEFAULT_EOL_FADE_PCT } from '../../nodes/domain/arbitrage/degradation';
+import { degradationEurPerKwh, DEFAULT_EOL_FADE_PCT } from '../../domain/arbitrage/degradation';
 import type { PriceStep } from './plans';
 
 export const DEFAULT_CYCLES_TO_EOL = 6000;

@@ -1,11 +1,11 @@
 // Handlers of the fleet routes: sites, telemetry, commands, plans, financial, alarms.
 import { randomUUID } from 'node:crypto';
-import type { CommandAck, CommandBody } from '../../nodes/domain/contracts';
-import { FleetUnavailableError } from '../fleet/hub';
-import type { LatestPoint, TimeseriesStore } from '../timeseries/store';
+import type { CommandAck, CommandBody } from '../../domain/contracts';
+import { FleetUnavailableError } from '../../io/fleet-hub';
+import type { LatestPoint, TimeseriesStore } from '../../io/timeseries/store';
 import { ApiError, forbidden, notFound, unavailable } from './errors';
 import { financialSummary, type PowerInterval } from './financial';
-import { hasPermission } from './permissions';
+import { hasPermission } from '../../domain/permissions';
 import type { Handlers, Services } from './services';
 import type { SiteRow } from './sites';
 import type { Principal } from './tokens';
@@ -21,12 +21,14 @@ type FleetRoutes =
 export const COMMAND_VALID_S = 30;
 /** How long a setpoint holds at the site when the request gives no expiresInS. */
 export const DEFAULT_SETPOINT_S = 900;
+/** The longest period a financial summary covers, as the period query allows. */
+const MAX_FINANCIAL_SPAN_MS = 366 * 86_400_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function store(s: Services): TimeseriesStore {
-  const st = s.hub.store;
-  if (!st) throw unavailable('no time-series store: the cloud flow has not started its timeseries-out node');
+  const st = s.store;
+  if (!st) throw unavailable('no time-series store: this cloud runtime was started without one');
   return st;
 }
 
@@ -68,7 +70,7 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
   return {
     async listSites({ principal }) {
       const rows = s.sites.visible(principal);
-      const st = s.hub.store;
+      const st = s.store;
       const latest = st && rows.length ? await timed(s, 'latest', () => st.latest(rows.map((r) => r.id))) : [];
       const byId = new Map(latest.map((p) => [p.siteId, p]));
       return { body: { sites: rows.map((r) => ({ ...s.sites.view(r), latest: latestView(byId.get(r.id)) })) } };
@@ -84,7 +86,7 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
 
     async getSite({ params }) {
       const row = siteOf(s, params.id);
-      const st = s.hub.store;
+      const st = s.store;
       const latest = st ? (await timed(s, 'latest', () => st.latest([row.id])))[0] : undefined;
       const openAlarms = s.alarms.list({ siteIds: [row.id], limit: 1000 }).filter((a) => a.state !== 'cleared').length;
       return { body: { ...s.sites.view(row), latest: latestView(latest), openAlarms, plan: s.plans.latest(row.id) !== null } };
@@ -170,8 +172,10 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
     async siteFinancial({ params, query }) {
       const st = store(s);
       const to = query.to ?? Date.now();
-      const from = query.from ?? to - 86_400_000;
+      const from = query.from ?? Math.max(0, to - 86_400_000);
       if (to <= from) throw new ApiError(400, 'invalid_request', 'query.to: to must be after from');
+      // The query's own check covers from and to given together; one of them given alone counts too.
+      if (to - from > MAX_FINANCIAL_SPAN_MS) throw new ApiError(400, 'invalid_request', 'query.to: at most 366 days');
       // 60 s intervals (finer than any price step), coarser only to stay within the store's 10000.
       const everyMs = Math.max(60_000, Math.ceil((to - from) / 10_000 / 60_000) * 60_000);
       const r = await timed(s, 'range', () => st.range({ siteId: params.id, from, to, everyMs, fields: ['pcsPowerW', 'batteryPowerW', 'socPct'] }));

@@ -1,8 +1,8 @@
-// Handlers of the /ml routes (issue 9): the forecasts of a day against the actual load, the SoH
+// Handlers of the /ml routes: the forecasts of a day against the actual load, the SoH
 // history, the anomaly scores per cycle, and the model versions with their retraining scores.
 // Everything is read from cloud.db (runtime/ml/insight-store.ts) and, for the actual load, from the
 // time-series store; a site another organisation owns never gets here (the router's scope check).
-import { DAY_MS } from '../../nodes/domain/forecast/features';
+import { DAY_MS } from '../../domain/forecast/features';
 import type { InsightStore, StoredForecast } from '../ml/insight-store';
 import { actualDay } from '../ml/store-load';
 import type { Handlers, Services } from './services';
@@ -49,7 +49,7 @@ export function mlHandlers(s: Services, ml: MlApi): Pick<Handlers, MlRoutes> {
       const midnight = query.day ?? Math.floor((Date.now() + ml.offsetMs) / DAY_MS) * DAY_MS;
       const found = ml.insights.latestForecasts(params.id, midnight - HALF_DAY, midnight + HALF_DAY);
       const start = found.edge?.start ?? found.cloud?.start ?? midnight - ml.offsetMs;
-      const store = s.hub.store;
+      const store = s.store;
       // The store keeps nothing before 1970: no query for days it cannot hold.
       const actualKw = store && start >= 0 ? await actualDay(store, params.id, start) : Array.from({ length: 96 }, () => null);
       return {

@@ -1,6 +1,6 @@
-// Request schemas of the /ml routes (routes.ts lists the routes; issue 9).
+// Request schemas of the /ml routes (routes.ts lists the routes).
 import { z } from 'zod';
-import { SiteIdSchema } from '../../nodes/domain/contracts';
+import { SiteIdSchema } from '../../domain/contracts';
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const intText = (min: number, max: number) => z.string().regex(/^\d{1,12}$/, 'a whole number').transform(Number).pipe(z.number().int().min(min).max(max));

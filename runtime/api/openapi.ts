@@ -2,8 +2,8 @@
 // JSON Schema output is draft 2020-12, which OpenAPI 3.1 uses as is), so the document cannot
 // drift from what the server validates. Each operation names the roles allowed (x-roles).
 import { z } from 'zod';
-import { ROLES } from '../../nodes/domain/contracts';
-import { rolesWith, type Permission } from './permissions';
+import { ROLES } from '../../domain/contracts';
+import { rolesWith, type Permission } from '../../domain/permissions';
 import { ROUTE_IDS, ROUTES, type RouteSpec } from './routes';
 
 type JsonSchema = Record<string, unknown>;

@@ -1,4 +1,4 @@
-// Handlers of the OTA routes (issue 8). Everything but provisioning needs ota:deploy (SUPER_ADMIN);
+// Handlers of the OTA routes. Everything but provisioning needs ota:deploy (SUPER_ADMIN);
 // every change is audited by the router; provisioning is public (the claim token is the
 // credential) and writes its own audit rows, since no user stands behind it.
 import { RolloutError, type RolloutConfigInput } from '../ota/rollout';

@@ -1,6 +1,6 @@
-// Request schemas of the OTA routes (routes.ts lists the routes; issue 8).
+// Request schemas of the OTA routes (routes.ts lists the routes).
 import { z } from 'zod';
-import { SiteIdSchema } from '../../nodes/domain/contracts';
+import { SiteIdSchema } from '../../domain/contracts';
 import { VersionSchema } from '../ota/manifest';
 import { DeploymentIdSchema } from '../ota/messages';
 

@@ -1,4 +1,4 @@
-// Password hashing: bcrypt at cost 12 (seed-architecture.md, "Passwords: bcrypt (cost 12)").
+// Password hashing: bcrypt at cost 12.
 // bcrypt rather than argon2id because bcryptjs is pure JavaScript: the same package runs on the
 // edge controller (ARM boards, no compiler, no network for prebuilt binaries) and in the cloud,
 // while argon2 needs a native build. Cost 12 takes ~250 ms per hash on these machines: slow for

@@ -1,8 +1,8 @@
 // The latest optimisation plan per site (hub 'plan' events) and every price step plans carried:
 // the arbitrage node's plan holds the day-ahead price of each step, and the financial route
 // prices the measured battery energy with them, for past periods too.
-import type { Plan } from '../../nodes/domain/contracts';
-import type { CloudDb } from './db';
+import type { Plan } from '../../domain/contracts';
+import type { CloudDb } from '../cloud-db/cloud-db';
 
 export interface PriceStep {
   start: number;

@@ -11,10 +11,10 @@
 // client reconnects with a refreshed one) or when the user's role, sites or 2FA change.
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type { CommandAck, Plan, SiteState, TelemetryRecord } from '../../nodes/domain/contracts';
-import { flattenRecord } from '../timeseries/fields';
+import type { CommandAck, Plan, SiteState, TelemetryRecord } from '../../domain/contracts';
+import { flattenRecord } from '../../io/timeseries/fields';
 import type { AlarmEventView, AlarmView } from './alarms';
-import { hasPermission, type Permission } from './permissions';
+import { hasPermission, type Permission } from '../../domain/permissions';
 import type { SiteStore } from './sites';
 import type { Principal, TokenService } from './tokens';
 

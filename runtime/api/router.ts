@@ -7,12 +7,12 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
 import { z } from 'zod';
 import { ApiError, errorHandler, forbidden, notFound, unauthorized, validationError } from './errors';
-import { hasPermission } from './permissions';
+import { hasPermission } from '../../domain/permissions';
 import { ROUTE_IDS, ROUTES, type LimitName, type RouteSpec } from './routes';
 import type { Handlers, Reply, Services } from './services';
 import type { Principal } from './tokens';
 
-/** Requests per window (seed-architecture.md, "Rate limiting"). */
+/** Requests per window (README, "The cloud API"). */
 export interface RateLimits {
   /** Per client address, every route: 300/min. */
   globalPerMin: number;

@@ -4,13 +4,13 @@
 // whether it changes state (audited). The router (router.ts), the OpenAPI document (openapi.ts)
 // and the RBAC matrix test are all generated from this one table.
 import { z } from 'zod';
-import { CommandAckSchema, RoleSchema, SiteIdSchema } from '../../nodes/domain/contracts';
-import { isFieldName } from '../timeseries/fields';
+import { CommandAckSchema, RoleSchema, SiteIdSchema } from '../../domain/contracts';
+import { isFieldName } from '../../io/timeseries/fields';
 import { ALARM_STATES } from './alarms';
 import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody } from './ota-schemas';
 import { MlForecastQuery, MlModelsQuery, MlPeriodQuery } from './ml-schemas';
 import { PasswordSchema } from './passwords';
-import type { Permission } from './permissions';
+import type { Permission } from '../../domain/permissions';
 
 /**
  * public: anyone; authenticated: any valid access token; enrolment: an access token or the
@@ -40,8 +40,11 @@ export interface RouteSpec {
 
 // ------------------------------------------------------------------ shared pieces
 
-/** Times in the API are ISO 8601 (DESIGN.md, Conventions), with a zone. */
-const isoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
+/**
+ * Times in the API are ISO 8601 (docs/ARCHITECTURE.md, "Conventions"), with a zone, and not before
+ * 1970: the stores count ms since the epoch and hold nothing earlier.
+ */
+const isoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).pipe(z.number().nonnegative({ message: 'not before 1970-01-01T00:00:00Z' }));
 /** Query values arrive as text: digits only, so '', ' 1' and '1e3' are refused, not coerced. */
 const intText = (min: number, max: number) => z.string().regex(/^\d{1,12}$/, 'a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -76,7 +79,7 @@ export const LoginBody = z.strictObject({
 export const CommandRequest = z
   .strictObject({
     type: z.enum(['setpoint', 'mode', 'estop', 'reset']),
-    /** Battery power, W, + = discharge (DESIGN.md); required for setpoint. */
+    /** Battery power, W, + = discharge; required for setpoint. */
     powerW: z.number().min(-10_000_000).max(10_000_000).optional(),
     mode: z.enum(['auto', 'standby']).optional(),
     /** How long a setpoint or standby holds at the site, s (default 900 for a setpoint). */
@@ -99,7 +102,7 @@ const TelemetryQuery = z
       .string()
       .max(2000)
       .transform((s) => s.split(','))
-      .pipe(z.array(z.string().refine(isFieldName, 'unknown field (see runtime/timeseries/fields.ts)')).min(1))
+      .pipe(z.array(z.string().refine(isFieldName, 'unknown field (see io/timeseries/fields.ts)')).min(1))
       .optional(),
   })
   .refine((q) => q.to > q.from, { message: 'to must be after from', path: ['to'] })
@@ -249,7 +252,7 @@ export const ROUTES = {
   }),
   audit: route({ method: 'get', path: '/audit', tag: 'audit', access: 'audit:read', query: AuditQuery, status: 200, summary: 'audit log, newest first (my organisation; all for SUPER_ADMIN)' }),
 
-  // OTA (issue 8): signed bundles, canary roll-outs, zero-touch provisioning
+  // OTA: signed bundles, canary roll-outs, zero-touch provisioning
   otaBundles: route({ method: 'get', path: '/ota/bundles', tag: 'ota', access: 'ota:deploy', status: 200, summary: 'signed bundles in the cloud\'s bundle store, newest first' }),
   otaDeployments: route({ method: 'get', path: '/ota/deployments', tag: 'ota', access: 'ota:deploy', status: 200, summary: 'roll-outs, newest first, with their counts' }),
   otaCreateDeployment: route({
@@ -267,7 +270,7 @@ export const ROUTES = {
     summary: 'zero-touch provisioning: claim token + serial + P-256 CSR -> client certificate, CA chain, broker, fleet key, first bundle (a claim works once)',
   }),
 
-  // forecasts, state of health, anomaly scores, model versions (issue 9): whoever reads the site's telemetry
+  // forecasts, state of health, anomaly scores, model versions: whoever reads the site's telemetry
   mlForecast: route({
     method: 'get', path: '/ml/sites/:id/forecast', tag: 'ml', access: 'telemetry:read', params: SiteParams, query: MlForecastQuery, scope: 'site', status: 200,
     summary: "a site-local day's load forecasts (the edge's and the cloud's, newest of each) against the actual load from the store, kW per 15 min, with each forecast's error",

@@ -2,10 +2,11 @@
 // are the outputs of the route's zod schemas, so a handler never sees unchecked input.
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { FleetHub } from '../fleet/hub';
+import type { FleetHub } from '../../io/fleet-hub';
+import type { TimeseriesStore } from '../../io/timeseries/store';
 import type { AlarmStore } from './alarms';
 import type { AuditLog } from './audit';
-import type { CloudDb } from './db';
+import type { CloudDb } from '../cloud-db/cloud-db';
 import type { ApiMetrics } from './metrics';
 import type { PlanStore } from './plans';
 import type { RouteId, ROUTES, RouteSpec } from './routes';
@@ -23,6 +24,8 @@ export interface Services {
   audit: AuditLog;
   plans: PlanStore;
   hub: FleetHub;
+  /** The time-series store the host opened (what the flow's timeseries-out writes); null = none. */
+  store: TimeseriesStore | null;
   box: SecretBox;
   metrics: ApiMetrics;
   /** A bcrypt hash of nothing, compared against when an email is unknown (equal timing). */

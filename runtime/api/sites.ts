@@ -1,10 +1,10 @@
 // Sites and who sees them. A site appears when the hub first hears of it (a record or a state
 // message: auto-registered into the default organisation, the one `lifo4 start` simulates for) or
 // when an ADMIN creates it; lat/lon place it on the dashboard's map.
-import type { CloudDb } from './db';
-import { DEFAULT_ORG_ID } from './db';
+import type { CloudDb } from '../cloud-db/cloud-db';
+import { DEFAULT_ORG_ID } from '../cloud-db/cloud-db';
 import { conflict, notFound } from './errors';
-import { siteScope } from './permissions';
+import { siteScope } from '../../domain/permissions';
 import type { Principal } from './tokens';
 
 export interface SiteRow {

@@ -1,4 +1,4 @@
-// Tokens (seed-architecture.md, "JWT (HS256): access token 1 h, refresh token 30 d"):
+// Tokens: a JWT (HS256) access token valid 1 h, a refresh token valid 30 d.
 // - access token: a JWT signed HS256 with secrets.jwtSecret, checked by passport-jwt on every
 //   request and by the realtime channel on connect; its claims name the user and its
 //   token_version, and the role that counts is the one in the database at the time of the request.
@@ -12,8 +12,8 @@ import jwt from 'jsonwebtoken';
 import { Passport } from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { z } from 'zod';
-import { RoleSchema, type Role } from '../../nodes/domain/contracts';
-import type { CloudDb } from './db';
+import { RoleSchema, type Role } from '../../domain/contracts';
+import type { CloudDb } from '../cloud-db/cloud-db';
 import { unauthorized } from './errors';
 import type { UserRow, UserStore } from './users';
 

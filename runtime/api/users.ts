@@ -3,8 +3,8 @@
 // 2FA or disabling a user bumps its token_version, which voids its access tokens at once (every
 // request checks it), and revokes its refresh tokens.
 import { randomUUID } from 'node:crypto';
-import type { Role } from '../../nodes/domain/contracts';
-import { DEFAULT_ORG_ID, type CloudDb } from './db';
+import type { Role } from '../../domain/contracts';
+import { DEFAULT_ORG_ID, type CloudDb } from '../cloud-db/cloud-db';
 import { conflict, notFound } from './errors';
 import { BCRYPT_COST, hashPassword } from './passwords';
 

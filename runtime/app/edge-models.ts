@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLOW_ENV } from './flow-files';
-import { BUILT_MODELS_DIR, builtModel, type BuiltModel } from '../ml/built-models';
+import { BUILT_MODELS_DIR, builtModel, type BuiltModel } from '../../io/ml/built-models';
 
 export const EDGE_MODELS: Readonly<Record<BuiltModel, string>> = {
   forecast: FLOW_ENV.forecastModel,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { CloudSettings, EdgeSettings } from '../../settings';
 import { SettingsError } from '../../settings';
 import { VersionSchema } from '../ota/manifest';
-import { packageRoot } from './package-info';
+import { packageRoot } from '../package-info';
 
 const FlowNodeSchema = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
 const FlowSchema = z.array(FlowNodeSchema);
@@ -54,12 +54,15 @@ export function addressEdgeFlow(flow: readonly FlowNode[], settings: Pick<EdgeSe
   });
 }
 
-/** The default cloud flow set up as configured: shared ingest group and time-series back end. */
-export function addressCloudFlow(flow: readonly FlowNode[], settings: Pick<CloudSettings, 'shareGroup' | 'timeseries' | 'influxUrl'>): FlowNode[] {
+/**
+ * The default cloud flow set up as configured: the shared ingest group, and the store the runtime
+ * opened from its settings (--timeseries, --influx-url), which its API reads too.
+ */
+export function addressCloudFlow(flow: readonly FlowNode[], settings: Pick<CloudSettings, 'shareGroup'>): FlowNode[] {
   return flow.map((node) => {
     switch (node.type) {
       case 'telemetry-in': return { ...node, group: settings.shareGroup ?? '' };
-      case 'timeseries-out': return { ...node, backend: settings.timeseries, url: settings.influxUrl };
+      case 'timeseries-out': return { ...node, backend: 'runtime' };
       default: return node;
     }
   });
@@ -82,7 +85,7 @@ export const FLOW_ENV = {
   commandKey: 'EMS_COMMAND_KEY',
   /** secrets.json, where the cloud's command-out reads every site's key (too many for a variable). */
   secretsFile: 'EMS_SECRETS_FILE',
-  /** The edge's ONNX models (issue 9): <dataDir>/models/<name>.onnx when there, else the build's dist/models/ (runtime/app/edge-models.ts). */
+  /** The edge's ONNX models: <dataDir>/models/<name>.onnx when there, else the build's dist/models/ (runtime/app/edge-models.ts). */
   forecastModel: 'EMS_FORECAST_MODEL',
   ageingModel: 'EMS_AGEING_MODEL',
   anomalyModel: 'EMS_ANOMALY_MODEL',

@@ -1,6 +1,6 @@
 // One Node-RED runtime embedded in an Express 4 app: the cloud or the edge. Node-RED is a
 // singleton per process (RED.init may run once), so a process runs exactly one role.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,19 +10,15 @@ import RED from 'node-red';
 import type { CloudSettings, EdgeSettings } from '../../settings';
 import { FIELDS, SettingsError, hostPort } from '../../settings';
 import { loadOrCreateSecrets } from '../secrets';
-import { apiRouter } from './api';
-import { prepareFlowFile } from './flow-files';
+import { apiRouter } from '../api/health';
+import { prepareFlowFile, FLOW_ENV } from './flow-files';
+import { startCloudHost, type CloudHost } from './cloud-host';
+import { HOST_SETTING } from '../../io/host-resources';
 import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
-import { createCloudApi, type CloudApi } from '../api';
-import { fleetHub } from '../fleet/hub';
-import { connect as connectMqtt, type MqttClient } from 'mqtt';
-import { CLOUD_USERNAME } from '../broker/acl';
-import { mqttOtaTransport } from '../ota/mqtt-transport';
 import { startAgentHealthReports } from '../ota/runtime-health';
-import { FLOW_ENV } from './flow-files';
 import { edgeHealthFacts } from './edge-health';
 import { edgeModelEnv } from './edge-models';
-import { nodeRedVersion, packageRoot, packageVersion } from './package-info';
+import { nodeRedVersion, packageRoot, packageVersion } from '../package-info';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
 
@@ -72,8 +68,9 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
     nodesDir: [packageRoot],
     nodesExcludes: EXCLUDED_NODE_MODULES,
     functionExternalModules: false,
-    // Memory by default; 'persistent' (files under userDir/context, flushed every second) for
-    // what must survive a restart, such as the safety-limits e-stop latch.
+    // Memory by default; 'persistent' (files under userDir/context, flushed every second) for flows
+    // that keep state across restarts. safety-limits keeps its e-stop latch in a file of its own and
+    // only carries over a latch that earlier versions left in this store.
     contextStorage: {
       default: { module: 'memory' },
       persistent: { module: 'localfilesystem', config: { flushInterval: 1 } },
@@ -88,7 +85,7 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
       header: { title },
       tours: false,
       // No palette catalogue: the editor would fetch catalogue.nodered.org, and nothing is
-      // installed from a registry onto a controller (DESIGN.md).
+      // installed from a registry onto a controller: updates come as signed bundles.
       palette: { catalogues: [] },
       // Projects stay off. Present but without `enabled`, so Node-RED does not warn about it on
       // every start (storage/localfilesystem/projects/index.js warns on enabled === false).
@@ -149,7 +146,35 @@ function serveDashboard(app: express.Express): void {
   });
 }
 
-/** Starts the role's Node-RED runtime and HTTP server; resolves once the flows are started. */
+/** How long a start waits for the flows before it reports ready anyway. */
+const FLOWS_START_TIMEOUT_MS = 30_000;
+
+/**
+ * Settles when Node-RED's first flow start is over: null once the flows run, else why they do not
+ * (missing node types or modules, stopped, safe mode: Node-RED reports each as a runtime-state
+ * event; or no word within the timeout). RED.start() itself resolves before the flows start.
+ */
+function flowsRunning(): { settled: Promise<string | null>; cancel(): void } {
+  let finish: (why: string | null) => void = () => undefined;
+  const settled = new Promise<string | null>((resolveSettled) => {
+    const onStarted = () => finish(null);
+    const onRuntimeEvent = (e: { id?: string; payload?: { state?: string; error?: string } }) => {
+      if (e.id === 'runtime-state' && (e.payload?.state === 'stop' || e.payload?.state === 'safe')) finish(e.payload.error ?? e.payload.state);
+    };
+    const timer = setTimeout(() => finish(`no flow start within ${FLOWS_START_TIMEOUT_MS / 1000} s`), FLOWS_START_TIMEOUT_MS);
+    finish = (why) => {
+      clearTimeout(timer);
+      RED.events.off('flows:started', onStarted);
+      RED.events.off('runtime-event', onRuntimeEvent);
+      resolveSettled(why);
+    };
+    RED.events.on('flows:started', onStarted);
+    RED.events.on('runtime-event', onRuntimeEvent);
+  });
+  return { settled, cancel: () => finish('start failed') };
+}
+
+/** Starts the role's Node-RED runtime and HTTP server; resolves once the flows run (or cannot). */
 export async function startRuntime(settings: RuntimeSettings): Promise<RunningRuntime> {
   const startedAt = Date.now();
   const secrets = loadOrCreateSecrets(settings.dataDir);
@@ -164,6 +189,14 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
 
   const app = express();
   app.disable('x-powered-by');
+  // Until Node-RED has started and its flows run, every request is answered 503 with Retry-After:
+  // the health endpoint, the editor and the flows' HTTP endpoints answer only once they can serve.
+  let ready = false;
+  app.use((_req, res, next) => {
+    if (ready) return next();
+    res.setHeader('retry-after', '1');
+    res.status(503).json({ error: 'starting', message: `the ${settings.role} runtime is starting` });
+  });
   const server = createServer(app);
   // Tracked so stop() can end keep-alive and WebSocket (editor comms) connections at once;
   // server.close() alone waits for them.
@@ -173,25 +206,16 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     socket.once('close', () => sockets.delete(socket));
   });
 
-  const health = { role: settings.role, version: packageVersion, nodeRed: nodeRedVersion, startedAt };
+  const health = { role: settings.role, version: packageVersion, nodeRed: nodeRedVersion(), startedAt };
   // The cloud's API (users, sites, commands, alarms) also guards the cloud's editor; the edge's
   // editor and its small API stay on 127.0.0.1 for the integrator beside the battery.
-  let api: CloudApi | undefined;
-  let otaClient: MqttClient | undefined;
-  if (settings.role === 'cloud') {
-    // OTA notices and reports travel on the cloud's own MQTT connection (the flow's link is the
-    // flow's); the bundle URL in notices is set once the server listens (the port may be 0).
-    const mqttUrl = mqtt.env[FLOW_ENV.mqttUrl]!;
-    otaClient = connectMqtt(mqttUrl, {
-      username: CLOUD_USERNAME, password: secrets.mqttCloudPassword, clientId: `lifo4-cloud-ota-${process.pid}`, clean: true, reconnectPeriod: 1000,
-      ...(settings.mqttCa ? { ca: readFileSync(settings.mqttCa) } : {}),
-      ...(settings.mqttCert ? { cert: readFileSync(settings.mqttCert) } : {}),
-      ...(settings.mqttKey ? { key: readFileSync(settings.mqttKey) } : {}),
-    });
-    otaClient.on('error', (err) => console.error(`cloud OTA MQTT: ${err.message}`));
-    api = await createCloudApi({ dataDir: settings.dataDir, hub: fleetHub, secrets, health, ota: { transport: mqttOtaTransport(otaClient), mqttUrl } });
-  }
-  const redSettings = { ...nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret), ...(api ? { adminAuth: api.editorAdminAuth } : {}) };
+  let cloud: CloudHost | undefined;
+  if (settings.role === 'cloud') cloud = await startCloudHost(settings, { userDir, secrets, mqttUrl: mqtt.env[FLOW_ENV.mqttUrl]!, health });
+  const api = cloud?.api;
+  const redSettings = {
+    ...nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret),
+    ...(cloud ? { adminAuth: cloud.api.editorAdminAuth, [HOST_SETTING]: cloud.resources } : {}),
+  };
   RED.init(server, redSettings as unknown as Parameters<typeof RED.init>[1]);
   if (api) {
     app.use(API_ROOT, api.router);
@@ -221,8 +245,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
       // keep the process past the supervisor's 5 s budget.
       await withTimeout(RED.stop().catch((err: unknown) => console.error(`Node-RED stop failed: ${String(err)}`)), 3000);
       stopHealth();
-      if (api) await withTimeout(api.close(), 1000);
-      if (otaClient) await withTimeout(otaClient.endAsync(true), 500);
+      if (cloud) await withTimeout(cloud.close(), 1500);
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       for (const socket of sockets) socket.destroy();
       await withTimeout(closed, 1000);
@@ -230,12 +253,17 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     })();
     return stopping;
   };
+  const flows = flowsRunning();
   try {
     await RED.start();
   } catch (err) {
+    flows.cancel();
     await stop();
     throw err;
   }
+  const notRunning = await flows.settled;
+  if (notRunning) console.warn(`${settings.role}: the flows are not running (${notRunning}); open the editor to see why`);
+  ready = true;
   return {
     role: settings.role,
     port: boundPort,

@@ -7,13 +7,13 @@
 // (retained), and reads the commands, telemetry acks and OTA notices addressed to it. The cloud service account reads and
 // writes everything under lifo4/, including shared subscriptions ($share/<group>/lifo4/...) that
 // spread the ingest over several cloud runtimes. Nobody else gets in.
-import { SiteIdSchema } from '../../nodes/domain/contracts';
-import { TOPIC_ROOT } from '../../nodes/domain/topics';
+import { SiteIdSchema } from '../../domain/contracts';
+import { TOPIC_ROOT } from '../../domain/topics';
 
 /** The username of the cloud runtimes' service account; no site may use it as its id. */
 export const CLOUD_USERNAME = 'cloud';
 
-/** Topic suffixes under lifo4/<siteId>/ a site may publish to (DESIGN.md topics). */
+/** Topic suffixes under lifo4/<siteId>/ a site may publish to (domain/topics.ts). */
 export const SITE_PUBLISH = ['telemetry', 'state', 'alarm', 'cmd/ack', 'plan', 'ota/status'] as const;
 /** Topic suffixes under lifo4/<siteId>/ a site may subscribe to, exactly (no wildcards). */
 export const SITE_SUBSCRIBE = ['cmd', 'telemetry/ack', 'ota'] as const;

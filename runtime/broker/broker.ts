@@ -10,7 +10,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Aedes, AedesOptions, AuthenticateError, Client } from 'aedes' with { 'resolution-mode': 'import' };
-import { MAX_MQTT_PAYLOAD_BYTES } from '../../nodes/domain/contracts';
+import { MAX_MQTT_PAYLOAD_BYTES } from '../../domain/contracts';
 import { type Principal, mayPublish, maySubscribe, principalOf } from './acl';
 import { type CredentialSource, hashSecret, lookupOf, verifyPassword } from './credentials';
 import { LimitedConnection } from './frame-limit';

@@ -1,11 +1,11 @@
-// `lifo4 lint FILE|DIR...`: the flow safety check (nodes/domain/flow-lint) on flows files, for
+// `lifo4 lint FILE|DIR...`: the flow safety check (domain/flow-lint) on flows files, for
 // CI and for an integrator before a deploy. A directory lints every *.json in it. Exit 1 when
 // any file has an error (or cannot be read as a flow), 0 with warnings only.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parseFlow } from '../../nodes/domain/flow-lint/flow-schema';
-import { lintFlow, type LintIssue } from '../../nodes/domain/flow-lint/lint';
+import { parseFlow } from '../../domain/flow-lint/flow-schema';
+import { lintFlow, type LintIssue } from '../../domain/flow-lint/lint';
 
 export interface FileReport {
   file: string;

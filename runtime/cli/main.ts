@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import type { Role, SettingKey, SettingsFor } from '../../settings';
 import { CONFIG_ERROR_EXIT, FIELDS, ROLE_KEYS, SettingsError, loadSettings } from '../../settings';
-import { packageVersion } from '../app/package-info';
+import { NodeRedMissingError, nodeRedPackageJson, packageVersion } from '../package-info';
 import { SecretsError } from '../secrets';
 import { addLintCommand } from './lint-command';
 import { addMlCommand } from './ml-command';
@@ -40,7 +40,7 @@ function addSettingOptions(cmd: Command, role: Role): () => { flags: Partial<Rec
 }
 
 function fail(command: string, err: unknown): never {
-  if (err instanceof SettingsError || err instanceof SecretsError) {
+  if (err instanceof SettingsError || err instanceof SecretsError || err instanceof NodeRedMissingError) {
     console.error(`lifo4 ${command}: ${err.message}`);
     process.exit(CONFIG_ERROR_EXIT);
   }
@@ -65,6 +65,8 @@ function roleCommand<R extends Role>(
       fail(name, err);
     }
     try {
+      // Every role but the simulator runs Node-RED: say what to install before starting anything.
+      if (role !== 'sim') nodeRedPackageJson();
       const code = await run(settings);
       if (typeof code === 'number') process.exit(code);
     } catch (err) {

@@ -8,7 +8,7 @@
 // regression (runtime/ml/forecast-retrain.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { RegionSchema } from '../../nodes/domain/forecast/holidays';
+import { RegionSchema } from '../../domain/forecast/holidays';
 
 export function addMlCommand(program: Command): void {
   const ml = program.command('ml').description('train the forecast, state-of-health and anomaly models (ONNX)');
@@ -32,7 +32,7 @@ export function addMlCommand(program: Command): void {
         const series = readLoadSeries(o.data, o.origin ? Date.parse(`${o.origin}T00:00:00Z`) : undefined, o.series);
         const t0 = Date.now();
         const result = trainAndScoreForecast(series, region, holdout);
-        const { withMetadata } = await import('../ml/model-files.js');
+        const { withMetadata } = await import('../ml/model-output.js');
         writeFileSync(o.out, withMetadata(result.onnx, { series: o.series }));
         console.log(
           JSON.stringify({
@@ -105,7 +105,7 @@ export function addMlCommand(program: Command): void {
         if (!Number.isInteger(evalDays) || evalDays < 1) throw new Error('--eval-days must be a whole number >= 1');
         const { readLoadSeries } = await import('../ml/load-series.js');
         const { retrainForecast, scoresFileOf } = await import('../ml/forecast-retrain.js');
-        const { forecastModelInfo } = await import('../ml/forecast-model.js');
+        const { forecastModelInfo } = await import('../../io/ml/model-files.js');
         // Retraining keeps what the current model forecasts: a net-load model is not replaced by a load one.
         const kind = o.series ?? (forecastModelInfo(readFileSync(o.current)).metadata.series === 'net' ? 'net' : 'load');
         const series = readLoadSeries(o.data, o.origin ? Date.parse(`${o.origin}T00:00:00Z`) : undefined, kind);

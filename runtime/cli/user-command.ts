@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { ROLES, RoleSchema, SiteIdSchema } from '../../nodes/domain/contracts';
+import { ROLES, RoleSchema, SiteIdSchema } from '../../domain/contracts';
 import { FIELDS, loadSettings } from '../../settings';
 import type { UserStore } from '../api/users';
 
@@ -22,7 +22,7 @@ interface Common {
 
 async function openUsers(o: Common): Promise<{ users: UserStore; close: () => void }> {
   const settings = loadSettings('cloud', { flags: o.dataDir !== undefined ? { dataDir: o.dataDir } : {}, ...(o.config !== undefined ? { configFlag: o.config } : {}) });
-  const { cloudDbPath, openCloudDb } = await import('../api/db.js');
+  const { cloudDbPath, openCloudDb } = await import('../cloud-db/cloud-db.js');
   const { UserStore } = await import('../api/users.js');
   const db = openCloudDb(cloudDbPath(settings.dataDir));
   return { users: new UserStore(db), close: () => db.close() };

@@ -7,12 +7,12 @@
 // the simulator's measured curve does (runtime/simulator/ageing.ts), so the prior stays a capacity.
 // Exported to ONNX: input `cycles` [N, 1] -> Min(cycles, last) -> basis -> MatMul, + slope x
 // Relu(cycles - last), Max(floor) -> `soh_pct` [N, 1].
-import { readFileSync } from 'node:fs';
 import { Matrix, solve } from 'ml-matrix';
-import { dataPath } from '../data/real-data';
+import type { AgeingPoint } from '../../domain/lfp/ageing-data';
+import { DATA_FILES } from '../../io/data/real-data';
+import { AGEING_MODEL_KIND } from '../../io/ml/model-files';
 import { encodeModel, floatInput, floatTensor, node } from './onnx-graph';
 
-export const AGEING_DATA_FILE = 'severson2019_b2c30_health_fig04.csv';
 const SCALE = 500;
 /** Cycles before the last measured one over which the straight continuation takes its slope. */
 const TAIL_CYCLES = 20;
@@ -30,22 +30,6 @@ export interface AgeingModel {
   floorPct: number;
 }
 
-export interface AgeingPoint {
-  cycles: number;
-  qPct: number;
-}
-
-export function readAgeingData(file = dataPath(AGEING_DATA_FILE)): AgeingPoint[] {
-  const rows = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
-  const header = (rows.shift() ?? '').split(',');
-  const ic = header.indexOf('cycs');
-  const iq = header.indexOf('q');
-  if (ic < 0 || iq < 0) throw new Error(`${file}: expected columns cycs and q`);
-  return rows.map((r) => {
-    const c = r.split(',');
-    return { cycles: Number(c[ic]), qPct: Number(c[iq]) };
-  });
-}
 
 function basis(cycles: number): number[] {
   const x = f(cycles / SCALE);
@@ -63,15 +47,15 @@ export const NEW_PACK_SOH_PCT = 100;
  * bends down steeply towards 0; a pack at 0 cycles is new by definition.
  */
 export function fitAgeingModel(points: AgeingPoint[]): AgeingModel {
-  const early = points.filter((p) => p.cycles <= 10);
-  const ref = early.reduce((s, p) => s + p.qPct, 0) / Math.max(early.length, 1);
-  const y = points.map((p) => (100 * p.qPct) / ref);
-  const shape = new Matrix(points.map((p) => basis(p.cycles).slice(1)));
+  const early = points.filter((p) => p.cycle <= 10);
+  const ref = early.reduce((s, p) => s + p.capacityPct, 0) / Math.max(early.length, 1);
+  const y = points.map((p) => (100 * p.capacityPct) / ref);
+  const shape = new Matrix(points.map((p) => basis(p.cycle).slice(1)));
   const b = solve(shape, Matrix.columnVector(y.map((v) => v - NEW_PACK_SOH_PCT))).getColumn(0);
   const coef = [NEW_PACK_SOH_PCT, ...b];
-  const pred = points.map((p) => basis(p.cycles).reduce((s, v, i) => s + v * coef[i]!, 0));
+  const pred = points.map((p) => basis(p.cycle).reduce((s, v, i) => s + v * coef[i]!, 0));
   const rmse = Math.sqrt(pred.reduce((s, v, i) => s + (v - y[i]!) ** 2, 0) / pred.length);
-  const maxCycles = Math.max(...points.map((p) => p.cycles));
+  const maxCycles = Math.max(...points.map((p) => p.cycle));
   const poly = (c: number): number => basis(c).reduce((s, v, i) => s + v * coef[i]!, 0);
   const tailSlopePerCycle = Math.min(0, (poly(maxCycles) - poly(maxCycles - TAIL_CYCLES)) / TAIL_CYCLES);
   return { coef, rmsePct: rmse, maxCycles, tailSlopePerCycle, floorPct: FLOOR_SOH_PCT };
@@ -89,7 +73,6 @@ export function ageingSoh(model: AgeingModel, cycles: number): number {
   return Math.max(f(model.floorPct), f(f(s) + tail));
 }
 
-export const AGEING_MODEL_KIND = 'lifo4.lfp-ageing.v1';
 
 export function ageingToOnnx(model: AgeingModel): Uint8Array {
   return encodeModel({
@@ -124,7 +107,7 @@ export function ageingToOnnx(model: AgeingModel): Uint8Array {
     ],
     metadata: {
       kind: AGEING_MODEL_KIND, rmse_pct: String(model.rmsePct), max_cycles: String(model.maxCycles),
-      tail_slope_pct_per_cycle: String(model.tailSlopePerCycle), floor_pct: String(model.floorPct), source: AGEING_DATA_FILE,
+      tail_slope_pct_per_cycle: String(model.tailSlopePerCycle), floor_pct: String(model.floorPct), source: DATA_FILES.ageing,
     },
   });
 }

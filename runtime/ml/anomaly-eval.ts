@@ -1,11 +1,11 @@
 // Anomaly detection on the simulator: healthy packs (different cells, ages and rooms) give the
 // training cycles; the slow faults of the simulator (self-discharge, fan-failure, loose-connection)
 // give the cycles to catch. Everything runs in process, fast (runtime/ml/sim-run.ts).
-import { N_ANOMALY_FEATURES, cycleFeatures } from '../../nodes/domain/anomaly/cycle-features';
-import type { BatteryTelemetry } from '../../nodes/domain/contracts';
-import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
-import { loadOcvPoints } from '../data/real-data';
-import type { FaultType } from '../simulator/site';
+import { N_ANOMALY_FEATURES, cycleFeatures } from '../../domain/anomaly/cycle-features';
+import type { BatteryTelemetry } from '../../domain/contracts';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { loadOcvPoints } from '../../io/data/real-data';
+import type { FaultType } from '../simulator/faults';
 import { anomalyScores, trainIsolationForest, type IsolationForest } from './isolation-forest';
 import { fastSite, runDays, TouController } from './sim-run';
 

@@ -1,5 +1,5 @@
-// The cloud's own state of health and anomaly score per site (issue 9: "SoH and anomaly scores
-// run on the edge and in the cloud"), from what the cloud stores: once per completed cycle (a
+// The cloud's own state of health and anomaly score per site (the same models run on the edge
+// and in the cloud), from what the cloud stores: once per completed cycle (a
 // site-local day, as the anomaly-score node counts them) it rebuilds the day's battery samples
 // from the time-series store (store-battery.ts: minute means, what that approximates is said
 // there), scores the cycle with the isolation forest's ONNX file and its threshold (the same
@@ -16,20 +16,19 @@
 // after day; after a restart (or a gap) a new one is first fed the sohWarmupDays before the day,
 // as the edge's node starts afresh at every restart, from the ageing prior at the BMS's cycles.
 import { existsSync } from 'node:fs';
-import { cycleFeatures, FEATURE_NAMES, N_ANOMALY_FEATURES } from '../../nodes/domain/anomaly/cycle-features';
-import { cycleBounds, cycleIndex, type AnomalyScore } from '../../nodes/domain/anomaly/anomaly-score';
-import type { BatteryTelemetry } from '../../nodes/domain/contracts';
-import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
-import type { SohEstimateMessage } from '../../nodes/domain/soh/soh-message';
-import { SohTracker, type AgeingPrior } from '../../nodes/domain/soh/soh-tracker';
-import { loadOcvPoints } from '../data/real-data';
-import type { TimeseriesStore } from '../timeseries/store';
+import { cycleFeatures, N_ANOMALY_FEATURES } from '../../domain/anomaly/cycle-features';
+import { FEATURE_NAMES } from '../../domain/anomaly/feature-names';
+import { cycleBounds, cycleIndex } from '../../domain/anomaly/anomaly-score';
+import type { BatteryTelemetry, AnomalyScore, SohEstimateMessage } from '../../domain/contracts';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { SohTracker, type AgeingPrior } from '../../domain/soh/soh-tracker';
+import { loadOcvPoints } from '../../io/data/real-data';
+import type { TimeseriesStore } from '../../io/timeseries/store';
 import type { InsightStore } from './insight-store';
-import { builtModel } from './built-models';
-import { anomalyModelFile, readModelFile } from './model-files';
-import { AGEING_MODEL_KIND } from './ageing-model';
-import { openSession, runRows, type Session } from './onnx-session';
-import { ageingPriorFromOnnx } from './soh-prior';
+import { builtModel } from '../../io/ml/built-models';
+import { anomalyModelFile, readModelFile, AGEING_MODEL_KIND } from '../../io/ml/model-files';
+import { openSession, runRows, type Session } from '../../io/ml/onnx-session';
+import { ageingPriorFromOnnx } from '../../io/ml/soh-prior';
 import { batterySamples } from './store-battery';
 
 export const BUILT_ANOMALY_MODEL = builtModel('anomaly');
@@ -270,6 +269,12 @@ export class CloudBattery {
       n++;
     }
     return n;
+  }
+
+  /** Opens the anomaly model and computes the ageing prior now, as the first site() would. */
+  async warm(): Promise<void> {
+    await this.#anomalyModel().catch(() => undefined);
+    await this.#ageingPrior().catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
-// The cloud runs the models too (issue 9): for every site with enough load history in the
+// The cloud runs the models too: for every site with enough load history in the
 // time-series store it forecasts the site-local day that has just begun from the 14 days before
-// (the same features, the same ONNX model kind and onnxruntime-node as the edge's load-forecast
+// (the same features, the same ONNX model kind and onnxruntime-web as the edge's load-forecast
 // node, so the dashboard can compare the edge's and the cloud's forecast of the same day), and
 // on a schedule (default daily) it retrains the site's model with forecast-retrain.ts's rollback
 // on regression, keeping both scores as a model version. Each site's current model lives in
@@ -9,19 +9,20 @@
 // On the same passes it estimates each site's SoH and scores its anomalies per completed cycle
 // with the edge's models and domain code (cloud-battery.ts).
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { SiteIdSchema } from '../../nodes/domain/contracts';
-import { DAY_MS, HISTORY_DAYS, N_FEATURES, dayAheadFeatures } from '../../nodes/domain/forecast/features';
-import { LoadHistory, type LoadForecast } from '../../nodes/domain/forecast/load-history';
-import type { TimeseriesStore } from '../timeseries/store';
+import { SiteIdSchema } from '../../domain/contracts';
+import { DAY_MS, HISTORY_DAYS, N_FEATURES, dayAheadFeatures } from '../../domain/forecast/features';
+import { LoadHistory } from '../../domain/forecast/load-history';
+import { type LoadForecast } from '../../domain/contracts';
+import type { TimeseriesStore } from '../../io/timeseries/store';
 import { CloudBattery, type CloudBatteryOptions } from './cloud-battery';
-import { builtModel } from './built-models';
-import { forecastModelInfo } from './forecast-model';
+import { builtModel } from '../../io/ml/built-models';
+import { forecastModelInfo, readMetadata } from '../../io/ml/model-files';
 import { RETRAIN_EVAL_DAYS, type RetrainRecord } from './forecast-retrain';
 import { retrainInWorker, type RetrainRun } from './forecast-retrain-worker';
 import type { InsightStore, RetrainEntry, StoredForecast } from './insight-store';
-import { readMetadata } from './onnx-graph';
-import { openSession, runRows } from './onnx-session';
+import { openSession, runRows, type Session } from '../../io/ml/onnx-session';
 import { loadSteps, seriesFromStore } from './store-load';
 
 /** The forecast model `npm run build` trains: what a site starts from. */
@@ -44,7 +45,7 @@ export interface CloudMlOptions {
   retrainEveryMs?: number;
   /** Days of history a retraining reads (default 91: 13 weeks). */
   retrainDays?: number;
-  /** The most recent days both models are compared on (default 14, issue 9). */
+  /** The most recent days both models are compared on (default 14). */
   evalDays?: number;
   now?: () => number;
   log?: (line: string) => void;
@@ -55,6 +56,8 @@ export interface CloudMlOptions {
 export type Skipped = { skipped: string };
 
 const DEFAULT_TICK_MS = 15 * 60_000;
+/** Distinct forecast models whose sessions stay open (retrained sites each have their own). */
+const MAX_FORECAST_SESSIONS = 16;
 
 export class CloudMl {
   readonly offsetMs: number;
@@ -68,6 +71,8 @@ export class CloudMl {
   readonly #failedAt = new Map<string, number>();
   /** The last problem logged per site: a missing model is said once, not every tick. */
   readonly #logged = new Map<string, string>();
+  /** Forecast sessions by the SHA-256 of their model's bytes, oldest use first. */
+  readonly #sessions = new Map<string, Promise<Session>>();
 
   constructor(opts: CloudMlOptions) {
     this.#o = {
@@ -78,9 +83,11 @@ export class CloudMl {
     this.battery = new CloudBattery({ ...opts.battery, store: this.#o.store, insights: this.#o.insights, log: this.#o.log });
   }
 
-  /** Starts the schedule: a first look soon, then every tickMs. */
-  start(): void {
+  /** Opens the models (warm), then starts the schedule: a first look soon, then every tickMs. */
+  async start(): Promise<void> {
     if (this.#o.tickMs <= 0 || this.#timer || this.#closed) return;
+    await this.warm();
+    if (this.#timer || this.#closed) return;
     const first = setTimeout(() => {
       this.#timer = setInterval(() => void this.tick(), this.#o.tickMs);
       this.#timer.unref();
@@ -164,19 +171,47 @@ export class CloudMl {
     const file = this.ensureModel(siteId);
     const bytes = readFileSync(file);
     const info = forecastModelInfo(bytes);
-    const session = await openSession(bytes);
-    let y: Float32Array;
-    try {
-      y = await runRows(session, dayAheadFeatures(win.values, day, info.region), N_FEATURES);
-    } finally {
-      await session.release();
-    }
+    const y = await runRows(await this.#forecastSession(bytes), dayAheadFeatures(win.values, day, info.region), N_FEATURES);
     const forecast: LoadForecast = {
       siteId, ts: nowMs, start, stepMinutes: 15, loadKw: Array.from(y, (v) => Math.round(v * 1000) / 1000),
       model: modelName(file, info.metadata), filledSteps: win.filled,
     };
     this.#o.insights.addForecast(siteId, 'cloud', forecast);
     return { siteId, start, source: 'cloud', madeAt: nowMs, stepMinutes: 15, loadKw: forecast.loadKw, model: forecast.model, filledSteps: win.filled };
+  }
+
+  /**
+   * A session for these model bytes, shared by every site whose model file holds the same bytes
+   * (all of them until their first retraining): opening one takes tens of milliseconds of the event
+   * loop, once per model instead of once per site and day.
+   */
+  #forecastSession(bytes: Uint8Array): Promise<Session> {
+    const key = createHash('sha256').update(bytes).digest('hex');
+    let session = this.#sessions.get(key);
+    if (session) {
+      this.#sessions.delete(key);
+    } else {
+      session = openSession(bytes);
+      session.catch(() => this.#sessions.delete(key));
+    }
+    this.#sessions.set(key, session);
+    // The oldest sessions go when more distinct models are in use than the cache holds.
+    for (const [k, old] of this.#sessions) {
+      if (this.#sessions.size <= MAX_FORECAST_SESSIONS) break;
+      this.#sessions.delete(k);
+      void old.then((x) => x.release(), () => undefined);
+    }
+    return session;
+  }
+
+  /**
+   * Opens the models before the first tick: the first ONNX session of a process also starts the
+   * runtime (a few hundred milliseconds of the event loop), which belongs in the start-up, not in
+   * the middle of the ingest.
+   */
+  async warm(): Promise<void> {
+    if (existsSync(this.#o.initialModel)) await this.#forecastSession(readFileSync(this.#o.initialModel)).catch(() => undefined);
+    await this.battery.warm();
   }
 
   retrainDue(siteId: string): boolean {
@@ -231,6 +266,9 @@ export class CloudMl {
     }
     await this.#run?.terminate();
     await this.#busy?.catch(() => undefined);
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const session of sessions) await session.then((x) => x.release(), () => undefined);
     await this.battery.close();
   }
 }

@@ -1,16 +1,17 @@
-// The day-ahead load forecast model: features (nodes/domain/forecast/features.ts) -> in-graph
+// The day-ahead load forecast model: features (domain/forecast/features.ts) -> in-graph
 // normalisation -> GBDT on the load relative to its 7-day level -> back to load units.
 // The graph, in float32 as onnxruntime computes it:
 //   L = X[:, level]; F = X * (keep + scaled / L); Z = (F - mean) * invStd
 //   Y = (Trees(Z) * yStd + yMean) * L
 // normalise() and predictForecast() replay exactly those float32 operations, so the trees route
 // every row the same way in both and the outputs agree to float32 rounding.
-import type { Region } from '../../nodes/domain/forecast/holidays';
-import type { LoadSeries } from '../../nodes/domain/forecast/features';
-import { FEATURE_NAMES, HISTORY_DAYS, LEVEL_FEATURE, LOAD_SCALED, N_FEATURES, STEPS_PER_DAY, dayCount, featuresForDay } from '../../nodes/domain/forecast/features';
+import type { Region } from '../../domain/forecast/holidays';
+import type { LoadSeries } from '../../domain/forecast/features';
+import { FEATURE_NAMES, HISTORY_DAYS, LEVEL_FEATURE, LOAD_SCALED, N_FEATURES, STEPS_PER_DAY, dayCount, featuresForDay } from '../../domain/forecast/features';
 import type { GbdtModel, GbdtParams } from './gbdt';
 import { predictGbdt, trainGbdt } from './gbdt';
-import { encodeModel, floatInput, floatTensor, int64Tensor, node, readMetadata, treeEnsembleNode } from './onnx-graph';
+import { FORECAST_MODEL_KIND } from '../../io/ml/model-files';
+import { encodeModel, floatInput, floatTensor, int64Tensor, node, treeEnsembleNode } from './onnx-graph';
 
 const f = Math.fround;
 
@@ -121,8 +122,6 @@ export function trainForecast(set: TrainingSet, region: Region, unit: string, pa
   return { region, unit, mean, invStd, yMean, yStd, gbdt };
 }
 
-export const FORECAST_MODEL_KIND = 'lifo4.load-forecast.v1';
-
 /** The ONNX file: input `features` [N, 15] float, output `load` [N, 1] float. */
 export function forecastToOnnx(model: ForecastModel, extra: Record<string, string> = {}): Uint8Array {
   const keep = LOAD_SCALED.map((s) => 1 - s);
@@ -164,19 +163,4 @@ export function forecastToOnnx(model: ForecastModel, extra: Record<string, strin
       ...extra,
     },
   });
-}
-
-export interface ForecastModelInfo {
-  kind: string;
-  region: Region;
-  unit: string;
-  metadata: Record<string, string>;
-}
-
-/** Reads and checks a forecast model's metadata. */
-export function forecastModelInfo(bytes: Uint8Array): ForecastModelInfo {
-  const metadata = readMetadata(bytes);
-  if (metadata.kind !== FORECAST_MODEL_KIND) throw new Error(`not a load forecast model (kind ${metadata.kind ?? 'missing'})`);
-  if (metadata.feature_names !== FEATURE_NAMES.join(',')) throw new Error('model was trained on other features than this version builds');
-  return { kind: metadata.kind, region: (metadata.region ?? 'DE') as Region, unit: metadata.unit ?? '', metadata };
 }

@@ -1,19 +1,19 @@
-// Retraining the load forecast with rollback on regression (issue 9): a candidate is trained on
+// Retraining the load forecast with rollback on regression: a candidate is trained on
 // the data before the most recent two weeks and both it and the current model forecast each of
-// those days at 00:00 from the days before, through onnxruntime-node (what the node runs). The
+// those days at 00:00 from the days before, through onnxruntime-web (what the node runs). The
 // candidate replaces the current model only when its MAE there is lower; otherwise the current
 // model stays. Both scores go into the metadata of the model that is current afterwards and into
 // a small JSON history next to it (<model>.scores.json); a replaced model is kept as
 // <model>.previous.onnx so an operator can roll back by hand.
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DAY_MS, HISTORY_DAYS, N_FEATURES, STEPS_PER_DAY, dayCount, featuresForDay } from '../../nodes/domain/forecast/features';
-import type { Region } from '../../nodes/domain/forecast/holidays';
-import { forecastModelInfo } from './forecast-model';
+import { DAY_MS, HISTORY_DAYS, N_FEATURES, STEPS_PER_DAY, dayCount, featuresForDay } from '../../domain/forecast/features';
+import type { Region } from '../../domain/forecast/holidays';
+import { forecastModelInfo } from '../../io/ml/model-files';
 import { trainAndScoreForecast } from './forecast-training';
 import type { LoadedSeries } from './load-series';
-import { withMetadata, writeAtomic } from './model-files';
-import { openSession, runRows } from './onnx-session';
+import { withMetadata, writeAtomic } from './model-output';
+import { openSession, runRows } from '../../io/ml/onnx-session';
 
 export const RETRAIN_EVAL_DAYS = 14;
 

@@ -1,9 +1,9 @@
 // Training with a holdout score: the score a retrained model must beat before it replaces the
-// current one (issue 9: "a new model replaces the current one only when it beats it on the most
-// recent two weeks").
-import type { Region } from '../../nodes/domain/forecast/holidays';
-import type { LoadSeries } from '../../nodes/domain/forecast/features';
-import { HISTORY_DAYS, STEPS_PER_DAY, dayCount, featuresForDay } from '../../nodes/domain/forecast/features';
+// current one: a new model replaces the current one only when it beats it on the most recent two
+// weeks.
+import type { Region } from '../../domain/forecast/holidays';
+import type { LoadSeries } from '../../domain/forecast/features';
+import { HISTORY_DAYS, STEPS_PER_DAY, dayCount, featuresForDay } from '../../domain/forecast/features';
 import type { ForecastModel } from './forecast-model';
 import { forecastToOnnx, predictForecast, trainForecast, trainingSet } from './forecast-model';
 

@@ -1,45 +1,9 @@
-// The cloud's record of what the models concluded, per site, in cloud.db (issue 9, "Cloud and
-// dashboard"): day-ahead load forecasts (the edge's and the cloud's own), state-of-health
-// estimates, per-cycle anomaly scores, the model versions seen, and every retraining with both
+// The cloud's record of what the models concluded, per site, in cloud.db: day-ahead load
+// forecasts (the edge's and the cloud's own), state-of-health estimates, per-cycle anomaly scores, the model versions seen, and every retraining with both
 // scores. The edge's results arrive inside telemetry records (TelemetryRecord.insights), which the
 // edge resends until acknowledged: every insert is keyed so a resent record adds no row.
-import type { CloudDb } from '../api/db';
-import type { Insights, TelemetryRecord } from '../../nodes/domain/contracts';
-import type { AnomalyScore } from '../../nodes/domain/anomaly/anomaly-score';
-import type { LoadForecast } from '../../nodes/domain/forecast/load-history';
-import type { SohEstimateMessage } from '../../nodes/domain/soh/soh-message';
-
-/** Migration 3 of cloud.db (runtime/api/db.ts): once released, never edited. */
-export const ML_MIGRATION = `
-  -- One row per forecast made: a site re-forecasting a day (a restart) adds one, a resend does not.
-  CREATE TABLE ml_forecasts (
-    site_id TEXT NOT NULL, start INTEGER NOT NULL, source TEXT NOT NULL CHECK (source IN ('edge', 'cloud')),
-    made_at INTEGER NOT NULL, step_minutes INTEGER NOT NULL, load_kw TEXT NOT NULL,
-    model TEXT NOT NULL, filled_steps INTEGER NOT NULL,
-    PRIMARY KEY (site_id, start, source, made_at)) WITHOUT ROWID;
-  CREATE TABLE ml_soh (
-    site_id TEXT NOT NULL, ts INTEGER NOT NULL, origin TEXT NOT NULL CHECK (origin IN ('edge', 'cloud')),
-    soh_pct REAL NOT NULL, sd_pct REAL NOT NULL, capacity_wh REAL NOT NULL,
-    source TEXT NOT NULL, measurements INTEGER NOT NULL, cycles REAL NOT NULL, prior_pct REAL NOT NULL,
-    PRIMARY KEY (site_id, ts, origin)) WITHOUT ROWID;
-  CREATE TABLE ml_anomalies (
-    site_id TEXT NOT NULL, cycle_start INTEGER NOT NULL, origin TEXT NOT NULL CHECK (origin IN ('edge', 'cloud')),
-    model TEXT NOT NULL, cycle_end INTEGER NOT NULL, score REAL NOT NULL, threshold REAL NOT NULL,
-    anomalous INTEGER NOT NULL, features TEXT NOT NULL, samples INTEGER NOT NULL,
-    PRIMARY KEY (site_id, cycle_start, origin, model)) WITHOUT ROWID;
-  -- The models a site's results came from, by name (file and training time).
-  CREATE TABLE ml_models (
-    site_id TEXT NOT NULL, kind TEXT NOT NULL, origin TEXT NOT NULL, name TEXT NOT NULL,
-    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
-    PRIMARY KEY (site_id, kind, origin, name)) WITHOUT ROWID;
-  -- Retraining with rollback on regression: both scores on the same days, and which model stayed.
-  CREATE TABLE ml_retrains (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, site_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL,
-    eval_from INTEGER NOT NULL, eval_to INTEGER NOT NULL,
-    current_model TEXT NOT NULL, current_mae REAL NOT NULL, current_mape_pct REAL,
-    candidate_model TEXT NOT NULL, candidate_mae REAL NOT NULL, candidate_mape_pct REAL, candidate_train_days INTEGER NOT NULL,
-    replaced INTEGER NOT NULL, model_after TEXT NOT NULL);
-  CREATE INDEX ml_retrains_site ON ml_retrains (site_id, at);`;
+import type { CloudDb } from '../cloud-db/cloud-db';
+import type { Insights, TelemetryRecord, AnomalyScore, LoadForecast, SohEstimateMessage } from '../../domain/contracts';
 
 export type Origin = 'edge' | 'cloud';
 export type ModelKind = 'forecast' | 'soh' | 'anomaly';

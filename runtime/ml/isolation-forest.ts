@@ -12,6 +12,7 @@
 // Thresholds are float32 (the features are float32 on both sides), so routing is bit-identical.
 import { z } from 'zod';
 import { Prng } from '../simulator/prng';
+import { ANOMALY_MODEL_KIND } from '../../io/ml/model-files';
 import { encodeModel, floatInput, floatTensor, node, treeEnsembleRegressor } from './onnx-graph';
 
 export const IsolationForestParamsSchema = z.object({
@@ -151,7 +152,6 @@ export function anomalyScores(forest: IsolationForest, X: Float32Array): Float32
   return out;
 }
 
-export const ANOMALY_MODEL_KIND = 'lifo4.anomaly-iforest.v1';
 
 /** The forest as ONNX: `features` [N, F] -> `score` [N, 1] (see the mapping above). */
 export function isolationForestToOnnx(forest: IsolationForest, metadata: Record<string, string> = {}): Uint8Array {

@@ -3,9 +3,9 @@
 // `time,pv,load` CSV. Both are read on their local calendar as if UTC (the files have no DST jumps).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { LoadSeries } from '../../nodes/domain/forecast/features';
-import { DAY_MS, STEP_MS } from '../../nodes/domain/forecast/features';
-import { parseHouseholdCsv, parseModelicaTable } from '../data/real-data';
+import type { LoadSeries } from '../../domain/forecast/features';
+import { DAY_MS, STEP_MS } from '../../domain/forecast/features';
+import { parseHouseholdCsv, parseModelicaTable } from '../../io/data/real-data';
 
 export interface LoadedSeries extends LoadSeries {
   unit: string;

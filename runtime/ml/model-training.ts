@@ -1,9 +1,10 @@
 // The anomaly and ageing models as the `lifo4 ml train` commands write them: ONNX with what a node
 // needs to use them in the metadata (kind, the anomaly alarm threshold, training time and source).
-import { ageingToOnnx, fitAgeingModel, readAgeingData } from './ageing-model';
+import { ageingToOnnx, fitAgeingModel } from './ageing-model';
+import { readAgeingData } from '../../io/data/real-data';
 import { RANGE_MARGIN, THRESHOLD_MARGIN, TRAINING_SCENARIOS, trainAnomalyModel } from './anomaly-eval';
 import { isolationForestToOnnx } from './isolation-forest';
-import { withMetadata } from './model-files';
+import { withMetadata } from './model-output';
 
 export interface TrainedAnomaly {
   onnx: Uint8Array;

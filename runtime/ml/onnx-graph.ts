@@ -142,11 +142,3 @@ export function encodeModel(spec: GraphSpec): Uint8Array {
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
-
-/** The metadata_props of a serialised model. */
-export function readMetadata(bytes: Uint8Array): Record<string, string> {
-  const m = onnx.ModelProto.decode(bytes);
-  const out: Record<string, string> = {};
-  for (const p of m.metadataProps) if (p.key) out[p.key] = p.value ?? '';
-  return out;
-}

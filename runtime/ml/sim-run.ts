@@ -2,7 +2,7 @@
 // benchmarks and tests: a site driven by a daily time-of-use schedule (charge from the grid at
 // night, discharge in the evening peak, as a tariff-driven household or small business battery
 // does), sampled into the BatteryTelemetry the sunspec-device node would publish.
-import type { BatteryTelemetry } from '../../nodes/domain/contracts';
+import type { BatteryTelemetry } from '../../domain/contracts';
 import { createSite, type Site } from '../simulator/index';
 
 /** Sub-step for fast runs, ms: stable for the BMS taper and the thermal model (checked against 1 s). */

@@ -1,9 +1,9 @@
 // SoH estimation against the simulator's truth: a pack ages in process under a daily schedule, the
 // SohTracker sees only its battery telemetry, and each day the estimate is compared with the pack's
 // true capacity (mean cell capacity / rated, the quantity coulomb counting measures).
-import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
-import { SohTracker, type AgeingPrior } from '../../nodes/domain/soh/soh-tracker';
-import { loadOcvPoints } from '../data/real-data';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { SohTracker, type AgeingPrior } from '../../domain/soh/soh-tracker';
+import { loadOcvPoints } from '../../io/data/real-data';
 import { fastSite, runDays, TouController } from './sim-run';
 
 export interface SohEvalOptions {

@@ -1,7 +1,7 @@
 // Battery samples for the cloud's SoH tracker and anomaly features, rebuilt from the time-series
 // store: the same BatteryTelemetry the edge's soh-estimate and anomaly-score nodes see, at the 60 s
 // sampling the anomaly model was trained on (runtime/ml/sim-run.ts SAMPLE_MS; the anomaly-score
-// node's sampleS), so the domain code of nodes/domain/{soh,anomaly} runs unchanged on them.
+// node's sampleS), so the domain code of domain/{soh,anomaly} runs unchanged on them.
 //
 // What is approximated, against the edge's samples (measured in test/ml-cloud/cloud-battery.test.ts):
 // - One sample per minute is the MEAN of the minute's records ([start, start + 60 s), aligned to
@@ -30,8 +30,8 @@
 // the one fed by the instants around a current step), 0.012 mV (restSpreadMv), 0.008 K per
 // 1000 A^2, 0.002 mOhm and 0.001 mV/h; SoH equal within 0.01 points, with the same number of
 // capacity measurements. With records 10 s apart (the test): scores within 0.022.
-import type { BatteryTelemetry } from '../../nodes/domain/contracts';
-import { rangeBuckets, type TimeseriesStore } from '../timeseries/store';
+import type { BatteryTelemetry } from '../../domain/contracts';
+import { rangeBuckets, type TimeseriesStore } from '../../io/timeseries/store';
 
 /** The sampling of the rebuilt samples, ms: the anomaly model's training sampling (sim-run.ts SAMPLE_MS). */
 export const BATTERY_SAMPLE_MS = 60_000;

@@ -1,9 +1,9 @@
 // A site's load history as the forecast model needs it, read from the time-series store: 15-minute
 // means of netLoadW (grid meter + PCS power: the site's consumption net of PV, as the arbitrage
-// and load-forecast nodes compute it, runtime/timeseries/fields.ts) in kW, on the site's calendar.
-import { DAY_MS, STEPS_PER_DAY, STEP_MS } from '../../nodes/domain/forecast/features';
-import { MAX_FILLED_FRACTION } from '../../nodes/domain/forecast/load-history';
-import { rangeBuckets, type TimeseriesStore } from '../timeseries/store';
+// and load-forecast nodes compute it, io/timeseries/fields.ts) in kW, on the site's calendar.
+import { DAY_MS, STEPS_PER_DAY, STEP_MS } from '../../domain/forecast/features';
+import { MAX_FILLED_FRACTION } from '../../domain/forecast/load-history';
+import { rangeBuckets, type TimeseriesStore } from '../../io/timeseries/store';
 import type { LoadedSeries } from './load-series';
 
 /** 15-minute mean site load in kW by step start (ms UTC) over [from, to); steps without records are absent. */

@@ -4,7 +4,7 @@
 // above the last one.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot, packageVersion } from '../app/package-info';
+import { packageRoot, packageVersion } from '../package-info';
 import { buildBundle, DEFAULT_ENTRY, type BuiltBundle } from './bundle';
 import { loadOrCreateSigningKey, otaDir } from './signing-key';
 

@@ -1,4 +1,4 @@
-// Building and verifying the signed edge bundle (issue 8, "The edge bundle"). Nothing in a bundle is
+// Building and verifying the signed edge bundle. Nothing in a bundle is
 // installed from a registry on the device: the payload carries the compiled runtime, production
 // node_modules, the flows and settings, and the device only checks and unpacks it.
 import { createHash, type KeyObject } from 'node:crypto';
@@ -6,7 +6,8 @@ import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileS
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { fsyncPath, scanArchive, writeDeterministicArchive } from './payload-archive';
+import { scanArchive, writeDeterministicArchive } from './payload-archive';
+import { fsyncPath } from '../../io/durable-file';
 import {
   BundleError, MANIFEST_FILE, PAYLOAD_FILE, PAYLOAD_FLOWS, RELEASE_MANIFEST, SIGNATURE_FILE, parseManifest, type Manifest,
 } from './manifest';

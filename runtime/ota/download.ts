@@ -7,7 +7,7 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { fsyncPath } from './payload-archive';
+import { fsyncPath } from '../../io/durable-file';
 
 export interface DownloadOptions {
   /** CA bundle (PEM) to trust for https: URLs, e.g. the fleet CA received at provisioning. */

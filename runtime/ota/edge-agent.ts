@@ -1,18 +1,18 @@
 // The edge agent: the small process beside the runtime that takes OTA notices, installs signed
 // bundles into release slots, starts the runtime of `current`, judges a new release during its
-// health window and commits it or rolls back (issue 8, "The edge agent"). Its rules, learned from
-// Mender and RAUC: state.json is the one truth and is only ever replaced whole; `current` points
-// at a complete, verified release at every instant; the boot guard reconciles both whenever the
-// agent starts and counts start attempts of an uncommitted release, so a release that takes the
+// health window and commits it or rolls back (README, "Updates over the air"). Its rules, learned
+// from Mender and RAUC: state.json is the one truth and is only ever replaced whole; `current`
+// points at a complete, verified release at every instant; the boot guard reconciles both whenever
+// the agent starts and counts start attempts of an uncommitted release, so a release that takes the
 // device down with it (power loss, kernel panic, a hang the window never ends) is rolled back too.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { topics } from '../../nodes/domain/topics';
+import { topics } from '../../domain/topics';
 import { CONFIG_ERROR_EXIT } from '../../settings';
+import { describeExit, NodeChild, terminate, type ChildExit } from '../process/child';
 import { sha256File, verifyBundle, verifyPayload } from './bundle';
 import { downloadResumable, fetchSmall } from './download';
 import { BundleError, MANIFEST_FILE, PAYLOAD_FILE, RELEASE_MANIFEST, SIGNATURE_FILE, parseManifest, type Manifest } from './manifest';
@@ -20,11 +20,14 @@ import { BundleError, MANIFEST_FILE, PAYLOAD_FILE, RELEASE_MANIFEST, SIGNATURE_F
 export { RELEASE_MANIFEST };
 import { OtaNoticeSchema, otaStatusTopic, type OtaNotice, type OtaStatus } from './messages';
 import { fsyncTree, safeExtract } from './payload-archive';
-import { fsyncDir, ReleaseSlots, type AgentState, type DeploymentOutcome } from './release-slots';
+import { ReleaseSlots, type AgentState, type DeploymentOutcome } from './release-slots';
+import { fsyncPath } from '../../io/durable-file';
 import { RuntimeHealthSchema, unhealthyBecause, type RuntimeHealth } from './runtime-health';
 import { manifestSignatureValid } from './signing-key';
 
 export const RUNTIME_PID_FILE = 'runtime.pid';
+/** A runtime asked to stop with SIGTERM is SIGKILLed after this, ms. */
+const RUNTIME_KILL_AFTER_MS = 5000;
 
 /** Steps at which `killAt` SIGKILLs the agent itself: the crash-consistency tests walk them all. */
 export const AGENT_STEPS = [
@@ -71,11 +74,10 @@ export interface EdgeAgentOptions {
 }
 
 interface Running {
-  child: ChildProcess;
+  child: NodeChild;
   version: string;
   trial: boolean;
   expectedExit: boolean;
-  exited: Promise<void>;
 }
 
 export class EdgeAgent extends EventEmitter {
@@ -164,7 +166,7 @@ export class EdgeAgent extends EventEmitter {
     }
     // Only a process started from this agent's releases, never a recycled pid of someone else.
     if (!cmdline.includes(this.slots.releases)) return;
-    await terminate(pid);
+    await terminate(pid, RUNTIME_KILL_AFTER_MS);
   }
 
   /**
@@ -370,7 +372,7 @@ export class EdgeAgent extends EventEmitter {
     fsyncTree(tmp);
     this.fault('extracted-tmp');
     renameSync(tmp, dir);
-    fsyncDir(this.slots.releases);
+    fsyncPath(this.slots.releases);
     this.fault('renamed');
   }
 
@@ -408,39 +410,25 @@ export class EdgeAgent extends EventEmitter {
     const release = this.slots.releaseDir(version);
     const args = this.releaseManifest(version).entry.map((a) => a.replaceAll('{release}', release).replaceAll('{data}', this.slots.data));
     if (!isAbsolute(args[0]!)) args[0] = join(release, args[0]!);
-    const child = spawn(process.execPath, args, {
+    const child = new NodeChild({
+      args,
       cwd: release,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      output: 'inherit',
       env: { ...process.env, ...this.o.env, LIFO4_DATA_DIR: this.slots.data, LIFO4_RELEASE: version, LIFO4_SITE_ID: this.o.siteId },
+      onMessage: (m) => {
+        const h = RuntimeHealthSchema.safeParse(m);
+        if (h.success) {
+          if (this.runtime === running) this.lastHealth = { at: Date.now(), health: h.data };
+        } else this.o.onRuntimeMessage?.(m);
+      },
+      onError: (err) => this.o.log(`ota: runtime ${version}: ${err.message}`),
+      onExit: (exit) => this.onRuntimeExit(running, exit),
     });
-    const running: Running = {
-      child, version, trial, expectedExit: false,
-      exited: new Promise((resolve) => child.once('exit', () => resolve())),
-    };
+    const running: Running = { child, version, trial, expectedExit: false };
     this.runtime = running;
     if (child.pid !== undefined) writeFileSync(join(this.o.dir, RUNTIME_PID_FILE), `${child.pid} ${version}\n`);
     this.lastHealth = null;
     const windowStart = Date.now();
-    child.on('message', (m: unknown) => {
-      const h = RuntimeHealthSchema.safeParse(m);
-      if (h.success) {
-        if (this.runtime === running) this.lastHealth = { at: Date.now(), health: h.data };
-      } else this.o.onRuntimeMessage?.(m);
-    });
-    child.on('error', (err) => this.o.log(`ota: runtime ${version}: ${err.message}`));
-    child.once('exit', (code, signal) => {
-      if (this.runtime === running) this.runtime = null;
-      if (running.expectedExit || this.stopped) return;
-      const how = signal ? `signal ${signal}` : `code ${String(code)}`;
-      if (running.trial && this.slots.readState().trial) return void this.judge(`runtime exited with ${how} during the health window`);
-      if (code === CONFIG_ERROR_EXIT) {
-        // The device's settings are wrong, not the release: a restart would fail the same way.
-        this.o.log(`ota: runtime ${version} stopped on a configuration error (exit ${CONFIG_ERROR_EXIT}); not restarting it`);
-        return void this.emit('runtime-config-error', version);
-      }
-      this.o.log(`ota: runtime ${version} exited with ${how}; restarting`);
-      this.restartTimer = setTimeout(() => this.startCurrent(), this.o.restartDelayMs);
-    });
     if (trial) {
       this.fault('runtime-started');
       this.report({ deploymentId: st.trial!.deploymentId, version, phase: 'health-check' });
@@ -453,6 +441,22 @@ export class EdgeAgent extends EventEmitter {
         this.judge(why);
       }, this.o.healthWindowMs);
     }
+  }
+
+  /** A runtime exited that was not stopped on purpose: a failed trial, a configuration error, or a crash to restart after. */
+  private onRuntimeExit(running: Running, exit: ChildExit): void {
+    if (this.runtime === running) this.runtime = null;
+    if (running.expectedExit || this.stopped) return;
+    const { version } = running;
+    const how = describeExit(exit);
+    if (running.trial && this.slots.readState().trial) return void this.judge(`runtime exited with ${how} during the health window`);
+    if (exit.code === CONFIG_ERROR_EXIT) {
+      // The device's settings are wrong, not the release: a restart would fail the same way.
+      this.o.log(`ota: runtime ${version} stopped on a configuration error (exit ${CONFIG_ERROR_EXIT}); not restarting it`);
+      return void this.emit('runtime-config-error', version);
+    }
+    this.o.log(`ota: runtime ${version} exited with ${how}; restarting`);
+    this.restartTimer = setTimeout(() => this.startCurrent(), this.o.restartDelayMs);
   }
 
   /** The verdict on the trial release: null = healthy. */
@@ -498,43 +502,7 @@ export class EdgeAgent extends EventEmitter {
     if (!r) return;
     r.expectedExit = true;
     this.runtime = null;
-    if (r.child.exitCode === null && r.child.signalCode === null && r.child.pid !== undefined) await terminate(r.child.pid, r.exited);
+    await r.child.stop(RUNTIME_KILL_AFTER_MS);
     rmSync(join(this.o.dir, RUNTIME_PID_FILE), { force: true });
   }
 }
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after 5 s; resolves when the process is gone. */
-async function terminate(pid: number, exited?: Promise<void>): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const gone = exited ?? (async () => {
-    while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
-  })();
-  let timer: NodeJS.Timeout | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      resolve();
-    }, 5000);
-  });
-  await Promise.race([gone, killed]);
-  clearTimeout(timer);
-  await gone;
-}
-

@@ -2,8 +2,8 @@
 // the edge agent reports every step on lifo4/<siteId>/ota/status (QoS 1). A notice is idempotent by
 // deploymentId: a repeated one is answered with the outcome already reached.
 import { z } from 'zod';
-import { SiteIdSchema } from '../../nodes/domain/contracts';
-import { TOPIC_ROOT } from '../../nodes/domain/topics';
+import { SiteIdSchema } from '../../domain/contracts';
+import { TOPIC_ROOT } from '../../domain/topics';
 import { VersionSchema } from './manifest';
 
 /** Suffix under lifo4/<siteId>/ of the agent's reports; runtime/broker/acl.ts SITE_PUBLISH lists it. */

@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Router } from 'express';
-import type { CloudDb } from '../api/db';
+import type { CloudDb } from '../cloud-db/cloud-db';
 import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, VersionSchema, parseManifest, type Manifest } from './manifest';
 import { OTA_STATUS_FILTER, OtaStatusSchema, type OtaNotice, type OtaStatus } from './messages';
 import { loadOrCreateFleetCa, ProvisioningService, type FleetCa } from './provisioning';

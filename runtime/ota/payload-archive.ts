@@ -4,7 +4,8 @@
 // written, and only plain files and folders inside the target folder are accepted. Links and
 // `../` or absolute paths are the classic "tar slip" (CVE-2018-20834 in node-tar itself, Snyk's
 // Zip Slip list); refusing the whole archive is simpler to reason about than skipping entries.
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, chmodSync } from 'node:fs';
+import { lstatSync, readdirSync, chmodSync } from 'node:fs';
+import { fsyncPath } from '../../io/durable-file';
 import { isAbsolute, join, posix } from 'node:path';
 import { create, extract, list } from 'tar';
 import { BundleError } from './manifest';
@@ -119,15 +120,6 @@ export function fsyncTree(root: string): void {
     fsyncPath(dir);
   };
   walk(root);
-}
-
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
-import { SiteIdSchema } from '../../nodes/domain/contracts';
+import { SiteIdSchema } from '../../domain/contracts';
 import { OtaNoticeSchema } from './messages';
-import { fsyncDir } from './release-slots';
+import { fsyncPath } from '../../io/durable-file';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -93,6 +93,6 @@ export async function provisionDevice(o: ProvisionOptions): Promise<Identity & {
   const identity: Identity = { siteId: answer.siteId, mqttUrl: answer.mqttUrl, serial: o.serial, provisionedAt: Date.now() };
   // identity.json last: its presence means "provisioned", so a crash before it provisions again.
   write('identity.json', JSON.stringify(identity, null, 2));
-  fsyncDir(dir);
+  fsyncPath(dir);
   return { ...identity, bundle: answer.bundle };
 }

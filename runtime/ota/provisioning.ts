@@ -1,4 +1,4 @@
-// The cloud side of zero-touch provisioning (issue 8): claim tokens (stored as SHA-256, one use,
+// The cloud side of zero-touch provisioning: claim tokens (stored as SHA-256, one use,
 // with an expiry), an allow-list of device serials, and the fleet CA that signs each device's
 // P-256 client certificate with the site id as CN (what Mosquitto's use_identity_as_username and
 // our aedes broker's identityAsUsername read). The CA key lives in <dataDir>/ota (mode 0600).
@@ -7,7 +7,7 @@ import { createHash, createPrivateKey, randomBytes, webcrypto } from 'node:crypt
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { CloudDb } from '../api/db';
+import type { CloudDb } from '../cloud-db/cloud-db';
 import { P256, ProvisionRequestSchema, type ProvisionRequest, type ProvisionResponse } from './provisioning-client';
 import { otaDir } from './signing-key';
 

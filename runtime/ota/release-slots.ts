@@ -4,11 +4,12 @@
 // atomically (symlink beside, rename over), and state.json, written atomically, is the one truth
 // the boot guard reconciles the links with after any crash. Persistent data (identity, keys,
 // Node-RED credential secret, telemetry buffer) lives in data/, outside every release.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DeploymentIdSchema, OtaNoticeSchema } from './messages';
 import { VersionSchema } from './manifest';
+import { fsyncPath, writeFileDurably } from '../../io/durable-file';
 
 const Release = z.strictObject({ version: VersionSchema, sequence: z.number().int().min(1) });
 export type ReleaseRef = z.infer<typeof Release>;
@@ -71,16 +72,7 @@ export class ReleaseSlots {
   writeState(state: AgentState): void {
     const keep = Object.entries(state.outcomes).sort((a, b) => b[1].ts - a[1].ts).slice(0, 50);
     const s = AgentStateSchema.parse({ ...state, outcomes: Object.fromEntries(keep) });
-    const tmp = `${this.statePath}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeFileSync(fd, `${JSON.stringify(s, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.statePath);
-    fsyncDir(this.root);
+    writeFileDurably(this.statePath, `${JSON.stringify(s, null, 2)}\n`);
   }
 
   /** The release a link points at, or null. */
@@ -105,7 +97,7 @@ export class ReleaseSlots {
       symlinkSync(`releases/${version}`, tmp);
       renameSync(tmp, path);
     }
-    fsyncDir(this.root);
+    fsyncPath(this.root);
   }
 
   /**
@@ -131,15 +123,6 @@ export class ReleaseSlots {
   /** Removes a leftover release folder and its .tmp, e.g. before a fresh extraction. */
   clearRelease(version: string): void {
     rmSync(`${this.releaseDir(version)}.tmp`, { recursive: true, force: true });
-  }
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,5 +1,4 @@
-// The cloud's canary roll-out (seed-architecture.md "OTA Update Flow": 5 -> 25 -> 50 -> 100 %, 24 h
-// each). What hawkBit and AWS IoT Jobs learned: a group advances when its success share is reached
+// The cloud's canary roll-out: 5 -> 25 -> 50 -> 100 % of the sites, 24 h each by default. What hawkBit and AWS IoT Jobs learned: a group advances when its success share is reached
 // and the roll-out pauses by itself when failures pass a threshold after a minimum number of sites
 // ran; and (hawkBit's worst reported bug) a site that goes silent after its notice counts as FAILED
 // once download + restart + health window + grace have passed, instead of holding the roll-out
@@ -7,7 +6,7 @@
 // Time comes from an injected clock so the tests drive days in microseconds.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { CloudDb } from '../api/db';
+import type { CloudDb } from '../cloud-db/cloud-db';
 import { FINAL_PHASES, type OtaNotice, type OtaPhase, type OtaStatus } from './messages';
 
 const MIN = 60_000;

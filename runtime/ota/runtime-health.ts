@@ -1,6 +1,6 @@
 // How a runtime tells the agent that manages it that it is healthy: over the Node IPC channel the
 // agent opens when it spawns the runtime. The agent judges a new release on these reports during its
-// health window (issue 8: MQTT connected, flows started, device polling fresh, no restarts).
+// health window (MQTT connected, flows started, device polling fresh, no restarts).
 import { z } from 'zod';
 
 export const RuntimeHealthSchema = z.strictObject({

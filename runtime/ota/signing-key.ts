@@ -1,5 +1,4 @@
-// The fleet signing key: one Ed25519 key pair in the cloud's data directory (seed-architecture.md,
-// "OTA code signing: Ed25519"; in production the private half belongs in an HSM, and only
+// The fleet signing key: one Ed25519 key pair in the cloud's data directory (in production the private half belongs in an HSM, and only
 // signManifest needs to change for that). Devices receive the public half at provisioning.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -12,7 +12,8 @@
 // Resistance growth: the CSV holds capacity only. R0 and R1 grow with the lost capacity fraction,
 // R = R_new (1 + RESISTANCE_PER_FADE (1 - Q/Q_new)); 0.75 gives the ~15 % DC-resistance rise at
 // 80 % capacity usual for LFP/graphite cells (an assumption tied to the measured fade, not data).
-import { readAgeingData, type AgeingPoint } from '../ml/ageing-model';
+import type { AgeingPoint } from '../../domain/lfp/ageing-data';
+import { readAgeingData } from '../../io/data/real-data';
 
 export const RESISTANCE_PER_FADE = 0.75;
 const MIN_FACTOR = 0.5;
@@ -25,13 +26,13 @@ export class AgeingCurve {
 
   /** From measured (cycles, q %) points; the reference is the mean of cycles 1..10. */
   constructor(points: readonly AgeingPoint[]) {
-    const sorted = points.filter((p) => Number.isFinite(p.cycles) && Number.isFinite(p.qPct)).sort((a, b) => a.cycles - b.cycles);
+    const sorted = points.filter((p) => Number.isFinite(p.cycle) && Number.isFinite(p.capacityPct)).sort((a, b) => a.cycle - b.cycle);
     if (sorted.length < TAIL_CYCLES + 1) throw new RangeError(`an ageing curve needs at least ${TAIL_CYCLES + 1} points, got ${sorted.length}`);
-    const early = sorted.filter((p) => p.cycles <= 10);
-    const ref = (early.length ? early : sorted.slice(0, 1)).reduce((s, p) => s + p.qPct, 0) / Math.max(early.length, 1);
+    const early = sorted.filter((p) => p.cycle <= 10);
+    const ref = (early.length ? early : sorted.slice(0, 1)).reduce((s, p) => s + p.capacityPct, 0) / Math.max(early.length, 1);
     // Before the first measured cycle the cell is new: factor 1 at cycle 0.
-    this.cycles = Float64Array.from([0, ...sorted.map((p) => p.cycles)]);
-    this.factors = Float64Array.from([1, ...sorted.map((p) => Math.min(1, p.qPct / ref))]);
+    this.cycles = Float64Array.from([0, ...sorted.map((p) => p.cycle)]);
+    this.factors = Float64Array.from([1, ...sorted.map((p) => Math.min(1, p.capacityPct / ref))]);
     const n = this.cycles.length;
     const dc = this.cycles[n - 1]! - this.cycles[n - 1 - TAIL_CYCLES]!;
     this.tailSlope = Math.min(0, (this.factors[n - 1]! - this.factors[n - 1 - TAIL_CYCLES]!) / dc);

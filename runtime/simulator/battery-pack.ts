@@ -5,9 +5,9 @@
 // Cells differ by a seeded manufacturing spread of capacity, resistance, initial SoC and cooling,
 // so the pack shows the cell imbalance a real BMS sees. The BMS sets the SunSpec 802 Evt1 flags,
 // the current limits AChaMax / ADisChaMax per the LfpProfile, and opens its contactor on an alarm.
-import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
-import { chargeCurrentFactor, dischargeCurrentFactor, type LfpProfile } from '../../nodes/domain/lfp/limits';
-import { sunspecModel } from '../../nodes/domain/sunspec/model';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { chargeCurrentFactor, dischargeCurrentFactor, type LfpProfile } from '../../domain/lfp/limits';
+import { sunspecModel } from '../../domain/sunspec/model';
 import { Prng } from './prng';
 import type { AgeingCurve } from './ageing';
 
@@ -69,6 +69,22 @@ export interface CellState {
 const EVT1_BITS: ReadonlyMap<string, number> = new Map(
   (sunspecModel(802)?.group.points.find((p) => p.name === 'Evt1')?.symbols ?? []).map((s) => [s.name, s.value]),
 );
+
+/** The cells' voltages and temperatures as the BMS measures them, with their extremes (V, degC). */
+export interface CellReadings {
+  voltages: number[];
+  temps: number[];
+  vMax: number;
+  vMin: number;
+  tMax: number;
+  tMin: number;
+}
+
+export function cellReadings(cells: readonly CellState[]): CellReadings {
+  const voltages = cells.map((c) => c.voltage);
+  const temps = cells.map((c) => c.temp);
+  return { voltages, temps, vMax: Math.max(...voltages), vMin: Math.min(...voltages), tMax: Math.max(...temps), tMin: Math.min(...temps) };
+}
 
 export function evt1Bit(symbol: string): number {
   const bit = EVT1_BITS.get(symbol);
@@ -347,7 +363,7 @@ export class BatteryPack {
 
   /** 802 AlmRst: clear a latched trip at once if its cause is gone. */
   resetAlarms(): void {
-    if (this.tripped && !this.tripCondition()) {
+    if (this.tripped && !this.hasTripAlarm()) {
       this.tripped = false;
       this.clearForS = 0;
       if (!this.manualOpen) this.contactorClosed = true;
@@ -365,19 +381,14 @@ export class BatteryPack {
     return this.manualOpen;
   }
 
-  private tripCondition(): boolean {
+  /** An alarm that opens the contactor is set. */
+  hasTripAlarm(): boolean {
     return TRIP_SYMBOLS.some((s) => this.hasAlarm(s));
   }
 
   private updateBms(dtS: number): void {
     const p = this.config.profile;
-    const cells = this.cellStates();
-    const vs = cells.map((c) => c.voltage);
-    const ts = cells.map((c) => c.temp);
-    const vMax = Math.max(...vs);
-    const vMin = Math.min(...vs);
-    const tMax = Math.max(...ts);
-    const tMin = Math.min(...ts);
+    const { vMax, vMin, tMax, tMin } = cellReadings(this.cellStates());
     const i = this.current;
     const ratedCharge = p.maxChargeC * this.ratedAh;
     const ratedDischarge = p.maxDischargeC * this.ratedAh;
@@ -417,7 +428,7 @@ export class BatteryPack {
 
     // Protective contactor: opens on any trip alarm and latches; recloses by itself once the cause
     // has been gone for autoReconnectS (or at once on AlmRst), unless the operator opened it.
-    if (this.tripCondition()) {
+    if (this.hasTripAlarm()) {
       this.tripped = true;
       this.clearForS = 0;
       this.contactorClosed = false;

@@ -1,4 +1,4 @@
-// The simulator's control API on 127.0.0.1 (node:http; four routes do not need a framework):
+// The simulator's control API on 127.0.0.1 (node:http; a few routes do not need a framework):
 //   GET    /health         {ok, simTime}
 //   GET    /state          the full physical state (SiteState) as JSON
 //   POST   /faults         inject a fault, body {type, cell?, value?} -> 201 {fault, faults}
@@ -13,8 +13,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { describeIssues } from '../../nodes/domain/contracts';
-import { AgeRequestSchema, FAULT_TYPES, FaultRequestSchema, type Site } from './site';
+import { describeIssues } from '../../domain/contracts';
+import { FAULT_TYPES, FaultRequestSchema } from './faults';
+import type { Site } from './site';
 import { LoadHistoryQuerySchema, replayedNetLoad } from './control-history';
 
 const MAX_BODY = 64 * 1024;
@@ -52,7 +53,29 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** `input` as `schema` reads it, or 400 naming the problem ("bad <what>: ..."). */
+function checked<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new HttpError(400, `bad ${what}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The request's JSON body as `schema` reads it; 400 for a body that is not JSON or does not fit. */
+async function readJson<S extends z.ZodType>(req: http.IncomingMessage, schema: S, what: string): Promise<z.output<S>> {
+  const text = await readBody(req);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+  }
+  return checked(schema, json, what);
+}
+
 const FaultTypeQuery = z.enum(FAULT_TYPES);
+
+/** POST /age body: make the pack as old as `cycles` equivalent full cycles. */
+const AgeRequestSchema = z.object({ cycles: z.number().finite().nonnegative().max(5000) }).strict();
 
 export class ControlApi {
   private readonly server: http.Server;
@@ -106,23 +129,14 @@ export class ControlApi {
       case 'GET /faults':
         return send(res, 200, { faults: this.site.activeFaults() });
       case 'GET /history/load': {
-        const q = LoadHistoryQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-        if (!q.success) throw new HttpError(400, `bad query: ${describeIssues(q.error)}`);
+        const q = checked(LoadHistoryQuerySchema, Object.fromEntries(url.searchParams), 'query');
         const source = this.site.config.kind === 'household' ? 'household profile 2014 (data/household_profile.csv), load - pv' : 'Berlin demand 2012 scaled, minus German PV per unit (data/)';
-        return send(res, 200, replayedNetLoad(this.site.profile, this.site.simTimeMs, Date.now(), this.speed, q.data.days, source));
+        return send(res, 200, replayedNetLoad(this.site.profile, this.site.simTimeMs, Date.now(), this.speed, q.days, source));
       }
       case 'POST /faults': {
-        const text = await readBody(req);
-        let json: unknown;
+        const request = await readJson(req, FaultRequestSchema, 'fault');
         try {
-          json = JSON.parse(text);
-        } catch (err) {
-          throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
-        }
-        const parsed = FaultRequestSchema.safeParse(json);
-        if (!parsed.success) throw new HttpError(400, `bad fault: ${describeIssues(parsed.error)}`);
-        try {
-          const fault = this.site.injectFault(parsed.data);
+          const fault = this.site.injectFault(request);
           return send(res, 201, { fault, faults: this.site.activeFaults() });
         } catch (err) {
           if (err instanceof RangeError) throw new HttpError(400, err.message);
@@ -130,16 +144,8 @@ export class ControlApi {
         }
       }
       case 'POST /age': {
-        const text = await readBody(req);
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (err) {
-          throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
-        }
-        const parsed = AgeRequestSchema.safeParse(json);
-        if (!parsed.success) throw new HttpError(400, `bad age: ${describeIssues(parsed.error)}`);
-        this.site.pack.setAge(parsed.data.cycles);
+        const { cycles } = await readJson(req, AgeRequestSchema, 'age');
+        this.site.pack.setAge(cycles);
         this.site.pack.step(0, this.site.pack.current);
         return send(res, 200, { cycles: this.site.pack.cycles, capacitySoh: this.site.pack.capacitySohPct });
       }

@@ -24,7 +24,7 @@ export const LoadHistoryQuerySchema = z.object({
   days: z.coerce.number().int().min(1).max(60).default(15),
 });
 
-/** The answer: a load-forecast history seed (nodes/domain/forecast/load-history.ts LoadHistorySeedSchema). */
+/** The answer: a load-forecast history seed (domain/forecast/load-history.ts LoadHistorySeedSchema). */
 export interface ReplayedLoadHistory {
   start: number;
   stepMinutes: 15;

@@ -1,15 +1,16 @@
 // The LiFePO4 site simulator: a battery (BMS), a PCS and a grid meter that behave like hardware,
 // served over real Modbus TCP in the SunSpec layout (unit 1 battery, 2 PCS, 3 meter) with a
 // control API for state and fault injection. Time may run faster than real time (speed).
-import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
-import { ModbusTcpServer } from '../modbus/tcp-server';
-import type { RegisterBank } from '../modbus/register-bank';
-import { loadOcvPoints, packageVersion } from '../data/real-data';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { ModbusTcpServer } from './modbus/tcp-server';
+import type { RegisterBank } from './modbus/register-bank';
+import { loadOcvPoints } from '../../io/data/real-data';
+import { packageVersion } from '../package-info';
 import { defaultStart, SimClock } from './clock';
 import { ControlApi } from './control-api';
 import { commercialProfile, householdProfile, type SiteProfile } from './site-profile';
 import { Site, siteConfig, type SiteKind } from './site';
-import { siteImages } from './sunspec-image';
+import { siteImages } from './images/site-images';
 
 export interface SimulatorOptions {
   host?: string;
@@ -33,7 +34,8 @@ export interface RunningSimulator {
 }
 
 export { Site, siteConfig } from './site';
-export type { SiteState, SiteKind, FaultType, ActiveFault } from './site';
+export type { SiteState, SiteKind } from './site';
+export type { FaultType, ActiveFault } from './faults';
 export { AgeingCurve, measuredAgeingCurve } from './ageing';
 
 let ocvCurve: OcvCurve | undefined;
@@ -60,7 +62,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const seed = opts.seed ?? 1;
   const site = createSite(opts.site ?? 'household', seed, opts.startTime, opts.ageCycles);
   const clock = new SimClock(site.simTimeMs, opts.speed ?? 1);
-  const images = siteImages(site, { seed, version: packageVersion() });
+  const images = siteImages(site, { seed, version: packageVersion });
   const refresh = (): void => {
     for (const image of images.values()) image.refresh();
   };

@@ -9,7 +9,7 @@ import {
   loadHouseholdProfile,
   type HouseholdProfile,
   type TimeTable,
-} from '../data/real-data';
+} from '../../io/data/real-data';
 
 export interface SitePowers {
   /** Site consumption, W (>= 0). */
@@ -30,6 +30,13 @@ export class UniformSeries {
 
   get periodMs(): number {
     return this.values.length * this.stepMs;
+  }
+
+  /** The largest sample, W; 0 when none is positive (the simulated devices size their scale factors by it). */
+  get peak(): number {
+    let peak = 0;
+    for (const v of this.values) peak = Math.max(peak, v);
+    return peak;
   }
 
   /** Linear interpolation at t, wrapping: after the last sample the series starts over. */

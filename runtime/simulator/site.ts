@@ -1,14 +1,14 @@
 // The simulated site: battery pack + PCS + grid meter over real load and PV profiles.
-// Signs (DESIGN.md): battery and PCS power + = discharging into the site; grid + = import;
+// Signs: battery and PCS power + = discharging into the site; grid + = import;
 // current + = discharge. grid = load - pv - PCS AC power.
-import { z } from 'zod';
-import { OcvCurve } from '../../nodes/domain/lfp/ocv-curve';
-import { LFP_DEFAULTS, type LfpProfile } from '../../nodes/domain/lfp/limits';
-import { BatteryPack, type CellState, type PackConfig } from './battery-pack';
+import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { LFP_DEFAULTS, type LfpProfile } from '../../domain/lfp/limits';
+import { BatteryPack, cellReadings, type CellState, type PackConfig } from './battery-pack';
 import { Pcs, type PcsConfig, type PcsStateName } from './pcs';
 import type { SiteProfile } from './site-profile';
 import { measuredAgeingCurve } from './ageing';
-import { LOAD_GROUPS, type IslandState, type LoadGroup } from '../../nodes/domain/black-start/island-models';
+import { InjectedFaults, type ActiveFault, type FaultRequest, type FaultType } from './faults';
+import { LOAD_GROUPS, type IslandState, type LoadGroup } from '../../domain/black-start/island-models';
 
 /**
  * Shares of the site load on the three load-group breakers (vendor model 64900 Brk1..3), as a
@@ -99,65 +99,6 @@ export function siteConfig(kind: SiteKind, seed = 1, profile: LfpProfile = LFP_D
     pvPeakW: 150_000,
   };
 }
-
-// ---------------------------------------------------------------- faults
-
-export const FAULT_TYPES = [
-  'over-temperature',
-  'cell-over-voltage',
-  'cell-under-voltage',
-  'pcs-fault',
-  'modbus-silence',
-  'grid-loss',
-  'self-discharge',
-  'fan-failure',
-  'loose-connection',
-] as const;
-export type FaultType = (typeof FAULT_TYPES)[number];
-
-/**
- * Slow faults: they grow from nothing at a constant rate per simulated day since injection, as the
- * ageing faults that anomaly detection must catch early do.
- *   self-discharge    `cell` leaks; `value` = growth of its self-discharge, % of its capacity per
- *                     day, per day (a developing internal micro-short).
- *   fan-failure       the pack's cooling (hA to ambient) degrades; `value` = part lost per day
- *                     (down to 5 % left): temperature rise against current grows.
- *   loose-connection  a busbar joint at `cell` (so on that cell's module) loosens; `value` = contact
- *                     resistance added per day, milliohm: the drop shows in that cell's voltage tap.
- */
-export const SLOW_FAULT_TYPES: readonly FaultType[] = ['self-discharge', 'fan-failure', 'loose-connection'];
-const MIN_COOLING = 0.05;
-
-/** POST /faults body. `cell` picks the cell (default 0); `value` the sensor reading (degC or V), or a slow fault's rate. */
-export const FaultRequestSchema = z
-  .object({
-    type: z.enum(FAULT_TYPES),
-    cell: z.number().int().nonnegative().optional(),
-    value: z.number().finite().optional(),
-  })
-  .strict();
-export type FaultRequest = z.infer<typeof FaultRequestSchema>;
-
-export interface ActiveFault {
-  type: FaultType;
-  cell?: number;
-  value?: number;
-  /** Simulated time the fault began, ISO 8601. */
-  since: string;
-}
-
-/** Sensor readings a fault forces when no value is given: just beyond the LFP limits. */
-const FAULT_DEFAULT_VALUE: Partial<Record<FaultType, number>> = {
-  'over-temperature': 60,
-  'cell-over-voltage': 3.7,
-  'cell-under-voltage': 2.4,
-  'self-discharge': 1,
-  'fan-failure': 0.25,
-  'loose-connection': 0.2,
-};
-
-/** POST /age body: make the pack as old as `cycles` equivalent full cycles. */
-export const AgeRequestSchema = z.object({ cycles: z.number().finite().nonnegative().max(5000) }).strict();
 
 // ---------------------------------------------------------------- state
 
@@ -259,14 +200,12 @@ export class Site {
   private connectedForS = 0;
   energyImportWh = 0;
   energyExportWh = 0;
-  private readonly faults = new Map<FaultType, ActiveFault>();
+  private readonly faults = new InjectedFaults();
   /**
    * Longest sub-step, ms. In-process runs over months (SoH and anomaly benches) may raise it to
    * tens of seconds: the thermal time constant is hours and the RC pair is advanced exactly.
    */
   maxSubstepMs = MAX_SUBSTEP_MS;
-  /** Simulated time each slow fault began, ms. */
-  private readonly slowSince = new Map<FaultType, number>();
   /** Called after the set of active faults changed (the Modbus server watches modbus-silence). */
   onFaultsChanged: ((faults: ActiveFault[]) => void) | undefined;
 
@@ -373,7 +312,7 @@ export class Site {
     } else {
       this.pcs.step(dtS, dc);
     }
-    if (this.slowSince.size) this.growSlowFaults();
+    if (this.faults.growing) this.faults.grow(pack, this.simTimeMs);
     pack.step(dtS, pack.currentForPower(this.pcs.dcPower));
     this.simTimeMs += dtMs;
     this.sample();
@@ -381,56 +320,24 @@ export class Site {
     else this.energyExportWh += (-this.gridW * dtS) / 3600;
   }
 
-  /** Set the pack's slow-fault physics from the slow faults' age. */
-  private growSlowFaults(): void {
-    const slow = this.pack.slow;
-    slow.leakA.clear();
-    slow.contactOhm.clear();
-    slow.cooling = 1;
-    for (const [type, since] of this.slowSince) {
-      const f = this.faults.get(type);
-      if (!f || f.cell === undefined || f.value === undefined) continue;
-      const days = Math.max(0, this.simTimeMs - since) / 86_400_000;
-      if (type === 'self-discharge') {
-        const cap = this.pack.cellStates()[f.cell]?.capacityAh ?? this.pack.ratedAh;
-        slow.leakA.set(f.cell, ((f.value / 100) * days * cap) / 24);
-      } else if (type === 'fan-failure') {
-        slow.cooling = Math.max(MIN_COOLING, 1 - f.value * days);
-      } else if (type === 'loose-connection') {
-        slow.contactOhm.set(f.cell, (f.value / 1000) * days);
-      }
-    }
-  }
-
   activeFaults(): ActiveFault[] {
-    return [...this.faults.values()];
+    return this.faults.active();
   }
 
   hasFault(type: FaultType): boolean {
     return this.faults.has(type);
   }
 
+  /** Injects a fault (faults.ts says what each does); RangeError for a request the pack cannot take. */
   injectFault(req: FaultRequest): ActiveFault {
-    const cell = req.cell ?? 0;
-    if (cell >= this.pack.cellCount) throw new RangeError(`cell ${cell} does not exist: the pack has cells 0..${this.pack.cellCount - 1}`);
-    const fault: ActiveFault = { type: req.type, since: new Date(this.simTimeMs).toISOString() };
-    const value = req.value ?? FAULT_DEFAULT_VALUE[req.type];
-    if (value !== undefined) {
-      fault.cell = cell;
-      fault.value = value;
-    }
-    if (SLOW_FAULT_TYPES.includes(req.type) && !(value !== undefined && value > 0)) throw new RangeError(`${req.type}: value is a growth rate per day and must be positive`);
-    this.faults.set(req.type, fault);
-    // Injected again: the slow fault starts over from nothing.
-    this.slowSince.delete(req.type);
+    const fault = this.faults.inject(req, this.pack.cellCount, this.simTimeMs);
     this.applyFaults();
     return fault;
   }
 
   /** Clear one type of fault, or all of them. Returns what was cleared. */
   clearFaults(type?: FaultType): ActiveFault[] {
-    const cleared = [...this.faults.values()].filter((f) => type === undefined || f.type === type);
-    for (const f of cleared) this.faults.delete(f.type);
+    const cleared = this.faults.clear(type);
     if (cleared.length) {
       this.applyFaults();
       // The operator cleared the cause: the BMS may reclose at once, as after an AlmRst.
@@ -440,20 +347,9 @@ export class Site {
     return cleared;
   }
 
-  /** Put the active faults into the parts: sensor overlays on the BMS, PCS fault, grid state. */
+  /** Put the active faults into the parts: sensor overlays and slow physics on the pack, PCS fault, grid state. */
   private applyFaults(): void {
-    const overlays = this.pack.faults;
-    overlays.cellTemp.clear();
-    overlays.cellVoltage.clear();
-    for (const f of this.faults.values()) {
-      if (f.cell === undefined || f.value === undefined) continue;
-      if (f.type === 'over-temperature') overlays.cellTemp.set(f.cell, f.value);
-      else if (f.type === 'cell-over-voltage' || f.type === 'cell-under-voltage') overlays.cellVoltage.set(f.cell, f.value);
-    }
-    // Slow faults grow from the time they were (last) injected; a cleared one stops at once.
-    for (const t of [...this.slowSince.keys()]) if (!this.faults.has(t)) this.slowSince.delete(t);
-    for (const f of this.faults.values()) if (SLOW_FAULT_TYPES.includes(f.type) && !this.slowSince.has(f.type)) this.slowSince.set(f.type, this.simTimeMs);
-    this.growSlowFaults();
+    this.faults.applyTo(this.pack, this.simTimeMs);
     this.pcs.fault = this.faults.has('pcs-fault');
     this.gridPresent = !this.faults.has('grid-loss');
     // Let the BMS see the new readings now, not at the next step (a zero-length step).
@@ -465,8 +361,7 @@ export class Site {
   state(): SiteState {
     const pack = this.pack;
     const cells = pack.cellStates();
-    const temps = cells.map((c) => c.temp);
-    const volts = cells.map((c) => c.voltage);
+    const readings = cellReadings(cells);
     const pcs = this.pcs;
     return {
       site: this.config.kind,
@@ -479,11 +374,11 @@ export class Site {
         voltage: pack.voltage,
         current: pack.current,
         power: pack.power,
-        temperature: temps.reduce((a, b) => a + b, 0) / temps.length,
-        tempMax: Math.max(...temps),
-        tempMin: Math.min(...temps),
-        cellVmax: Math.max(...volts),
-        cellVmin: Math.min(...volts),
+        temperature: readings.temps.reduce((a, b) => a + b, 0) / readings.temps.length,
+        tempMax: readings.tMax,
+        tempMin: readings.tMin,
+        cellVmax: readings.vMax,
+        cellVmin: readings.vMin,
         capacityAh: pack.ratedAh,
         capacityWh: pack.ratedWh,
         capacitySoh: pack.capacitySohPct,

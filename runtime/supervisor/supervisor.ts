@@ -1,18 +1,16 @@
 // `lifo4 start`: the all-in-one for a newcomer. Runs the simulator, the edge runtime and the cloud
 // runtime as child processes (Node-RED is one runtime per process), prefixes their log lines,
 // restarts a child that dies, and stops them all on Ctrl-C / SIGTERM within 5 s.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AllSettings } from '../../settings';
 import { CONFIG_ERROR_EXIT, FIELDS, hostPort, reachableHost } from '../../settings';
 import { defaultFlowPath, FLOW_ENV, readFlow } from '../app/flow-files';
-import { packageRoot } from '../app/package-info';
+import { packageRoot } from '../package-info';
 import { buildFactoryBundle } from '../ota/bundle-store';
 import { ReleaseSlots } from '../ota/release-slots';
 import { loadOrCreateSigningKey, otaDir, SIGNING_PUB_FILE } from '../ota/signing-key';
+import { describeExit, NodeChild, type ChildExit } from '../process/child';
 import { loadOrCreateSecrets, siteSecrets } from '../secrets';
 import { ReadyMessageSchema } from './ready-message';
 import type { ReadyMessage } from './ready-message';
@@ -39,7 +37,7 @@ function log(line: string): void {
 }
 
 class SupervisedChild {
-  proc: ChildProcess | undefined;
+  proc: NodeChild | undefined;
   ready: ReadyMessage | undefined;
   startedAt = 0;
   quickCrashes = 0;
@@ -63,13 +61,8 @@ class SupervisedChild {
   }
 
   get alive(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+    return this.proc?.running ?? false;
   }
-}
-
-function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, out: NodeJS.WritableStream): void {
-  if (!stream) return;
-  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${prefix} ${line}\n`));
 }
 
 interface Ports {
@@ -134,8 +127,9 @@ export class Supervisor {
         ...(settings.seed !== undefined ? ['--seed', String(settings.seed)] : []),
       ]),
       // The edge runs as a real device does: under the OTA agent, which starts the runtime of the
-      // current release and takes updates from the cloud (README "OTA"). The runtime's settings
-      // reach it through the environment, since a release's entry names only its flows and data.
+      // current release and takes updates from the cloud (README, "Updates over the air"). The
+      // runtime's settings reach it through the environment, since a release's entry names only
+      // its flows and data.
       edge: new SupervisedChild(
         'edge',
         () => [
@@ -251,35 +245,34 @@ export class Supervisor {
 
   private spawn(child: SupervisedChild): void {
     if (this.stopping) return;
-    const proc = spawn(process.execPath, [CLI, ...child.args()], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    const proc: NodeChild = new NodeChild({
+      args: [CLI, ...child.args()],
       env: child.env(),
+      output: { prefix: `[${child.role}]` },
+      onMessage: (raw) => {
+        const message = ReadyMessageSchema.safeParse(raw);
+        if (!message.success || message.data.role !== child.role) return;
+        if (child.everReady) log(`${child.role} is back`);
+        child.everReady = true;
+        child.markReady(message.data);
+      },
+      onError: (err) => log(`${child.role} could not be started: ${err.message}`),
+      onExit: (exit) => this.onExit(child, proc, exit),
     });
     child.proc = proc;
     child.ready = undefined;
     log(`${child.role} started (pid ${proc.pid})`);
     child.startedAt = Date.now();
-    prefixLines(proc.stdout, `[${child.role}]`, process.stdout);
-    prefixLines(proc.stderr, `[${child.role}]`, process.stderr);
-    proc.on('message', (raw) => {
-      const message = ReadyMessageSchema.safeParse(raw);
-      if (!message.success || message.data.role !== child.role) return;
-      if (child.everReady) log(`${child.role} is back`);
-      child.everReady = true;
-      child.markReady(message.data);
-    });
-    proc.on('error', (err) => log(`${child.role} could not be started: ${err.message}`));
-    proc.on('exit', (code, signal) => this.onExit(child, proc, code, signal));
   }
 
-  private onExit(child: SupervisedChild, proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(child: SupervisedChild, proc: NodeChild, exit: ChildExit): void {
     if (child.proc !== proc) return;
     if (this.stopping) {
       this.finishIfAllExited();
       return;
     }
-    const how = signal ? `signal ${signal}` : `code ${code}`;
-    if (code === CONFIG_ERROR_EXIT) {
+    const how = describeExit(exit);
+    if (exit.code === CONFIG_ERROR_EXIT) {
       log(`${child.role} stopped on a configuration error (see its message above); stopping everything`);
       this.stop(`${child.role} configuration error`, CONFIG_ERROR_EXIT);
       return;
@@ -309,7 +302,7 @@ export class Supervisor {
     if (this.stopping) {
       if (why === 'SIGINT' || why === 'SIGTERM') {
         // A second Ctrl-C: no more waiting.
-        for (const child of Object.values(this.children)) if (child.alive) child.proc?.kill('SIGKILL');
+        for (const child of Object.values(this.children)) if (child.alive) child.proc?.kill();
       }
       return;
     }
@@ -318,16 +311,9 @@ export class Supervisor {
     log(`stopping (${why})`);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const child of Object.values(this.children)) if (child.alive) child.proc?.kill('SIGTERM');
-    const killTimer = setTimeout(() => {
-      for (const child of Object.values(this.children)) {
-        if (child.alive) {
-          log(`${child.role} still running after ${SUPERVISOR_TIMING.killAfterMs} ms; killing it`);
-          child.proc?.kill('SIGKILL');
-        }
-      }
-    }, SUPERVISOR_TIMING.killAfterMs);
-    killTimer.unref();
+    for (const child of Object.values(this.children)) {
+      if (child.alive) void child.proc?.stop(SUPERVISOR_TIMING.killAfterMs, () => log(`${child.role} still running after ${SUPERVISOR_TIMING.killAfterMs} ms; killing it`));
+    }
     this.finishIfAllExited();
   }
 

@@ -1,8 +1,9 @@
-// Debian's Chromium through playwright-core (DESIGN.md, "Platform facts"), with every console
+// Debian's Chromium through playwright-core (no browser download: /usr/bin/chromium), with every console
 // error and failed request of a page collected so a test can insist there were none.
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { requireService } from '../services/service';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -10,6 +11,11 @@ export const SCREENSHOTS = resolve(__dirname, '../../../test/e2e/screenshots');
 
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM);
+}
+
+/** In a before hook: skips the suite without Chromium, or fails it under CI=true. */
+export function requireChromium(ctx: Mocha.Context): void {
+  requireService(ctx, `Chromium at ${CHROMIUM}`, chromiumAvailable(), 'apt-get install chromium, or set CHROMIUM_PATH');
 }
 
 export function launch(): Promise<Browser> {

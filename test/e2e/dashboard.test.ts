@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumAvailable, CHROMIUM, launch, openPage, screenshot, type WatchedPage } from './browser';
+import { launch, requireChromium, openPage, screenshot, type WatchedPage } from './browser';
 import { startTarget, type Target } from './target';
 
 const PASSWORD = 'e2e-password-0123';
@@ -66,11 +66,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
   let current: WatchedPage | null = null;
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      if (process.env.CI === 'true') throw new Error(`Chromium not found at ${CHROMIUM}: the e2e suite needs it in CI (apt-get install chromium)`);
-      console.log(`    (skipped: Chromium not found at ${CHROMIUM}; set CHROMIUM_PATH or install chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     target = await startTarget();
     for (const u of Object.values(USERS)) await target.addUser(u.email, u.role, PASSWORD);
     browser = await launch();
@@ -147,7 +143,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
     await p.waitForSelector('.echart canvas');
     await screenshot(p, 'site');
 
-    // Charge 1.5 kW for 10 minutes: + is discharge (DESIGN.md), so -1.5.
+    // Charge 1.5 kW for 10 minutes: + is discharge, so -1.5.
     await p.fill('[data-test=setpoint-kw]', '-1.5');
     await p.fill('[data-test=setpoint-minutes]', '10');
     await p.click('[data-test=send-setpoint]');

@@ -11,16 +11,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CommandAck, Mode, Plan, TelemetryRecord } from '../../nodes/domain/contracts';
-import { loadDayAheadPrices } from '../../runtime/data/real-data';
-import { createCloudApi } from '../../runtime/api';
-import { openCloudDb, cloudDbPath } from '../../runtime/api/db';
+import type { CommandAck, Mode, Plan, TelemetryRecord } from '../../domain/contracts';
+import { loadDayAheadPrices } from '../../io/data/real-data';
+import { createCloudApi } from '../../runtime/app/cloud-api';
+import { openCloudDb, cloudDbPath } from '../../runtime/cloud-db/cloud-db';
 import { UserStore } from '../../runtime/api/users';
-import { FleetHub, type FleetCommand } from '../../runtime/fleet/hub';
+import { FleetHub, type FleetCommand } from '../../io/fleet-hub';
 import { loadOrCreateSecrets } from '../../runtime/secrets';
 import { createSite } from '../../runtime/simulator';
 import { ControlApi } from '../../runtime/simulator/control-api';
-import { openSqliteStore } from '../../runtime/timeseries/sqlite-store';
+import { openSqliteStore } from '../../io/timeseries/sqlite-store';
 
 export const HARNESS_PASSWORD = 'harness-password-1';
 export const HARNESS_USERS = {
@@ -51,8 +51,7 @@ export async function startHarness(opts: { port?: number; dataDir?: string; site
 
   const hub = new FleetHub();
   const store = openSqliteStore(join(dataDir, 'timeseries.db'));
-  hub.setStore(store);
-  const api = await createCloudApi({ dataDir, hub, secrets, bcryptCost: 4, print: () => undefined });
+  const api = await createCloudApi({ dataDir, hub, store, secrets, bcryptCost: 4, print: () => undefined });
 
   // ---- the site: the simulator's model, stepped once a second
   const site = createSite('household', 1);

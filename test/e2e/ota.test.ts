@@ -1,4 +1,4 @@
-// The newcomer's OTA path end to end (issue 8, "Done when"), in Chromium against `lifo4 start`,
+// The newcomer's OTA path end to end, in Chromium against `lifo4 start`,
 // whose edge runs under the OTA agent: export the flow from the edge editor, build a signed bundle
 // with `lifo4 image build`, deploy it to the simulated site from the dashboard's OTA page as a
 // SUPER_ADMIN, and watch it commit; then a broken flow (its broker address mistyped) is rolled
@@ -14,7 +14,7 @@ import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { AgentStateSchema } from '../../runtime/ota/release-slots';
 import { eventually } from '../integration/lifo4-process';
-import { chromiumAvailable, CHROMIUM, launch, openPage, screenshot, type WatchedPage } from './browser';
+import { launch, requireChromium, openPage, screenshot, type WatchedPage } from './browser';
 import { startTarget, type Target } from './target';
 
 const run = promisify(execFile);
@@ -38,11 +38,7 @@ describe('OTA from the dashboard to the simulated site (e2e)', function () {
   let work = '';
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      if (process.env.CI === 'true') throw new Error(`Chromium not found at ${CHROMIUM}: the e2e suite needs it in CI (apt-get install chromium)`);
-      console.log(`    (skipped: Chromium not found at ${CHROMIUM}; set CHROMIUM_PATH or install chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     if ((process.env.LIFO4_E2E_TARGET ?? 'runtime') !== 'runtime') {
       console.log('    (skipped: the OTA path needs `lifo4 start` run by the test)');
       this.skip();

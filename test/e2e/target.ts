@@ -7,7 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { cloudDbPath, openCloudDb } from '../../runtime/api/db';
+import { cloudDbPath, openCloudDb } from '../../runtime/cloud-db/cloud-db';
 import { UserStore } from '../../runtime/api/users';
 import { HARNESS_PASSWORD, startHarness } from './harness';
 

@@ -3,10 +3,11 @@
 // outcome is read back from its GET /state, never from the flow's own belief.
 import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
-import type { Decision, Request, Telemetry } from '../../nodes/domain/contracts';
-import { startSimulator, type RunningSimulator } from '../../runtime/simulator';
-import type { SiteState } from '../../runtime/simulator';
+import type { Decision, Request, Telemetry } from '../../domain/contracts';
+import { startSimulator } from '../../runtime/simulator';
+import type { SiteState, RunningSimulator } from '../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from './edge-loop';
+import { tempUserDirPerTest } from '../user-dir';
 
 helper.init(require.resolve('node-red'));
 
@@ -29,6 +30,7 @@ function nextWhere<T>(node: TestNode, test: (p: T) => boolean, what: string, ms 
 }
 
 describe('the default edge flow (flows/edge.json) on the simulator', function () {
+  tempUserDirPerTest();
   this.timeout(60_000);
   let sim: RunningSimulator;
   const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {

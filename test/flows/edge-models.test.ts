@@ -6,22 +6,23 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import helper from 'node-red-node-test-helper';
-import { TelemetryRecordSchema } from '../../nodes/domain/contracts';
-import { LoadHistorySeedSchema } from '../../nodes/domain/forecast/load-history';
+import { TelemetryRecordSchema } from '../../domain/contracts';
+import { LoadHistorySeedSchema } from '../../domain/forecast/load-history';
 import anomalyScore from '../../nodes/anomaly-score/anomaly-score';
 import loadForecast from '../../nodes/load-forecast/load-forecast';
 import mqttLink from '../../nodes/mqtt-link/mqtt-link';
 import sohEstimate from '../../nodes/soh-estimate/soh-estimate';
 import telemetryOut from '../../nodes/telemetry-out/telemetry-out';
 import { edgeModelEnv } from '../../runtime/app/edge-models';
-import { BUILT_MODELS_DIR } from '../../runtime/ml/built-models';
+import { BUILT_MODELS_DIR } from '../../io/ml/built-models';
 import { FLOW_ENV } from '../../runtime/app/flow-files';
-import { loadHouseholdProfile } from '../../runtime/data/real-data';
+import { loadHouseholdProfile } from '../../io/data/real-data';
 import { startSimulator, type RunningSimulator } from '../../runtime/simulator';
-import { startFakeCloud, type FakeCloud } from '../mqtt-edge/fake-cloud';
+import { startFakeCloud, type FakeCloud } from '../nodes/mqtt/fake-cloud';
 import { startAedes, type RunningAedes } from '../services/aedes';
 import { makeTempDir, waitUntil } from '../services/service';
 import { edgeLoopFlow, LOOP_NODES } from './edge-loop';
+import { tempUserDirPerTest } from '../user-dir';
 
 helper.init(require.resolve('node-red'));
 
@@ -65,6 +66,7 @@ describe("the simulator's past load (GET /history/load)", function () {
 });
 
 describe('the default edge flow (flows/edge.json) with its models on the simulator', function () {
+  tempUserDirPerTest();
   this.timeout(90_000);
   let sim: RunningSimulator;
   let aedes: RunningAedes;

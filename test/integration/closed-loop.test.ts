@@ -25,11 +25,13 @@ describe('closed loop: lifo4 edge controlling lifo4 sim over Modbus TCP', functi
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lifo4-loop-'));
-    const [e, m, c] = await freePorts(3);
+    // The broker port is free and nothing listens there: the edge buffers its telemetry and reaches
+    // no broker of another run on the default port.
+    const [e, m, c, b] = await freePorts(4);
     ports = { edge: e as number, modbus: m as number, control: c as number };
     sim = new Lifo4Process(['sim', '--modbus-port', String(ports.modbus), '--control-port', String(ports.control), '--data-dir', dataDir]);
     await sim.waitFor(/sim ready/, 30_000);
-    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', '500', '--data-dir', dataDir]);
+    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', '500', '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir]);
     await edge.waitFor(/edge ready/, 30_000);
   });
   after(async () => {

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { CommandAckSchema, type SignedCommand } from '../../nodes/domain/contracts';
-import { signCommand } from '../../nodes/domain/commands/signature';
-import { topics } from '../../nodes/domain/topics';
+import { CommandAckSchema, type SignedCommand } from '../../domain/contracts';
+import { signCommand } from '../../io/command-signature';
+import { topics } from '../../domain/topics';
 import { Lifo4Process, eventually, freePorts, getJson, runCli } from './lifo4-process';
 
 const SITE = 'site-1';

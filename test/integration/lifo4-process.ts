@@ -32,8 +32,9 @@ export class Lifo4Process {
   readonly exited: Promise<Exit>;
   exit: Exit | undefined;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  /** `script` another Node.js entry point than the CLI (e.g. a stock Node-RED's red.js); `env` replaces the environment when `replaceEnv`. */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, script = CLI, replaceEnv = false) {
+    this.proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: replaceEnv ? env : { ...process.env, ...env } });
     this.proc.stdout?.on('data', (chunk: Buffer) => (this.out += chunk.toString()));
     this.proc.stderr?.on('data', (chunk: Buffer) => (this.out += chunk.toString()));
     this.exited = new Promise((resolve) => {

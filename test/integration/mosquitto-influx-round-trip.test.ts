@@ -7,18 +7,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import helper, { type TestNode } from 'node-red-node-test-helper';
-import type { TelemetryRecord } from '../../nodes/domain/contracts';
+import type { TelemetryRecord } from '../../domain/contracts';
 import mqttLinkNode from '../../nodes/mqtt-link/mqtt-link';
 import telemetryInNode from '../../nodes/telemetry-in/telemetry-in';
 import telemetryOutNode from '../../nodes/telemetry-out/telemetry-out';
 import timeseriesOutNode from '../../nodes/timeseries-out/timeseries-out';
-import { packageRoot } from '../../runtime/app/package-info';
+import { packageRoot } from '../../runtime/package-info';
 import { mosquittoPasswordFile } from '../../runtime/broker/mosquitto-files';
-import { storeFor } from '../../runtime/timeseries/registry';
+import { openTimeseriesStore } from '../../io/timeseries/open';
+import type { TimeseriesStore } from '../../io/timeseries/store';
 import { influxdAvailable, startInfluxd, type RunningInfluxd } from '../services/influxdb';
 import { mosquittoAvailable, startMosquitto, type RunningMosquitto } from '../services/mosquitto';
 import { makeTempDir, requireService, waitUntil } from '../services/service';
-import { arbiterDecision, batteryTelemetry } from '../mqtt-edge/edge-messages';
+import { arbiterDecision, batteryTelemetry } from '../nodes/mqtt/edge-messages';
 
 helper.init(require.resolve('node-red'));
 
@@ -34,6 +35,7 @@ describe('edge -> Mosquitto (shipped ACL) -> cloud -> InfluxDB, with the broker 
   let influx: RunningInfluxd | undefined;
   let tmp: ReturnType<typeof makeTempDir>;
   let feeder: NodeJS.Timeout | undefined;
+  let reader: TimeseriesStore | undefined;
 
   before(function () {
     requireService(this, 'mosquitto', mosquittoAvailable(), 'apt-get install mosquitto');
@@ -51,6 +53,8 @@ describe('edge -> Mosquitto (shipped ACL) -> cloud -> InfluxDB, with the broker 
 
   afterEach(async () => {
     if (feeder) clearInterval(feeder);
+    await reader?.close();
+    reader = undefined;
     await helper.unload();
     await mosquitto?.stop();
     await influx?.stop();
@@ -85,11 +89,9 @@ describe('edge -> Mosquitto (shipped ACL) -> cloud -> InfluxDB, with the broker 
       out.receive({ topic: 'decision', payload: arbiterDecision(SITE, i++) });
     }, 20);
 
-    const store = () => {
-      const s = storeFor('store');
-      if (!s) throw new Error('no store registered');
-      return s;
-    };
+    // A second connection to the database timeseries-out writes.
+    reader = openTimeseriesStore({ backend: 'influxdb', url: `${influx!.url}/lifo4` });
+    const store = () => reader!;
     const stored = async (): Promise<number> => {
       const r = await store().range({ siteId: SITE, from: 0, to: Date.now() + 60_000, everyMs: 31 * 86_400_000, fields: ['socPct'] });
       return r.buckets.reduce((n, b) => n + b.count, 0);

@@ -6,13 +6,13 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { packageRoot } from '../../runtime/app/package-info';
+import { packageRoot } from '../../runtime/package-info';
 import { mosquittoPasswordFile } from '../../runtime/broker/mosquitto-files';
 import { loadOrCreateSecrets, secretsPath, siteSecrets } from '../../runtime/secrets';
-import { EdgeClient, eventually } from '../mqtt-cloud/edge-client';
+import { EdgeClient, eventually } from '../nodes/mqtt/edge-client';
 import { mosquittoAvailable, startMosquitto, type RunningMosquitto } from '../services/mosquitto';
 import { requireService } from '../services/service';
-import { householdRecords } from '../timeseries/records';
+import { householdRecords } from '../io/timeseries/records';
 import { Lifo4Process, freePorts } from './lifo4-process';
 
 const SITES = ['site-a', 'site-b', 'site-c'];

@@ -4,8 +4,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ModbusRTU from 'modbus-serial';
-import { TelemetrySchema } from '../../nodes/domain/contracts';
-import { discoverModels, SUNS_MARKER, END_MODEL_ID } from '../../nodes/domain/sunspec/discovery';
+import { TelemetrySchema } from '../../domain/contracts';
+import { discoverModels, SUNS_MARKER, END_MODEL_ID } from '../../domain/sunspec/discovery';
 import { Lifo4Process, eventually, freePorts, getJson, runCli } from './lifo4-process';
 
 const packageVersion = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -236,11 +236,12 @@ describe('lifo4 command line', function () {
 
   it('stops with exit code 2 naming the flag when the port is taken', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lifo4-cli-'));
-    const [port] = (await freePorts(1)) as [number];
+    // Every other port the cloud binds is free and its own: only the blocked one may fail it.
+    const [port, mqttPort] = (await freePorts(2)) as [number, number];
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
-      const cloud = new Lifo4Process(['cloud', '--port', String(port), '--data-dir', dir]);
+      const cloud = new Lifo4Process(['cloud', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dir]);
       const exit = await cloud.exited;
       assert.equal(exit.code, 2, cloud.output);
       assert.match(cloud.output, new RegExp(`--port: port ${port} on 127.0.0.1 is already in use`));

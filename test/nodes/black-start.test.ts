@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
 import blackStart from '../../nodes/black-start/black-start';
-import type { Request } from '../../nodes/domain/contracts';
-import type { IslandCommand, Transition } from '../../nodes/domain/black-start/state-machine';
+import type { Request } from '../../domain/contracts';
+import type { IslandCommand, Transition } from '../../domain/black-start/state-machine';
 import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from '../flows/edge-loop';
+import { tempUserDirPerTest } from '../user-dir';
 
 helper.init(require.resolve('node-red'));
 
@@ -23,6 +24,7 @@ function collect<T>(node: TestNode): T[] {
 }
 
 describe('black-start node on the simulator (edge loop + black-start)', function () {
+  tempUserDirPerTest();
   this.timeout(90_000);
   let sim: RunningSimulator;
   const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { TelemetrySchema, type Telemetry } from '../../nodes/domain/contracts';
-import { ModbusTcpServer } from '../../runtime/modbus/tcp-server';
+import { TelemetrySchema, type Telemetry } from '../../domain/contracts';
+import { ModbusTcpServer } from '../../runtime/simulator/modbus/tcp-server';
 import { helper, nextMessage, ourNodes } from './harness';
 import { BASE, ImageBank, sunspecImage } from './sunspec-images';
 

@@ -1,12 +1,12 @@
-// Fast and slow reads (device-io/sunspec-reader.ts): after the first, complete poll, each poll
+// Fast and slow reads (domain/sunspec/reader.ts): after the first, complete poll, each poll
 // reads the models the control loop needs every cycle plus one slow model in turn, with adjacent
 // models merged into as few reads as possible, and still sends complete Telemetry.
 import assert from 'node:assert/strict';
-import { pointOffset } from '../../nodes/domain/sunspec/codec';
-import type { Telemetry } from '../../nodes/domain/contracts';
-import { planSpans, readCount } from '../../nodes/device-io/sunspec-reader';
-import { ModbusTcpServer } from '../../runtime/modbus/tcp-server';
-import type { RegisterBank } from '../../runtime/modbus/register-bank';
+import { pointOffset } from '../../domain/sunspec/codec';
+import type { Telemetry } from '../../domain/contracts';
+import { planSpans, readCount } from '../../domain/sunspec/reader';
+import { ModbusTcpServer } from '../../runtime/simulator/modbus/tcp-server';
+import type { RegisterBank } from '../../runtime/simulator/modbus/register-bank';
 import { connectionNode, helper, nextMessage, ourNodes } from './harness';
 import { BASE, batteryImage, ImageBank, meterImage, model, PcsBank } from './sunspec-images';
 

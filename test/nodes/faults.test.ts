@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import type { Telemetry } from '../../nodes/domain/contracts';
-import { ModbusTransport, ModbusTransportError } from '../../nodes/modbus-connection/transport';
-import { ModbusTcpServer } from '../../runtime/modbus/tcp-server';
+import type { Telemetry } from '../../domain/contracts';
+import { ModbusTransport, ModbusTransportError } from '../../io/modbus/transport';
+import { ModbusTcpServer } from '../../runtime/simulator/modbus/tcp-server';
 import { connectionNode, helper, nextMessage, nextStatus, ourNodes } from './harness';
-import { pointOffset } from '../../nodes/domain/sunspec/codec';
+import { pointOffset } from '../../domain/sunspec/codec';
 import { BASE, batteryImage, ImageBank, model } from './sunspec-images';
 
 const unhandled: unknown[] = [];

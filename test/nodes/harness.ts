@@ -41,6 +41,11 @@ export function nextStatus(node: TestNode, accept: (s: Status) => boolean, ms = 
   });
 }
 
+/** Every status a node has shown so far, oldest first (the test helper records node.status calls). */
+export function statusesShown(node: TestNode): Status[] {
+  return (node.status as unknown as { getCalls(): { args: Status[] }[] }).getCalls().map((c) => c.args[0] ?? {});
+}
+
 /** Resolve with the first node.error a node reports whose message matches. */
 export function nextError(node: TestNode, match: RegExp, ms = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Telemetry } from '../../nodes/domain/contracts';
-import { ModbusTcpServer } from '../../runtime/modbus/tcp-server';
+import type { Telemetry } from '../../domain/contracts';
+import { ModbusTcpServer } from '../../runtime/simulator/modbus/tcp-server';
 import { startSimulator, type RunningSimulator } from '../../runtime/simulator/index';
 import { connectionNode, helper, nextError, nextMessage, nextStatus, ourNodes } from './harness';
 import { PcsBank } from './sunspec-images';

@@ -5,11 +5,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
 import peakShaving from '../../nodes/peak-shaving/peak-shaving';
-import type { Request, Telemetry } from '../../nodes/domain/contracts';
+import type { Request, Telemetry } from '../../domain/contracts';
 import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from '../flows/edge-loop';
-import { packageRoot } from '../../runtime/app/package-info';
+import { packageRoot } from '../../runtime/package-info';
 import { PeakShavingNodeConfigSchema } from '../../nodes/peak-shaving/config';
+import { tempUserDirPerTest } from '../user-dir';
 
 helper.init(require.resolve('node-red'));
 
@@ -134,6 +135,7 @@ describe('peak-shaving node', () => {
 });
 
 describe('peak-shaving in the edge control loop on the simulator', function () {
+  tempUserDirPerTest();
   this.timeout(60_000);
   let sim: RunningSimulator;
   const state = async (): Promise<SiteState> => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
-import type { PriceSeries } from '../../nodes/domain/contracts';
+import type { PriceSeries } from '../../domain/contracts';
 import priceFeed from '../../nodes/price-feed/price-feed';
 
 helper.init(require.resolve('node-red'));

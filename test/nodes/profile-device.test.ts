@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TelemetrySchema, type Telemetry } from '../../nodes/domain/contracts';
-import { encodeModel } from '../../nodes/domain/sunspec/codec';
-import { blockModelDef, parseProfile, type Profile } from '../../nodes/domain/sunspec/profile';
-import { ModbusException, ModbusExceptionCode, type RegisterBank } from '../../runtime/modbus/register-bank';
-import { ModbusTcpServer } from '../../runtime/modbus/tcp-server';
+import { TelemetrySchema, type Telemetry } from '../../domain/contracts';
+import { encodeModel } from '../../domain/sunspec/codec';
+import { blockModelDef, parseProfile, type Profile } from '../../domain/sunspec/profile';
+import { ModbusException, ModbusExceptionCode, type RegisterBank } from '../../runtime/simulator/modbus/register-bank';
+import { ModbusTcpServer } from '../../runtime/simulator/modbus/tcp-server';
 import { connectionNode, helper, nextMessage, ourNodes } from './harness';
+import { packageRoot } from '../../io/package-root';
 
 /** The profile shipped in the example flow examples/generic-lfp-bms-profile.json. */
 function exampleProfileText(): string {
-  const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', 'generic-lfp-bms-profile.json'), 'utf8')) as { type: string; profile?: string }[];
+  const flow = JSON.parse(readFileSync(join(packageRoot, 'examples', 'generic-lfp-bms-profile.json'), 'utf8')) as { type: string; profile?: string }[];
   const node = flow.find((n) => n.type === 'profile-device');
   if (!node?.profile) throw new Error('example flow has no profile-device node');
   return node.profile;

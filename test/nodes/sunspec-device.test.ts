@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { TelemetrySchema, type Telemetry } from '../../nodes/domain/contracts';
-import { ModbusTcpServer } from '../../runtime/modbus/tcp-server';
+import { TelemetrySchema, type Telemetry } from '../../domain/contracts';
+import { ModbusTcpServer } from '../../runtime/simulator/modbus/tcp-server';
 import { connectionNode, helper, nextMessage, nextStatus, ourNodes } from './harness';
 import { BATTERY_CELLS, BATTERY_TEMPS, batteryImage, ImageBank, meterImage, PcsBank } from './sunspec-images';
 

@@ -1,10 +1,10 @@
 // SunSpec register images for the node tests: a battery (1, 802, 805, 713), a PCS (1, 701, 702,
 // 704) whose WSet drives its power and falls back to WSetRvrt when the revert timer runs out, and
 // a grid meter (1, 203), served at base 40000 like the simulator's units.
-import { encodeModel, pointOffset, type GroupValues } from '../../nodes/domain/sunspec/codec';
-import { SUNS_MARKER } from '../../nodes/domain/sunspec/discovery';
-import { sunspecModel, type ModelDef } from '../../nodes/domain/sunspec/model';
-import { ModbusException, ModbusExceptionCode, type RegisterBank } from '../../runtime/modbus/register-bank';
+import { encodeModel, pointOffset, type GroupValues } from '../../domain/sunspec/codec';
+import { SUNS_MARKER } from '../../domain/sunspec/discovery';
+import { sunspecModel, type ModelDef } from '../../domain/sunspec/model';
+import { ModbusException, ModbusExceptionCode, type RegisterBank } from '../../runtime/simulator/modbus/register-bank';
 
 export const BASE = 40000;
 

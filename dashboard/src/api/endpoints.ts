@@ -1,6 +1,6 @@
 // The typed API client: one function per route the dashboard uses. Every call goes through
 // CLIENT_ROUTES, the list of (method, path, query and body fields) the dashboard relies on;
-// tests/openapi.test.ts checks that list against the API's OpenAPI document (the saved copy
+// tests/api/openapi.test.ts checks that list against the API's OpenAPI document (the saved copy
 // api/openapi.json, itself compared with the document the API's code generates), so a route or
 // field renamed on the server fails a test instead of failing in an operator's browser.
 import { ApiRequestError, request, type Query } from './http';
@@ -42,7 +42,7 @@ export const CLIENT_ROUTES = {
   updateUser: { method: 'patch', path: '/users/{id}', body: ['role', 'siteIds', 'disabled', 'password'] },
   reset2fa: { method: 'post', path: '/users/{id}/reset-2fa', body: [] },
   audit: { method: 'get', path: '/audit', query: ['from', 'to', 'userId', 'action', 'limit'] },
-  // OTA (issue 8; types in views/ota/ota-types.ts)
+  // OTA (types in views/ota/ota-types.ts)
   otaBundles: { method: 'get', path: '/ota/bundles' },
   otaDeployments: { method: 'get', path: '/ota/deployments' },
   otaCreateDeployment: { method: 'post', path: '/ota/deployments', body: ['version', 'siteIds', 'stages', 'stageHours', 'successShare', 'failureShare', 'minSites', 'silentMinutes'] },
@@ -50,7 +50,7 @@ export const CLIENT_ROUTES = {
   otaPause: { method: 'post', path: '/ota/deployments/{id}/pause', body: ['reason'] },
   otaResume: { method: 'post', path: '/ota/deployments/{id}/resume', body: [] },
   otaAbort: { method: 'post', path: '/ota/deployments/{id}/abort', body: [] },
-  // forecasts, SoH, anomalies, model versions (issue 9; types in api/ml-types.ts)
+  // forecasts, SoH, anomalies, model versions (types in api/ml-types.ts)
   mlForecast: { method: 'get', path: '/ml/sites/{id}/forecast', query: ['day'] },
   mlSoh: { method: 'get', path: '/ml/sites/{id}/soh', query: ['from', 'to', 'limit'] },
   mlAnomalies: { method: 'get', path: '/ml/sites/{id}/anomalies', query: ['from', 'to', 'limit'] },
@@ -198,7 +198,7 @@ export const otaApi = {
   abort: <T>(id: string) => call('otaAbort', { id }).as<T>(),
 };
 
-/** Forecasts against actual load, SoH history, anomaly scores, model versions (issue 9). */
+/** Forecasts against actual load, SoH history, anomaly scores, model versions. */
 export const mlApi = {
   /** `day` YYYY-MM-DD, the site-local day; default today. */
   forecast: (siteId: string, day?: string) => call('mlForecast', { id: siteId, query: { day } }).as<DayForecast>(),

@@ -1,6 +1,6 @@
 // What the API sends and takes, as the dashboard uses it. These types are checked against the API's
-// OpenAPI document by tests/openapi.test.ts (see dashboard/README.md): a field renamed or removed on the
-// server fails that test instead of silently becoming `undefined` here.
+// OpenAPI document by tests/api/openapi.test.ts (see dashboard/README.md): a field renamed or
+// removed on the server fails that test instead of silently becoming `undefined` here.
 import type { Role } from '../auth/permissions';
 
 export type { Role };
@@ -29,7 +29,7 @@ export interface SiteView {
   lastSeen: string | null;
 }
 
-/** The newest stored values of a site, by field name (runtime/timeseries/fields.ts). */
+/** The newest stored values of a site, by field name (io/timeseries/fields.ts). */
 export interface LatestView {
   ts: string;
   seq: number;

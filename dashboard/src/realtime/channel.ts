@@ -81,7 +81,8 @@ export function openChannel(token: () => string | null, handlers: ChannelHandler
       });
     }
   });
-  // The server's event names (runtime/api/realtime.ts); tests/realtime-events.test.ts checks them.
+  // The server's event names (runtime/api/realtime.ts); tests/realtime/server-events.test.ts
+  // checks them.
   socket.on(REALTIME_EVENTS.telemetry, (p: TelemetryWire) => {
     const ts = typeof p.ts === 'number' ? p.ts : Date.parse(p.ts);
     if (Number.isFinite(ts)) handlers.telemetry({ ...p, ts });

@@ -1,7 +1,7 @@
 // The arbitrage node: given prices and battery telemetry, this request and this plan.
 import assert from 'node:assert/strict';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
-import type { Plan, PriceSeries, Request, Telemetry } from '../../../nodes/domain/contracts';
+import type { Plan, PriceSeries, Request, Telemetry } from '../../../domain/contracts';
 import arbitrage from '../../../nodes/arbitrage/arbitrage';
 
 helper.init(require.resolve('node-red'));

@@ -1,8 +1,7 @@
 // The arbitrage node with the load-forecast node's message: the forecast evening peak shapes the plan.
 import assert from 'node:assert/strict';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
-import type { Plan, Telemetry } from '../../../nodes/domain/contracts';
-import type { LoadForecast } from '../../../nodes/domain/forecast/load-history';
+import type { Plan, Telemetry, LoadForecast } from '../../../domain/contracts';
 import arbitrage from '../../../nodes/arbitrage/arbitrage';
 
 helper.init(require.resolve('node-red'));

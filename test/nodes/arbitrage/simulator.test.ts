@@ -4,10 +4,11 @@
 // /state, coulomb counted) is within 1 %-point of what the plan in force at the step's start said.
 import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
-import type { Plan, PriceSeries } from '../../../nodes/domain/contracts';
+import type { Plan, PriceSeries } from '../../../domain/contracts';
 import arbitrage from '../../../nodes/arbitrage/arbitrage';
 import { startSimulator, type RunningSimulator, type SiteState } from '../../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from '../../flows/edge-loop';
+import { tempUserDirPerTest } from '../../user-dir';
 
 helper.init(require.resolve('node-red'));
 
@@ -16,6 +17,7 @@ const STEP_MS = 15 * 60_000;
 const STEPS_CHECKED = Number(process.env.STEPS ?? 6);
 
 describe('arbitrage on the simulator', function () {
+  tempUserDirPerTest();
   this.timeout(120_000);
   let sim: RunningSimulator;
 

@@ -30,7 +30,7 @@ export interface SeriesDef {
   area?: boolean;
 }
 
-/** The site page's charts; the fields are runtime/timeseries/fields.ts names. */
+/** The site page's charts; the fields are io/timeseries/fields.ts names. */
 export const CHARTS = {
   power: {
     title: 'Power flows', unit: 'kW', scale: 1 / 1000,

@@ -1,4 +1,0 @@
-// The seven roles, highest first (seed-architecture.md, "Authorization (RBAC, 7 levels)"). Apart
-// from the zod contracts so that the browser can share the permission table without bundling zod.
-export const ROLES = ['SUPER_ADMIN', 'ADMIN', 'MANAGER', 'TECHNICIAN', 'OPERATOR', 'VIEWER', 'USER'] as const;
-export type Role = (typeof ROLES)[number];

@@ -1,0 +1,265 @@
+// The cloud API: createCloudApi() opens <dataDir>/cloud.db, listens to the fleet hub (sites,
+// alarms, plans, realtime) and returns the /api/v1 router, the realtime channel's attach
+// function, the editor's adminAuth, the /metrics handler and close(). See README section "API".
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Server as IoServer } from 'socket.io';
+import { healthBody, type HealthInfo } from '../api/health';
+import type { FleetEvents, FleetHub } from '../../io/fleet-hub';
+import type { TimeseriesStore } from '../../io/timeseries/store';
+import type { Secrets } from '../secrets';
+import { adminHandlers } from '../api/admin-handlers';
+import { AlarmRules, AlarmStore, DEFAULT_ALARM_LIMITS, type AlarmRuleLimits } from '../api/alarms';
+import { AuditLog } from '../api/audit';
+import { authHandlers } from '../api/auth-handlers';
+import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
+import { editorAdminAuth, type EditorAdminAuth } from '../api/editor-auth';
+import { fleetHandlers } from '../api/fleet-handlers';
+import { ApiMetrics } from '../api/metrics';
+import { mlHandlers } from '../api/ml-handlers';
+import { CloudMl, type CloudMlOptions } from '../ml/cloud-ml';
+import { InsightStore } from '../ml/insight-store';
+import { openApiDocument } from '../api/openapi';
+import { otaHandlers } from '../api/ota-handlers';
+import { OtaCloud, type OtaTransport } from '../ota/ota-cloud';
+import { BCRYPT_COST, decoyHash } from '../api/passwords';
+import { hasPermission } from '../../domain/permissions';
+import { PlanStore } from '../api/plans';
+import { RealtimeChannel } from '../api/realtime';
+import { buildRouter, DEFAULT_RATE_LIMITS, type RateLimits } from '../api/router';
+import type { Handlers, Services } from '../api/services';
+import { SiteStore } from '../api/sites';
+import { TokenService } from '../api/tokens';
+import { SecretBox } from '../api/totp';
+import { UserStore } from '../api/users';
+
+
+export const INITIAL_ADMIN_EMAIL = 'admin@localhost';
+
+export interface CloudApiOptions {
+  dataDir: string;
+  hub: FleetHub;
+  /** The time-series store the host opened, which the flow writes and the API reads; null = none (503). */
+  store?: TimeseriesStore | null;
+  secrets: Secrets;
+  /** Serve /metrics to loopback clients without a token (default true); others need metrics:read. */
+  trustLoopbackMetrics?: boolean;
+  /** What GET /health reports (the runtime's healthBody); default a bare cloud status. */
+  health?: HealthInfo;
+  rateLimits?: Partial<RateLimits>;
+  alarmLimits?: Partial<AlarmRuleLimits>;
+  /**
+   * bcrypt cost of new password hashes, default 12. Lower it only in tests (cost 4 takes ~1 ms
+   * instead of ~250 ms); it is an explicit option and no environment variable reaches it.
+   */
+  bcryptCost?: number;
+  /** Where the first start's generated SUPER_ADMIN password is printed (default stdout). */
+  print?: (line: string) => void;
+  /** Server-side error log (default stderr). */
+  log?: (line: string) => void;
+  /** OTA: how notices reach the sites, the URL sites download bundles from, the broker for provisioned devices. */
+  ota?: { transport?: OtaTransport | null; publicUrl?: string; mqttUrl?: string; now?: () => number; tickMs?: number };
+  /** The cloud's forecasting and retraining: schedule, site calendar, initial model. */
+  ml?: Omit<CloudMlOptions, 'dataDir' | 'store' | 'insights' | 'sites' | 'log'>;
+}
+
+export interface CloudApi {
+  /** Mount at /api/v1. */
+  router: Router;
+  /** Starts socket.io on the runtime's http.Server at /api/v1/realtime. */
+  attachRealtime(server: HttpServer): IoServer;
+  /** Node-RED settings.adminAuth. */
+  editorAdminAuth: EditorAdminAuth;
+  /** Mount at GET /metrics. */
+  metricsHandler: RequestHandler;
+  db: CloudDb;
+  metrics: ApiMetrics;
+  /** OTA bundle store, roll-outs and provisioning. */
+  ota: OtaCloud;
+  /** Forecasts, SoH, anomaly scores and model versions in cloud.db; the cloud's own forecasting and retraining. */
+  insights: InsightStore;
+  ml: CloudMl;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const cost = opts.bcryptCost ?? BCRYPT_COST;
+  const db = openCloudDb(cloudDbPath(opts.dataDir));
+  const users = new UserStore(db, cost);
+  const tokens = new TokenService(db, users, opts.secrets.jwtSecret);
+  const sites = new SiteStore(db);
+  const alarms = new AlarmStore(db);
+  const audit = new AuditLog(db);
+  const plans = new PlanStore(db);
+  const insights = new InsightStore(db);
+  const totpKey = typeof opts.secrets.totpKey === 'string' && opts.secrets.totpKey.length >= 32 ? opts.secrets.totpKey : opts.secrets.jwtSecret;
+  const box = new SecretBox(totpKey);
+  const hub = opts.hub;
+  const store = opts.store ?? null;
+  const metrics = new ApiMetrics({
+    openAlarms: () => alarms.openCounts(),
+    sitesByState: () => {
+      const out: Record<string, number> = { online: 0, offline: 0, unknown: 0 };
+      for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM sites GROUP BY state').all() as { state: string; n: number }[]) out[r.state] = r.n;
+      return out;
+    },
+    storeQueued: () => store?.health().queued ?? null,
+  });
+  const realtime = new RealtimeChannel(tokens, sites, (n) => metrics.realtimeClients.set(n));
+  const services: Services = {
+    db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics,
+    decoyHash: decoyHash(cost),
+    visibilityChanged: () => realtime.visibilityChanged(),
+  };
+
+  await firstStart(users, opts.print ?? ((line) => console.log(line)));
+  const ota = await OtaCloud.create({
+    dataDir: opts.dataDir, db, log,
+    changed: (id) => realtime.ota(id),
+    transport: opts.ota?.transport ?? null,
+    publicUrl: opts.ota?.publicUrl ?? 'http://127.0.0.1:1880/api/v1',
+    mqttUrl: opts.ota?.mqttUrl ?? 'mqtt://127.0.0.1:1883',
+    ...(opts.ota?.now ? { now: opts.ota.now } : {}),
+    ...(opts.ota?.tickMs !== undefined ? { tickMs: opts.ota.tickMs } : {}),
+  });
+
+  // ---- what the sites send, through the hub
+  const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits });
+  alarms.on('change', (a, event) => realtime.alarm(a, event));
+  const guard = <A extends unknown[]>(kind: string, f: (...args: A) => void) => (...args: A) => {
+    metrics.ingest.inc({ kind });
+    try {
+      f(...args);
+    } catch (err) {
+      // A listener's exception would surface in the flow node that emitted: log it, keep going.
+      log(`api: hub ${kind} event: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  };
+  const seen = (siteId: string) => {
+    if (sites.ensure(siteId)) realtime.visibilityChanged();
+  };
+  const listeners: { [K in keyof FleetEvents]: (...args: FleetEvents[K]) => void } = {
+    record: guard('record', (r) => {
+      seen(r.siteId);
+      sites.seen(r.siteId, r.ts);
+      realtime.record(r);
+      rules.onRecord(r);
+      insights.ingest(r);
+    }),
+    alarm: guard('alarm', (a) => {
+      seen(a.siteId);
+      rules.onSiteAlarm(a);
+    }),
+    state: guard('state', (st) => {
+      seen(st.siteId);
+      sites.setState(st.siteId, st.state, st.ts);
+      realtime.state(st);
+      rules.onState(st);
+    }),
+    ack: guard('ack', (a) => realtime.ack(a)),
+    plan: guard('plan', ({ siteId, plan }) => {
+      seen(siteId);
+      plans.save(siteId, plan);
+      realtime.plan(siteId, plan);
+    }),
+  };
+  hub.on('record', listeners.record);
+  hub.on('alarm', listeners.alarm);
+  hub.on('state', listeners.state);
+  hub.on('ack', listeners.ack);
+  hub.on('plan', listeners.plan);
+  const ml = new CloudMl({
+    ...opts.ml, dataDir: opts.dataDir, store: () => store, insights, log,
+    sites: () => (db.prepare('SELECT id FROM sites ORDER BY id').all() as { id: string }[]).map((r) => r.id),
+  });
+  // The models open now, in the start-up, not in the middle of the ingest.
+  await ml.start();
+
+  // ---- HTTP
+  const openapi = openApiDocument(opts.health?.version ?? '0');
+  const handlers: Handlers = {
+    health: () => ({ body: opts.health ? healthBody(opts.health) : { status: 'ok', role: 'cloud' } }),
+    openapi: () => ({ body: openapi }),
+    ...authHandlers(services),
+    ...fleetHandlers(services),
+    ...adminHandlers(services),
+    ...otaHandlers(services, ota),
+    ...mlHandlers(services, { insights, offsetMs: ml.offsetMs }),
+  };
+  const built = buildRouter(services, handlers, { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }, log);
+
+  const trustLoopback = opts.trustLoopbackMetrics ?? true;
+  const metricsHandler: RequestHandler = (req: Request, res: Response) => {
+    void (async () => {
+      if (!(trustLoopback && LOOPBACK.has(req.socket.remoteAddress ?? ''))) {
+        const h = req.headers.authorization;
+        const p = typeof h === 'string' && h.startsWith('Bearer ') ? tokens.verifyAccess(h.slice(7)) : null;
+        if (!p) return void res.status(401).json({ error: 'unauthorized', message: '/metrics needs a loopback client or an access token with metrics:read' });
+        if (!hasPermission(p.role, 'metrics:read')) return void res.status(403).json({ error: 'forbidden', message: `/metrics needs metrics:read, which a ${p.role} does not hold` });
+      }
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.end(await metrics.registry.metrics());
+    })().catch((err: unknown) => {
+      log(`api: /metrics: ${String(err)}`);
+      if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'metrics collection failed' });
+    });
+  };
+
+  let closed = false;
+  return {
+    // Bundle files (with Range) ahead of the JSON route table, which answers 404 for anything else.
+    router: express.Router().use(ota.fileRouter).use(built.router),
+    attachRealtime: (server) => realtime.attach(server),
+    editorAdminAuth: editorAdminAuth({ users, box, audit, decoyHash: services.decoyHash }),
+    metricsHandler,
+    db,
+    metrics,
+    ota,
+    insights,
+    ml,
+    async close() {
+      if (closed) return;
+      closed = true;
+      hub.off('record', listeners.record);
+      hub.off('alarm', listeners.alarm);
+      hub.off('state', listeners.state);
+      hub.off('ack', listeners.ack);
+      hub.off('plan', listeners.plan);
+      built.close();
+      ota.close();
+      await ml.close();
+      await realtime.close();
+      metrics.registry.clear();
+      sites.flush();
+      db.close();
+    },
+  };
+}
+
+/**
+ * The very first start (no user at all): a SUPER_ADMIN with a random password, printed once and
+ * stored nowhere but as its bcrypt hash. Its first login asks it to enrol 2FA.
+ */
+async function firstStart(users: UserStore, print: (line: string) => void): Promise<void> {
+  if (users.count() > 0) return;
+  const password = randomBytes(18).toString('base64url');
+  try {
+    await users.create({ email: INITIAL_ADMIN_EMAIL, password, role: 'SUPER_ADMIN' });
+  } catch (err) {
+    // Another process created the first user meanwhile: theirs stands.
+    if (users.count() > 0) return;
+    throw err;
+  }
+  print(
+    [
+      'lifo4 cloud: first start, no user existed. Created the initial SUPER_ADMIN:',
+      `  email:    ${INITIAL_ADMIN_EMAIL}`,
+      `  password: ${password}`,
+      'This password is shown once and stored nowhere. Log in, enrol 2FA, and change it (POST /api/v1/auth/password).',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,127 @@
+// The schema of cloud.db, one migration per entry, applied in order and recorded in PRAGMA
+// user_version (runtime/cloud-db/cloud-db.ts). A migration, once released, is never edited; a change
+// is a new entry at the end. Every part of the cloud that keeps rows here (identity and sites in
+// runtime/api, OTA in runtime/ota, the models' results in runtime/ml) has its tables in this list.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: identity, sites, tokens, alarms, audit, commands, plans
+  `CREATE TABLE orgs (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     password_hash TEXT NOT NULL,
+     role TEXT NOT NULL,
+     org_id TEXT NOT NULL REFERENCES orgs(id),
+     totp_secret TEXT,              -- AES-256-GCM sealed base32 secret, enabled
+     totp_pending TEXT,             -- sealed secret of an enrolment not yet confirmed
+     totp_last_step INTEGER NOT NULL DEFAULT 0,
+     token_version INTEGER NOT NULL DEFAULT 0,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE recovery_codes (
+     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     code_hash TEXT NOT NULL, pending INTEGER NOT NULL, used_at INTEGER,
+     PRIMARY KEY (user_id, code_hash));
+   CREATE TABLE sites (
+     id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), name TEXT NOT NULL,
+     lat REAL, lon REAL, state TEXT NOT NULL DEFAULT 'unknown', state_ts INTEGER,
+     last_seen INTEGER, created_at INTEGER NOT NULL);
+   CREATE TABLE user_sites (
+     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+     PRIMARY KEY (user_id, site_id));
+   CREATE TABLE refresh_tokens (
+     id TEXT PRIMARY KEY, family TEXT NOT NULL, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     secret_hash TEXT NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+     used_at INTEGER, revoked_at INTEGER);
+   CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
+   CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+   CREATE TABLE alarms (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     site_id TEXT NOT NULL, code TEXT NOT NULL, source TEXT NOT NULL, severity TEXT NOT NULL,
+     message TEXT NOT NULL, state TEXT NOT NULL,
+     raised_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, occurrences INTEGER NOT NULL DEFAULT 1,
+     acked_by TEXT, acked_at INTEGER, cleared_at INTEGER,
+     silenced_until INTEGER, silenced_by TEXT);
+   -- Deduplication: at most one open (not cleared) alarm per site, code and source.
+   CREATE UNIQUE INDEX alarms_open ON alarms (site_id, code, source) WHERE state != 'cleared';
+   CREATE INDEX alarms_site_raised ON alarms (site_id, raised_at);
+   CREATE TABLE alarm_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, alarm_id INTEGER NOT NULL REFERENCES alarms(id),
+     ts INTEGER NOT NULL, event TEXT NOT NULL, by TEXT, note TEXT);
+   CREATE INDEX alarm_events_alarm ON alarm_events (alarm_id);
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,
+     user_id TEXT, email TEXT, role TEXT, org_id TEXT, ip TEXT,
+     action TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, status INTEGER, details TEXT);
+   CREATE INDEX audit_ts ON audit (ts);
+   CREATE TABLE commands (
+     id TEXT PRIMARY KEY, site_id TEXT NOT NULL, user_id TEXT NOT NULL, body TEXT NOT NULL,
+     issued_at INTEGER NOT NULL, outcome TEXT, reason TEXT, acked_at INTEGER);
+   CREATE INDEX commands_site ON commands (site_id, issued_at);
+   CREATE TABLE plans (site_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, plan TEXT NOT NULL);
+   -- Every price step any plan carried, so revenue can be priced for past periods too.
+   CREATE TABLE prices (
+     site_id TEXT NOT NULL, start INTEGER NOT NULL, step_ms INTEGER NOT NULL, eur_per_mwh REAL NOT NULL,
+     PRIMARY KEY (site_id, start)) WITHOUT ROWID;`,
+  // 2: OTA roll-outs and their per-site targets, provisioning claims, the allow-list of serials and
+  // the devices provisioned
+  `
+  CREATE TABLE ota_deployments (
+    id TEXT PRIMARY KEY, version TEXT NOT NULL, sequence INTEGER NOT NULL, url TEXT NOT NULL,
+    created_by TEXT, created_at INTEGER NOT NULL,
+    state TEXT NOT NULL,            -- running | paused | aborted | completed
+    config TEXT NOT NULL,           -- RolloutConfig as JSON
+    stage INTEGER NOT NULL, stage_started_at INTEGER NOT NULL,
+    reason TEXT, updated_at INTEGER NOT NULL,
+    -- failures and finished sites when last resumed: an operator's resume accepts those
+    baseline_failed INTEGER NOT NULL DEFAULT 0, baseline_done INTEGER NOT NULL DEFAULT 0);
+  CREATE TABLE ota_targets (
+    deployment_id TEXT NOT NULL REFERENCES ota_deployments(id) ON DELETE CASCADE,
+    site_id TEXT NOT NULL, position INTEGER NOT NULL,
+    notified_at INTEGER, phase TEXT NOT NULL, reason TEXT, reported_at INTEGER,
+    final INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (deployment_id, site_id));
+  CREATE INDEX ota_targets_site ON ota_targets (site_id);
+  CREATE TABLE ota_claims (
+    token_hash TEXT PRIMARY KEY, site_id TEXT NOT NULL, created_by TEXT, created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, used_at INTEGER, used_serial TEXT);
+  CREATE TABLE ota_serials (serial TEXT PRIMARY KEY, created_at INTEGER NOT NULL, note TEXT);
+  CREATE TABLE ota_devices (
+    serial TEXT PRIMARY KEY, site_id TEXT NOT NULL, certificate_serial TEXT NOT NULL, issued_at INTEGER NOT NULL);`,
+  // 3: the models' conclusions per site: day-ahead load forecasts (the edge's and the cloud's own),
+  // state-of-health estimates, per-cycle anomaly scores, the model versions seen, and every
+  // retraining with both scores. The edge resends its results inside telemetry records until they
+  // are acknowledged, so every table is keyed for a resent record to add no row.
+  `
+  -- One row per forecast made: a site re-forecasting a day (a restart) adds one, a resend does not.
+  CREATE TABLE ml_forecasts (
+    site_id TEXT NOT NULL, start INTEGER NOT NULL, source TEXT NOT NULL CHECK (source IN ('edge', 'cloud')),
+    made_at INTEGER NOT NULL, step_minutes INTEGER NOT NULL, load_kw TEXT NOT NULL,
+    model TEXT NOT NULL, filled_steps INTEGER NOT NULL,
+    PRIMARY KEY (site_id, start, source, made_at)) WITHOUT ROWID;
+  CREATE TABLE ml_soh (
+    site_id TEXT NOT NULL, ts INTEGER NOT NULL, origin TEXT NOT NULL CHECK (origin IN ('edge', 'cloud')),
+    soh_pct REAL NOT NULL, sd_pct REAL NOT NULL, capacity_wh REAL NOT NULL,
+    source TEXT NOT NULL, measurements INTEGER NOT NULL, cycles REAL NOT NULL, prior_pct REAL NOT NULL,
+    PRIMARY KEY (site_id, ts, origin)) WITHOUT ROWID;
+  CREATE TABLE ml_anomalies (
+    site_id TEXT NOT NULL, cycle_start INTEGER NOT NULL, origin TEXT NOT NULL CHECK (origin IN ('edge', 'cloud')),
+    model TEXT NOT NULL, cycle_end INTEGER NOT NULL, score REAL NOT NULL, threshold REAL NOT NULL,
+    anomalous INTEGER NOT NULL, features TEXT NOT NULL, samples INTEGER NOT NULL,
+    PRIMARY KEY (site_id, cycle_start, origin, model)) WITHOUT ROWID;
+  -- The models a site's results came from, by name (file and training time).
+  CREATE TABLE ml_models (
+    site_id TEXT NOT NULL, kind TEXT NOT NULL, origin TEXT NOT NULL, name TEXT NOT NULL,
+    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+    PRIMARY KEY (site_id, kind, origin, name)) WITHOUT ROWID;
+  -- Retraining with rollback on regression: both scores on the same days, and which model stayed.
+  CREATE TABLE ml_retrains (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, site_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL,
+    eval_from INTEGER NOT NULL, eval_to INTEGER NOT NULL,
+    current_model TEXT NOT NULL, current_mae REAL NOT NULL, current_mape_pct REAL,
+    candidate_model TEXT NOT NULL, candidate_mae REAL NOT NULL, candidate_mape_pct REAL, candidate_train_days INTEGER NOT NULL,
+    replaced INTEGER NOT NULL, model_after TEXT NOT NULL);
+  CREATE INDEX ml_retrains_site ON ml_retrains (site_id, at);`,
+];

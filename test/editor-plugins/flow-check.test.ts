@@ -1,0 +1,119 @@
+// The flow safety check in real Chromium against a real edge editor: a bypass marks the PCS write
+// invalid and Node-RED's deploy dialog lists it; rewiring through the arbiter clears it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type Page } from 'playwright-core';
+import { packageRoot } from '../../io/package-root';
+import { startEditor, stopEditor, type EditorProcess } from './editor-process';
+import { launch, requireChromium } from '../e2e/browser';
+
+const root = packageRoot;
+const fixture = (name: string): unknown[] => JSON.parse(readFileSync(join(root, 'test', 'domain', 'flow-lint', 'fixtures', `${name}.json`), 'utf8')) as unknown[];
+
+/** Opens the editor on an empty deployed flow and waits for the palette and the plugin. */
+async function openEditor(page: Page, url: string): Promise<void> {
+  const res = await fetch(`${url}/editor/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: '[]' });
+  assert.ok(res.ok, `reset flows: ${res.status}`);
+  await page.goto(`${url}/editor/`);
+  await page.waitForFunction(() => {
+    const w = window as unknown as { RED?: { nodes?: { getType(t: string): unknown; version(): string | null } }; lifo4FlowCheck?: unknown };
+    // version() is set once the deployed flows are loaded: an import before that would be undone.
+    return Boolean(w.RED?.nodes?.getType('pcs-setpoint') && w.RED.nodes.version() && w.lifo4FlowCheck && document.querySelector('#red-ui-header-button-deploy'));
+  }, undefined, { timeout: 60_000 });
+}
+
+async function importFlow(page: Page, flow: unknown[]): Promise<void> {
+  await page.evaluate((f) => {
+    (window as unknown as { RED: { view: { importNodes(n: unknown, o: unknown): void } } }).RED.view.importNodes(f, { generateIds: false, addFlow: false, touchImport: true });
+  }, flow);
+}
+
+/** Waits until the editor's validation of node `id` settles to valid / invalid; returns its errors. */
+async function validity(page: Page, id: string, valid: boolean): Promise<string[]> {
+  const handle = await page.waitForFunction(({ nodeId, want }) => {
+    const n = (window as unknown as { RED: { nodes: { node(id: string): { valid?: boolean; validationErrors?: string[] } | null } } }).RED.nodes.node(nodeId);
+    return n && n.valid === want ? (n.validationErrors ?? []) : false;
+  }, { nodeId: id, want: valid }, { timeout: 10_000 });
+  return (await handle.jsonValue()) as string[];
+}
+
+async function rewire(page: Page, from: string, oldTarget: string, newTarget: string): Promise<void> {
+  await page.evaluate(({ s, o, t }) => {
+    type N = { id: string };
+    const RED = (window as unknown as { RED: { nodes: {
+      node(id: string): N; filterLinks(f: unknown): { source: N; target: N; sourcePort: number }[];
+      removeLink(l: unknown): void; addLink(l: unknown): void; dirty(d: boolean): void; }; view: { redraw(b: boolean): void } } }).RED;
+    for (const l of RED.nodes.filterLinks({ source: RED.nodes.node(s), target: RED.nodes.node(o) })) RED.nodes.removeLink(l);
+    RED.nodes.addLink({ source: RED.nodes.node(s), sourcePort: 0, target: RED.nodes.node(t) });
+    RED.nodes.dirty(true);
+    RED.view.redraw(true);
+  }, { s: from, o: oldTarget, t: newTarget });
+}
+
+describe('flow safety check in the editor (Chromium)', function () {
+  this.timeout(180_000);
+  let editor: EditorProcess;
+  let browser: Browser;
+  let page: Page;
+
+  before(async function () {
+    requireChromium(this);
+    editor = await startEditor();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    if (editor) await stopEditor(editor);
+  });
+  beforeEach(async () => {
+    page = await browser.newPage();
+    await openEditor(page, editor.url);
+  });
+  afterEach(async () => { await page?.close(); });
+
+  it('marks a PCS write fed by an inject invalid, lists it in the deploy dialog, and clears once rewired through the arbiter', async () => {
+    await importFlow(page, fixture('direct-inject'));
+    const errors = await validity(page, 'pcs', false);
+    assert.match(errors.join('\n'), /Flow safety check: "manual" \(inject\) reaches PCS write "pcs"/);
+
+    await page.click('#red-ui-header-button-deploy:not(.disabled)');
+    const list = page.locator('.red-ui-deploy-dialog-confirm-list');
+    await list.waitFor({ timeout: 10_000 }).catch(async (err: unknown) => {
+      await page.screenshot({ path: join(tmpdir(), 'lifo4-flow-check-deploy.png') });
+      throw err;
+    });
+    assert.match(await list.innerText(), /pcs \(pcs-setpoint\)/);
+    await page.locator('.red-ui-notification button', { hasText: 'Cancel' }).click();
+    await list.waitFor({ state: 'detached', timeout: 10_000 });
+
+    await rewire(page, 'manual', 'pcs', 'arbiter');
+    assert.deepEqual(await validity(page, 'pcs', true), []);
+    const deployed = page.waitForResponse((r) => r.url().endsWith('/editor/flows') && r.request().method() === 'POST', { timeout: 20_000 });
+    await page.click('#red-ui-header-button-deploy');
+    // The fixture's other nodes keep their defaults (e.g. an unconfigured strategy), so a
+    // confirmation may still come: it must no longer name the PCS write.
+    const confirm = page.locator('.red-ui-deploy-dialog-confirm-list');
+    if (await confirm.waitFor({ timeout: 3_000 }).then(() => true, () => false)) {
+      assert.doesNotMatch(await confirm.innerText(), /pcs \(pcs-setpoint\)/);
+      await page.locator('.red-ui-notification button', { hasText: 'Confirm deploy' }).click();
+    }
+    assert.equal((await deployed).status(), 200);
+    const flows = (await (await fetch(`${editor.url}/editor/flows`)).json()) as { id: string; wires?: string[][] }[];
+    assert.deepEqual(flows.find((n) => n.id === 'manual')?.wires, [['arbiter']]);
+  });
+
+  for (const [name, how] of [['link-out-in', 'a link out on another tab'], ['link-call', 'a link call and its return'], ['junction', 'junctions'], ['subflow', 'a subflow']] as const) {
+    it(`catches a strategy that reaches the PCS write through ${how}`, async () => {
+      await importFlow(page, fixture(name));
+      const errors = await validity(page, 'pcs', false);
+      assert.match(errors.join('\n'), /"rogue" \(peak-shaving\) reaches PCS write "pcs"/);
+    });
+  }
+
+  it('finds nothing to complain about in a guarded flow', async () => {
+    await importFlow(page, fixture('guarded'));
+    assert.deepEqual(await validity(page, 'pcs', true), []);
+  });
+});
