@@ -1,11 +1,13 @@
 // The README's editor screenshots (docs/images/*.png), taken by hand after a build:
 //   npx tsc -p . && node scripts/copy-assets.mjs && node scripts/readme-screenshots.mjs
-// Starts the simulator in-process and the edge editor the Chromium tests use
+// Starts the simulator (`lifo4 sim` on free ports) and the edge editor the Chromium tests use
 // (dist/test/editor-plugins/editor-process.js, telemetry and tours off), deploys examples/site-status-sidebar.json
 // against the simulator, and walks the README's steps in /usr/bin/chromium (CHROMIUM_PATH) at 1280x800.
 /* global window, document, fetch -- window and document inside page.evaluate (the browser), fetch of Node 20 */
-import { readFileSync, mkdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +15,26 @@ const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { startEditor, stopEditor, deploy, openEditor } = require(join(root, 'dist/test/editor-plugins/editor-process.js'));
 const { launch } = require(join(root, 'dist/test/e2e/browser.js'));
-const { startSimulator } = require(join(root, 'dist/runtime/simulator/index.js'));
+const CLI = join(root, 'dist', 'runtime', 'cli', 'main.js');
+
+/** `lifo4 sim` on free ports, as a user starts it; resolves once it is ready, with its Modbus port. */
+function startSim() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lifo4-readme-sim-'));
+  const child = spawn(process.execPath, [CLI, 'sim', '--modbus-port', '0', '--control-port', '0', '--seed', '1', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const close = () => new Promise((resolve) => {
+    child.once('exit', () => { rmSync(dataDir, { recursive: true, force: true }); resolve(); });
+    child.kill('SIGTERM');
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (b) => {
+      out += b.toString();
+      const m = /sim ready: Modbus TCP \S+:(\d+)/.exec(out);
+      if (m) resolve({ modbusPort: Number(m[1]), close });
+    });
+    child.once('exit', (code) => reject(new Error(`lifo4 sim exited with ${code}: ${out}`)));
+  });
+}
 
 const outDir = join(root, 'docs', 'images');
 mkdirSync(outDir, { recursive: true });
@@ -56,7 +77,7 @@ async function validity(page, id, valid) {
 }
 
 async function main() {
-  const sim = await startSimulator({ modbusPort: 0, controlPort: 0, seed: 1 });
+  const sim = await startSim();
   const editor = await startEditor();
   const browser = await launch();
   try {

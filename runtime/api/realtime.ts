@@ -15,10 +15,9 @@ import type { CommandAck, Plan, SiteState, TelemetryRecord } from '../../domain/
 import { flattenRecord } from '../../io/timeseries/fields';
 import type { AlarmEventView, AlarmView } from './alarms';
 import { hasPermission, type Permission } from '../../domain/permissions';
+import { REALTIME_EVENTS, REALTIME_PATH, type RealtimeEvent } from '../../domain/realtime';
 import type { SiteStore } from './sites';
 import type { Principal, TokenService } from './tokens';
-
-export const REALTIME_PATH = '/api/v1/realtime';
 
 interface SocketData {
   token: string;
@@ -79,7 +78,7 @@ export class RealtimeChannel {
   }
 
   /** To every socket whose role holds `permission` and, unless siteId is null (fleet-wide news), sees the site. */
-  private deliver(siteId: string | null, permission: Permission, event: string, payload: unknown): void {
+  private deliver(siteId: string | null, permission: Permission, event: RealtimeEvent, payload: unknown): void {
     const io = this.#io;
     if (!io) return;
     for (const socket of io.sockets.sockets.values() as IterableIterator<LiveSocket>) {
@@ -99,31 +98,31 @@ export class RealtimeChannel {
   }
 
   record(r: TelemetryRecord): void {
-    this.deliver(r.siteId, 'telemetry:read', 'telemetry', {
+    this.deliver(r.siteId, 'telemetry:read', REALTIME_EVENTS.telemetry, {
       siteId: r.siteId, seq: r.seq, ts: new Date(r.ts).toISOString(), fields: flattenRecord(r),
       ...(r.decision ? { decision: r.decision } : {}), ...(r.envelope ? { envelope: r.envelope } : {}),
     });
   }
 
   alarm(a: AlarmView, event: AlarmEventView['event']): void {
-    this.deliver(a.siteId, 'alarms:read', 'alarm', { event, alarm: a });
+    this.deliver(a.siteId, 'alarms:read', REALTIME_EVENTS.alarm, { event, alarm: a });
   }
 
   ack(a: CommandAck): void {
-    this.deliver(a.siteId, 'commands:read', 'command-ack', a);
+    this.deliver(a.siteId, 'commands:read', REALTIME_EVENTS.ack, a);
   }
 
   plan(siteId: string, plan: Plan): void {
-    this.deliver(siteId, 'plans:read', 'plan', { siteId, plan });
+    this.deliver(siteId, 'plans:read', REALTIME_EVENTS.plan, { siteId, plan });
   }
 
   state(s: SiteState): void {
-    this.deliver(s.siteId, 'sites:read', 'site-state', { siteId: s.siteId, state: s.state, ts: new Date(s.ts).toISOString() });
+    this.deliver(s.siteId, 'sites:read', REALTIME_EVENTS.state, { siteId: s.siteId, state: s.state, ts: new Date(s.ts).toISOString() });
   }
 
   /** A roll-out changed (a site reported, a stage advanced, an operator steered it): the OTA page reloads it. */
   ota(deploymentId: string): void {
-    this.deliver(null, 'ota:deploy', 'ota', { deploymentId });
+    this.deliver(null, 'ota:deploy', REALTIME_EVENTS.ota, { deploymentId });
   }
 
   async close(): Promise<void> {

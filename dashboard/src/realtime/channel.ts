@@ -2,11 +2,9 @@
 // token in the handshake. The server pushes only what the user may see; this module turns the
 // socket's named events into typed callbacks and re-authenticates with the fresh token on reconnect.
 import { io, type Socket } from 'socket.io-client';
+import { REALTIME_EVENTS, REALTIME_PATH } from '../../../domain/realtime';
 import type { AlarmView, CommandAck, Plan } from '../api/types';
 
-export const REALTIME_PATH = '/api/v1/realtime';
-
-export const REALTIME_EVENTS = { telemetry: 'telemetry', alarm: 'alarm', ack: 'command-ack', plan: 'plan', state: 'site-state', ota: 'ota' } as const;
 
 /** A telemetry record as the server pushes it (runtime/api/realtime.ts): ts is ISO 8601. */
 interface TelemetryWire {
