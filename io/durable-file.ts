@@ -1,6 +1,7 @@
 // Writing a small file so that a crash or power cut leaves either the old or the new content,
 // and the new content on disk once the call returns: temp file, fsync, rename, fsync of the folder.
-// For state that must survive a restart: the OTA agent's state, the safety-limits e-stop latch.
+// For state that must survive a restart (the OTA agent's state, the safety-limits e-stop latch)
+// and for files another process may read at any moment (model files, the load history).
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -14,14 +15,14 @@ export function fsyncPath(path: string): void {
   }
 }
 
-/** Replaces `path` with `text` durably; the folder must exist. Throws when any step fails. */
-export function writeFileDurably(path: string, text: string, mode = 0o600): void {
+/** Replaces `path` with `data` durably; the folder must exist. Throws when any step fails. */
+export function writeFileDurably(path: string, data: string | Uint8Array, mode = 0o600): void {
   const dir = dirname(path);
   const tmp = `${path}.tmp`;
   try {
     const fd = openSync(tmp, 'w', mode);
     try {
-      writeFileSync(fd, text);
+      writeFileSync(fd, data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -1,7 +1,8 @@
 // The load-forecast node's history on disk: <dir>/<siteId>.json, by default under Node-RED's user
 // directory (<dataDir>/edge for `lifo4 edge`), so a restart or redeploy keeps the 14 days the
 // forecast needs instead of starting over. Written whole-or-not-at-all (temp file + rename).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from '../../io/durable-file';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describeIssues } from '../../domain/contracts';
@@ -30,7 +31,5 @@ export function readHistoryFile(path: string): LoadHistoryFile | null {
 
 export function writeHistoryFile(path: string, file: LoadHistoryFile): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(file));
-  renameSync(tmp, path);
+  writeFileDurably(path, JSON.stringify(file), 0o644);
 }

@@ -12,7 +12,8 @@ import type { Region } from '../../domain/forecast/holidays';
 import { forecastModelInfo } from '../../io/ml/model-files';
 import { trainAndScoreForecast } from './forecast-training';
 import type { LoadedSeries } from './load-series';
-import { withMetadata, writeAtomic } from './model-output';
+import { writeFileDurably } from '../../io/durable-file';
+import { withMetadata } from './model-output';
 import { openSession, runRows } from '../../io/ml/onnx-session';
 
 export const RETRAIN_EVAL_DAYS = 14;
@@ -110,10 +111,10 @@ export async function retrainForecast(series: LoadedSeries, currentFile: string,
   if (replaced) {
     copyFileSync(currentFile, previousFileOf(currentFile));
     // The candidate forecasts the same series as the model it replaces (load or net load).
-    writeAtomic(currentFile, withMetadata(trained.onnx, { ...(info.metadata.series ? { series: info.metadata.series } : {}), ...scores }));
+    writeFileDurably(currentFile, withMetadata(trained.onnx, { ...(info.metadata.series ? { series: info.metadata.series } : {}), ...scores }), 0o644);
   } else {
-    writeAtomic(currentFile, withMetadata(currentBytes, scores));
+    writeFileDurably(currentFile, withMetadata(currentBytes, scores), 0o644);
   }
-  writeAtomic(scoresFileOf(currentFile), `${JSON.stringify([...readRetrainHistory(currentFile), record].slice(-MAX_HISTORY), null, 2)}\n`);
+  writeFileDurably(scoresFileOf(currentFile), `${JSON.stringify([...readRetrainHistory(currentFile), record].slice(-MAX_HISTORY), null, 2)}\n`, 0o644);
   return record;
 }

@@ -1,6 +1,5 @@
-// Writing model files: the trainers stamp metadata (training time, scores, series) into a model
-// and replace the file whole, since a node may read it at any moment.
-import { renameSync, writeFileSync } from 'node:fs';
+// Model metadata: the trainers stamp training time, scores and series into a model before they
+// write it (whole, with io/durable-file.ts: a node may read it at any moment).
 import { onnx } from 'onnx-proto';
 
 /** The model with these metadata entries set (added or replaced); the graph is untouched. */
@@ -10,11 +9,4 @@ export function withMetadata(bytes: Uint8Array, extra: Record<string, string>): 
   for (const [k, v] of Object.entries(extra)) props.set(k, v);
   m.metadataProps = [...props].map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }));
   return onnx.ModelProto.encode(m).finish();
-}
-
-/** Write a file whole or not at all (a node may read the model at any moment). */
-export function writeAtomic(file: string, bytes: Uint8Array | string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, file);
 }

@@ -41,9 +41,14 @@ export function nextStatus(node: TestNode, accept: (s: Status) => boolean, ms = 
   });
 }
 
-/** Every status a node has shown so far, oldest first (the test helper records node.status calls). */
+/**
+ * Every status a node has shown so far, oldest first, also those shown in its constructor. Under
+ * the test helper Node.prototype.status is one sinon spy for all nodes: its calls are this node's
+ * when they were made on it.
+ */
 export function statusesShown(node: TestNode): Status[] {
-  return (node.status as unknown as { getCalls(): { args: Status[] }[] }).getCalls().map((c) => c.args[0] ?? {});
+  const calls = (node.status as unknown as { getCalls(): { thisValue: unknown; args: Status[] }[] }).getCalls();
+  return calls.filter((c) => c.thisValue === node).map((c) => c.args[0] ?? {});
 }
 
 /** Resolve with the first node.error a node reports whose message matches. */

@@ -13,6 +13,7 @@ import { readAgeingData } from '../../io/data/real-data';
 import { trainAgeingOnnx, trainAnomalyOnnx } from '../../runtime/ml/model-training';
 import { anomalyModelFile } from '../../io/ml/model-files';
 import { eventually } from '../integration/lifo4-process';
+import { statusesShown } from './harness';
 import { trainIsolationForest, isolationForestToOnnx } from '../../runtime/ml/isolation-forest';
 import { fastSite, runDays, TouController } from '../../runtime/ml/sim-run';
 import type { Site } from '../../runtime/simulator/site';
@@ -115,8 +116,7 @@ describe('ML nodes', function () {
       await helper.load(sohEstimate, [{ id: 'soh', type: 'soh-estimate', model: wrong, wires: [] }]);
       const n = helper.getNode('soh');
       // The refusal happens in the constructor: read the status calls the helper's spy recorded.
-      const calls = (n.status as unknown as { getCalls(): { thisValue: unknown; args: { text?: string }[] }[] }).getCalls();
-      const shown = calls.filter((c) => c.thisValue === n).map((c) => c.args[0]?.text ?? '');
+      const shown = statusesShown(n).map((st) => st.text ?? '');
       assert.ok(shown.some((t) => /not a lifo4\.lfp-ageing\.v1 model/.test(t)), JSON.stringify(shown));
     });
   });
@@ -215,8 +215,7 @@ describe('ML nodes', function () {
       writeFileSync(ageing, trainAgeingOnnx().onnx);
       await helper.load(anomalyScore, flow({ model: ageing }));
       const n = helper.getNode('an');
-      const calls = (n.status as unknown as { getCalls(): { thisValue: unknown; args: { text?: string }[] }[] }).getCalls();
-      const shown = calls.filter((c) => c.thisValue === n).map((c) => c.args[0]?.text ?? '');
+      const shown = statusesShown(n).map((st) => st.text ?? '');
       assert.ok(shown.some((t) => /not a lifo4\.anomaly-iforest\.v1 model/.test(t)), JSON.stringify(shown));
     });
   });
