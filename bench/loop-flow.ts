@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestFlowNode } from 'node-red-node-test-helper';
-import { packageRoot } from '../runtime/package-info';
+import { packageRoot } from '../io/package-root';
 
 /** The node types the loop needs; http, debug, inject, function, change, link, comment are dropped. */
 const LOOP_TYPES = new Set(['modbus-connection', 'sunspec-device', 'safety-limits', 'arbiter', 'pcs-setpoint']);

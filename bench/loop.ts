@@ -20,7 +20,7 @@ import { ModbusTransport } from '../io/modbus/transport';
 import pcsSetpoint from '../nodes/pcs-setpoint/pcs-setpoint';
 import safetyLimits from '../nodes/safety-limits/safety-limits';
 import sunspecDevice from '../nodes/sunspec-device/sunspec-device';
-import { packageRoot } from '../runtime/package-info';
+import { packageRoot } from '../io/package-root';
 import { loopFlow } from './loop-flow';
 
 const NODES = [modbusConnection, sunspecDevice, safetyLimits, arbiter, pcsSetpoint];

@@ -11,14 +11,6 @@ export interface SiteSnapshot {
   meter?: Telemetry['meter'];
 }
 
-export function mergeTelemetry(snapshot: SiteSnapshot, t: Telemetry): SiteSnapshot {
-  const next: SiteSnapshot = { ...snapshot };
-  if (t.battery && (!snapshot.battery || t.battery.ts >= snapshot.battery.ts)) next.battery = t.battery;
-  if (t.pcs && (!snapshot.pcs || t.pcs.ts >= snapshot.pcs.ts)) next.pcs = t.pcs;
-  if (t.meter && (!snapshot.meter || t.meter.ts >= snapshot.meter.ts)) next.meter = t.meter;
-  return next;
-}
-
 /** The latest of each part of one site's telemetry. */
 export class SiteTelemetry {
   #snapshot: SiteSnapshot;
@@ -34,7 +26,12 @@ export class SiteTelemetry {
   /** Merges a device's part; false, and nothing merged, when it belongs to another site. */
   add(t: Telemetry): boolean {
     if (t.siteId !== this.siteId) return false;
-    this.#snapshot = mergeTelemetry(this.#snapshot, t);
+    const was = this.#snapshot;
+    const next: SiteSnapshot = { ...was };
+    if (t.battery && (!was.battery || t.battery.ts >= was.battery.ts)) next.battery = t.battery;
+    if (t.pcs && (!was.pcs || t.pcs.ts >= was.pcs.ts)) next.pcs = t.pcs;
+    if (t.meter && (!was.meter || t.meter.ts >= was.meter.ts)) next.meter = t.meter;
+    this.#snapshot = next;
     return true;
   }
 

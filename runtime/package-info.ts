@@ -9,8 +9,6 @@ import { packageRoot } from '../io/package-root';
 
 const PackageJsonSchema = z.object({ name: z.string(), version: z.string() });
 
-export { PACKAGE_NAME, packageRoot } from '../io/package-root';
-
 export const packageVersion = PackageJsonSchema.parse(
   JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')),
 ).version;

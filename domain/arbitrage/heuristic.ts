@@ -1,17 +1,10 @@
 // The baseline every arbitrage optimizer should beat: each day, charge in the k cheapest hours and
 // discharge in the k dearest, at full power as far as the SoC window allows, with the same
 // efficiencies as the LP. The best k over the whole series is the heuristic's figure.
+import type { BatteryProblem } from './schedule';
 
-export interface HeuristicBattery {
-  capacityKwh: number;
-  socStartPct: number;
-  socMinPct: number;
-  socMaxPct: number;
-  maxChargeKw: number;
-  maxDischargeKw: number;
-  etaCharge: number;
-  etaDischarge: number;
-}
+/** The battery as the LP sees it, without the prices and steps the heuristic finds itself. */
+export type HeuristicBattery = Pick<BatteryProblem, 'capacityKwh' | 'socStartPct' | 'socMinPct' | 'socMaxPct' | 'maxChargeKw' | 'maxDischargeKw' | 'etaCharge' | 'etaDischarge'>;
 
 export interface HeuristicResult {
   k: number;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { CloudSettings, EdgeSettings } from '../../settings';
 import { SettingsError } from '../../settings';
 import { VersionSchema } from '../ota/manifest';
-import { packageRoot } from '../package-info';
+import { packageRoot } from '../../io/package-root';
 
 const FlowNodeSchema = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
 const FlowSchema = z.array(FlowNodeSchema);

@@ -18,7 +18,8 @@ import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
 import { startAgentHealthReports } from '../ota/runtime-health';
 import { edgeHealthFacts } from './edge-health';
 import { edgeModelEnv } from './edge-models';
-import { nodeRedVersion, packageRoot, packageVersion } from '../package-info';
+import { nodeRedVersion, packageVersion } from '../package-info';
+import { packageRoot } from '../../io/package-root';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
 

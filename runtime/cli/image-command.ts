@@ -38,8 +38,8 @@ export function addImageCommand(program: Command): Command {
     .option('--settings <FILE>', 'settings.json copied into the payload')
     .option('--entry <JSON>', 'arguments to node that start the runtime, as a JSON array ({release}, {data} are substituted)')
     .action(async (o: BuildFlags) => {
-      const [{ buildBundle }, { loadOrCreateSigningKey }, { bundleStoreDir, nextSequence }, { packageRoot, packageVersion }] = await Promise.all([
-        import('../ota/bundle.js'), import('../ota/signing-key.js'), import('../ota/bundle-store.js'), import('../package-info.js'),
+      const [{ buildBundle }, { loadOrCreateSigningKey }, { bundleStoreDir, nextSequence }, { packageVersion }, { packageRoot }] = await Promise.all([
+        import('../ota/bundle.js'), import('../ota/signing-key.js'), import('../ota/bundle-store.js'), import('../package-info.js'), import('../../io/package-root.js'),
       ]);
       const dataDir = resolve(o.dataDir ?? process.env.LIFO4_DATA_DIR ?? String(FIELDS.dataDir.default));
       const key = loadOrCreateSigningKey(dataDir);

@@ -4,7 +4,8 @@
 // above the last one.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot, packageVersion } from '../package-info';
+import { packageVersion } from '../package-info';
+import { packageRoot } from '../../io/package-root';
 import { buildBundle, DEFAULT_ENTRY, type BuiltBundle } from './bundle';
 import { loadOrCreateSigningKey, otaDir } from './signing-key';
 

@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import type { AllSettings } from '../../settings';
 import { CONFIG_ERROR_EXIT, FIELDS, hostPort, reachableHost } from '../../settings';
 import { defaultFlowPath, FLOW_ENV, readFlow } from '../app/flow-files';
-import { packageRoot } from '../package-info';
+import { packageRoot } from '../../io/package-root';
 import { buildFactoryBundle } from '../ota/bundle-store';
 import { ReleaseSlots } from '../ota/release-slots';
 import { loadOrCreateSigningKey, otaDir, SIGNING_PUB_FILE } from '../ota/signing-key';

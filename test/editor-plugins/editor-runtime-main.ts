@@ -14,7 +14,7 @@ import express from 'express';
 import RED from 'node-red';
 import { loadSettings } from '../../settings';
 import { nodeRedSettings } from '../../runtime/app/runtime';
-import { packageRoot } from '../../runtime/package-info';
+import { packageRoot } from '../../io/package-root';
 
 export const EDITOR_PLUGINS: Record<string, string> = {
   'lifo4-flow-check': 'dist/editor-plugins/flow-check/flow-check.js',

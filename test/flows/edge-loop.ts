@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestFlowNode } from 'node-red-node-test-helper';
-import { packageRoot } from '../../runtime/package-info';
+import { packageRoot } from '../../io/package-root';
 import arbiter from '../../nodes/arbiter/arbiter';
 import modbusConnection from '../../nodes/modbus-connection/modbus-connection';
 import operatorCommand from '../../nodes/operator-command/operator-command';

@@ -11,7 +11,7 @@ import type { NodeAPI } from 'node-red';
 import helper, { type TestFlowNode } from 'node-red-node-test-helper';
 import { parseFlow } from '../../domain/flow-lint/flow-schema';
 import { lintFlow } from '../../domain/flow-lint/lint';
-import { packageRoot } from '../../runtime/package-info';
+import { packageRoot } from '../../io/package-root';
 
 const requireJs = createRequire(__filename);
 type NodeModule = (red: NodeAPI) => void;

@@ -12,7 +12,7 @@ import mqttLinkNode from '../../nodes/mqtt-link/mqtt-link';
 import telemetryInNode from '../../nodes/telemetry-in/telemetry-in';
 import telemetryOutNode from '../../nodes/telemetry-out/telemetry-out';
 import timeseriesOutNode from '../../nodes/timeseries-out/timeseries-out';
-import { packageRoot } from '../../runtime/package-info';
+import { packageRoot } from '../../io/package-root';
 import { mosquittoPasswordFile } from '../../runtime/broker/mosquitto-files';
 import { openTimeseriesStore } from '../../io/timeseries/open';
 import type { TimeseriesStore } from '../../io/timeseries/store';

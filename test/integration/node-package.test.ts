@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Envelope, Telemetry } from '../../domain/contracts';
-import { packageRoot } from '../../runtime/package-info';
+import { packageRoot } from '../../io/package-root';
 import { startSimulator, type RunningSimulator } from '../../runtime/simulator';
 import { eventually, freePorts, getJson, Lifo4Process } from './lifo4-process';
 

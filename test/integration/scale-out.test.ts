@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { packageRoot } from '../../runtime/package-info';
+import { packageRoot } from '../../io/package-root';
 import { mosquittoPasswordFile } from '../../runtime/broker/mosquitto-files';
 import { loadOrCreateSecrets, secretsPath, siteSecrets } from '../../runtime/secrets';
 import { EdgeClient, eventually } from '../nodes/mqtt/edge-client';

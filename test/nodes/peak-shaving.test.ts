@@ -8,7 +8,7 @@ import peakShaving from '../../nodes/peak-shaving/peak-shaving';
 import type { Request, Telemetry } from '../../domain/contracts';
 import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from '../flows/edge-loop';
-import { packageRoot } from '../../runtime/package-info';
+import { packageRoot } from '../../io/package-root';
 import { PeakShavingNodeConfigSchema } from '../../nodes/peak-shaving/config';
 import { tempUserDirPerTest } from '../user-dir';
 

@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { MqttLinkConfigSchema } from '../../../nodes/mqtt-link/config';
 import { MqttLinkConnection } from '../../../nodes/mqtt-link/link';
 import { topics } from '../../../domain/topics';
-import { packageRoot } from '../../../runtime/package-info';
+import { packageRoot } from '../../../io/package-root';
 import { makeCerts, opensslAvailable, type TestCerts } from '../../services/certs';
 import { mosquittoAvailable, startMosquitto, type RunningMosquitto } from '../../services/mosquitto';
 import { requireService, waitUntil } from '../../services/service';

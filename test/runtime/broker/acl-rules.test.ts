@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../../runtime/package-info';
+import { packageRoot } from '../../../io/package-root';
 import { mayPublish, maySubscribe, principalOf } from '../../../runtime/broker/acl';
 import { hashSecret, mosquittoHash, parsePasswordFile, verifyPassword } from '../../../runtime/broker/credentials';
 import { MqttFrameInspector } from '../../../runtime/broker/frame-limit';

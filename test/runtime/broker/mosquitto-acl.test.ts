@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../../runtime/package-info';
+import { packageRoot } from '../../../io/package-root';
 import { mosquittoPasswordFile } from '../../../runtime/broker/mosquitto-files';
 import { type TestCerts, makeCerts, opensslAvailable } from '../../services/certs';
 import { type RunningMosquitto, mosquittoAvailable, startMosquitto } from '../../services/mosquitto';
