@@ -1,4 +1,7 @@
-// One Modbus TCP connection shared by every device node that talks to the same host:port.
+// One Modbus connection shared by every device node on the same bus: Modbus TCP to host:port,
+// Modbus RTU on a serial port (an RS-485 adapter; every unit on the bus shares this one queue),
+// or RTU frames over TCP to a serial-to-Ethernet gateway. Only how bytes reach the wire differs:
+// the queue, timeouts and backoff below are the same for all three.
 //
 // What node-red-contrib-modbus is known to get wrong, and what this class does instead:
 // - one request in flight per connection (a Modbus TCP server may answer out of order or not
@@ -14,16 +17,37 @@
 //   rejected; a write displaces the newest pending read and is never dropped silently;
 // - every request promise settles (answer, error, timeout, disconnect or close()).
 //
-// We own the net.Socket (modbus-serial's linkTCP) so that "close" and "error" are seen reliably
-// and the MBAP header of every reply is checked before modbus-serial parses it: modbus-serial
-// ignores the protocol id and waits forever for a length that garbage announces.
+// We own the stream (a net.Socket given to modbus-serial's linkTCP, or a serial port or socket
+// under an RtuPort) so that "close" and "error" are seen reliably and every reply is checked
+// before modbus-serial parses it: on TCP the MBAP header (modbus-serial ignores the protocol id
+// and waits forever for a length that garbage announces), on RTU the frame (rtu-port.ts).
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import ModbusRTU from 'modbus-serial';
+import { SerialPort } from 'serialport';
+import { RtuPort } from './rtu-port';
+import { interFrameMs, type SerialLine } from './rtu-timing';
+
+/** How requests reach the devices: Modbus TCP, RTU on a serial port, or RTU frames over TCP. */
+export type TransportKind = 'tcp' | 'rtu' | 'rtu-over-tcp';
+export const TRANSPORT_KINDS: readonly TransportKind[] = ['tcp', 'rtu', 'rtu-over-tcp'];
+
+export interface SerialOptions extends SerialLine {
+  /** The serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... */
+  path: string;
+}
 
 export interface TransportOptions {
+  /** Default 'tcp'. */
+  kind?: TransportKind;
+  /** Host and port for 'tcp' and 'rtu-over-tcp' (ignored for 'rtu'). */
   host: string;
   port: number;
+  /** The serial port and line settings for 'rtu'. */
+  serial?: SerialOptions;
+  /** Silence kept before each RTU request, ms; default t3.5 of the serial line (0 over TCP). */
+  interFrameMs?: number;
   /** Per-request timeout, ms. */
   timeout: number;
   /** Most requests waiting (not counting the one in flight). */
@@ -43,6 +67,9 @@ export type TransportState = 'connecting' | 'connected' | 'backoff' | 'closed';
 
 export interface TransportHealth {
   state: TransportState;
+  kind: TransportKind;
+  /** host:port, or the serial path and line settings. */
+  endpoint: string;
   host: string;
   port: number;
   queueDepth: number;
@@ -99,10 +126,10 @@ function isReg(v: number): boolean {
 }
 
 export class ModbusTransport extends EventEmitter {
-  private readonly opts: Required<TransportOptions>;
+  private readonly opts: Required<Omit<TransportOptions, 'serial' | 'interFrameMs'>> & Pick<TransportOptions, 'serial' | 'interFrameMs'>;
   private state: TransportState = 'connecting';
   private client: ModbusRTU | null = null;
-  private socket: net.Socket | null = null;
+  private socket: Duplex | null = null;
   private readonly writes: Pending[] = [];
   private readonly reads: Pending[] = [];
   private inFlight: Pending | null = null;
@@ -127,20 +154,26 @@ export class ModbusTransport extends EventEmitter {
       unitBackoffMinMs: 2_000,
       unitBackoffMaxMs: 60_000,
       random: Math.random,
+      kind: 'tcp',
       ...options,
     };
+    if (this.opts.kind === 'rtu' && !this.opts.serial) throw new Error('an RTU transport needs a serial port (path, baud rate, parity, data and stop bits)');
     // Connect on the next tick, so that listeners registered right after construction see it.
     setImmediate(() => this.connect());
   }
 
   get name(): string {
-    return `${this.opts.host}:${this.opts.port}`;
+    const s = this.opts.serial;
+    if (this.opts.kind === 'rtu' && s) return `${s.path} (${s.baudRate} ${s.dataBits}${s.parity[0]?.toUpperCase() ?? 'N'}${s.stopBits})`;
+    return `${this.opts.host}:${this.opts.port}${this.opts.kind === 'rtu-over-tcp' ? ' (RTU over TCP)' : ''}`;
   }
 
   health(): TransportHealth {
     const now = Date.now();
     return {
       state: this.state,
+      kind: this.opts.kind,
+      endpoint: this.name,
       host: this.opts.host,
       port: this.opts.port,
       queueDepth: this.writes.length + this.reads.length,
@@ -314,10 +347,13 @@ export class ModbusTransport extends EventEmitter {
       if (unitTrouble) this.unitFailed(req.unit, err.message);
       this.setError(err.message);
       if (generation === this.generation && this.state === 'connected') {
-        if (code === 'MALFORMED' || code === 'DISCONNECTED') {
-          // The byte stream cannot be trusted any more: start over on a new socket.
+        if (code === 'DISCONNECTED' || (code === 'MALFORMED' && this.opts.kind === 'tcp')) {
+          // The byte stream cannot be trusted any more: start over on a new socket. RTU frames
+          // are delimited by silence and the RTU port drops what is left of a bad one, so the
+          // next request starts clean on the same line.
           this.reset(err.message);
-        } else if (code === 'TIMEOUT' && ++this.consecutiveTimeouts >= 2) {
+        } else if (code === 'TIMEOUT' && this.opts.kind !== 'rtu' && ++this.consecutiveTimeouts >= 2) {
+          // On a serial bus a silent unit is that unit's trouble (backed off above), not the line's.
           this.reset(`${this.consecutiveTimeouts} requests in a row got no reply`);
         }
       }
@@ -391,38 +427,77 @@ export class ModbusTransport extends EventEmitter {
     this.reconnectAt = null;
     this.setState('connecting');
     const generation = ++this.generation;
-    const socket = new net.Socket();
-    this.socket = socket;
+    const serial = this.opts.kind === 'rtu' ? this.opts.serial : undefined;
+    const stream: Duplex = serial
+      ? new SerialPort({ path: serial.path, baudRate: serial.baudRate, parity: serial.parity, dataBits: serial.dataBits, stopBits: serial.stopBits, autoOpen: false })
+      : new net.Socket();
+    this.socket = stream;
     let connected = false;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     const connectTimer = setTimeout(() => {
-      if (!connected) socket.destroy(new Error(`connect to ${this.name} timed out after ${Math.max(this.opts.timeout, 1000)} ms`));
+      if (!connected) stream.destroy(new Error(`connect to ${this.name} timed out after ${Math.max(this.opts.timeout, 1000)} ms`));
     }, Math.max(this.opts.timeout, 1000));
     this.connectTimer = connectTimer;
-    socket.on('error', (err) => {
+    stream.on('error', (err) => {
       if (generation === this.generation) this.setError(`${this.name}: ${err.message}`);
+      // A serial port that fails to open emits no "close": treat its error as the end.
+      if (serial && !connected && generation === this.generation) this.reset(`${this.name}: ${err.message}`);
     });
-    socket.on('close', () => {
+    stream.on('close', () => {
       clearTimeout(connectTimer);
-      if (generation === this.generation) this.reset(this.lastError && !connected ? this.lastError : `connection to ${this.name} closed by the server`);
+      if (generation === this.generation) this.reset(this.lastError && !connected ? this.lastError : `connection to ${this.name} closed${serial ? '' : ' by the server'}`);
     });
-    socket.on('data', (chunk: Buffer) => this.checkFrames(socket, chunk, generation));
-    socket.connect({ host: this.opts.host, port: this.opts.port }, () => {
+    const opened = (): void => {
       connected = true;
       clearTimeout(connectTimer);
-      socket.setNoDelay(true);
+      this.attachClient(stream, generation);
+    };
+    if (stream instanceof SerialPort) {
+      stream.open((err) => {
+        if (err) stream.emit('error', err);
+        else opened();
+      });
+    } else if (stream instanceof net.Socket) {
+      if (this.opts.kind === 'tcp') stream.on('data', (chunk: Buffer) => this.checkFrames(stream, chunk, generation));
+      stream.connect({ host: this.opts.host, port: this.opts.port }, () => {
+        stream.setNoDelay(true);
+        opened();
+      });
+    }
+  }
+
+  /** Put modbus-serial's client on the open stream: MBAP framing on TCP, an RtuPort otherwise. */
+  private attachClient(stream: Duplex, generation: number): void {
+    const ready = (client: ModbusRTU) => (err: Error | null | undefined): void => {
+      if (generation !== this.generation) return;
+      if (err) return this.reset(`${this.name}: ${err.message}`);
+      this.client = client;
+      this.reconnectAttempts = 0;
+      this.consecutiveTimeouts = 0;
+      this.setState('connected');
+      this.pump();
+    };
+    if (this.opts.kind === 'tcp' && stream instanceof net.Socket) {
       const client = new ModbusRTU();
       client.on('error', () => undefined); // errors arrive through the socket and the callbacks
-      client.linkTCP(socket, { port: this.opts.port }, (err: Error | null | undefined) => {
+      client.linkTCP(stream, { port: this.opts.port }, ready(client));
+      return;
+    }
+    const serial = this.opts.serial;
+    const gap = this.opts.interFrameMs ?? (this.opts.kind === 'rtu' && serial ? interFrameMs(serial) : 0);
+    const port = new RtuPort(stream, {
+      interFrameMs: gap,
+      // A reply that stops short is cut after this silence (see RtuPortOptions.frameEndMs).
+      frameEndMs: Math.max(20, 10 * gap),
+      onFault: (message) => {
         if (generation !== this.generation) return;
-        if (err) return this.reset(`${this.name}: ${err.message}`);
-        this.client = client;
-        this.reconnectAttempts = 0;
-        this.consecutiveTimeouts = 0;
-        this.setState('connected');
-        this.pump();
-      });
+        const req = this.inFlight;
+        req?.settle?.(new ModbusTransportError('MALFORMED', `${req.label}: bad reply from ${this.name}: ${message}`));
+      },
     });
+    const client = new ModbusRTU(port);
+    client.on('error', () => undefined);
+    client.open(ready(client));
   }
 
   /**
@@ -430,7 +505,7 @@ export class ModbusTransport extends EventEmitter {
    * length 2..254. Garbage otherwise makes modbus-serial wait for a length that never comes.
    */
   private frameBuffer: Buffer = Buffer.alloc(0);
-  private checkFrames(socket: net.Socket, chunk: Buffer, generation: number): void {
+  private checkFrames(socket: Duplex, chunk: Buffer, generation: number): void {
     if (generation !== this.generation) return;
     this.frameBuffer = this.frameBuffer.length ? Buffer.concat([this.frameBuffer, chunk]) : chunk;
     while (this.frameBuffer.length >= 6) {

@@ -82,7 +82,7 @@ export class DevicePoller {
       this.o.invalidate();
       this.schedule(0);
     } else if (h.state === 'backoff' && was === 'connected') {
-      this.report(new Error(h.lastError ?? `connection to ${h.host}:${h.port} lost`));
+      this.report(new Error(h.lastError ?? `connection to ${h.endpoint} lost`));
     }
   }
 

@@ -35,7 +35,7 @@ export function errorStatus(err: unknown): NodeStatus {
 export function healthStatus(h: TransportHealth): NodeStatus | null {
   switch (h.state) {
     case 'connecting':
-      return { fill: 'yellow', shape: 'ring', text: `connecting to ${h.host}:${h.port}` };
+      return { fill: 'yellow', shape: 'ring', text: `connecting to ${h.endpoint}` };
     case 'backoff':
       return { fill: 'red', shape: 'ring', text: shorten(`disconnected: ${h.lastError ?? 'unknown error'}`) };
     case 'closed':

@@ -5,7 +5,8 @@
 // MBAP header (transaction id, protocol id 0, length of unit id + PDU, unit id) then the PDU.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { ModbusException, ModbusExceptionCode, type RegisterBank } from './register-bank';
+import type { RegisterBank } from './register-bank';
+import { answer } from './pdu';
 
 export interface ModbusTcpServerOptions {
   /** Default 127.0.0.1: nothing listens beyond the machine unless configured. */
@@ -18,8 +19,6 @@ export interface ModbusTcpServerOptions {
 const MBAP_LENGTH = 7;
 /** Largest Modbus PDU is 253 bytes; MBAP length counts the unit id too. */
 const MAX_MBAP_LENGTH = 254;
-const MAX_READ = 125;
-const MAX_WRITE = 123;
 
 export class ModbusTcpServer extends EventEmitter {
   /** While true, requests are read and dropped without reply: the "Modbus silence" fault. */
@@ -94,25 +93,8 @@ export class ModbusTcpServer extends EventEmitter {
   private handle(frame: Buffer): Buffer | undefined {
     this.stats.requests++;
     if (this.silent) return undefined;
-    const unit = frame.readUInt8(6);
-    const pdu = frame.subarray(7);
-    const fc = pdu.readUInt8(0);
-    try {
-      const bank = this.opts.units.get(unit);
-      if (!bank) throw new ModbusException(ModbusExceptionCode.GATEWAY_TARGET_FAILED, `no unit ${unit}`);
-      return reply(frame, respond(bank, fc, pdu));
-    } catch (err) {
-      if (!(err instanceof ModbusException)) {
-        // A bank that fails unexpectedly is a device failure, never a crashed server.
-        this.emit('bankError', err);
-      }
-      const code = err instanceof ModbusException ? err.code : ModbusExceptionCode.SERVER_DEVICE_FAILURE;
-      if (err instanceof ModbusException && err.code === ModbusExceptionCode.ILLEGAL_DATA_VALUE) {
-        this.malformed(err);
-      }
-      this.stats.exceptions++;
-      return reply(frame, Buffer.from([(fc | 0x80) & 0xff, code]));
-    }
+    const pdu = answer(this.opts.units, frame.readUInt8(6), frame.subarray(7), 'exception', this.stats, this);
+    return pdu && reply(frame, pdu);
   }
 }
 
@@ -125,46 +107,3 @@ function reply(request: Buffer, pdu: Buffer): Buffer {
   return out;
 }
 
-function badValue(message: string): ModbusException {
-  return new ModbusException(ModbusExceptionCode.ILLEGAL_DATA_VALUE, message);
-}
-
-function respond(bank: RegisterBank, fc: number, pdu: Buffer): Buffer {
-  switch (fc) {
-    case 0x03:
-    case 0x04: {
-      if (pdu.length !== 5) throw badValue(`FC${fc}: PDU of ${pdu.length} bytes, expected 5`);
-      const address = pdu.readUInt16BE(1);
-      const count = pdu.readUInt16BE(3);
-      if (count < 1 || count > MAX_READ) throw badValue(`FC${fc}: quantity ${count} outside 1..${MAX_READ}`);
-      if (address + count > 0x10000) throw new ModbusException(ModbusExceptionCode.ILLEGAL_DATA_ADDRESS, 'read past 65535');
-      const regs = bank.readRegisters(address, count);
-      const out = Buffer.allocUnsafe(2 + count * 2);
-      out.writeUInt8(fc, 0);
-      out.writeUInt8(count * 2, 1);
-      for (let i = 0; i < count; i++) out.writeUInt16BE((regs[i] ?? 0) & 0xffff, 2 + i * 2);
-      return out;
-    }
-    case 0x06: {
-      if (pdu.length !== 5) throw badValue(`FC6: PDU of ${pdu.length} bytes, expected 5`);
-      bank.writeRegisters(pdu.readUInt16BE(1), [pdu.readUInt16BE(3)]);
-      return Buffer.from(pdu);
-    }
-    case 0x10: {
-      if (pdu.length < 6) throw badValue(`FC16: PDU of ${pdu.length} bytes is too short`);
-      const address = pdu.readUInt16BE(1);
-      const count = pdu.readUInt16BE(3);
-      const bytes = pdu.readUInt8(5);
-      if (count < 1 || count > MAX_WRITE || bytes !== count * 2 || pdu.length !== 6 + bytes) {
-        throw badValue(`FC16: quantity ${count}, byte count ${bytes}, PDU ${pdu.length} bytes do not agree`);
-      }
-      if (address + count > 0x10000) throw new ModbusException(ModbusExceptionCode.ILLEGAL_DATA_ADDRESS, 'write past 65535');
-      const values: number[] = [];
-      for (let i = 0; i < count; i++) values.push(pdu.readUInt16BE(6 + i * 2));
-      bank.writeRegisters(address, values);
-      return pdu.subarray(0, 5);
-    }
-    default:
-      throw new ModbusException(ModbusExceptionCode.ILLEGAL_FUNCTION, `function code ${fc} not supported`);
-  }
-}
