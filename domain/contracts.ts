@@ -25,8 +25,12 @@ export const BatteryTelemetrySchema = z.object({
   cellVavg: finite.nullable(),
   /** Every cell's voltage where the BMS publishes them (SunSpec model 805), else empty. */
   cellVoltages: z.array(finite),
-  tempMax: finite,
-  tempMin: finite,
+  /**
+   * The hottest and coldest cell, degC; null where the BMS reports no temperature (no SunSpec 805):
+   * the safety envelope then derates and says so, it never assumes a value.
+   */
+  tempMax: finite.nullable(),
+  tempMin: finite.nullable(),
   cellTemps: z.array(finite),
   /** The BMS's own current limits (AChaMax / ADisChaMax), A, both >= 0. */
   chargeCurrentMax: finite.nonnegative().nullable(),

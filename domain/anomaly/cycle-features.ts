@@ -45,6 +45,7 @@ export function cycleFeatures(samples: readonly BatteryTelemetry[], ocv: OcvCurv
   let rSum = 0;
   let rN = 0;
   let riseSum = 0;
+  let riseN = 0;
   let i2Sum = 0;
   let restStart = -1;
   const endRest = (endIdx: number): void => {
@@ -81,11 +82,15 @@ export function cycleFeatures(samples: readonly BatteryTelemetry[], ocv: OcvCurv
         rN++;
       }
     }
-    riseSum += t.tempMax - ambientC(t.ts);
+    // A BMS without temperatures adds no rise, and no sample to average it over.
+    if (t.tempMax !== null) {
+      riseSum += t.tempMax - ambientC(t.ts);
+      riseN++;
+    }
     i2Sum += t.current * t.current;
   });
   if (restStart >= 0) endRest(samples.length - 1);
   if (devN === 0 || i2Sum === 0) return null;
   const n = samples.length;
-  return Float32Array.from([restSpread, restDrift, devSum / devN, rN ? rSum / rN : 0, (1000 * (riseSum / n)) / (i2Sum / n)]);
+  return Float32Array.from([restSpread, restDrift, devSum / devN, rN ? rSum / rN : 0, riseN ? (1000 * (riseSum / riseN)) / (i2Sum / n) : 0]);
 }

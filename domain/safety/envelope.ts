@@ -1,7 +1,9 @@
 // The safety envelope: how much the battery may charge and discharge right now, and why not more.
 // Every limit is computed on its own and the smallest wins, so each restriction can name its cause.
 // Hard violations (outside the cell's absolute voltage or temperature window, a device fault,
-// telemetry too old, the e-stop) put the site into SAFE_MODE or ESTOP: 0 W both ways.
+// telemetry too old, the e-stop) put the site into SAFE_MODE or ESTOP: 0 W both ways. A
+// measurement the BMS does not report (no cell temperatures) is never assumed: the limits fall
+// to a share of the BMS's own current limits (`unmeasuredDerating`) and a warning says why.
 import type { Alarm, BatteryTelemetry, Envelope, Mode, PcsTelemetry, Restriction } from '../contracts';
 import { linearTaper, type LfpProfile } from '../lfp/limits';
 
@@ -16,9 +18,15 @@ export interface SafetyConfig {
   /** A hard limit, once tripped, releases only this far back inside (V, degC): no chattering at the edge. */
   hysteresisV: number;
   hysteresisC: number;
+  /**
+   * Share (0..1) of the BMS's own current limits (or, without them, of the nominal limits) that
+   * is allowed while the BMS reports no cell temperature: the temperature windows and derating
+   * cannot be checked, so the battery is run gently and the operator is told.
+   */
+  unmeasuredDerating: number;
 }
 
-export const DEFAULT_SAFETY_CONFIG: SafetyConfig = { cycleMs: 1000, staleCycles: 3, hysteresisV: 0.05, hysteresisC: 2 };
+export const DEFAULT_SAFETY_CONFIG: SafetyConfig = { cycleMs: 1000, staleCycles: 3, hysteresisV: 0.05, hysteresisC: 2, unmeasuredDerating: 0.5 };
 
 export interface SafetyState {
   estop: { latched: boolean; by: string | null; since: number | null };
@@ -86,6 +94,7 @@ export function envelope(
 
     // Hard limits with hysteresis: a tripped cause stays tripped until back inside by the margin.
     const was = new Set(state.tripped);
+    // An unmeasured value (null) can neither trip nor release a limit: a tripped one stays tripped.
     const hard = (code: string, outside: boolean, inside: boolean, message: string): void => {
       if (outside || (was.has(code) && !inside)) {
         tripped.add(code);
@@ -94,8 +103,12 @@ export function envelope(
     };
     hard('CELL_OVER_VOLTAGE', bat.cellVmax > p.cellVoltageMaxV, bat.cellVmax <= p.cellVoltageMaxV - config.hysteresisV, `cell ${bat.cellVmax.toFixed(3)} V above ${p.cellVoltageMaxV} V`);
     hard('CELL_UNDER_VOLTAGE', bat.cellVmin < p.cellVoltageMinV, bat.cellVmin >= p.cellVoltageMinV + config.hysteresisV, `cell ${bat.cellVmin.toFixed(3)} V below ${p.cellVoltageMinV} V`);
-    hard('OVER_TEMPERATURE', bat.tempMax > p.dischargeTempMaxC, bat.tempMax <= p.dischargeTempMaxC - config.hysteresisC, `${bat.tempMax} degC above ${p.dischargeTempMaxC} degC`);
-    hard('UNDER_TEMPERATURE', bat.tempMin < p.dischargeTempMinC, bat.tempMin >= p.dischargeTempMinC + config.hysteresisC, `${bat.tempMin} degC below ${p.dischargeTempMinC} degC`);
+    const tMax = bat.tempMax;
+    const tMin = bat.tempMin;
+    hard('OVER_TEMPERATURE', tMax !== null && tMax > p.dischargeTempMaxC, tMax !== null && tMax <= p.dischargeTempMaxC - config.hysteresisC,
+      tMax === null ? `was above ${p.dischargeTempMaxC} degC, and the BMS reports no temperature now` : `${tMax} degC above ${p.dischargeTempMaxC} degC`);
+    hard('UNDER_TEMPERATURE', tMin !== null && tMin < p.dischargeTempMinC, tMin !== null && tMin >= p.dischargeTempMinC + config.hysteresisC,
+      tMin === null ? `was below ${p.dischargeTempMinC} degC, and the BMS reports no temperature now` : `${tMin} degC below ${p.dischargeTempMinC} degC`);
 
     // The nominal limits: C-rate of the nameplate energy, the BMS's own limits, the PCS rating.
     const capacityWh = profile.capacityWh ?? bat.capacityWh;
@@ -127,13 +140,29 @@ export function envelope(
       limit('discharge', 'CELL_VOLTAGE_TAPER', fullDischarge * linearTaper(bat.cellVmin, p.dischargeTaperStartV, p.dischargeTaperEndV), `min cell ${bat.cellVmin.toFixed(3)} V in taper ${p.dischargeTaperEndV}-${p.dischargeTaperStartV} V`);
     }
     // Temperature windows: charge is narrower than discharge (no charging below 0 degC: lithium plating).
-    if (bat.tempMin < p.chargeTempMinC || bat.tempMax > p.chargeTempMaxC) {
-      limit('charge', 'CHARGE_TEMPERATURE', 0, `${bat.tempMin}-${bat.tempMax} degC outside charge window ${p.chargeTempMinC}-${p.chargeTempMaxC} degC`);
-    } else if (bat.tempMax > p.chargeDerateAboveC) {
-      limit('charge', 'CHARGE_TEMPERATURE', fullCharge * linearTaper(bat.tempMax, p.chargeDerateAboveC, p.chargeTempMaxC), `${bat.tempMax} degC: charge derated above ${p.chargeDerateAboveC} degC`);
-    }
-    if (bat.tempMax > p.dischargeDerateAboveC) {
-      limit('discharge', 'DISCHARGE_TEMPERATURE', fullDischarge * linearTaper(bat.tempMax, p.dischargeDerateAboveC, p.dischargeTempMaxC), `${bat.tempMax} degC: discharge derated above ${p.dischargeDerateAboveC} degC`);
+    if (tMax === null || tMin === null) {
+      // Unmeasured is not in range: a share of what the BMS itself allows, and a visible warning.
+      const share = Math.min(1, Math.max(0, config.unmeasuredDerating));
+      const missing = tMax === null && tMin === null ? 'no cell temperature' : tMax === null ? 'no highest cell temperature' : 'no lowest cell temperature';
+      const bmsCharge = bat.chargeCurrentMax === null ? null : bat.chargeCurrentMax * bat.voltage;
+      const bmsDischarge = bat.dischargeCurrentMax === null ? null : bat.dischargeCurrentMax * bat.voltage;
+      const pct = `${Math.round(share * 100)} %`;
+      // With no bound at all the share of it is no bound either: 0 W, as below.
+      const of = (w: number): number => (Number.isFinite(w) ? share * w : 0);
+      limit('charge', 'TEMPERATURE_UNMEASURED', of(Math.min(bmsCharge ?? fullCharge, fullCharge)),
+        `${missing} from the BMS: charge held to ${pct} of ${bmsCharge === null ? 'the nominal limit' : "the BMS's current limit"}`);
+      limit('discharge', 'TEMPERATURE_UNMEASURED', of(Math.min(bmsDischarge ?? fullDischarge, fullDischarge)),
+        `${missing} from the BMS: discharge held to ${pct} of ${bmsDischarge === null ? 'the nominal limit' : "the BMS's current limit"}`);
+      alarm('TEMPERATURE_UNMEASURED', 'warning', `${missing} from the BMS (no SunSpec 805 or its temperature points): limits derated to ${pct}, temperature windows not checked`);
+    } else {
+      if (tMin < p.chargeTempMinC || tMax > p.chargeTempMaxC) {
+        limit('charge', 'CHARGE_TEMPERATURE', 0, `${tMin}-${tMax} degC outside charge window ${p.chargeTempMinC}-${p.chargeTempMaxC} degC`);
+      } else if (tMax > p.chargeDerateAboveC) {
+        limit('charge', 'CHARGE_TEMPERATURE', fullCharge * linearTaper(tMax, p.chargeDerateAboveC, p.chargeTempMaxC), `${tMax} degC: charge derated above ${p.chargeDerateAboveC} degC`);
+      }
+      if (tMax > p.dischargeDerateAboveC) {
+        limit('discharge', 'DISCHARGE_TEMPERATURE', fullDischarge * linearTaper(tMax, p.dischargeDerateAboveC, p.dischargeTempMaxC), `${tMax} degC: discharge derated above ${p.dischargeDerateAboveC} degC`);
+      }
     }
     // SoC window.
     if (bat.soc >= p.socMaxPct) limit('charge', 'SOC_HIGH', 0, `SoC ${bat.soc} % at or above ${p.socMaxPct} %`);
@@ -142,7 +171,8 @@ export function envelope(
     const spread = bat.cellVmax - bat.cellVmin;
     if (spread > p.cellSpreadMaxV) alarm('CELL_SPREAD', 'warning', `cell spread ${(spread * 1000).toFixed(0)} mV above ${p.cellSpreadMaxV * 1000} mV`);
     if (restrictions.length > nominalCount) {
-      for (const r of restrictions.slice(nominalCount)) alarm(r.cause, 'info', r.detail);
+      // The unmeasured temperature has its warning already.
+      for (const r of restrictions.slice(nominalCount)) if (r.cause !== 'TEMPERATURE_UNMEASURED') alarm(r.cause, 'info', r.detail);
     }
   }
 

@@ -33,7 +33,7 @@ export interface DecisionView {
 export interface SiteStatusView {
   siteId: string;
   updatedAt: number;
-  battery: { ts: number; soc: number; powerW: number; voltage: number; current: number; state: string; cellVmin: number; cellVmax: number; tempMax: number } | null;
+  battery: { ts: number; soc: number; powerW: number; voltage: number; current: number; state: string; cellVmin: number; cellVmax: number; tempMax: number | null } | null;
   pcs: { ts: number; powerW: number; state: string; setpointW: number | null } | null;
   meter: { ts: number; gridW: number } | null;
   envelope: { ts: number; mode: Mode; maxChargeW: number; maxDischargeW: number; restrictions: string[] } | null;

@@ -2,6 +2,9 @@
 // for per-cell voltages and temperatures, + 713); a PCS is 701 (+ 702 ratings, + 704 controls);
 // a meter is one of 201-204. Signs: 802 A and W and 701 W are positive when the battery
 // discharges / the DER injects (701: "positive for DER generation"); meter W positive = import.
+// An optional point or model the device lacks is null (the safety envelope treats it so); a
+// point the control loop cannot do without (a battery's SoC, V, A and cell voltage extremes, a
+// PCS's or meter's W) is a configuration error that names it.
 import type { BatteryTelemetry, DeviceKind, MeterTelemetry, PcsTelemetry } from '../contracts';
 import type { DecodedGroup, DecodedModel } from './codec';
 import { sunspecModel, type PointDef } from './model';
@@ -29,8 +32,10 @@ function num(group: DecodedGroup | undefined, point: string): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-function need(value: number | null, what: string): number {
-  if (value === null) throw new TelemetryMappingError(`${what} is not implemented by the device`);
+function need(value: number | null, what: string, meaning: string): number {
+  if (value === null) {
+    throw new TelemetryMappingError(`configuration error: the device does not implement ${what} (${meaning}), which the control loop needs; is this the right device and unit id?`);
+  }
   return value;
 }
 
@@ -70,24 +75,24 @@ export function batteryTelemetry(set: ModelSet, ts: number): BatteryTelemetry {
   const cellVoltages = cells.map((c) => num(c, 'CellV')).filter((v): v is number => v !== null);
   const cellTemps = cells.map((c) => num(c, 'CellTmp')).filter((v): v is number => v !== null);
   const modules = (set.get(805) ?? []).map((m) => m.root);
-  const voltage = need(num(bat, 'V'), '802.V');
-  const current = need(num(bat, 'A'), '802.A');
+  const voltage = need(num(bat, 'V'), '802.V', 'battery voltage');
+  const current = need(num(bat, 'A'), '802.A', 'battery current');
   const nCyc = num(bat, 'NCyc');
   return {
     ts,
-    soc: Math.min(100, Math.max(0, need(num(bat, 'SoC') ?? num(storage, 'SoC'), '802.SoC'))),
+    soc: Math.min(100, Math.max(0, need(num(bat, 'SoC') ?? num(storage, 'SoC'), '802.SoC', 'state of charge'))),
     soh: num(bat, 'SoH') ?? num(storage, 'SoH'),
     voltage,
     current,
     power: num(bat, 'W') ?? voltage * current,
     capacityWh: num(bat, 'WHRtg') ?? num(storage, 'WHRtg'),
     energyAvailableWh: num(storage, 'WHAvail'),
-    cellVmax: need(num(bat, 'CellVMax') ?? maxOf(cellVoltages), '802.CellVMax'),
-    cellVmin: need(num(bat, 'CellVMin') ?? minOf(cellVoltages), '802.CellVMin'),
+    cellVmax: need(num(bat, 'CellVMax') ?? maxOf(cellVoltages), '802.CellVMax', 'highest cell voltage'),
+    cellVmin: need(num(bat, 'CellVMin') ?? minOf(cellVoltages), '802.CellVMin', 'lowest cell voltage'),
     cellVavg: num(bat, 'CellVAvg'),
     cellVoltages,
-    tempMax: need(maxOf(modules.map((m) => num(m, 'CellTmpMax')).filter((v): v is number => v !== null)) ?? maxOf(cellTemps), '805.CellTmpMax'),
-    tempMin: need(minOf(modules.map((m) => num(m, 'CellTmpMin')).filter((v): v is number => v !== null)) ?? minOf(cellTemps), '805.CellTmpMin'),
+    tempMax: maxOf(modules.map((m) => num(m, 'CellTmpMax')).filter((v): v is number => v !== null)) ?? maxOf(cellTemps),
+    tempMin: minOf(modules.map((m) => num(m, 'CellTmpMin')).filter((v): v is number => v !== null)) ?? minOf(cellTemps),
     cellTemps,
     chargeCurrentMax: num(bat, 'AChaMax'),
     dischargeCurrentMax: num(bat, 'ADisChaMax'),
@@ -107,7 +112,7 @@ export function pcsTelemetry(set: ModelSet, ts: number): PcsTelemetry {
   const enabled = num(ctl, 'WSetEna') === 1;
   return {
     ts,
-    power: need(num(ac, 'W'), '701.W'),
+    power: need(num(ac, 'W'), '701.W', 'AC power'),
     reactivePower: num(ac, 'Var'),
     frequency: num(ac, 'Hz'),
     voltage: num(ac, 'LNV') ?? num(ac, 'LLV'),
@@ -132,7 +137,7 @@ export function meterTelemetry(set: ModelSet, ts: number): MeterTelemetry {
   if (id === undefined || !meter) throw new TelemetryMappingError('a meter needs one of SunSpec models 201-204');
   return {
     ts,
-    power: need(num(meter, 'W'), `${id}.W`),
+    power: need(num(meter, 'W'), `${id}.W`, 'power at the grid connection'),
     frequency: num(meter, 'Hz'),
     voltage: num(meter, 'PhV'),
     energyImportWh: num(meter, 'TotWhImp'),

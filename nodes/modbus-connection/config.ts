@@ -1,18 +1,49 @@
 // The modbus-connection node's configuration, as the editor stores it (docs: modbus-connection.html).
 import { z } from 'zod';
+import type { TransportKind } from '../../io/modbus/transport';
+import type { Parity } from '../../io/modbus/rtu-timing';
 
 export interface ModbusConnectionConfig {
   name: string;
+  transport: TransportKind;
   host: string;
   port: number;
+  serialPath: string;
+  baudRate: number;
+  parity: Parity;
+  dataBits: 7 | 8;
+  stopBits: 1 | 2;
+  /** Silence before each RTU request, ms; null = t3.5 of the serial line. */
+  interFrameMs: number | null;
   timeout: number;
   queueLimit: number;
 }
 
+const digits = <T extends number>(...values: T[]) =>
+  z.coerce.number().refine((v): v is T => (values as number[]).includes(v), `one of ${values.join(', ')}`);
+
 export const ModbusConnectionConfigSchema = z.object({
   name: z.string().default(''),
-  host: z.string().min(1).default('127.0.0.1'),
+  // Connections saved before RTU existed have no transport: they are Modbus TCP.
+  transport: z.enum(['tcp', 'rtu', 'rtu-over-tcp']).default('tcp'),
+  host: z.string().default('127.0.0.1'),
   port: z.coerce.number().int().min(1).max(65535).default(5020),
+  serialPath: z.string().default(''),
+  baudRate: z.coerce.number().int().min(300).max(4_000_000).default(9600),
+  parity: z.enum(['none', 'even', 'odd']).default('none'),
+  dataBits: digits(7, 8).default(8),
+  stopBits: digits(1, 2).default(1),
+  interFrameMs: z
+    .union([z.literal(''), z.null(), z.coerce.number().min(0).max(1000)])
+    .default(null)
+    .transform((v) => (v === '' ? null : v)),
   timeout: z.coerce.number().int().min(50).max(60_000).default(1000),
   queueLimit: z.coerce.number().int().min(1).max(10_000).default(100),
+}).superRefine((c, ctx) => {
+  if (c.transport === 'rtu' && c.serialPath.trim() === '') {
+    ctx.addIssue({ code: 'custom', path: ['serialPath'], message: 'an RTU connection needs a serial port path (e.g. /dev/ttyUSB0)' });
+  }
+  if (c.transport !== 'rtu' && c.host.trim() === '') {
+    ctx.addIssue({ code: 'custom', path: ['host'], message: `a ${c.transport} connection needs a host` });
+  }
 });

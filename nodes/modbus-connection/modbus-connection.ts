@@ -1,5 +1,6 @@
-// Config node: one Modbus TCP connection (host:port) that every device node on it shares, so the
-// requests of all of them go through one queue with one request in flight (transport.ts).
+// Config node: one Modbus connection (TCP to host:port, RTU on a serial port, or RTU over TCP to a
+// gateway) that every device node on it shares, so the requests of all of them, whatever their
+// unit id, go through one queue with one request in flight (transport.ts).
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { parseConfig } from '../kit/config';
 import type { ModbusConnectionNode } from '../kit/connection';
@@ -13,7 +14,16 @@ export = function (RED: NodeAPI): void {
     this.configError = null;
     try {
       const config: ModbusConnectionConfig = parseConfig(ModbusConnectionConfigSchema, 'modbus-connection', def);
-      this.transport = new ModbusTransport({ host: config.host, port: config.port, timeout: config.timeout, queueLimit: config.queueLimit });
+      const { baudRate, parity, dataBits, stopBits } = config;
+      this.transport = new ModbusTransport({
+        kind: config.transport,
+        host: config.host,
+        port: config.port,
+        ...(config.transport === 'rtu' ? { serial: { path: config.serialPath, baudRate, parity, dataBits, stopBits } } : {}),
+        ...(config.interFrameMs === null ? {} : { interFrameMs: config.interFrameMs }),
+        timeout: config.timeout,
+        queueLimit: config.queueLimit,
+      });
       // Health changes go to the log at debug level; device nodes show them in their status.
       this.transport.on('health', (h: { state: string; lastError: string | null }) => this.debug(`${h.state}${h.lastError ? `: ${h.lastError}` : ''}`));
     } catch (err) {

@@ -238,6 +238,8 @@ export class AlarmRules {
     if (!b) return;
     const L = this.limits;
     this.band(r, 'SOC_OUT_OF_BAND', 'warning', b.soc, L.socLowPct, L.socHighPct, L.socHysteresisPct, '%');
+    // A BMS without temperatures (null) neither raises nor clears the band: the edge's envelope derates for it.
+    if (b.tempMax === null || b.tempMin === null) return;
     const tempOut = b.tempMax > L.tempHighC || b.tempMin < L.tempLowC;
     const tempIn = b.tempMax <= L.tempHighC - L.tempHysteresisC && b.tempMin >= L.tempLowC + L.tempHysteresisC;
     if (tempOut) {

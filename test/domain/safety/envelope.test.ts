@@ -150,7 +150,7 @@ describe('safety envelope', () => {
     it('never allows charging with a cell at or above its hard limit or outside the charge temperatures', () => {
       fc.assert(fc.property(batteryArb, profileArb, pcsArb, (b, p, c) => {
         const { envelope: e } = envelope({ siteId: 's1', battery: b, pcs: c }, p, INITIAL_SAFETY_STATE, NOW);
-        const mustNotCharge = b.cellVmax >= p.cellVoltageMaxV || b.tempMin < p.chargeTempMinC || b.tempMax > p.chargeTempMaxC || b.soc >= p.socMaxPct;
+        const mustNotCharge = b.cellVmax >= p.cellVoltageMaxV || Number(b.tempMin) < p.chargeTempMinC || Number(b.tempMax) > p.chargeTempMaxC || b.soc >= p.socMaxPct;
         return !mustNotCharge || e.maxChargeW === 0;
       }), { numRuns: 1000 });
     });
@@ -158,7 +158,7 @@ describe('safety envelope', () => {
     it('never allows discharging with a cell at or below its hard limit or an empty battery', () => {
       fc.assert(fc.property(batteryArb, profileArb, pcsArb, (b, p, c) => {
         const { envelope: e } = envelope({ siteId: 's1', battery: b, pcs: c }, p, INITIAL_SAFETY_STATE, NOW);
-        const mustNot = b.cellVmin <= p.cellVoltageMinV || b.soc <= p.socMinPct || b.tempMax >= p.dischargeTempMaxC;
+        const mustNot = b.cellVmin <= p.cellVoltageMinV || b.soc <= p.socMinPct || Number(b.tempMax) >= p.dischargeTempMaxC;
         return !mustNot || e.maxDischargeW === 0;
       }), { numRuns: 1000 });
     });
@@ -182,6 +182,53 @@ describe('safety envelope', () => {
         const d = arbitrate(rs, e, { setpointW: 1000, ts: NOW - cycleMs }, NOW, { rampWPerS: 100 });
         return NOW - b.ts <= cycles * cycleMs || (e.mode === 'SAFE_MODE' && d.setpointW === 0);
       }), { numRuns: 1000 });
+    });
+
+    describe('with measurements the BMS does not report', () => {
+      /** Which temperatures are missing: both, only the highest, only the lowest. */
+      const missingArb = fc.constantFrom<Partial<BatteryTelemetry>>({ tempMax: null, tempMin: null }, { tempMax: null }, { tempMin: null });
+      const deratingArb = fc.double({ min: 0, max: 1, noNaN: true });
+
+      it('is never looser than with the temperatures measured at a benign 25 degC, nor than the derated BMS and pack limits', () => {
+        fc.assert(fc.property(batteryArb, profileArb, pcsArb, missingArb, deratingArb, (b, p, c, missing, d) => {
+          const config = { ...DEFAULT_SAFETY_CONFIG, unmeasuredDerating: d };
+          const measured = envelope({ siteId: 's1', battery: { ...b, tempMax: 25, tempMin: 24 }, pcs: c }, p, INITIAL_SAFETY_STATE, NOW, config).envelope;
+          const { envelope: e } = envelope({ siteId: 's1', battery: { ...b, ...missing }, pcs: c }, p, INITIAL_SAFETY_STATE, NOW, config);
+          const pack = (bms: number | null, pcsW: number | null | undefined, c_: number): number =>
+            Math.min(c_ * p.capacityWh, bms === null ? Infinity : bms * b.voltage, pcsW ?? Infinity);
+          const chargeCap = pack(b.chargeCurrentMax, c?.maxChargeW, p.maxChargeC);
+          const dischargeCap = pack(b.dischargeCurrentMax, c?.maxDischargeW, p.maxDischargeC);
+          return e.maxChargeW <= measured.maxChargeW + 1e-9 && e.maxDischargeW <= measured.maxDischargeW + 1e-9
+            && e.maxChargeW <= d * chargeCap + 1e-9 && e.maxDischargeW <= d * dischargeCap + 1e-9
+            && Number.isFinite(e.maxChargeW) && Number.isFinite(e.maxDischargeW);
+        }), { numRuns: 1000 });
+      });
+
+      it('always says so: a warning, and never NORMAL', () => {
+        fc.assert(fc.property(batteryArb, profileArb, pcsArb, missingArb, (b, p, c, missing) => {
+          const { envelope: e } = envelope({ siteId: 's1', battery: { ...b, ...missing }, pcs: c }, p, INITIAL_SAFETY_STATE, NOW);
+          return e.mode !== 'NORMAL' && e.alarms.some((a) => a.code === 'TEMPERATURE_UNMEASURED' && a.severity === 'warning');
+        }), { numRuns: 500 });
+      });
+
+      it('keeps a tripped temperature limit tripped while the temperature is unmeasured', () => {
+        fc.assert(fc.property(batteryArb, profileArb, pcsArb, (b, p, c) => {
+          const state = { ...INITIAL_SAFETY_STATE, tripped: ['OVER_TEMPERATURE'] };
+          const r = envelope({ siteId: 's1', battery: { ...b, tempMax: null, tempMin: null }, pcs: c }, p, state, NOW);
+          return r.state.tripped.includes('OVER_TEMPERATURE') && r.envelope.maxChargeW === 0 && r.envelope.maxDischargeW === 0;
+        }), { numRuns: 300 });
+      });
+
+      it('example: no cell temperatures -> half the BMS current limits, DERATED, and the warning names why', () => {
+        const { envelope: e } = run({ tempMax: null, tempMin: null, chargeCurrentMax: 50, dischargeCurrentMax: 80 });
+        assert.equal(e.mode, 'DERATED');
+        assert.equal(e.maxChargeW, 0.5 * 50 * 52);
+        assert.equal(e.maxDischargeW, 0.5 * 80 * 52);
+        const w = e.alarms.find((a) => a.code === 'TEMPERATURE_UNMEASURED');
+        assert.equal(w?.severity, 'warning');
+        assert.match(w?.message ?? '', /no cell temperature from the BMS .*derated to 50 %/);
+        assert.ok(e.restrictions.some((r) => r.cause === 'TEMPERATURE_UNMEASURED' && /BMS's current limit/.test(r.detail)));
+      });
     });
   });
 });

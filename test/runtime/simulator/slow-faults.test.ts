@@ -38,8 +38,8 @@ describe('simulator slow faults (POST /faults self-discharge, fan-failure, loose
     let fRise = 0;
     const c1 = new TouController();
     const c2 = new TouController();
-    runDays(healthy, 1, (t) => (hRise += t.tempMax - 20), c1);
-    runDays(faulty, 1, (t) => (fRise += t.tempMax - 20), c2);
+    runDays(healthy, 1, (t) => (hRise += Number(t.tempMax) - 20), c1);
+    runDays(faulty, 1, (t) => (fRise += Number(t.tempMax) - 20), c2);
     assert.ok(fRise > 3 * hRise, `rise ${fRise} vs ${hRise}`);
     assert.ok(faulty.pack.slow.cooling < 0.1);
     assert.ok(mean(faulty) >= mean(healthy));
