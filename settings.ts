@@ -23,6 +23,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const SITE_PROFILES = ['household', 'commercial'] as const;
 export type SiteProfile = (typeof SITE_PROFILES)[number];
+/** What the simulated battery serves (runtime/simulator/images/site-images.ts says what each lacks). */
+export const BATTERY_VARIANTS = ['full', 'no-805', '802-only', 'no-soc'] as const;
+export type BatteryVariant = (typeof BATTERY_VARIANTS)[number];
 
 /** A setting whose value is missing or invalid; the message names the setting and its source. */
 /** Exit code of a process that stopped on a configuration error: restarting it would not help. */
@@ -181,6 +184,18 @@ export const FIELDS = {
     flag: '--seed', arg: 'N', env: 'LIFO4_SEED', schema: seed, default: undefined,
     expected: 'an integer 0-2147483647', describe: 'random seed of the simulator, for repeatable runs (simulator default 1)',
   }),
+  simRtu: field({
+    flag: '--rtu', arg: 'PATH', env: 'LIFO4_SIM_RTU', schema: text, default: undefined,
+    expected: 'a serial device path', describe: 'also serve the simulated units as Modbus RTU on this serial port (e.g. one end of a socat pty pair)',
+  }),
+  simRtuBaud: field({
+    flag: '--rtu-baud', arg: 'BAUD', env: 'LIFO4_SIM_RTU_BAUD', schema: z.union([z.number(), integerText]).pipe(z.number().int().min(300).max(4_000_000)), default: 115_200,
+    expected: 'a baud rate 300-4000000', describe: 'baud rate of the RTU port (8 data bits, no parity, 1 stop bit)',
+  }),
+  simBattery: field({
+    flag: '--battery', arg: 'VARIANT', env: 'LIFO4_SIM_BATTERY', schema: z.enum(BATTERY_VARIANTS), default: 'full',
+    expected: `one of ${BATTERY_VARIANTS.join(', ')}`, describe: 'which SunSpec models the simulated battery serves',
+  }),
 } as const;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -190,7 +205,7 @@ const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
 const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
 const CLOUD_KEYS = ['port', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl'] as const;
 const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS] as const;
-const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed'] as const;
+const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery'] as const;
 
 /** The settings each role reads, in --help order. */
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
@@ -230,10 +245,11 @@ const edgeShape = {
   ...mqttClientShape,
 };
 const simShape = { modbusPort: port, controlPort: port, speed, site: z.enum(SITE_PROFILES), seed: seed.optional() };
+const simOnlyShape = { simRtu: z.string().optional(), simRtuBaud: z.number().int(), simBattery: z.enum(BATTERY_VARIANTS) };
 
 export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape });
 export const EdgeSettingsSchema = z.object({ role: z.literal('edge'), ...commonShape, ...edgeShape });
-export const SimSettingsSchema = z.object({ role: z.literal('sim'), ...commonShape, ...simShape });
+export const SimSettingsSchema = z.object({ role: z.literal('sim'), ...commonShape, ...simShape, ...simOnlyShape });
 const { modbusHost: _edgeOnly, ...allEdgeShape } = edgeShape;
 export const AllSettingsSchema = z
   .object({ role: z.literal('all'), ...commonShape, ...cloudShape, ...allEdgeShape, ...simShape, otaHealthS: healthS })

@@ -22,6 +22,9 @@ const SafetyLimitsConfigSchema = z.object({
   cycleMs: z.coerce.number().int().min(10).max(60_000).default(DEFAULT_SAFETY_CONFIG.cycleMs),
   staleCycles: z.coerce.number().int().min(1).max(100).default(DEFAULT_SAFETY_CONFIG.staleCycles),
   capacityWh: optionalNumber,
+  /** Per cent of the BMS's own current limits allowed while it reports no cell temperature. */
+  unmeasuredDeratingPct: z.preprocess((v) => (v === '' || v === undefined || v === null ? undefined : v),
+    z.coerce.number().min(0).max(100).default(DEFAULT_SAFETY_CONFIG.unmeasuredDerating * 100)),
   /** JSON object overriding any LFP default, e.g. {"socMaxPct": 90}. */
   profile: z.string().default(''),
 });
@@ -31,6 +34,7 @@ interface SafetyLimitsDef extends NodeDef {
   cycleMs: string;
   staleCycles: string;
   capacityWh: string;
+  unmeasuredDeratingPct: string;
   profile: string;
 }
 
@@ -71,7 +75,9 @@ export = function register(RED: NodeAPI): void {
       node.error(err instanceof z.ZodError ? `safety-limits: bad profile overrides: ${describeIssues(err)}` : err);
       return;
     }
-    const safetyConfig = { ...DEFAULT_SAFETY_CONFIG, cycleMs: cfg.cycleMs, staleCycles: cfg.staleCycles };
+    const safetyConfig = { ...DEFAULT_SAFETY_CONFIG, cycleMs: cfg.cycleMs, staleCycles: cfg.staleCycles, unmeasuredDerating: cfg.unmeasuredDeratingPct / 100 };
+    /** The warning about a missing measurement last logged, so the log says it once, not every cycle. */
+    let unmeasured: string | null = null;
     const ctx = node.context();
     const store = latchFileStore(RED.settings.userDir as string | undefined, cfg.siteId);
     const legacy = LEGACY_STORE in contextStores ? EstopLatchSchema.safeParse(ctx.get('estop', LEGACY_STORE)) : null;
@@ -100,9 +106,15 @@ export = function register(RED: NodeAPI): void {
       lastEmit = now;
       const e = result.envelope;
       const trouble = latchTrouble(keeper.event);
+      const missing = e.alarms.find((a) => a.code === 'TEMPERATURE_UNMEASURED')?.message ?? null;
+      if (missing !== unmeasured) {
+        if (missing) node.warn(`safety-limits: ${missing}`);
+        unmeasured = missing;
+      }
+      const limits = `${e.mode} · charge ${kw(e.maxChargeW)} · discharge ${kw(e.maxDischargeW)}`;
       node.status(trouble
         ? { fill: 'red', shape: 'dot', text: shorten(`${e.mode} · ${trouble}`) }
-        : { fill: FILL[e.mode], shape: e.mode === 'ESTOP' ? 'ring' : 'dot', text: `${e.mode} · charge ${kw(e.maxChargeW)} · discharge ${kw(e.maxDischargeW)}` });
+        : { fill: FILL[e.mode], shape: e.mode === 'ESTOP' ? 'ring' : 'dot', text: missing ? shorten(`${limits} · no cell temperature: derated`) : limits });
       node.send(Object.assign(msg, { topic: 'envelope', payload: e }));
     };
 

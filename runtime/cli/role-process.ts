@@ -45,10 +45,13 @@ export async function runSim(settings: SimSettings): Promise<void> {
     speed: settings.speed,
     site: settings.site,
     ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+    battery: settings.simBattery,
+    ...(settings.simRtu !== undefined ? { rtu: { path: settings.simRtu, baudRate: settings.simRtuBaud } } : {}),
   });
   stopOnSignals({ stop: () => sim.close() }, 'sim');
   console.log(
     `sim ready: Modbus TCP ${hostPort(settings.host, sim.modbusPort)} (unit 1 battery, 2 PCS, 3 meter), ` +
+      `${settings.simRtu !== undefined ? `Modbus RTU ${settings.simRtu} at ${settings.simRtuBaud} 8N1, ` : ''}` +
       `control API http://${hostPort(settings.host, sim.controlPort)}/state`,
   );
   reportReady({ role: 'sim', ports: { modbusPort: sim.modbusPort, controlPort: sim.controlPort } });

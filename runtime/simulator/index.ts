@@ -2,6 +2,7 @@
 // served over real Modbus TCP in the SunSpec layout (unit 1 battery, 2 PCS, 3 meter) with a
 // control API for state and fault injection. Time may run faster than real time (speed).
 import { OcvCurve } from '../../domain/lfp/ocv-curve';
+import { ModbusRtuServer } from './modbus/rtu-server';
 import { ModbusTcpServer } from './modbus/tcp-server';
 import type { RegisterBank } from './modbus/register-bank';
 import { loadOcvPoints } from '../../io/data/real-data';
@@ -10,7 +11,7 @@ import { defaultStart, SimClock } from './clock';
 import { ControlApi } from './control-api';
 import { commercialProfile, householdProfile, type SiteProfile } from './site-profile';
 import { Site, siteConfig, type SiteKind } from './site';
-import { siteImages } from './images/site-images';
+import { siteImages, type BatteryVariant } from './images/site-images';
 
 export interface SimulatorOptions {
   host?: string;
@@ -25,6 +26,10 @@ export interface SimulatorOptions {
   tickMs?: number;
   /** Equivalent full cycles the pack has done at the start (default 0: a new pack). */
   ageCycles?: number;
+  /** Which SunSpec models the battery serves (default 'full'). */
+  battery?: BatteryVariant;
+  /** Also serve the units as Modbus RTU (8N1) on this serial port. */
+  rtu?: { path: string; baudRate: number };
 }
 
 export interface RunningSimulator {
@@ -62,15 +67,20 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const seed = opts.seed ?? 1;
   const site = createSite(opts.site ?? 'household', seed, opts.startTime, opts.ageCycles);
   const clock = new SimClock(site.simTimeMs, opts.speed ?? 1);
-  const images = siteImages(site, { seed, version: packageVersion });
+  const images = siteImages(site, { seed, version: packageVersion }, opts.battery ?? 'full');
   const refresh = (): void => {
     for (const image of images.values()) image.refresh();
   };
 
   const server = new ModbusTcpServer({ host, port: opts.modbusPort, units: images as ReadonlyMap<number, RegisterBank> });
   server.on('error', (err: Error) => console.error(`sim: Modbus server error: ${err.message}`));
+  // The same units on an RS-485 bus: one register image, two ways in.
+  const rtu = opts.rtu ? new ModbusRtuServer({ path: opts.rtu.path, baudRate: opts.rtu.baudRate, units: images as ReadonlyMap<number, RegisterBank> }) : null;
+  rtu?.on('error', (err: Error) => console.error(`sim: Modbus RTU error on ${opts.rtu?.path}: ${err.message}`));
   site.onFaultsChanged = (faults): void => {
-    server.silent = faults.some((f) => f.type === 'modbus-silence');
+    const silent = faults.some((f) => f.type === 'modbus-silence');
+    server.silent = silent;
+    if (rtu) rtu.silent = silent;
     refresh();
   };
   const api = new ControlApi(site, host, opts.controlPort, clock.speed);
@@ -78,9 +88,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const modbusPort = await server.listen();
   let controlPort: number;
   try {
+    await rtu?.listen();
     controlPort = await api.listen();
   } catch (err) {
-    await server.close();
+    await Promise.all([server.close(), rtu?.close()]);
     throw err;
   }
 
@@ -106,7 +117,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       closed ??= (async () => {
         clearInterval(timer);
         site.onFaultsChanged = undefined;
-        await Promise.all([server.close(), api.close()]);
+        await Promise.all([server.close(), api.close(), rtu?.close()]);
       })();
       return closed;
     },

@@ -7,6 +7,7 @@
 // `lifo4 sim --battery VARIANT` check that the controller copes with what is missing.
 import type { Site } from '../site';
 import { batteryModels } from './battery';
+import type { BatteryVariant } from '../../../settings';
 import type { ModelSpec } from './image';
 import type { DeviceInfo } from './common-model';
 import { SunSpecImage } from './image';
@@ -18,12 +19,11 @@ export type { DeviceInfo } from './common-model';
 export const UNIT = { BATTERY: 1, PCS: 2, METER: 3 } as const;
 
 /**
- * What the simulated BMS serves: 'full' (1, 802, 805 per module, 713); 'no-805' (1, 802, 713: no
- * cell temperatures nor per-cell voltages); '802-only' (1, 802); 'no-soc' (the full chain with SoC
- * not implemented in 802 and 713: a battery the control loop cannot use).
+ * What the simulated BMS serves (BATTERY_VARIANTS in settings.ts): 'full' (1, 802, 805 per module,
+ * 713); 'no-805' (1, 802, 713: no cell temperatures nor per-cell voltages); '802-only' (1, 802);
+ * 'no-soc' (the full chain with SoC not implemented in 802 and 713: a battery the loop cannot use).
  */
-export const BATTERY_VARIANTS = ['full', 'no-805', '802-only', 'no-soc'] as const;
-export type BatteryVariant = (typeof BATTERY_VARIANTS)[number];
+export type { BatteryVariant } from '../../../settings';
 
 function batteryVariant(models: ModelSpec[], variant: BatteryVariant): ModelSpec[] {
   switch (variant) {
