@@ -1,18 +1,39 @@
 // The closed loop as it runs in production: `lifo4 sim` and `lifo4 edge` as separate processes
-// talking Modbus TCP, commands through the edge's HTTP endpoint, the outcome read back from the
-// simulator's GET /state.
+// talking Modbus, commands through the edge's HTTP endpoint, the outcome read back from the
+// simulator's GET /state. The same assertions run with every device on Modbus TCP, and with the
+// battery on Modbus RTU over a pseudo-terminal pair (`lifo4 sim --rtu`, socat) while the PCS and
+// the meter stay on TCP: an RS-485 BMS beside a TCP inverter.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addressEdgeFlow, readFlow } from '../../runtime/app/flow-files';
+import { packageRoot } from '../../io/package-root';
 import type { SiteState } from '../../runtime/simulator';
+import { requireService } from '../services/service';
+import { socatAvailable, startPtyPair, type PtyPair } from '../services/socat';
 import { eventually, freePorts, getJson, Lifo4Process } from './lifo4-process';
 
-describe('closed loop: lifo4 edge controlling lifo4 sim over Modbus TCP', function () {
+const CYCLE_MS = 500;
+
+/** flows/edge.json addressed to the simulator, with the battery (unit 1) on an RTU connection at `serialPath`. */
+export function edgeFlowWithRtuBattery(modbusPort: number, serialPath: string): unknown[] {
+  const flow = addressEdgeFlow(readFlow(join(packageRoot, 'flows', 'edge.json'), 'flows/edge.json'), {
+    modbusHost: '127.0.0.1', modbusPort, siteId: 'site-1', cycleMs: CYCLE_MS,
+  });
+  const bus = {
+    id: 'edge-rs485', type: 'modbus-connection', name: 'RS-485 bus', transport: 'rtu', serialPath,
+    baudRate: 115200, parity: 'none', dataBits: 8, stopBits: 1, interFrameMs: '', timeout: 1000, queueLimit: 100,
+  };
+  return [...flow.map((n) => (n.id === 'edge-battery' ? { ...n, connection: bus.id } : n)), bus];
+}
+
+for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 edge controlling lifo4 sim over Modbus ${transport === 'tcp' ? 'TCP' : 'RTU (battery) and TCP'}`, function () {
   this.timeout(90_000);
   let dataDir: string;
   let sim: Lifo4Process;
   let edge: Lifo4Process;
+  let pty: PtyPair | undefined;
   let ports: { edge: number; modbus: number; control: number };
 
   const simState = async (): Promise<SiteState> => (await getJson(`http://127.0.0.1:${ports.control}/state`)).body as SiteState;
@@ -23,21 +44,33 @@ describe('closed loop: lifo4 edge controlling lifo4 sim over Modbus TCP', functi
   const pcsWhere = (test: (pcs: SiteState['pcs']) => boolean, what: string, ms = 20_000) =>
     eventually(async () => { const s = await simState(); return test(s.pcs) ? s : undefined; }, ms, what);
 
-  before(async () => {
+  before(async function () {
+    if (transport === 'rtu') {
+      requireService(this, 'socat', socatAvailable(), 'apt-get install socat');
+      pty = await startPtyPair();
+    }
     dataDir = mkdtempSync(join(tmpdir(), 'lifo4-loop-'));
     // The broker port is free and nothing listens there: the edge buffers its telemetry and reaches
     // no broker of another run on the default port.
     const [e, m, c, b] = await freePorts(4);
     ports = { edge: e as number, modbus: m as number, control: c as number };
-    sim = new Lifo4Process(['sim', '--modbus-port', String(ports.modbus), '--control-port', String(ports.control), '--data-dir', dataDir]);
+    const rtu = pty ? ['--rtu', pty.device, '--rtu-baud', '115200'] : [];
+    sim = new Lifo4Process(['sim', '--modbus-port', String(ports.modbus), '--control-port', String(ports.control), '--data-dir', dataDir, ...rtu]);
     await sim.waitFor(/sim ready/, 30_000);
-    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', '500', '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir]);
+    const flows: string[] = [];
+    if (pty) {
+      const file = join(dataDir, 'edge-rtu-flows.json');
+      writeFileSync(file, JSON.stringify(edgeFlowWithRtuBattery(ports.modbus, pty.controller), null, 2));
+      flows.push('--flows', file);
+    }
+    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', String(CYCLE_MS), '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir, ...flows]);
     await edge.waitFor(/edge ready/, 30_000);
   });
   after(async () => {
     await edge?.stop();
     await sim?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await pty?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('follows an operator setpoint sent to the edge, within the ramp', async () => {
