@@ -1,11 +1,14 @@
-// flows/edge.json as shipped, against the real simulator over Modbus TCP: given these requests and
-// these faults, the battery does this. Faults go in through the simulator's control API and the
+// flows/edge.json as shipped, against the real simulator over Modbus TCP, and again with the
+// battery on Modbus RTU over a socat pseudo-terminal pair: given these requests and these faults,
+// the battery does this. Faults go in through the simulator's control API and the
 // outcome is read back from its GET /state, never from the flow's own belief.
 import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
 import type { Decision, Request, Telemetry } from '../../domain/contracts';
 import { startSimulator } from '../../runtime/simulator';
 import type { SiteState, RunningSimulator } from '../../runtime/simulator';
+import { requireService } from '../services/service';
+import { socatAvailable, startPtyPair, type PtyPair } from '../services/socat';
 import { edgeLoopFlow, LOOP_NODES } from './edge-loop';
 import { tempUserDirPerTest } from '../user-dir';
 
@@ -29,10 +32,14 @@ function nextWhere<T>(node: TestNode, test: (p: T) => boolean, what: string, ms 
   });
 }
 
-describe('the default edge flow (flows/edge.json) on the simulator', function () {
+for (const transport of ['tcp', 'rtu'] as const) describe(`the default edge flow (flows/edge.json) on the simulator, ${transport === 'tcp' ? 'over Modbus TCP' : 'battery over Modbus RTU'}`, function () {
   tempUserDirPerTest();
   this.timeout(60_000);
   let sim: RunningSimulator;
+  let pty: PtyPair | undefined;
+  before(function () {
+    if (transport === 'rtu') requireService(this, 'socat', socatAvailable(), 'apt-get install socat');
+  });
   const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`http://127.0.0.1:${sim.controlPort}${path}`, {
       method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
@@ -56,15 +63,18 @@ describe('the default edge flow (flows/edge.json) on the simulator', function ()
   }
 
   beforeEach(async () => {
-    sim = await startSimulator({ modbusPort: 0, controlPort: 0 });
+    // socat ends when a side closes: each test gets a fresh pair.
+    pty = transport === 'rtu' ? await startPtyPair() : undefined;
+    sim = await startSimulator({ modbusPort: 0, controlPort: 0, ...(pty ? { rtu: { path: pty.device, baudRate: 115_200 } } : {}) });
     await helper.load(LOOP_NODES, edgeLoopFlow({
-      modbusPort: sim.modbusPort, cycleMs: CYCLE_MS,
+      modbusPort: sim.modbusPort, cycleMs: CYCLE_MS, ...(pty ? { batteryRtuPath: pty.controller } : {}),
       taps: { decisions: ['edge-arbiter'], battery: ['edge-battery'], writes: ['edge-pcs-write'] },
     }));
   });
   afterEach(async () => {
     await helper.unload();
     await sim.close();
+    await pty?.stop();
   });
 
   it('idles at 0 W with no request, in NORMAL mode', async () => {

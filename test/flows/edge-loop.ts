@@ -21,6 +21,16 @@ export interface LoopOptions {
   taps?: Record<string, string[]>;
   /** More of edge.json's node types to keep beside the loop (their nodes must be loaded too). */
   keep?: readonly string[];
+  /** Put the battery (unit 1) on Modbus RTU at this serial path (115200 8N1) instead of the TCP connection. */
+  batteryRtuPath?: string;
+}
+
+/** The RTU connection of a battery on an RS-485 bus at `serialPath`, and the id that selects it. */
+export function rtuConnection(id: string, serialPath: string, z?: string): TestFlowNode {
+  return {
+    id, type: 'modbus-connection', ...(z ? { z } : {}), name: 'RS-485 bus', transport: 'rtu', serialPath,
+    baudRate: 115200, parity: 'none', dataBits: 8, stopBits: 1, interFrameMs: '', timeout: 1000, queueLimit: 100,
+  } as TestFlowNode;
 }
 
 /** flows/edge.json with only our nodes, addressed to the simulator, at the given cycle, with taps. */
@@ -35,12 +45,13 @@ export function edgeLoopFlow(o: LoopOptions): TestFlowNode[] {
     const wires = (n.wires ?? []).map((out) => out.filter((id) => ids.has(id)));
     switch (n.type) {
       case 'modbus-connection': return { ...n, port: o.modbusPort };
-      case 'sunspec-device': return { ...n, interval: o.cycleMs, wires };
+      case 'sunspec-device': return { ...n, interval: o.cycleMs, wires, ...(o.batteryRtuPath && n.id === 'edge-battery' ? { connection: 'edge-rs485' } : {}) };
       case 'safety-limits': return { ...n, cycleMs: o.cycleMs, wires };
       case 'pcs-setpoint': return { ...n, heartbeat: o.cycleMs, wires };
       default: return { ...n, wires };
     }
   });
+  if (o.batteryRtuPath) flow.push(rtuConnection('edge-rs485', o.batteryRtuPath));
   for (const [tap, from] of Object.entries(o.taps ?? {})) {
     flow.push({ id: tap, type: 'helper', z: 'edge-tab' });
     for (const id of from) {
