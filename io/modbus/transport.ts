@@ -121,6 +121,18 @@ const UNIT_FAILURE_EXCEPTIONS = new Set([0x04, 0x06, 0x0a, 0x0b]);
 const MAX_READ = 125;
 const MAX_WRITE = 123;
 
+/**
+ * Close a socket or a serial port. A SerialPort's destroy() ends the stream but leaves the device
+ * open and locked, so that the next open of the same path fails: it must be closed.
+ */
+function endStream(stream: Duplex, err?: Error): void {
+  if (stream instanceof SerialPort) {
+    if (err) stream.emit('error', err);
+    if (stream.isOpen) stream.close(() => stream.destroy());
+    else stream.destroy();
+  } else stream.destroy(err);
+}
+
 function isReg(v: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= 0xffff;
 }
@@ -435,7 +447,7 @@ export class ModbusTransport extends EventEmitter {
     let connected = false;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     const connectTimer = setTimeout(() => {
-      if (!connected) stream.destroy(new Error(`connect to ${this.name} timed out after ${Math.max(this.opts.timeout, 1000)} ms`));
+      if (!connected) endStream(stream, new Error(`connect to ${this.name} timed out after ${Math.max(this.opts.timeout, 1000)} ms`));
     }, Math.max(this.opts.timeout, 1000));
     this.connectTimer = connectTimer;
     stream.on('error', (err) => {
@@ -559,7 +571,7 @@ export class ModbusTransport extends EventEmitter {
       socket.removeAllListeners('data');
       socket.removeAllListeners('close');
       socket.on('error', () => undefined);
-      socket.destroy();
+      endStream(socket);
     }
   }
 

@@ -63,7 +63,7 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`the default edge flow
   }
 
   beforeEach(async () => {
-    // socat ends when a side closes: each test gets a fresh pair.
+    // Each test gets its own pair, as it gets its own simulator.
     pty = transport === 'rtu' ? await startPtyPair() : undefined;
     sim = await startSimulator({ modbusPort: 0, controlPort: 0, ...(pty ? { rtu: { path: pty.device, baudRate: 115_200 } } : {}) });
     await helper.load(LOOP_NODES, edgeLoopFlow({

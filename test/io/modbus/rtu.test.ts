@@ -72,7 +72,7 @@ describe('Modbus RTU timing', () => {
 });
 
 describe('Modbus RTU transport on a pseudo-terminal', function () {
-  // socat ends when a side of the pair is closed: each block gets its own pair.
+  // Each block gets its own pair: nothing one leaves on the line reaches the next.
   let pty: PtyPair;
   const newPair = async (ctx: Mocha.Context): Promise<void> => {
     requireService(ctx, 'socat', socatAvailable(), 'apt-get install socat');
@@ -112,6 +112,19 @@ describe('Modbus RTU transport on a pseudo-terminal', function () {
       await Promise.all([first, ...rest]);
       assert.deepEqual(banks.get(1)?.log, ['read 0', 'read 2']);
       assert.deepEqual(banks.get(2)?.log, ['write 3', 'read 1']);
+    });
+
+    it('releases the serial port on close: the next connection on the same path opens it', async () => {
+      const second = rtuTransport(pty.controller);
+      const opened = await Promise.race([connected(second).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+      assert.equal(opened, false, 'the port is locked while the first connection holds it');
+      await t.close();
+      try {
+        await connected(second);
+        assert.deepEqual(await second.readHoldingRegisters(1, 0, 1), [1000]);
+      } finally {
+        t = second; // closed by after()
+      }
     });
 
     it('times out a unit that is not on the bus, and the others keep working', async () => {
