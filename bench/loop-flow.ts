@@ -13,6 +13,8 @@ export interface LoopFlowOptions {
   cycleMs: number;
   /** Helper nodes to add, each wired from output 0 of the node ids given. */
   taps: Record<string, string[]>;
+  /** Every unit on one Modbus RTU bus at this serial path (8N1) instead of Modbus TCP. */
+  rtu?: { path: string; baudRate: number };
 }
 
 export function loopFlow(o: LoopFlowOptions): TestFlowNode[] {
@@ -22,7 +24,9 @@ export function loopFlow(o: LoopFlowOptions): TestFlowNode[] {
   const flow = kept.map((n): TestFlowNode => {
     const wires = (n.wires ?? []).map((out) => out.filter((id) => ids.has(id)));
     switch (n.type) {
-      case 'modbus-connection': return { ...n, host: '127.0.0.1', port: o.modbusPort };
+      case 'modbus-connection': return o.rtu
+        ? { ...n, transport: 'rtu', serialPath: o.rtu.path, baudRate: o.rtu.baudRate, parity: 'none', dataBits: 8, stopBits: 1, interFrameMs: '' }
+        : { ...n, host: '127.0.0.1', port: o.modbusPort };
       case 'sunspec-device': return { ...n, interval: o.cycleMs, wires };
       // The node floors: safety cycleMs >= 10 ms, pcs-setpoint heartbeat >= 100 ms. A command
       // every cycle restarts the heartbeat, so a heartbeat longer than the cycle never fires.

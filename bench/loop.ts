@@ -3,6 +3,12 @@
 // compared with the same Modbus requests made directly by a bare modbus-serial client (the floor),
 // and the shortest cycle that runs without a missed cycle.
 // Run: npm run bench -- loop [--cycle-ms 100] [--seconds 60] [--min-seconds 20] [--quick]
+//      [--transport rtu [--baud 115200]]
+// With --transport rtu every unit sits on one Modbus RTU bus: the simulator serves it on one end of
+// a socat pseudo-terminal pair, the flow and the bare client open the other. A pty passes bytes as
+// fast as it can whatever the baud rate, so the measured figures hold no time on the wire; the
+// bus floor (frame bytes x bits per character / baud + the 3.5-character silences, rtu-timing.ts)
+// is what a real line adds, reported beside them.
 // The simulator runs in a child process (`lifo4 sim`), so it does not share the event loop with
 // the flow under test; Node-RED runs in this process (node-red-node-test-helper), so the poller's
 // msg.trace.pollStartedAt (performance.now()) is comparable with performance.now() here.
@@ -21,7 +27,12 @@ import pcsSetpoint from '../nodes/pcs-setpoint/pcs-setpoint';
 import safetyLimits from '../nodes/safety-limits/safety-limits';
 import sunspecDevice from '../nodes/sunspec-device/sunspec-device';
 import { packageRoot } from '../io/package-root';
+import { busTimeMs, readFrameBytes, writeFrameBytes, type SerialLine } from '../io/modbus/rtu-timing';
+import { startPtyPair, type PtyPair } from '../test/services/socat';
 import { loopFlow } from './loop-flow';
+
+/** The RTU bus of a run, when there is one. */
+type Bus = { path: string; baudRate: number } | undefined;
 
 const NODES = [modbusConnection, sunspecDevice, safetyLimits, arbiter, pcsSetpoint];
 const MIN_CYCLE_STEPS = [50, 40, 30, 20, 15, 10];
@@ -87,11 +98,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startSimChild(): Promise<{ child: ChildProcess; modbusPort: number; stop: () => Promise<void> }> {
+async function startSimChild(extra: readonly string[] = []): Promise<{ child: ChildProcess; modbusPort: number; stop: () => Promise<void> }> {
   const [modbusPort, controlPort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'lifo4-bench-loop-'));
   const child = spawn(process.execPath, [join(packageRoot, 'dist', 'runtime', 'cli', 'main.js'), 'sim',
-    '--modbus-port', String(modbusPort), '--control-port', String(controlPort), '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--modbus-port', String(modbusPort), '--control-port', String(controlPort), '--data-dir', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   await new Promise<void>((resolve, reject) => {
@@ -138,8 +149,8 @@ function pollStart(msg: unknown): number | null {
   return typeof t === 'number' ? t : null;
 }
 
-async function runLoop(modbusPort: number, cycleMs: number, seconds: number, warmupMs: number): Promise<LoopRun> {
-  await helper.load(NODES, loopFlow({ modbusPort, cycleMs, taps: { 'bench-polls': ['edge-battery'], 'bench-writes': ['edge-pcs-write'] } }));
+async function runLoop(modbusPort: number, cycleMs: number, seconds: number, warmupMs: number, bus: Bus): Promise<LoopRun> {
+  await helper.load(NODES, loopFlow({ modbusPort, cycleMs, taps: { 'bench-polls': ['edge-battery'], 'bench-writes': ['edge-pcs-write'] }, ...(bus ? { rtu: bus } : {}) }));
   let from = Number.POSITIVE_INFINITY;
   let to = Number.POSITIVE_INFINITY;
   const polls: number[] = [];
@@ -217,9 +228,10 @@ function breakdown(run: LoopRun, polls: readonly number[]): { battery_reads: num
  * battery's (unit `batteryUnit`) reads, then the writes, latency to the last write's
  * acknowledgement, then the other reads (the floor of the loop's critical path).
  */
-async function runFloor(modbusPort: number, perCycle: readonly Req[][], cycleMs: number, seconds: number, order: 'all' | 'critical', batteryUnit = 1): Promise<{ latencies: number[]; missed: number }> {
+async function runFloor(modbusPort: number, perCycle: readonly Req[][], cycleMs: number, seconds: number, order: 'all' | 'critical', bus: Bus, batteryUnit = 1): Promise<{ latencies: number[]; missed: number }> {
   const client = new ModbusRTU();
-  await client.connectTCP('127.0.0.1', { port: modbusPort });
+  if (bus) await client.connectRTUBuffered(bus.path, { baudRate: bus.baudRate, parity: 'none', dataBits: 8, stopBits: 1 });
+  else await client.connectTCP('127.0.0.1', { port: modbusPort });
   client.setTimeout(1000);
   const cycles = perCycle.filter((c) => c.length > 0).map((c) => {
     const reads = c.filter((r) => r.kind === 'read');
@@ -260,6 +272,24 @@ async function runFloor(modbusPort: number, perCycle: readonly Req[][], cycleMs:
   }
 }
 
+// ---------------------------------------------------------------- the bus floor on a real line
+
+/**
+ * The wire time of the cycle's requests on a real serial line at `line`'s baud rate, from the frame
+ * sizes: per request (mean), per cycle (median) and on the critical path (the battery's reads and
+ * the writes, median).
+ */
+function busFloor(perCycle: readonly Req[][], line: SerialLine, batteryUnit = 1): { per_request_ms: number; per_cycle_p50_ms: number; critical_p50_ms: number } {
+  const wire = (r: Req): number => busTimeMs(line, r.kind === 'read' ? readFrameBytes(r.count) : writeFrameBytes(r.count));
+  const all = perCycle.flat().map(wire);
+  const cycles = perCycle.filter((c) => c.length > 0);
+  return {
+    per_request_ms: round(all.reduce((a, b) => a + b, 0) / (all.length || 1), 3),
+    per_cycle_p50_ms: summary(cycles.map((c) => c.reduce((a, r) => a + wire(r), 0))).p50,
+    critical_p50_ms: summary(cycles.map((c) => c.filter((r) => r.kind === 'write' || r.unit === batteryUnit).reduce((a, r) => a + wire(r), 0))).p50,
+  };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -269,8 +299,14 @@ async function main(): Promise<void> {
     .option('--min-seconds <s>', 'length of each step of the minimum-cycle search')
     .option('--warmup-seconds <s>', 'warm-up before each run')
     .option('--quick', 'a fast check: 10 s main run, 5 s steps')
+    .option('--transport <kind>', 'tcp, or rtu: every unit on one RTU bus over a socat pty pair', 'tcp')
+    .option('--baud <n>', 'baud rate of the RTU bus (8N1)', '115200')
     .parse(process.argv)
-    .opts<{ cycleMs: string; seconds?: string; minSeconds?: string; warmupSeconds?: string; quick?: boolean }>();
+    .opts<{ cycleMs: string; seconds?: string; minSeconds?: string; warmupSeconds?: string; quick?: boolean; transport: string; baud: string }>();
+  if (opts.transport !== 'tcp' && opts.transport !== 'rtu') throw new Error(`--transport must be tcp or rtu, not ${opts.transport}`);
+  const baudRate = Number(opts.baud);
+  if (!Number.isInteger(baudRate) || baudRate < 300) throw new Error('--baud must be an integer baud rate');
+  const line: SerialLine = { baudRate, parity: 'none', dataBits: 8, stopBits: 1 };
   const cycleMs = Number(opts.cycleMs);
   const seconds = Number(opts.seconds ?? (opts.quick ? 10 : 60));
   const minSeconds = Number(opts.minSeconds ?? (opts.quick ? 5 : 20));
@@ -278,19 +314,21 @@ async function main(): Promise<void> {
   if (![cycleMs, seconds, minSeconds, warmupMs].every((x) => Number.isFinite(x) && x > 0)) throw new Error('--cycle-ms, --seconds, --min-seconds and --warmup-seconds must be positive numbers');
 
   helper.init(require.resolve('node-red'));
-  const sim = await startSimChild();
+  const pty: PtyPair | undefined = opts.transport === 'rtu' ? await startPtyPair() : undefined;
+  const bus: Bus = pty ? { path: pty.controller, baudRate } : undefined;
+  const sim = await startSimChild(pty ? ['--rtu', pty.device, '--rtu-baud', String(baudRate)] : []);
   try {
-    const main = await runLoop(sim.modbusPort, cycleMs, seconds, warmupMs);
+    const main = await runLoop(sim.modbusPort, cycleMs, seconds, warmupMs, bus);
     const lat = summary(main.latencies);
     const reqs = main.perCycle.flat();
-    const floor = await runFloor(sim.modbusPort, main.perCycle, cycleMs, Math.max(20, seconds), 'all');
+    const floor = await runFloor(sim.modbusPort, main.perCycle, cycleMs, Math.max(20, seconds), 'all', bus);
     const fl = summary(floor.latencies);
-    const critical = summary((await runFloor(sim.modbusPort, main.perCycle, cycleMs, Math.max(20, seconds), 'critical')).latencies);
+    const critical = summary((await runFloor(sim.modbusPort, main.perCycle, cycleMs, Math.max(20, seconds), 'critical', bus)).latencies);
 
     const steps: { cycle_ms: number; cycles: number; missed: number; p50_ms: number; p99_ms: number; untraced_writes: number }[] = [];
     let minCycle: number | null = main.overCycle + main.skipped === 0 ? cycleMs : null;
     for (const c of MIN_CYCLE_STEPS.filter((s) => s < cycleMs)) {
-      const run = await runLoop(sim.modbusPort, c, minSeconds, warmupMs);
+      const run = await runLoop(sim.modbusPort, c, minSeconds, warmupMs, bus);
       const s = summary(run.latencies);
       const missed = run.overCycle + run.skipped;
       steps.push({ cycle_ms: c, cycles: run.cycles, missed, p50_ms: s.p50, p99_ms: s.p99, untraced_writes: run.untracedWrites });
@@ -302,6 +340,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({
       bench: 'loop',
       node: process.version,
+      transport: opts.transport,
+      ...(bus ? { baud: baudRate, line: '8N1', bus_floor: busFloor(main.perCycle, line) } : {}),
       cycle_ms: cycleMs,
       seconds,
       cycles: main.cycles,
@@ -333,6 +373,7 @@ async function main(): Promise<void> {
     }));
   } finally {
     await sim.stop();
+    await pty?.stop();
   }
 }
 
