@@ -37,7 +37,7 @@ export function replyFault(request: { unit: number; fc: number; length: number }
   const crc = frame.readUInt16LE(frame.length - 2);
   const computed = crc16(frame.subarray(0, -2));
   if (crc !== computed) {
-    return `wrong CRC: frame says ${crc.toString(16).padStart(4, '0')}, bytes give ${computed.toString(16).padStart(4, '0')} (${frame.toString('hex')})`;
+    return `wrong CRC (frame says ${crc.toString(16).padStart(4, '0')}, bytes give ${computed.toString(16).padStart(4, '0')}: ${frame.toString('hex')})`;
   }
   if (frame[0] !== request.unit) return `answered by unit ${frame[0]}, asked unit ${request.unit} (two devices with one id on the bus?)`;
   return null;

@@ -504,7 +504,8 @@ export class ModbusTransport extends EventEmitter {
       onFault: (message) => {
         if (generation !== this.generation) return;
         const req = this.inFlight;
-        req?.settle?.(new ModbusTransportError('MALFORMED', `${req.label}: bad reply from ${this.name}: ${message}`));
+        // The fault first: a node's status shows the start of the message.
+        req?.settle?.(new ModbusTransportError('MALFORMED', `${req.label}: ${message}, from ${this.name}`));
       },
     });
     const client = new ModbusRTU(port);
