@@ -32,6 +32,16 @@ export async function edgeToken(edgeUrl: string, dataDir: string, role: Role = '
   return edgeSignIn(edgeUrl, email);
 }
 
+/** A Node-RED editor token of an edge account (the editor's own login, /editor/auth/token). */
+export async function edgeEditorToken(edgeUrl: string, email: string, scope: '*' | 'read' = 'read', password = EDGE_TEST_PASSWORD): Promise<string> {
+  const res = await fetch(`${edgeUrl}/editor/auth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: 'node-red-editor', grant_type: 'password', scope, username: email, password }),
+  });
+  assert.equal(res.status, 200, `edge editor login of ${email}: ${res.status}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 /** POST <edgeUrl>/nodes/command as JSON with the token. */

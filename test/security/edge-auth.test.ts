@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, freePorts, Lifo4Process } from '../integration/lifo4-process';
-import { addEdgeUser, bearer, edgeCommand, edgeSignIn } from '../integration/edge-sign-in';
+import { addEdgeUser, bearer, edgeCommand, edgeEditorToken, edgeSignIn } from '../integration/edge-sign-in';
 
 interface Control {
   envelope: { mode: string; alarms: { code?: string; message: string }[] } | null;
@@ -58,12 +58,7 @@ describe('security: the edge controller behind its own accounts', function () {
 
   it('refuses the editor without a sign-in, and lets a TECHNICIAN read but not deploy', async () => {
     assert.equal((await fetch(`${url}/editor/flows`)).status, 401);
-    const login = await fetch(`${url}/editor/auth/token`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: 'node-red-editor', grant_type: 'password', scope: 'read', username: 'technician@site.example', password: 'edge-test-password-1234' }),
-    });
-    assert.equal(login.status, 200);
-    const editorToken = ((await login.json()) as { access_token: string }).access_token;
+    const editorToken = await edgeEditorToken(url, 'technician@site.example');
     assert.equal((await fetch(`${url}/editor/flows`, { headers: bearer(editorToken) })).status, 200);
     const deploy = await fetch(`${url}/editor/flows`, { method: 'POST', headers: { ...bearer(editorToken), 'content-type': 'application/json' }, body: '[]' });
     assert.equal(deploy.status, 401, 'read permission does not deploy');
