@@ -1,5 +1,6 @@
 // Runs the real `lifo4` CLI as a child process, the way a user starts it, for the integration tests.
 import { spawn, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -97,6 +98,18 @@ export async function getJson(url: string, headers: Record<string, string> = {})
     // not JSON: keep the text
   }
   return { status: res.status, body };
+}
+
+/** The status of a GET with the Host header `host` (fetch would not let a test set Host). */
+export function statusWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { ...headers, host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Polls `fn` until it returns a value other than undefined, or throws after `timeoutMs`. */

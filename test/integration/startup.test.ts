@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import ModbusRTU from 'modbus-serial';
 import { TelemetrySchema } from '../../domain/contracts';
 import { discoverModels, SUNS_MARKER, END_MODEL_ID } from '../../domain/sunspec/discovery';
-import { Lifo4Process, eventually, freePorts, getJson, runCli } from './lifo4-process';
+import { Lifo4Process, eventually, freePorts, getJson, runCli, statusWithHost } from './lifo4-process';
 import { bearer, edgeEditorToken, edgeToken } from './edge-sign-in';
 
 const packageVersion = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -126,6 +126,16 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
       assert.match(html, /<title>LiFePO4 EMS (cloud|edge)<\/title>/);
       assert.match(html, /red\/red(\.min)?\.js/);
     }
+  });
+
+  it('answers only to its own names on the cloud and the edge: another Host gets 421 (DNS rebinding)', async () => {
+    for (const port of [ports.port, ports.edgePort]) {
+      for (const path of ['/editor/', '/api/v1/health']) {
+        assert.equal(await statusWithHost(`http://127.0.0.1:${port}${path}`, `rebind.evil.example:${port}`), 421, `${port}${path}`);
+        assert.equal(await statusWithHost(`http://127.0.0.1:${port}${path}`, `localhost:${port}`), 200, `${port}${path}`);
+      }
+    }
+    assert.equal(await statusWithHost(`http://127.0.0.1:${ports.port}/`, `rebind.evil.example:${ports.port}`), 421, 'the dashboard');
   });
 
   it("lists the package's nodes in the edge's palette, and not node-red-contrib-modbus", async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePorts, Lifo4Process } from '../integration/lifo4-process';
+import { eventually, freePorts, Lifo4Process, statusWithHost } from '../integration/lifo4-process';
 import { addEdgeUser, bearer, edgeCommand, edgeEditorToken, edgeSignIn } from '../integration/edge-sign-in';
 
 interface Control {
@@ -118,16 +118,7 @@ describe('security: the edge controller behind its own accounts', function () {
   });
 
   it('answers only to its own names: a Host header of another name is refused (DNS rebinding)', async () => {
-    const { request } = await import('node:http');
-    const get = (path: string, host: string, headers: Record<string, string> = {}) =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(`${url}${path}`, { headers: { host, ...headers } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const get = (path: string, host: string, headers: Record<string, string> = {}) => statusWithHost(`${url}${path}`, host, headers);
     const port = new URL(url).port;
     for (const path of ['/editor/', '/editor/flows', '/api/v1/health', '/nodes/control/latest']) {
       assert.equal(await get(path, `evil.example:${port}`, bearer(tokens.viewer)), 421, path);
