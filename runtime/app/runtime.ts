@@ -21,7 +21,7 @@ import { edgeModelEnv } from './edge-models';
 import { nodeRedVersion, packageVersion } from '../package-info';
 import { packageRoot } from '../../io/package-root';
 import { openEdgeAccounts } from '../edge/edge-accounts';
-import { hostCheck } from './host-check';
+import { guardUpgrades, hostCheck } from './host-check';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
 
@@ -204,6 +204,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     res.status(503).json({ error: 'starting', message: `the ${settings.role} runtime is starting` });
   });
   const server = createServer(app);
+  guardUpgrades(server, { bound: bind.host, allowedHosts: settings.allowedHosts });
   // Tracked so stop() can end keep-alive and WebSocket (editor comms) connections at once;
   // server.close() alone waits for them.
   const sockets = new Set<Socket>();

@@ -100,11 +100,15 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   return { status: res.status, body };
 }
 
-/** The status of a GET with the Host header `host` (fetch would not let a test set Host). */
+/** The status of a GET with the Host header `host` (fetch would not let a test set Host); 101 for an accepted WebSocket upgrade. */
 export function statusWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { ...headers, host } }, (res) => {
       res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
       resolve(res.statusCode ?? 0);
     });
     req.on('error', reject);

@@ -123,6 +123,9 @@ describe('security: the edge controller behind its own accounts', function () {
     for (const path of ['/editor/', '/editor/flows', '/api/v1/health', '/nodes/control/latest']) {
       assert.equal(await get(path, `evil.example:${port}`, bearer(tokens.viewer)), 421, path);
     }
+    const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    assert.equal(await get('/editor/comms', `evil.example:${port}`, upgrade), 421, 'the editor comms WebSocket');
+    assert.equal(await get('/editor/comms', `localhost:${port}`, upgrade), 101, 'its own name still upgrades');
     assert.equal(await get('/api/v1/health', `localhost:${port}`), 200);
     assert.equal(await get('/api/v1/health', `127.0.0.1:${port}`), 200);
   });
