@@ -2,20 +2,15 @@
 // `lifo4 user add --edge`, then POST /api/v1/auth/login for a bearer token that the edge's editor
 // and /nodes endpoints want. One helper for every test that talks to an edge.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Role } from '../../domain/roles';
-import { CLI } from './lifo4-process';
+import { runCliAsync } from './lifo4-process';
 
 export const EDGE_TEST_PASSWORD = 'edge-test-password-1234';
 
-/**
- * Creates an edge account in `dataDir` (also while the edge runs); roles up to TECHNICIAN need no
- * 2FA. Asynchronous: a blocked event loop would let a kept-alive connection to the edge expire
- * unnoticed, and the next fetch would fail on it.
- */
+/** Creates an edge account in `dataDir` (also while the edge runs); roles up to TECHNICIAN need no 2FA. */
 export async function addEdgeUser(dataDir: string, email: string, role: Role, password = EDGE_TEST_PASSWORD): Promise<void> {
-  await promisify(execFile)(process.execPath, [CLI, 'user', 'add', '--edge', '--email', email, '--role', role, '--password', password, '--data-dir', dataDir], { timeout: 30_000 });
+  const r = await runCliAsync(['user', 'add', '--edge', '--email', email, '--role', role, '--password', password, '--data-dir', dataDir]);
+  assert.equal(r.code, 0, `lifo4 user add --edge: ${r.stderr}${r.stdout}`);
 }
 
 /** The access token of an edge account: POST <edgeUrl>/api/v1/auth/login. */

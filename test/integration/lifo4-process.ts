@@ -1,5 +1,5 @@
 // Runs the real `lifo4` CLI as a child process, the way a user starts it, for the integration tests.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -86,6 +86,19 @@ export class Lifo4Process {
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Runs the CLI to completion without blocking the event loop: while a test waits for a synchronous
+ * child, a kept-alive connection to a server under test can expire unnoticed, and the next fetch
+ * fails on it.
+ */
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {

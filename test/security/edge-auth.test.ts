@@ -2,10 +2,10 @@
 // integrator's browser) would: real `lifo4 sim` and `lifo4 edge` processes, edge accounts made
 // with `lifo4 user add --edge`, the outcome read back from the control loop itself.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePorts, Lifo4Process, statusWithHost } from '../integration/lifo4-process';
+import { eventually, freePorts, Lifo4Process, runCliAsync, statusWithHost } from '../integration/lifo4-process';
 import { addEdgeUser, bearer, edgeCommand, edgeEditorToken, edgeSignIn } from '../integration/edge-sign-in';
 
 interface Control {
@@ -54,6 +54,17 @@ describe('security: the edge controller behind its own accounts', function () {
     const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@localhost', password: printed[0]?.[1] }) });
     assert.equal(res.status, 403);
     assert.equal(((await res.json()) as { error: string }).error, 'enrollment_required');
+  });
+
+  it("keeps the edge's accounts apart from the cloud's, in a file only the owner reads", async () => {
+    const edgeList = await runCliAsync(['user', 'list', '--edge', '--data-dir', dataDir]);
+    assert.equal(edgeList.code, 0, edgeList.stderr);
+    assert.match(edgeList.stdout, /operator@site\.example\tOPERATOR/);
+    assert.match(edgeList.stdout, /admin@localhost\tSUPER_ADMIN/);
+    const cloudList = await runCliAsync(['user', 'list', '--data-dir', dataDir]);
+    assert.equal(cloudList.code, 0, cloudList.stderr);
+    assert.doesNotMatch(cloudList.stdout, /site\.example/);
+    for (const file of ['accounts.db', 'accounts.db-wal']) assert.equal(statSync(join(dataDir, 'edge', file)).mode & 0o777, 0o600, file);
   });
 
   it('refuses the editor without a sign-in, and lets a TECHNICIAN read but not deploy', async () => {
