@@ -66,6 +66,12 @@ const httpUrl = text.refine((u) => /^https?:\/\/\S+$/.test(u));
 const shareGroup = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
 export const TIMESERIES_BACKENDS = ['sqlite', 'influxdb'] as const;
+export const EDGE_AUTH_MODES = ['on', 'off'] as const;
+// Comma-separated names from a flag or variable, or a JSON array from the config file.
+const hostName = z.string().trim().toLowerCase().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/);
+const hostList = z
+  .union([z.array(z.string()), z.string().transform((t) => t.split(',').map((h) => h.trim()).filter(Boolean))])
+  .pipe(z.array(hostName).max(64));
 
 interface FieldDef<S extends z.ZodType> {
   /** Long flag, e.g. '--port'. */
@@ -91,7 +97,40 @@ const PORT_EXPECTED = 'a port number 0-65535 (0 = any free port)';
 export const FIELDS = {
   host: field({
     flag: '--host', arg: 'HOST', env: 'LIFO4_HOST', schema: host, default: '127.0.0.1',
-    expected: 'an IP address or host name to listen on', describe: 'address every server listens on',
+    expected: 'an IP address or host name to listen on',
+    describe: 'default address of every server below that has no address of its own (--cloud-host, --edge-host, --mqtt-host, --sim-host, --control-host)',
+  }),
+  // One bind address per listener, so exposing one (the dashboard) exposes no other; each falls
+  // back to --host, which keeps configurations from before these settings working.
+  cloudHost: field({
+    flag: '--cloud-host', arg: 'HOST', env: 'LIFO4_CLOUD_HOST', schema: host, default: undefined,
+    expected: 'an IP address or host name to listen on', describe: "address of the cloud's HTTP server (dashboard, editor, API); default --host",
+  }),
+  edgeHost: field({
+    flag: '--edge-host', arg: 'HOST', env: 'LIFO4_EDGE_HOST', schema: host, default: undefined,
+    expected: 'an IP address or host name to listen on', describe: "address of the edge's HTTP server (editor, API, /nodes); default --host",
+  }),
+  mqttHost: field({
+    flag: '--mqtt-host', arg: 'HOST', env: 'LIFO4_MQTT_HOST', schema: host, default: undefined,
+    expected: 'an IP address or host name to listen on', describe: "address of the cloud's embedded MQTT broker; default --host",
+  }),
+  simHost: field({
+    flag: '--sim-host', arg: 'HOST', env: 'LIFO4_SIM_HOST', schema: host, default: undefined,
+    expected: 'an IP address or host name to listen on', describe: "address of the simulator's Modbus TCP server; default --host",
+  }),
+  controlHost: field({
+    flag: '--control-host', arg: 'HOST', env: 'LIFO4_CONTROL_HOST', schema: host, default: undefined,
+    expected: 'an IP address or host name to listen on', describe: "address of the simulator's control API; default --host",
+  }),
+  allowedHosts: field({
+    flag: '--allowed-hosts', arg: 'NAMES', env: 'LIFO4_ALLOWED_HOSTS', schema: hostList, default: [],
+    expected: 'a comma-separated list of host names',
+    describe: 'host names the editors and APIs answer to besides loopback names, IP addresses and the bound name (DNS rebinding guard)',
+  }),
+  edgeAuth: field({
+    flag: '--edge-auth', arg: 'MODE', env: 'LIFO4_EDGE_AUTH', schema: z.enum(EDGE_AUTH_MODES), default: 'on',
+    expected: `one of ${EDGE_AUTH_MODES.join(', ')}`,
+    describe: "'on': the edge's editor and /nodes endpoints need an edge account; 'off' (a lab bench only) is refused beyond loopback",
   }),
   dataDir: field({
     flag: '--data-dir', arg: 'DIR', env: 'LIFO4_DATA_DIR', schema: text, default: './.lifo4', path: true,
@@ -202,15 +241,17 @@ export type SettingKey = keyof typeof FIELDS;
 type ValueOf<K extends SettingKey> = z.output<(typeof FIELDS)[K]['schema']>;
 
 const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
+/** Bind addresses that fall back to --host when not given. */
+const BIND_KEYS = ['cloudHost', 'edgeHost', 'mqttHost', 'simHost', 'controlHost'] as const;
 const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
-const CLOUD_KEYS = ['port', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl'] as const;
-const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS] as const;
-const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery'] as const;
+const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts'] as const;
+const EDGE_KEYS = ['edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS, 'allowedHosts'] as const;
+const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery'] as const;
 
 /** The settings each role reads, in --help order. */
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
   // The all-in-one points its edge at its own simulator, so it has no --modbus-host.
-  all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusPort', 'controlPort', 'speed', 'site', 'seed', 'otaHealthS'],
+  all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'otaHealthS'],
   cloud: [...COMMON_KEYS, ...CLOUD_KEYS],
   edge: [...COMMON_KEYS, ...EDGE_KEYS],
   sim: [...COMMON_KEYS, ...SIM_KEYS],
@@ -227,7 +268,10 @@ const commonShape = {
 };
 const mqttClientShape = { mqttUrl: z.string().optional(), mqttCa: z.string().optional(), mqttCert: z.string().optional(), mqttKey: z.string().optional() };
 const cloudShape = {
+  cloudHost: host,
   port: port,
+  mqttHost: host,
+  allowedHosts: z.array(z.string()),
   mqttPort: port,
   ...mqttClientShape,
   shareGroup: shareGroup.optional(),
@@ -235,7 +279,10 @@ const cloudShape = {
   influxUrl: z.string(),
 };
 const edgeShape = {
+  edgeHost: host,
   edgePort: port,
+  edgeAuth: z.enum(EDGE_AUTH_MODES),
+  allowedHosts: z.array(z.string()),
   /** Absolute path of the edge flow file given with --flows, else undefined. */
   flowsFile: z.string().optional(),
   siteId,
@@ -244,17 +291,36 @@ const edgeShape = {
   modbusPort: port,
   ...mqttClientShape,
 };
-const simShape = { modbusPort: port, controlPort: port, speed, site: z.enum(SITE_PROFILES), seed: seed.optional() };
+const simShape = { simHost: host, controlHost: host, modbusPort: port, controlPort: port, speed, site: z.enum(SITE_PROFILES), seed: seed.optional() };
 const simOnlyShape = { simRtu: z.string().optional(), simRtuBaud: z.number().int(), simBattery: z.enum(BATTERY_VARIANTS) };
 
 export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape });
-export const EdgeSettingsSchema = z.object({ role: z.literal('edge'), ...commonShape, ...edgeShape });
+/** Whether a bind address reaches only this machine: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackHost(h: string): boolean {
+  const v = h.toLowerCase().replace(/^\[|\]$/g, '');
+  return v === 'localhost' || v === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v) || /^::ffff:127\./.test(v);
+}
+
+// An edge without authentication controls the battery for whoever reaches its port: only a lab
+// bench on loopback may run it so.
+function edgeAuthOnLoopbackOnly(s: { edgeAuth: (typeof EDGE_AUTH_MODES)[number]; edgeHost: string }, ctx: z.RefinementCtx): void {
+  if (s.edgeAuth === 'off' && !isLoopbackHost(s.edgeHost)) {
+    ctx.addIssue({
+      code: 'custom', path: ['edgeAuth'],
+      message: `the edge would listen on ${s.edgeHost} without authentication: whoever reaches that address could deploy code and command the battery. ` +
+        `Keep ${FIELDS.edgeAuth.flag} on (sign in with an edge account: lifo4 user add --edge), or listen on 127.0.0.1 only`,
+    });
+  }
+}
+
+export const EdgeSettingsSchema = z.object({ role: z.literal('edge'), ...commonShape, ...edgeShape }).superRefine(edgeAuthOnLoopbackOnly);
 export const SimSettingsSchema = z.object({ role: z.literal('sim'), ...commonShape, ...simShape, ...simOnlyShape });
-const { modbusHost: _edgeOnly, ...allEdgeShape } = edgeShape;
+const { modbusHost: _edgeOnly, allowedHosts: _inCloud, ...allEdgeShape } = edgeShape;
 export const AllSettingsSchema = z
   .object({ role: z.literal('all'), ...commonShape, ...cloudShape, ...allEdgeShape, ...simShape, otaHealthS: healthS })
   // The all-in-one binds all four ports on one host: two equal ports would fail at start-up, later
   // and less clearly (0 = any free port never collides).
+  .superRefine(edgeAuthOnLoopbackOnly)
   .superRefine((s, ctx) => {
     const ports: [SettingKey, number][] = [['port', s.port], ['edgePort', s.edgePort], ['modbusPort', s.modbusPort], ['controlPort', s.controlPort]];
     for (const [i, [key, value]] of ports.entries()) {
@@ -386,6 +452,7 @@ export function loadSettings<R extends Role>(role: R, sources: SettingsSources =
       out[key] = parseValue(key, { value: def.default, source: `default ${key}`, base: cwd });
     }
   }
+  for (const key of BIND_KEYS) if (ROLE_KEYS[role].includes(key) && out[key] === undefined) out[key] = out.host;
   const checked = SCHEMAS[role].safeParse(out);
   if (!checked.success) {
     // Each value was valid alone, so what is left are rules across settings (two equal ports).

@@ -227,6 +227,15 @@ export const SafetyCommandSchema = z.object({
 });
 export type SafetyCommand = z.infer<typeof SafetyCommandSchema>;
 
+/**
+ * Who sent an HTTP request to a flow's endpoint, as the host authenticated it (the edge's bearer
+ * token): the host sets it on the request under HTTP_PRINCIPAL_KEY, where nodes after an http-in
+ * read it as msg.req[HTTP_PRINCIPAL_KEY]. It outranks whatever the body claims.
+ */
+export const HTTP_PRINCIPAL_KEY = 'lifo4Principal';
+export const HttpPrincipalSchema = z.object({ by: z.string().min(1).max(256), role: RoleSchema });
+export type HttpPrincipal = z.infer<typeof HttpPrincipalSchema>;
+
 // ---------------------------------------------------------------- prices and plans (strategies)
 
 /** Switches a strategy node on or off at run time (an inject button, the dashboard). */

@@ -1,9 +1,15 @@
 // Operator commands become level-3 requests with an expiry, or e-stop / reset commands for the
-// safety layer. Who may reset the e-stop is decided here, in one place.
+// safety layer. Who may release an e-stop is the permission table's 'commands:reset', the same
+// rule the cloud API applies, so the edge and the cloud cannot disagree.
 import { LEVELS, type OperatorCommand, type Request, type Role, type SafetyCommand } from '../contracts';
+import { hasPermission, rolesWith } from '../permissions';
 
-/** Roles that may release an e-stop (seed RBAC: OPERATOR sends commands, higher roles include it). */
-export const RESET_ROLES: readonly Role[] = ['SUPER_ADMIN', 'ADMIN', 'MANAGER', 'TECHNICIAN', 'OPERATOR'];
+/** Roles that may release an e-stop: those holding 'commands:reset' (TECHNICIAN and above). */
+export const RESET_ROLES: readonly Role[] = rolesWith('commands:reset');
+
+export function mayReset(role: Role | undefined): boolean {
+  return role !== undefined && hasPermission(role, 'commands:reset');
+}
 
 export type CommandOutcome =
   | { kind: 'request'; request: Request }
@@ -23,7 +29,7 @@ export function fromOperatorCommand(cmd: OperatorCommand, now: number, source = 
     case 'estop':
       return { kind: 'safety', command: { type: 'estop', by: cmd.by, id: cmd.id } };
     case 'reset':
-      if (!cmd.role || !RESET_ROLES.includes(cmd.role)) {
+      if (!mayReset(cmd.role)) {
         return { kind: 'rejected', reason: `reset needs one of the roles ${RESET_ROLES.join(', ')}; ${cmd.by} has ${cmd.role ?? 'none'}` };
       }
       return { kind: 'safety', command: { type: 'reset', by: cmd.by, id: cmd.id } };

@@ -4,7 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
 import { fromOperatorCommand } from '../../domain/arbiter/operator';
-import { describeIssues, OperatorCommandSchema } from '../../domain/contracts';
+import { describeIssues, HTTP_PRINCIPAL_KEY, HttpPrincipalSchema, OperatorCommandSchema } from '../../domain/contracts';
 import { parseConfig } from '../kit/config';
 import { errorStatus } from '../kit/status';
 
@@ -32,7 +32,12 @@ export = function register(RED: NodeAPI): void {
     }
 
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
-      const raw = msg.payload;
+      // Behind the lifo4 host the request's authenticated user speaks, never the body: its `by` and
+      // `role` are replaced. In a stock Node-RED (no principal) the payload's own are used.
+      const principal = HttpPrincipalSchema.safeParse((msg.req as Record<string, unknown> | undefined)?.[HTTP_PRINCIPAL_KEY]);
+      const raw = principal.success && msg.payload && typeof msg.payload === 'object' && !Array.isArray(msg.payload)
+        ? { ...msg.payload, by: principal.data.by, role: principal.data.role }
+        : msg.payload;
       const withDefault = raw && typeof raw === 'object' && !Array.isArray(raw) && (raw as { type?: unknown }).type === 'setpoint' && (raw as { durationS?: unknown }).durationS === undefined
         ? { ...raw, durationS: config.durationS }
         : raw;

@@ -8,10 +8,12 @@ import { ACCESS_TTL_S, ENROLMENT_TTL_S, REFRESH_TTL_MS } from './tokens';
 import { checkTotp, hashRecoveryCode, newEnrolment, newRecoveryCodes } from './totp';
 import type { UserRow } from './users';
 
-type AuthRoutes = 'login' | 'refresh' | 'logout' | 'me' | 'changePassword' | 'enrollTwoFactor' | 'verifyTwoFactor';
+export type AuthRoutes = 'login' | 'refresh' | 'logout' | 'me' | 'changePassword' | 'enrollTwoFactor' | 'verifyTwoFactor';
+/** What the auth routes need: the edge serves them over its own accounts without the fleet's stores. */
+export type AuthServices = Pick<Services, 'users' | 'tokens' | 'audit' | 'box' | 'decoyHash'>;
 
 /** The answer of a successful login, refresh or enrolment. */
-function session(s: Services, user: UserRow, family?: string): Reply['body'] {
+function session(s: AuthServices, user: UserRow, family?: string): Reply['body'] {
   return {
     accessToken: s.tokens.signAccess(user),
     tokenType: 'Bearer',
@@ -22,14 +24,14 @@ function session(s: Services, user: UserRow, family?: string): Reply['body'] {
   };
 }
 
-function enrolmentRequired(s: Services, user: UserRow): ApiError {
+function enrolmentRequired(s: AuthServices, user: UserRow): ApiError {
   return new ApiError(403, 'enrollment_required', `${user.role} accounts must enrol TOTP 2FA before they get an access token: POST /api/v1/auth/2fa/enroll with the enrolment token, then /auth/2fa/verify`, {
     enrollmentToken: s.tokens.signEnrolment(user),
     expiresIn: ENROLMENT_TTL_S,
   });
 }
 
-export function authHandlers(s: Services): Pick<Handlers, AuthRoutes> {
+export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
   return {
     async login({ body, ip, res }) {
       const user = s.users.byEmail(body.email);

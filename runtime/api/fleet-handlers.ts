@@ -5,7 +5,7 @@ import { FleetUnavailableError } from '../../io/fleet-hub';
 import type { LatestPoint, TimeseriesStore } from '../../io/timeseries/store';
 import { ApiError, forbidden, notFound, unavailable } from './errors';
 import { financialSummary, type PowerInterval } from './financial';
-import { hasPermission } from '../../domain/permissions';
+import { mayReset } from '../../domain/arbiter/operator';
 import type { Handlers, Services } from './services';
 import type { SiteRow } from './sites';
 import type { Principal } from './tokens';
@@ -113,7 +113,8 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
     },
 
     async sendCommand({ params, body, principal }) {
-      if (body.type === 'reset' && !hasPermission(principal.role, 'commands:reset')) {
+      // The edge's operator-command applies the same function to the same command (README, "Safety and arbitration").
+      if (body.type === 'reset' && !mayReset(principal.role)) {
         throw forbidden(`releasing an e-stop needs commands:reset (TECHNICIAN or above); you are ${principal.role}`);
       }
       if (!s.hub.canSendCommands) throw unavailable('no command path: the cloud flow has no fleet-hub wired to a command-out node');

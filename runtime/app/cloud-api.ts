@@ -1,7 +1,6 @@
 // The cloud API: createCloudApi() opens <dataDir>/cloud.db, listens to the fleet hub (sites,
 // alarms, plans, realtime) and returns the /api/v1 router, the realtime channel's attach
 // function, the editor's adminAuth, the /metrics handler and close(). See README section "API".
-import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Server as IoServer } from 'socket.io';
@@ -33,9 +32,9 @@ import { SiteStore } from '../api/sites';
 import { TokenService } from '../api/tokens';
 import { SecretBox } from '../api/totp';
 import { UserStore } from '../api/users';
+import { createFirstAdmin } from '../api/first-user';
 
-
-export const INITIAL_ADMIN_EMAIL = 'admin@localhost';
+export { INITIAL_ADMIN_EMAIL } from '../api/first-user';
 
 export interface CloudApiOptions {
   dataDir: string;
@@ -116,7 +115,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     visibilityChanged: () => realtime.visibilityChanged(),
   };
 
-  await firstStart(users, opts.print ?? ((line) => console.log(line)));
+  await createFirstAdmin(users, 'cloud', opts.print ?? ((line) => console.log(line)));
   const ota = await OtaCloud.create({
     dataDir: opts.dataDir, db, log,
     changed: (id) => realtime.ota(id),
@@ -238,28 +237,4 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       db.close();
     },
   };
-}
-
-/**
- * The very first start (no user at all): a SUPER_ADMIN with a random password, printed once and
- * stored nowhere but as its bcrypt hash. Its first login asks it to enrol 2FA.
- */
-async function firstStart(users: UserStore, print: (line: string) => void): Promise<void> {
-  if (users.count() > 0) return;
-  const password = randomBytes(18).toString('base64url');
-  try {
-    await users.create({ email: INITIAL_ADMIN_EMAIL, password, role: 'SUPER_ADMIN' });
-  } catch (err) {
-    // Another process created the first user meanwhile: theirs stands.
-    if (users.count() > 0) return;
-    throw err;
-  }
-  print(
-    [
-      'lifo4 cloud: first start, no user existed. Created the initial SUPER_ADMIN:',
-      `  email:    ${INITIAL_ADMIN_EMAIL}`,
-      `  password: ${password}`,
-      'This password is shown once and stored nowhere. Log in, enrol 2FA, and change it (POST /api/v1/auth/password).',
-    ].join('\n'),
-  );
 }

@@ -28,6 +28,9 @@ export function edgeHealthFacts(): { mqttConnected(): boolean; flowsStarted(): b
     flowsStarted: () => started,
     lastPollTs: () => lastPoll,
     mqttConnected: () => {
+      // Before the first flow start (a slow start-up outlasts the first report) Node-RED has no
+      // active flows, and walking its nodes would throw.
+      if (!started) return false;
       let links = 0;
       let connected = 0;
       const nodes = RED.nodes as unknown as NodeRegistry;

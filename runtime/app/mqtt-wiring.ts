@@ -44,8 +44,8 @@ export async function cloudMqtt(settings: CloudSettings): Promise<MqttWiring> {
   let broker: RunningBroker | undefined;
   let url = settings.mqttUrl;
   if (url === undefined) {
-    broker = await startBroker({ host: settings.host, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir) });
-    url = `mqtt://${hostPort(settings.host, broker.port)}`;
+    broker = await startBroker({ host: settings.mqttHost, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir) });
+    url = `mqtt://${hostPort(settings.mqttHost, broker.port)}`;
   }
   return {
     broker,

@@ -20,6 +20,8 @@ import { edgeHealthFacts } from './edge-health';
 import { edgeModelEnv } from './edge-models';
 import { nodeRedVersion, packageVersion } from '../package-info';
 import { packageRoot } from '../../io/package-root';
+import { openEdgeAccounts } from '../edge/edge-accounts';
+import { guardUpgrades, hostCheck } from './host-check';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
 
@@ -47,17 +49,17 @@ export interface RunningRuntime {
  */
 export const EXCLUDED_NODE_MODULES = ['node-red-contrib-modbus'];
 
-function listenPort(settings: RuntimeSettings): { port: number; flag: string } {
+function listenPort(settings: RuntimeSettings): { host: string; hostFlag: string; port: number; flag: string } {
   return settings.role === 'cloud'
-    ? { port: settings.port, flag: FIELDS.port.flag }
-    : { port: settings.edgePort, flag: FIELDS.edgePort.flag };
+    ? { host: settings.cloudHost, hostFlag: FIELDS.cloudHost.flag, port: settings.port, flag: FIELDS.port.flag }
+    : { host: settings.edgeHost, hostFlag: FIELDS.edgeHost.flag, port: settings.edgePort, flag: FIELDS.edgePort.flag };
 }
 
 /** Node-RED's settings for a role (what a settings.js file would hold for a standalone install). */
 export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flowFile: string, credentialSecret: string) {
   const title = `LiFePO4 EMS ${settings.role}`;
   return {
-    uiHost: settings.host,
+    uiHost: listenPort(settings).host,
     uiPort: listenPort(settings).port,
     httpAdminRoot: EDITOR_ROOT,
     httpNodeRoot: HTTP_NODE_ROOT,
@@ -95,13 +97,13 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
   };
 }
 
-function listen(server: Server, host: string, port: number, flag: string): Promise<number> {
+function listen(server: Server, { host, hostFlag, port, flag }: ReturnType<typeof listenPort>): Promise<number> {
   return new Promise((resolveListen, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE') reject(new SettingsError(flag, `port ${port} on ${host} is already in use`));
       else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-        reject(new SettingsError(FIELDS.host.flag, `cannot listen on ${host} (${err.code})`));
+        reject(new SettingsError(hostFlag, `cannot listen on ${host} (${err.code})`));
       } else reject(err);
     };
     const onListening = () => {
@@ -188,8 +190,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   // The edge flow's ONNX models and the past-load source of its forecast (runtime/app/edge-models.ts).
   if (settings.role === 'edge') Object.assign(process.env, edgeModelEnv(settings.dataDir));
 
+  const bind = listenPort(settings);
   const app = express();
   app.disable('x-powered-by');
+  // First of all: a request for another host name (DNS rebinding) reaches nothing (host-check.ts).
+  app.use(hostCheck({ bound: bind.host, allowedHosts: settings.allowedHosts }));
   // Until Node-RED has started and its flows run, every request is answered 503 with Retry-After:
   // the health endpoint, the editor and the flows' HTTP endpoints answer only once they can serve.
   let ready = false;
@@ -199,6 +204,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     res.status(503).json({ error: 'starting', message: `the ${settings.role} runtime is starting` });
   });
   const server = createServer(app);
+  guardUpgrades(server, { bound: bind.host, allowedHosts: settings.allowedHosts });
   // Tracked so stop() can end keep-alive and WebSocket (editor comms) connections at once;
   // server.close() alone waits for them.
   const sockets = new Set<Socket>();
@@ -209,13 +215,18 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
 
   const health = { role: settings.role, version: packageVersion, nodeRed: nodeRedVersion(), startedAt };
   // The cloud's API (users, sites, commands, alarms) also guards the cloud's editor; the edge's
-  // editor and its small API stay on 127.0.0.1 for the integrator beside the battery.
+  // own accounts guard its editor, its auth API and the flows' endpoints under /nodes (README,
+  // "Securing the edge"), unless a lab bench turned them off (loopback only, settings.ts).
   let cloud: CloudHost | undefined;
   if (settings.role === 'cloud') cloud = await startCloudHost(settings, { userDir, secrets, mqttUrl: mqtt.env[FLOW_ENV.mqttUrl]!, health });
   const api = cloud?.api;
+  const edgeAccounts = settings.role === 'edge' && settings.edgeAuth === 'on' ? await openEdgeAccounts({ dataDir: settings.dataDir, secrets }) : undefined;
+  if (settings.role === 'edge' && !edgeAccounts) console.warn(`edge: ${FIELDS.edgeAuth.flag} off: the editor and /nodes answer anyone who reaches ${bind.host}`);
+  const adminAuth = cloud?.api.editorAdminAuth ?? edgeAccounts?.editorAdminAuth;
   const redSettings = {
     ...nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret),
-    ...(cloud ? { adminAuth: cloud.api.editorAdminAuth, [HOST_SETTING]: cloud.resources } : {}),
+    ...(adminAuth ? { adminAuth } : {}),
+    ...(cloud ? { [HOST_SETTING]: cloud.resources } : {}),
   };
   RED.init(server, redSettings as unknown as Parameters<typeof RED.init>[1]);
   if (api) {
@@ -223,17 +234,18 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     app.get('/metrics', api.metricsHandler);
     api.attachRealtime(server);
   } else {
+    if (edgeAccounts) app.use(API_ROOT, edgeAccounts.router);
     app.use(API_ROOT, apiRouter({ ...health, extra: settings.role === 'edge' ? { siteId: settings.siteId } : {} }));
   }
   app.use(EDITOR_ROOT, RED.httpAdmin);
+  if (edgeAccounts) app.use(HTTP_NODE_ROOT, edgeAccounts.nodeGuard);
   app.use(HTTP_NODE_ROOT, RED.httpNode);
   if (api) serveDashboard(app);
   // The edge has no dashboard: '/' leads to its editor.
   else app.get('/', (_req, res) => res.redirect(`${EDITOR_ROOT}/`));
 
-  const { port, flag } = listenPort(settings);
-  const boundPort = await listen(server, settings.host, port, flag);
-  if (api) api.ota.publicUrl = `http://${hostPort(settings.host, boundPort)}${API_ROOT}`;
+  const boundPort = await listen(server, bind);
+  if (api) api.ota.publicUrl = `http://${hostPort(bind.host, boundPort)}${API_ROOT}`;
   // Under the OTA agent (it spawns the edge with an IPC channel and LIFO4_RELEASE) the edge reports
   // its health, on which the agent commits or rolls back a new release. The supervisor of
   // `lifo4 start` also has an IPC channel, but sets no release.
@@ -247,6 +259,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
       await withTimeout(RED.stop().catch((err: unknown) => console.error(`Node-RED stop failed: ${String(err)}`)), 3000);
       stopHealth();
       if (cloud) await withTimeout(cloud.close(), 1500);
+      edgeAccounts?.close();
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       for (const socket of sockets) socket.destroy();
       await withTimeout(closed, 1000);
@@ -269,7 +282,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     role: settings.role,
     port: boundPort,
     ...(mqtt.broker ? { mqttPort: mqtt.broker.port } : {}),
-    url: `http://${hostPort(settings.host, boundPort)}`,
+    url: `http://${hostPort(bind.host, boundPort)}`,
     stop,
   };
 }

@@ -39,7 +39,8 @@ function stopOnSignals(running: Running, role: string): void {
 export async function runSim(settings: SimSettings): Promise<void> {
   const { startSimulator } = await import('../simulator/index.js');
   const sim = await startSimulator({
-    host: settings.host,
+    host: settings.simHost,
+    controlHost: settings.controlHost,
     modbusPort: settings.modbusPort,
     controlPort: settings.controlPort,
     speed: settings.speed,
@@ -50,9 +51,9 @@ export async function runSim(settings: SimSettings): Promise<void> {
   });
   stopOnSignals({ stop: () => sim.close() }, 'sim');
   console.log(
-    `sim ready: Modbus TCP ${hostPort(settings.host, sim.modbusPort)} (unit 1 battery, 2 PCS, 3 meter), ` +
+    `sim ready: Modbus TCP ${hostPort(settings.simHost, sim.modbusPort)} (unit 1 battery, 2 PCS, 3 meter), ` +
       `${settings.simRtu !== undefined ? `Modbus RTU ${settings.simRtu} at ${settings.simRtuBaud} 8N1, ` : ''}` +
-      `control API http://${hostPort(settings.host, sim.controlPort)}/state`,
+      `control API http://${hostPort(settings.controlHost, sim.controlPort)}/state`,
   );
   reportReady({ role: 'sim', ports: { modbusPort: sim.modbusPort, controlPort: sim.controlPort } });
 }
@@ -61,7 +62,7 @@ export async function runNodeRedRole(settings: CloudSettings | EdgeSettings): Pr
   const { startRuntime, EDITOR_ROOT, API_ROOT } = await import('../app/runtime.js');
   const runtime = await startRuntime(settings);
   stopOnSignals(runtime, settings.role);
-  const broker = runtime.mqttPort !== undefined ? `, MQTT mqtt://${hostPort(settings.host, runtime.mqttPort)}` : '';
+  const broker = runtime.mqttPort !== undefined ? `, MQTT mqtt://${hostPort(settings.role === 'cloud' ? settings.mqttHost : settings.host, runtime.mqttPort)}` : '';
   console.log(`${settings.role} ready: editor ${runtime.url}${EDITOR_ROOT}/, API ${runtime.url}${API_ROOT}/health${broker}`);
   const ports: Record<string, number> = { [settings.role === 'cloud' ? 'port' : 'edgePort']: runtime.port };
   if (runtime.mqttPort !== undefined) ports.mqttPort = runtime.mqttPort;

@@ -1,6 +1,7 @@
 // `lifo4 user add|list|set-role|reset-2fa`: user administration on the server itself, working on
 // <dataDir>/cloud.db directly (also while the cloud runs: SQLite WAL with a busy timeout). It is
-// the way in when nobody can log in any more, e.g. the only SUPER_ADMIN lost its phone.
+// the way in when nobody can log in any more, e.g. the only SUPER_ADMIN lost its phone. With
+// --edge the same commands act on the edge's own accounts, <dataDir>/edge/accounts.db.
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
@@ -18,13 +19,15 @@ const PasswordSchema = z
 interface Common {
   dataDir?: string;
   config?: string;
+  edge?: boolean;
 }
 
 async function openUsers(o: Common): Promise<{ users: UserStore; close: () => void }> {
-  const settings = loadSettings('cloud', { flags: o.dataDir !== undefined ? { dataDir: o.dataDir } : {}, ...(o.config !== undefined ? { configFlag: o.config } : {}) });
+  const settings = loadSettings(o.edge ? 'edge' : 'cloud', { flags: o.dataDir !== undefined ? { dataDir: o.dataDir } : {}, ...(o.config !== undefined ? { configFlag: o.config } : {}) });
   const { cloudDbPath, openCloudDb } = await import('../cloud-db/cloud-db.js');
+  const { openEdgeAccountsDb } = await import('../edge/accounts-db.js');
   const { UserStore } = await import('../api/users.js');
-  const db = openCloudDb(cloudDbPath(settings.dataDir));
+  const db = o.edge ? openEdgeAccountsDb(settings.dataDir) : openCloudDb(cloudDbPath(settings.dataDir));
   return { users: new UserStore(db), close: () => db.close() };
 }
 
@@ -41,7 +44,8 @@ export class UserCommandError extends Error {
 function withCommon(cmd: Command): Command {
   return cmd
     .addOption(new Option(`${FIELDS.dataDir.flag} <${FIELDS.dataDir.arg}>`, `${FIELDS.dataDir.describe} (env ${FIELDS.dataDir.env}, default ${String(FIELDS.dataDir.default)})`))
-    .addOption(new Option('--config <FILE>', 'JSON file of settings (env LIFO4_CONFIG)'));
+    .addOption(new Option('--config <FILE>', 'JSON file of settings (env LIFO4_CONFIG)'))
+    .addOption(new Option('--edge', "the edge's accounts (<data-dir>/edge/accounts.db: its editor and /nodes) instead of the cloud's"));
 }
 
 async function act(f: () => Promise<void> | void): Promise<void> {
@@ -59,7 +63,7 @@ async function act(f: () => Promise<void> | void): Promise<void> {
 
 /** Adds `user` and its subcommands to the lifo4 program. */
 export function addUserCommand(program: Command): Command {
-  const user = program.command('user').description('manage API and editor users in <data-dir>/cloud.db');
+  const user = program.command('user').description("manage API and editor users in <data-dir>/cloud.db, or with --edge the edge's in <data-dir>/edge/accounts.db");
 
   withCommon(user.command('add').description('create a user (password generated and printed once when --password is omitted)'))
     .requiredOption('--email <EMAIL>', 'login email')

@@ -14,7 +14,10 @@ import { Site, siteConfig, type SiteKind } from './site';
 import { siteImages, type BatteryVariant } from './images/site-images';
 
 export interface SimulatorOptions {
+  /** Address of the Modbus TCP server, default 127.0.0.1. */
   host?: string;
+  /** Address of the control API, default `host`: each listener has its own (settings.ts). */
+  controlHost?: string;
   modbusPort: number;
   controlPort: number;
   speed?: number;
@@ -83,7 +86,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     if (rtu) rtu.silent = silent;
     refresh();
   };
-  const api = new ControlApi(site, host, opts.controlPort, clock.speed);
+  const api = new ControlApi(site, opts.controlHost ?? host, opts.controlPort, clock.speed);
 
   const modbusPort = await server.listen();
   let controlPort: number;

@@ -74,21 +74,32 @@ interface Ports {
 }
 
 export function banner(settings: AllSettings, ports: Ports): string {
-  const at = (port: number) => `http://${hostPort(settings.host, port)}`;
+  const cloud = (port: number) => `http://${hostPort(settings.cloudHost, port)}`;
+  const edge = (port: number) => `http://${hostPort(settings.edgeHost, port)}`;
+  const edgeSignIn = settings.edgeAuth === 'on'
+    ? [
+        '  edge sign-in     edge accounts (<data-dir>/edge/accounts.db): the first start printed the edge\'s admin@localhost',
+        `                   password above ([edge]); add more with lifo4 user add --edge. /nodes wants a bearer token:`,
+        `                   POST ${edge(ports.edgePort)}/api/v1/auth/login`,
+      ]
+    : ['  edge sign-in     none: --edge-auth off (a lab bench on loopback)'];
   return [
     '',
     'LiFePO4 EMS is running:',
-    `  dashboard        ${at(ports.port)}/`,
-    `  cloud editor     ${at(ports.port)}/editor/`,
-    `  cloud API        ${at(ports.port)}/api/v1/health`,
-    `  edge editor      ${at(ports.edgePort)}/editor/`,
-    `  edge API         ${at(ports.edgePort)}/api/v1/health`,
-    `  edge telemetry   ${at(ports.edgePort)}/nodes/telemetry/latest`,
-    `  edge control     ${at(ports.edgePort)}/nodes/control/latest`,
-    `  arbitrage plan   ${at(ports.edgePort)}/nodes/plan/latest`,
-    `  MQTT broker      ${settings.mqttUrl ?? `mqtt://${hostPort(settings.host, ports.mqttPort)}`} (site ${settings.siteId} -> cloud)`,
-    `  simulator        Modbus TCP ${hostPort(settings.host, ports.modbusPort)} (unit 1 battery, 2 PCS, 3 meter)`,
-    `  sim control API  ${at(ports.controlPort)}/state`,
+    `  dashboard        ${cloud(ports.port)}/`,
+    `  cloud editor     ${cloud(ports.port)}/editor/`,
+    `  cloud API        ${cloud(ports.port)}/api/v1/health`,
+    '  cloud sign-in    cloud accounts (<data-dir>/cloud.db): the first start printed admin@localhost\'s password above',
+    '                   ([cloud]); enrol 2FA at the first login, then type the password followed by the code in the editor',
+    `  edge editor      ${edge(ports.edgePort)}/editor/`,
+    `  edge API         ${edge(ports.edgePort)}/api/v1/health`,
+    `  edge telemetry   ${edge(ports.edgePort)}/nodes/telemetry/latest`,
+    `  edge control     ${edge(ports.edgePort)}/nodes/control/latest`,
+    `  arbitrage plan   ${edge(ports.edgePort)}/nodes/plan/latest`,
+    ...edgeSignIn,
+    `  MQTT broker      ${settings.mqttUrl ?? `mqtt://${hostPort(settings.mqttHost, ports.mqttPort)}`} (site ${settings.siteId} -> cloud)`,
+    `  simulator        Modbus TCP ${hostPort(settings.simHost, ports.modbusPort)} (unit 1 battery, 2 PCS, 3 meter)`,
+    `  sim control API  http://${hostPort(settings.controlHost, ports.controlPort)}/state`,
     `  edge OTA agent   ${join(settings.dataDir, 'edge-agent')} (releases, state.json; health window ${settings.otaHealthS} s)`,
     `Data and secrets: ${settings.dataDir}`,
     'Ctrl-C stops everything.',
@@ -120,6 +131,8 @@ export class Supervisor {
     this.children = {
       sim: new SupervisedChild('sim', () => [
         'sim', ...common,
+        '--sim-host', settings.simHost,
+        '--control-host', settings.controlHost,
         '--modbus-port', String(this.ports.modbusPort),
         '--control-port', String(this.ports.controlPort),
         '--speed', String(settings.speed),
@@ -146,10 +159,13 @@ export class Supervisor {
         () => ({
           ...process.env,
           [FIELDS.host.env]: settings.host,
+          [FIELDS.edgeHost.env]: settings.edgeHost,
+          [FIELDS.edgeAuth.env]: settings.edgeAuth,
+          [FIELDS.allowedHosts.env]: settings.allowedHosts.join(','),
           [FIELDS.logLevel.env]: settings.logLevel,
           [FIELDS.edgePort.env]: String(this.ports.edgePort),
           [FIELDS.cycleMs.env]: String(settings.cycleMs),
-          [FIELDS.modbusHost.env]: reachableHost(settings.host),
+          [FIELDS.modbusHost.env]: reachableHost(settings.simHost),
           [FIELDS.modbusPort.env]: String(this.ports.modbusPort),
           [FIELDS.mqttUrl.env]: this.edgeMqttUrl(),
           ...(settings.mqttCa !== undefined ? { [FIELDS.mqttCa.env]: settings.mqttCa } : {}),
@@ -157,13 +173,16 @@ export class Supervisor {
           ...(settings.mqttKey !== undefined ? { [FIELDS.mqttKey.env]: settings.mqttKey } : {}),
           LIFO4_AGENT_MQTT_PASSWORD: siteSecrets(settings.dataDir, settings.siteId).mqttPassword,
           // The simulated site's past load, so the edge can forecast from its first day (load-forecast).
-          [FLOW_ENV.loadHistoryUrl]: `http://${hostPort(reachableHost(settings.host), this.ports.controlPort)}/history/load`,
+          [FLOW_ENV.loadHistoryUrl]: `http://${hostPort(reachableHost(settings.controlHost), this.ports.controlPort)}/history/load`,
           // A release built from this checkout carries no node_modules: it resolves them here.
           NODE_PATH: [join(packageRoot, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(delimiter),
         }),
       ),
       cloud: new SupervisedChild('cloud', () => [
         'cloud', ...common,
+        '--cloud-host', settings.cloudHost,
+        '--mqtt-host', settings.mqttHost,
+        ...(settings.allowedHosts.length > 0 ? ['--allowed-hosts', settings.allowedHosts.join(',')] : []),
         '--port', String(this.ports.port),
         '--mqtt-port', String(this.ports.mqttPort),
         ...(settings.mqttUrl !== undefined ? ['--mqtt-url', settings.mqttUrl] : []),
@@ -180,7 +199,7 @@ export class Supervisor {
   }
 
   private edgeMqttUrl(): string {
-    return this.settings.mqttUrl ?? `mqtt://${hostPort(this.settings.host, this.ports.mqttPort)}`;
+    return this.settings.mqttUrl ?? `mqtt://${hostPort(this.settings.mqttHost, this.ports.mqttPort)}`;
   }
 
   /**

@@ -14,6 +14,7 @@ import { generate } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { AgentStateSchema } from '../../runtime/ota/release-slots';
 import { eventually } from '../integration/lifo4-process';
+import { bearer, edgeEditorToken, edgeToken } from '../integration/edge-sign-in';
 import { launch, requireChromium, openPage, screenshot, type WatchedPage } from './browser';
 import { startTarget, type Target } from './target';
 
@@ -21,6 +22,8 @@ const run = promisify(execFile);
 const CLI = resolve(__dirname, '../../runtime/cli/main.js');
 const PASSWORD = 'e2e-password-0123';
 const SUPER = 'super@e2e.example';
+/** An edge account that reads the edge editor and /nodes (`lifo4 user add --edge`). */
+const EDGE_TECH = 'technician@e2e.edge';
 /** The all-in-one's health window for a new release, s: short, so the test waits seconds, not minutes. */
 const HEALTH_S = 20;
 
@@ -36,6 +39,7 @@ describe('OTA from the dashboard to the simulated site (e2e)', function () {
   let browser: Browser | null = null;
   let w: WatchedPage | null = null;
   let work = '';
+  let edgeApiToken = '';
 
   before(async function () {
     requireChromium(this);
@@ -45,6 +49,7 @@ describe('OTA from the dashboard to the simulated site (e2e)', function () {
     }
     target = await startTarget(['--ota-health-s', String(HEALTH_S)]);
     await target.addUser(SUPER, 'SUPER_ADMIN', PASSWORD);
+    edgeApiToken = await edgeToken(target.edgeUrl!, target.dataDir!, 'TECHNICIAN', EDGE_TECH);
     browser = await launch();
     work = mkdtempSync(join(tmpdir(), 'lifo4-e2e-ota-'));
   });
@@ -62,9 +67,10 @@ describe('OTA from the dashboard to the simulated site (e2e)', function () {
 
   /** What the edge editor's Export gives: the deployed flows, without credentials. */
   async function exportEdgeFlows(): Promise<FlowNode[]> {
-    // The edge may still be starting (or restarting into a new release).
+    // The edge may still be starting (or restarting into a new release): sign in to its editor on each try.
     return eventually(async () => {
-      const r = await fetch(`${(target as Target).edgeUrl!}/editor/flows`, { headers: { 'Node-RED-API-Version': 'v1' } });
+      const edgeUrl = (target as Target).edgeUrl!;
+      const r = await fetch(`${edgeUrl}/editor/flows`, { headers: { 'Node-RED-API-Version': 'v1', ...bearer(await edgeEditorToken(edgeUrl, EDGE_TECH)) } });
       return r.status === 200 ? ((await r.json()) as FlowNode[]) : undefined;
     }, 60_000, 'the edge editor');
   }
@@ -127,7 +133,7 @@ describe('OTA from the dashboard to the simulated site (e2e)', function () {
     assert.equal(state.previous?.version, factory.version);
     // The new release runs the control loop: the edge polls the simulator again.
     await eventually(async () => {
-      const r = await fetch(`${t.edgeUrl!}/nodes/telemetry/latest`);
+      const r = await fetch(`${t.edgeUrl!}/nodes/telemetry/latest`, { headers: bearer(edgeApiToken) });
       const body = (await r.json()) as { ts?: number };
       return (r.ok && typeof body.ts === 'number' && Date.now() - body.ts < 10_000) || undefined;
     }, 60_000, 'telemetry from the new release');

@@ -1,8 +1,8 @@
 // The closed loop as it runs in production: `lifo4 sim` and `lifo4 edge` as separate processes
-// talking Modbus, commands through the edge's HTTP endpoint, the outcome read back from the
-// simulator's GET /state. The same assertions run with every device on Modbus TCP, and with the
-// battery on Modbus RTU over a pseudo-terminal pair (`lifo4 sim --rtu`, socat) while the PCS and
-// the meter stay on TCP: an RS-485 BMS beside a TCP inverter.
+// talking Modbus, commands through the edge's HTTP endpoint by a signed-in edge operator, the
+// outcome read back from the simulator's GET /state. The same assertions run with every device on
+// Modbus TCP, and with the battery on Modbus RTU over a pseudo-terminal pair (`lifo4 sim --rtu`,
+// socat) while the PCS and the meter stay on TCP: an RS-485 BMS beside a TCP inverter.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import type { SiteState } from '../../runtime/simulator';
 import { requireService } from '../services/service';
 import { socatAvailable, startPtyPair, type PtyPair } from '../services/socat';
 import { eventually, freePorts, getJson, Lifo4Process } from './lifo4-process';
+import { bearer, edgeCommand, edgeToken } from './edge-sign-in';
 
 const CYCLE_MS = 500;
 
@@ -35,12 +36,10 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 ed
   let edge: Lifo4Process;
   let pty: PtyPair | undefined;
   let ports: { edge: number; modbus: number; control: number };
+  let token: string;
 
   const simState = async (): Promise<SiteState> => (await getJson(`http://127.0.0.1:${ports.control}/state`)).body as SiteState;
-  const command = async (body: unknown): Promise<{ status: number; body: unknown }> => {
-    const res = await fetch(`http://127.0.0.1:${ports.edge}/nodes/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: await res.json() };
-  };
+  const command = (body: unknown) => edgeCommand(`http://127.0.0.1:${ports.edge}`, token, body);
   const pcsWhere = (test: (pcs: SiteState['pcs']) => boolean, what: string, ms = 20_000) =>
     eventually(async () => { const s = await simState(); return test(s.pcs) ? s : undefined; }, ms, what);
 
@@ -65,6 +64,7 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 ed
     }
     edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', String(CYCLE_MS), '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir, ...flows]);
     await edge.waitFor(/edge ready/, 30_000);
+    token = await edgeToken(`http://127.0.0.1:${ports.edge}`, dataDir, 'OPERATOR', 'operator@closed-loop.test');
   });
   after(async () => {
     await edge?.stop();
@@ -76,10 +76,10 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 ed
   it('follows an operator setpoint sent to the edge, within the ramp', async () => {
     const ack = await command({ type: 'setpoint', powerW: 1800, durationS: 600, by: 'closed-loop-test', id: 'cmd-1' });
     assert.equal(ack.status, 200);
-    assert.deepEqual({ ...(ack.body as object), ts: 0 }, { id: 'cmd-1', type: 'setpoint', status: 'accepted', by: 'closed-loop-test', ts: 0 });
+    assert.deepEqual({ ...(ack.body as object), ts: 0 }, { id: 'cmd-1', type: 'setpoint', status: 'accepted', by: 'operator@closed-loop.test', ts: 0 });
     const s = await pcsWhere((p) => Math.abs(p.power - 1800) < 50, 'PCS at 1800 W');
     assert.equal(s.pcs.wSet, 1800);
-    const control = (await getJson(`http://127.0.0.1:${ports.edge}/nodes/control/latest`)).body as { decision: { level: number; source: string } };
+    const control = (await getJson(`http://127.0.0.1:${ports.edge}/nodes/control/latest`, bearer(token))).body as { decision: { level: number; source: string } };
     assert.equal(control.decision.level, 3);
     assert.equal(control.decision.source, 'operator');
   });

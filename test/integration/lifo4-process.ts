@@ -1,5 +1,6 @@
 // Runs the real `lifo4` CLI as a child process, the way a user starts it, for the integration tests.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -87,6 +88,19 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * Runs the CLI to completion without blocking the event loop: while a test waits for a synchronous
+ * child, a kept-alive connection to a server under test can expire unnoticed, and the next fetch
+ * fails on it.
+ */
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { headers: { accept: 'application/json', ...headers } });
   const text = await res.text();
@@ -97,6 +111,22 @@ export async function getJson(url: string, headers: Record<string, string> = {})
     // not JSON: keep the text
   }
   return { status: res.status, body };
+}
+
+/** The status of a GET with the Host header `host` (fetch would not let a test set Host); 101 for an accepted WebSocket upgrade. */
+export function statusWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { ...headers, host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Polls `fn` until it returns a value other than undefined, or throws after `timeoutMs`. */

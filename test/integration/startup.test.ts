@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import ModbusRTU from 'modbus-serial';
 import { TelemetrySchema } from '../../domain/contracts';
 import { discoverModels, SUNS_MARKER, END_MODEL_ID } from '../../domain/sunspec/discovery';
-import { Lifo4Process, eventually, freePorts, getJson, runCli } from './lifo4-process';
+import { Lifo4Process, eventually, freePorts, getJson, runCli, statusWithHost } from './lifo4-process';
+import { bearer, edgeEditorToken, edgeToken } from './edge-sign-in';
 
 const packageVersion = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 const READY = /LiFePO4 EMS is running/;
@@ -49,6 +50,9 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
   let dataDir: string;
   let ports: Ports;
   let lifo4: Lifo4Process;
+  /** An edge TECHNICIAN's API token, and its editor token. */
+  let edgeApi: string;
+  let edgeEditor: string;
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lifo4-startup-'));
@@ -56,6 +60,9 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
     ports = { port, edgePort, modbusPort, controlPort, mqttPort };
     lifo4 = new Lifo4Process(startArgs(ports, dataDir));
     await lifo4.waitFor(READY, START_TIMEOUT_MS);
+    const edgeUrl = `http://127.0.0.1:${ports.edgePort}`;
+    edgeApi = await edgeToken(edgeUrl, dataDir, 'TECHNICIAN', 'technician@startup.test');
+    edgeEditor = await edgeEditorToken(edgeUrl, 'technician@startup.test');
   });
 
   after(async () => {
@@ -69,6 +76,14 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
     assert.ok(out.includes(`http://127.0.0.1:${ports.port}/api/v1/health`), out);
     assert.ok(out.includes(`http://127.0.0.1:${ports.edgePort}/editor/`), out);
     assert.ok(out.includes(`Modbus TCP 127.0.0.1:${ports.modbusPort}`), out);
+  });
+
+  it('prints the first-start administrator password of the cloud and of the edge once each, and says how to sign in to each editor', () => {
+    const out = lifo4.output;
+    assert.equal(out.match(/lifo4 cloud: first start/g)?.length, 1, out);
+    assert.equal(out.match(/lifo4 edge: first start/g)?.length, 1, out);
+    assert.match(out, /cloud sign-in +cloud accounts/);
+    assert.match(out, /edge sign-in +edge accounts .*lifo4 user add --edge/s);
   });
 
   it('prefixes the log lines of its children', () => {
@@ -113,8 +128,19 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
     }
   });
 
+  it('answers only to its own names on the cloud and the edge: another Host gets 421 (DNS rebinding)', async () => {
+    for (const port of [ports.port, ports.edgePort]) {
+      for (const path of ['/editor/', '/api/v1/health']) {
+        assert.equal(await statusWithHost(`http://127.0.0.1:${port}${path}`, `rebind.evil.example:${port}`), 421, `${port}${path}`);
+        assert.equal(await statusWithHost(`http://127.0.0.1:${port}${path}`, `localhost:${port}`), 200, `${port}${path}`);
+      }
+    }
+    assert.equal(await statusWithHost(`http://127.0.0.1:${ports.port}/`, `rebind.evil.example:${ports.port}`), 421, 'the dashboard');
+  });
+
   it("lists the package's nodes in the edge's palette, and not node-red-contrib-modbus", async () => {
-    const { status, body } = await getJson(`http://127.0.0.1:${ports.edgePort}/editor/nodes`);
+    assert.equal((await getJson(`http://127.0.0.1:${ports.edgePort}/editor/nodes`)).status, 401, 'not without a sign-in');
+    const { status, body } = await getJson(`http://127.0.0.1:${ports.edgePort}/editor/nodes`, bearer(edgeEditor));
     assert.equal(status, 200);
     const sets = body as { module: string; types: string[]; enabled: boolean; err?: string }[];
     const ours = sets.filter((s) => s.module === 'lifo4-ems');
@@ -152,7 +178,7 @@ describe('lifo4 start (all-in-one, as a real process)', function () {
 
   it("polls the simulator from the edge's default flow: /nodes/telemetry/latest holds battery, PCS and meter", async () => {
     const telemetry = await eventually(async () => {
-      const { status, body } = await getJson(`http://127.0.0.1:${ports.edgePort}/nodes/telemetry/latest`);
+      const { status, body } = await getJson(`http://127.0.0.1:${ports.edgePort}/nodes/telemetry/latest`, bearer(edgeApi));
       if (status !== 200) return undefined;
       const parsed = TelemetrySchema.parse(body);
       return parsed.battery && parsed.pcs && parsed.meter ? parsed : undefined;

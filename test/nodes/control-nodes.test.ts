@@ -1,7 +1,7 @@
 // The control nodes wired as in the edge flow: operator-command -> arbiter <- safety-limits.
 import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
-import type { Decision, Envelope, Telemetry } from '../../domain/contracts';
+import { HTTP_PRINCIPAL_KEY, type Decision, type Envelope, type Telemetry } from '../../domain/contracts';
 import arbiterNode from '../../nodes/arbiter/arbiter';
 import operatorNode from '../../nodes/operator-command/operator-command';
 import safetyNode from '../../nodes/safety-limits/safety-limits';
@@ -78,7 +78,7 @@ describe('control nodes (safety-limits, arbiter, operator-command)', () => {
     assert.match(d.reason, /TELEMETRY_STALE/);
   });
 
-  it('latches the e-stop until an operator resets it, and refuses a reset without a role', async () => {
+  it('latches the e-stop until a TECHNICIAN resets it, and refuses a reset without a role or by an OPERATOR', async () => {
     await helper.load([operatorNode, safetyNode, arbiterNode], flow);
     const op = helper.getNode('op');
     op.receive({ payload: { type: 'setpoint', powerW: 1500, by: 'ops' } });
@@ -93,11 +93,28 @@ describe('control nodes (safety-limits, arbiter, operator-command)', () => {
     helper.getNode('safe').receive({ payload: telemetry() });
     assert.equal((await next<Decision>(helper.getNode('out'), () => true)).mode, 'ESTOP');
 
+    // The cloud's rule (commands:reset): an OPERATOR stops, a TECHNICIAN decides to release.
+    const operator = next<{ status: string; reason: string }>(helper.getNode('acks'), (p) => p.status === 'rejected');
     op.receive({ payload: { type: 'reset', by: 'ops', role: 'OPERATOR' } });
+    assert.match((await operator).reason, /TECHNICIAN.*ops has OPERATOR/);
+
+    op.receive({ payload: { type: 'reset', by: 'tech', role: 'TECHNICIAN' } });
     helper.getNode('safe').receive({ payload: telemetry() });
     // The operator's request outlived the e-stop: after the reset the battery ramps back to it.
     const resumed = await next<Decision>(helper.getNode('out'), (p) => p.mode === 'NORMAL' && p.setpointW === 1500);
     assert.equal(resumed.source, 'operator');
+  });
+
+  it("takes who sends from the host's authenticated principal on msg.req, not from the payload", async () => {
+    await helper.load([operatorNode, safetyNode, arbiterNode], flow);
+    const op = helper.getNode('op');
+    const req = Object.defineProperty({}, HTTP_PRINCIPAL_KEY, { value: { by: 'op@site.example', role: 'OPERATOR' } });
+    const refused = next<{ status: string; by: string }>(helper.getNode('acks'), (p) => p.status === 'rejected');
+    op.receive({ payload: { type: 'reset', by: 'boss', role: 'SUPER_ADMIN' }, req });
+    assert.equal((await refused).by, 'op@site.example');
+    const accepted = next<{ status: string; by: string }>(helper.getNode('acks'), (p) => p.status === 'accepted');
+    op.receive({ payload: { type: 'estop', by: 'someone else' }, req });
+    assert.equal((await accepted).by, 'op@site.example');
   });
 
   it('rejects a malformed command with an ack and moves nothing', async () => {
