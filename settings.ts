@@ -181,6 +181,19 @@ export const FIELDS = {
     flag: '--seed', arg: 'N', env: 'LIFO4_SEED', schema: seed, default: undefined,
     expected: 'an integer 0-2147483647', describe: 'random seed of the simulator, for repeatable runs (simulator default 1)',
   }),
+  tlsCert: field({
+    flag: '--tls-cert', arg: 'FILE', env: 'LIFO4_TLS_CERT', schema: text, default: undefined, path: true,
+    expected: 'a PEM file path',
+    describe: "TLS certificate (PEM, chain after it): the cloud serves HTTPS/WSS and its embedded broker MQTTS; needs --tls-key",
+  }),
+  tlsKey: field({
+    flag: '--tls-key', arg: 'FILE', env: 'LIFO4_TLS_KEY', schema: text, default: undefined, path: true,
+    expected: 'a PEM file path', describe: 'private key of --tls-cert (PEM)',
+  }),
+  mqttsPort: field({
+    flag: '--mqtts-port', arg: 'PORT', env: 'LIFO4_MQTTS_PORT', schema: port, default: 8883,
+    expected: PORT_EXPECTED, describe: "MQTTS port of the cloud's embedded broker, beside --mqtt-port; only with --tls-cert",
+  }),
 } as const;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -188,7 +201,7 @@ type ValueOf<K extends SettingKey> = z.output<(typeof FIELDS)[K]['schema']>;
 
 const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
 const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
-const CLOUD_KEYS = ['port', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl'] as const;
+const CLOUD_KEYS = ['port', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl', 'tlsCert', 'tlsKey', 'mqttsPort'] as const;
 const EDGE_KEYS = ['edgePort', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS] as const;
 const SIM_KEYS = ['modbusPort', 'controlPort', 'speed', 'site', 'seed'] as const;
 
@@ -218,6 +231,10 @@ const cloudShape = {
   shareGroup: shareGroup.optional(),
   timeseries: z.enum(TIMESERIES_BACKENDS),
   influxUrl: z.string(),
+  /** Absolute paths; checked (readable, a matching pair) when the runtime starts (runtime/app/http-security.ts). */
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  mqttsPort: port,
 };
 const edgeShape = {
   edgePort: port,

@@ -1,7 +1,6 @@
 // One Node-RED runtime embedded in an Express 4 app: the cloud or the edge. Node-RED is a
 // singleton per process (RED.init may run once), so a process runs exactly one role.
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { edgeHealthFacts } from './edge-health';
 import { edgeModelEnv } from './edge-models';
 import { nodeRedVersion, packageVersion } from '../package-info';
 import { packageRoot } from '../../io/package-root';
+import { createWebServer, loadTls, securityHeaders, webScheme } from './http-security';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
 
@@ -33,7 +33,9 @@ export interface RunningRuntime {
   port: number;
   /** The cloud's embedded MQTT broker port, when it runs one. */
   mqttPort?: number;
-  /** http://host:port */
+  /** Its MQTTS port, when TLS is configured. */
+  mqttsPort?: number;
+  /** http://host:port, or https:// under TLS */
   url: string;
   /** Stops the flows, Node-RED and the HTTP server, closing every open connection. */
   stop(): Promise<void>;
@@ -178,18 +180,21 @@ function flowsRunning(): { settled: Promise<string | null>; cancel(): void } {
 /** Starts the role's Node-RED runtime and HTTP server; resolves once the flows run (or cannot). */
 export async function startRuntime(settings: RuntimeSettings): Promise<RunningRuntime> {
   const startedAt = Date.now();
+  // Before anything starts: a bad certificate or key is a settings error (the cloud only; README, "TLS").
+  const tls = settings.role === 'cloud' ? loadTls(settings) : undefined;
   const secrets = loadOrCreateSecrets(settings.dataDir);
   const userDir = join(settings.dataDir, settings.role);
   mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const flowFile = prepareFlowFile(settings, userDir);
   // Before RED.init: the flows read the broker and their secrets from these variables.
-  const mqtt = settings.role === 'cloud' ? await cloudMqtt(settings) : edgeMqtt(settings);
+  const mqtt = settings.role === 'cloud' ? await cloudMqtt(settings, tls) : edgeMqtt(settings);
   Object.assign(process.env, mqtt.env);
   // The edge flow's ONNX models and the past-load source of its forecast (runtime/app/edge-models.ts).
   if (settings.role === 'edge') Object.assign(process.env, edgeModelEnv(settings.dataDir));
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders({ tls: tls !== undefined, editorRoot: EDITOR_ROOT }));
   // Until Node-RED has started and its flows run, every request is answered 503 with Retry-After:
   // the health endpoint, the editor and the flows' HTTP endpoints answer only once they can serve.
   let ready = false;
@@ -198,7 +203,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     res.setHeader('retry-after', '1');
     res.status(503).json({ error: 'starting', message: `the ${settings.role} runtime is starting` });
   });
-  const server = createServer(app);
+  const server = createWebServer(app, tls);
   // Tracked so stop() can end keep-alive and WebSocket (editor comms) connections at once;
   // server.close() alone waits for them.
   const sockets = new Set<Socket>();
@@ -233,7 +238,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
 
   const { port, flag } = listenPort(settings);
   const boundPort = await listen(server, settings.host, port, flag);
-  if (api) api.ota.publicUrl = `http://${hostPort(settings.host, boundPort)}${API_ROOT}`;
+  if (api) api.ota.publicUrl = `${webScheme(tls)}://${hostPort(settings.host, boundPort)}${API_ROOT}`;
   // Under the OTA agent (it spawns the edge with an IPC channel and LIFO4_RELEASE) the edge reports
   // its health, on which the agent commits or rolls back a new release. The supervisor of
   // `lifo4 start` also has an IPC channel, but sets no release.
@@ -269,7 +274,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     role: settings.role,
     port: boundPort,
     ...(mqtt.broker ? { mqttPort: mqtt.broker.port } : {}),
-    url: `http://${hostPort(settings.host, boundPort)}`,
+    ...(mqtt.broker?.mqttsPort !== undefined ? { mqttsPort: mqtt.broker.mqttsPort } : {}),
+    url: `${webScheme(tls)}://${hostPort(settings.host, boundPort)}`,
     stop,
   };
 }

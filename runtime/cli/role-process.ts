@@ -59,7 +59,8 @@ export async function runNodeRedRole(settings: CloudSettings | EdgeSettings): Pr
   const runtime = await startRuntime(settings);
   stopOnSignals(runtime, settings.role);
   const broker = runtime.mqttPort !== undefined ? `, MQTT mqtt://${hostPort(settings.host, runtime.mqttPort)}` : '';
-  console.log(`${settings.role} ready: editor ${runtime.url}${EDITOR_ROOT}/, API ${runtime.url}${API_ROOT}/health${broker}`);
+  const mqtts = runtime.mqttsPort !== undefined ? `, MQTTS mqtts://${hostPort(settings.host, runtime.mqttsPort)}` : '';
+  console.log(`${settings.role} ready: editor ${runtime.url}${EDITOR_ROOT}/, API ${runtime.url}${API_ROOT}/health${broker}${mqtts}`);
   const ports: Record<string, number> = { [settings.role === 'cloud' ? 'port' : 'edgePort']: runtime.port };
   if (runtime.mqttPort !== undefined) ports.mqttPort = runtime.mqttPort;
   reportReady({ role: settings.role, ports });

@@ -75,12 +75,14 @@ interface Ports {
 
 export function banner(settings: AllSettings, ports: Ports): string {
   const at = (port: number) => `http://${hostPort(settings.host, port)}`;
+  // Only the cloud serves TLS (--tls-cert): the edge and the simulator stay plain HTTP on their host.
+  const cloudAt = (port: number) => `${settings.tlsCert !== undefined ? 'https' : 'http'}://${hostPort(settings.host, port)}`;
   return [
     '',
     'LiFePO4 EMS is running:',
-    `  dashboard        ${at(ports.port)}/`,
-    `  cloud editor     ${at(ports.port)}/editor/`,
-    `  cloud API        ${at(ports.port)}/api/v1/health`,
+    `  dashboard        ${cloudAt(ports.port)}/`,
+    `  cloud editor     ${cloudAt(ports.port)}/editor/`,
+    `  cloud API        ${cloudAt(ports.port)}/api/v1/health`,
     `  edge editor      ${at(ports.edgePort)}/editor/`,
     `  edge API         ${at(ports.edgePort)}/api/v1/health`,
     `  edge telemetry   ${at(ports.edgePort)}/nodes/telemetry/latest`,
@@ -171,6 +173,9 @@ export class Supervisor {
         ...(settings.shareGroup !== undefined ? ['--share-group', settings.shareGroup] : []),
         '--timeseries', settings.timeseries,
         '--influx-url', settings.influxUrl,
+        ...(settings.tlsCert !== undefined ? ['--tls-cert', settings.tlsCert] : []),
+        ...(settings.tlsKey !== undefined ? ['--tls-key', settings.tlsKey] : []),
+        '--mqtts-port', String(settings.mqttsPort),
       ]),
     };
   }
