@@ -235,6 +235,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   if (api) serveDashboard(app);
   // The edge has no dashboard: '/' leads to its editor.
   else app.get('/', (_req, res) => res.redirect(`${EDITOR_ROOT}/`));
+  // Our own 404: Express's default one replaces the CSP with its own, which lacks frame-ancestors.
+  app.use((req, res) => res.status(404).type('text/plain').send(`Cannot ${req.method} ${req.path}\n`));
 
   const { port, flag } = listenPort(settings);
   const boundPort = await listen(server, settings.host, port, flag);
