@@ -13,17 +13,22 @@ import type { Role } from '../auth/permissions';
 
 /** Where earlier versions kept the refresh token: removed, so none lingers in localStorage. */
 export const LEGACY_REFRESH_KEY = 'lifo4.refreshToken';
+/**
+ * Not a credential: only that this browser signed in and did not sign out, so a page load tries
+ * the cookie (scripts cannot see it) and an anonymous visit does not ask for a refused refresh.
+ */
+export const SESSION_HINT_KEY = 'lifo4.session';
 
-function forgetLegacyToken(): void {
+function storage(): Storage | null {
   try {
-    if (typeof localStorage !== 'undefined') localStorage.removeItem(LEGACY_REFRESH_KEY);
+    return typeof localStorage === 'undefined' ? null : localStorage;
   } catch {
-    // storage disabled: nothing stored either
+    return null;
   }
 }
 
 export const useAuthStore = defineStore('auth', () => {
-  forgetLegacyToken();
+  storage()?.removeItem(LEGACY_REFRESH_KEY);
   const accessToken = ref<string | null>(null);
   const user = ref<UserView | null>(null);
   /** A message for the person (e.g. why a page was refused, or that the session ended). */
@@ -37,11 +42,13 @@ export const useAuthStore = defineStore('auth', () => {
   function keep(access: string, who: UserView | null): void {
     accessToken.value = access;
     if (who) user.value = who;
+    storage()?.setItem(SESSION_HINT_KEY, '1');
   }
 
   function clear(): void {
     accessToken.value = null;
     user.value = null;
+    storage()?.removeItem(SESSION_HINT_KEY);
   }
 
   async function loadMe(): Promise<void> {
@@ -67,9 +74,9 @@ export const useAuthStore = defineStore('auth', () => {
     return refreshing;
   }
 
-  /** Once per page load: resumes the session of the refresh cookie, if the browser has one. */
+  /** Once per page load: resumes the session of the refresh cookie, if this browser signed in. */
   function restore(): Promise<void> {
-    if (!restoring) restoring = refresh().then(() => undefined);
+    if (!restoring) restoring = storage()?.getItem(SESSION_HINT_KEY) ? refresh().then(() => undefined) : Promise.resolve();
     return restoring;
   }
 
