@@ -28,6 +28,8 @@ export function edgeHealthFacts(): { mqttConnected(): boolean; flowsStarted(): b
     flowsStarted: () => started,
     lastPollTs: () => lastPoll,
     mqttConnected: () => {
+      // Before the first flow start Node-RED has no active flow config, and eachNode would throw.
+      if (!started) return false;
       let links = 0;
       let connected = 0;
       const nodes = RED.nodes as unknown as NodeRegistry;
