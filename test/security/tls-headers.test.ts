@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { io as connectRealtime } from 'socket.io-client';
-import { CONFIG_ERROR_EXIT } from '../../settings';
+import { CONFIG_ERROR_EXIT, ROLE_KEYS, loadSettings } from '../../settings';
 import { loadTls } from '../../runtime/app/http-security';
 import { Lifo4Process, freePorts, runCli } from '../integration/lifo4-process';
 import { makeCerts, opensslAvailable, type TestCerts } from '../services/certs';
@@ -101,6 +101,16 @@ describe('TLS, security headers and the refresh cookie (real processes)', functi
   after(() => certs?.remove());
 
   describe('a certificate that cannot serve is a settings error at start', () => {
+    it('reads --tls-cert/--tls-key as paths and --mqtts-port for the cloud and `lifo4 start`, and leaves the edge plain', () => {
+      const cloud = loadSettings('cloud', { flags: { tlsCert: 'tls/cert.pem' }, env: { LIFO4_TLS_KEY: 'tls/key.pem' }, cwd: '/srv/ems' });
+      assert.equal(cloud.tlsCert, '/srv/ems/tls/cert.pem');
+      assert.equal(cloud.tlsKey, '/srv/ems/tls/key.pem');
+      assert.equal(cloud.mqttsPort, 8883);
+      assert.equal(loadSettings('all', { flags: { mqttsPort: '9883' }, env: {} }).mqttsPort, 9883);
+      assert.ok(!ROLE_KEYS.edge.includes('tlsCert') && !ROLE_KEYS.sim.includes('tlsCert'));
+      assert.throws(() => loadSettings('cloud', { flags: { mqttsPort: 'x' }, env: {} }), /--mqtts-port: expected a port number/);
+    });
+
     it('names --tls-cert for a missing file, --tls-key for a missing key, and a key of another certificate', () => {
       assert.throws(() => loadTls({ tlsCert: join(certs.dir, 'nope.crt'), tlsKey: certs.server.key }), /--tls-cert: cannot read the certificate '.*nope\.crt': ENOENT/);
       assert.throws(() => loadTls({ tlsCert: certs.server.cert }), /--tls-cert: needs --tls-key as well/);
