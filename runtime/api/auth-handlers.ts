@@ -86,8 +86,8 @@ export function authHandlers(s: Services): Pick<Handlers, AuthRoutes> {
         if (fromCookie) clearRefreshCookie(req, res);
         throw err;
       }
-      if (r.reused && fromCookie) clearRefreshCookie(req, res);
       if (r.reused) {
+        if (fromCookie) clearRefreshCookie(req, res);
         const u = s.users.byId(r.userId);
         s.audit.write({ userId: r.userId, email: u?.email, role: u?.role, orgId: u?.org_id, ip, action: 'refresh', outcome: 'denied', status: 401, details: { reason: 'refresh token reused: session family revoked' } });
         throw unauthorized('this refresh token was used before: the whole session is revoked, log in again', 'refresh_token_reused');

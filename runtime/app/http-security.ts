@@ -81,13 +81,14 @@ const DASHBOARD_DIRECTIVES = {
 
 /**
  * Node-RED's editor needs more: each node type's HTML carries inline <script> blocks that the
- * editor inserts with jQuery, and parts of it evaluate code (jQuery's globalEval, the expression
- * editors), so scripts need 'unsafe-inline' and 'unsafe-eval'; its Monaco code editor starts
- * workers from blob: URLs and inserts inline styles. Still same-origin only and never framed.
+ * editor inserts with jQuery (as script elements, so 'unsafe-inline'; nothing in Node-RED 4.1's
+ * editor, its Monaco build or our nodes calls eval or new Function, so no 'unsafe-eval'); Monaco
+ * starts its workers from blob: URLs and inserts inline styles. Still same-origin only and never
+ * framed. A palette node that needs eval in the editor would show a CSP error in the console.
  */
 const EDITOR_DIRECTIVES = {
   ...COMMON_DIRECTIVES,
-  scriptSrc: ["'self'", "'unsafe-inline'", "'unsafe-eval'"],
+  scriptSrc: ["'self'", "'unsafe-inline'"],
   styleSrc: ["'self'", "'unsafe-inline'"],
   imgSrc: ["'self'", 'data:', 'blob:'],
 };
