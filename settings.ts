@@ -235,6 +235,19 @@ export const FIELDS = {
     flag: '--battery', arg: 'VARIANT', env: 'LIFO4_SIM_BATTERY', schema: z.enum(BATTERY_VARIANTS), default: 'full',
     expected: `one of ${BATTERY_VARIANTS.join(', ')}`, describe: 'which SunSpec models the simulated battery serves',
   }),
+  tlsCert: field({
+    flag: '--tls-cert', arg: 'FILE', env: 'LIFO4_TLS_CERT', schema: text, default: undefined, path: true,
+    expected: 'a PEM file path',
+    describe: "TLS certificate (PEM, chain after it): the cloud serves HTTPS/WSS and its embedded broker MQTTS; needs --tls-key",
+  }),
+  tlsKey: field({
+    flag: '--tls-key', arg: 'FILE', env: 'LIFO4_TLS_KEY', schema: text, default: undefined, path: true,
+    expected: 'a PEM file path', describe: 'private key of --tls-cert (PEM)',
+  }),
+  mqttsPort: field({
+    flag: '--mqtts-port', arg: 'PORT', env: 'LIFO4_MQTTS_PORT', schema: port, default: 8883,
+    expected: PORT_EXPECTED, describe: "MQTTS port of the cloud's embedded broker, beside --mqtt-port; only with --tls-cert",
+  }),
 } as const;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -244,7 +257,7 @@ const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
 /** Bind addresses that fall back to --host when not given. */
 const BIND_KEYS = ['cloudHost', 'edgeHost', 'mqttHost', 'simHost', 'controlHost'] as const;
 const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
-const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts'] as const;
+const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts', 'tlsCert', 'tlsKey', 'mqttsPort'] as const;
 const EDGE_KEYS = ['edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS, 'allowedHosts'] as const;
 const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery'] as const;
 
@@ -277,6 +290,10 @@ const cloudShape = {
   shareGroup: shareGroup.optional(),
   timeseries: z.enum(TIMESERIES_BACKENDS),
   influxUrl: z.string(),
+  /** Absolute paths; checked (readable, a matching pair) when the runtime starts (runtime/app/http-security.ts). */
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  mqttsPort: port,
 };
 const edgeShape = {
   edgeHost: host,

@@ -4,21 +4,28 @@ import { ApiError, conflict, unauthorized } from './errors';
 import { hasPermission, PERMISSIONS, requiresTwoFactor, type Permission } from '../../domain/permissions';
 import { verifyPassword } from './passwords';
 import type { Handlers, Reply, Services } from './services';
+import { clearRefreshCookie, refreshCookieOf, requireJson, setRefreshCookie } from './refresh-cookie';
 import { ACCESS_TTL_S, ENROLMENT_TTL_S, REFRESH_TTL_MS } from './tokens';
 import { checkTotp, hashRecoveryCode, newEnrolment, newRecoveryCodes } from './totp';
 import type { UserRow } from './users';
+import type { Request, Response } from 'express';
 
 export type AuthRoutes = 'login' | 'refresh' | 'logout' | 'me' | 'changePassword' | 'enrollTwoFactor' | 'verifyTwoFactor';
 /** What the auth routes need: the edge serves them over its own accounts without the fleet's stores. */
 export type AuthServices = Pick<Services, 'users' | 'tokens' | 'audit' | 'box' | 'decoyHash'>;
 
-/** The answer of a successful login, refresh or enrolment. */
-function session(s: AuthServices, user: UserRow, family?: string): Reply['body'] {
+/**
+ * The answer of a successful login or enrolment: the tokens in the body for API clients, and the
+ * refresh token also as the browser's httpOnly cookie (refresh-cookie.ts).
+ */
+function session(s: AuthServices, user: UserRow, ctx: { req: Request; res: Response }): Reply['body'] {
+  const refreshToken = s.tokens.issueRefresh(user.id);
+  setRefreshCookie(ctx.req, ctx.res, refreshToken);
   return {
     accessToken: s.tokens.signAccess(user),
     tokenType: 'Bearer',
     expiresIn: ACCESS_TTL_S,
-    refreshToken: s.tokens.issueRefresh(user.id, family),
+    refreshToken,
     refreshExpiresIn: REFRESH_TTL_MS / 1000,
     user: s.users.view(user),
   };
@@ -33,7 +40,7 @@ function enrolmentRequired(s: AuthServices, user: UserRow): ApiError {
 
 export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
   return {
-    async login({ body, ip, res }) {
+    async login({ body, ip, req, res }) {
       const user = s.users.byEmail(body.email);
       const fail = (code: string, message: string, reason: string): never => {
         s.audit.write({ userId: user?.id, email: body.email, role: user?.role, orgId: user?.org_id, ip, action: 'login', outcome: 'failure', status: 401, details: { reason } });
@@ -62,14 +69,27 @@ export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
         throw enrolmentRequired(s, user);
       }
       s.audit.write({ userId: user.id, email: user.email, role: user.role, orgId: user.org_id, ip, action: 'login', outcome: 'success', status: 200, details: usedRecovery ? { recoveryCode: true } : undefined });
-      const body2 = session(s, user) as Record<string, unknown>;
+      const body2 = session(s, user, { req, res }) as Record<string, unknown>;
       if (usedRecovery) body2.remainingRecoveryCodes = s.users.remainingRecoveryCodes(user.id);
       return { body: body2 };
     },
 
-    refresh({ body, ip }) {
-      const r = s.tokens.rotate(body.refreshToken);
+    refresh({ body, ip, req, res }) {
+      requireJson(req);
+      // A browser sends its token as the cookie and gets the next one the same way, never in the
+      // body, so page scripts never hold it; an API client sends and gets it in the body.
+      const fromCookie = body.refreshToken === undefined;
+      const token = body.refreshToken ?? refreshCookieOf(req);
+      if (token === undefined) throw unauthorized('no refresh token: send it in the body or as the session cookie', 'invalid_refresh_token');
+      let r: ReturnType<Services['tokens']['rotate']>;
+      try {
+        r = s.tokens.rotate(token);
+      } catch (err) {
+        if (fromCookie) clearRefreshCookie(req, res);
+        throw err;
+      }
       if (r.reused) {
+        if (fromCookie) clearRefreshCookie(req, res);
         const u = s.users.byId(r.userId);
         s.audit.write({ userId: r.userId, email: u?.email, role: u?.role, orgId: u?.org_id, ip, action: 'refresh', outcome: 'denied', status: 401, details: { reason: 'refresh token reused: session family revoked' } });
         throw unauthorized('this refresh token was used before: the whole session is revoked, log in again', 'refresh_token_reused');
@@ -77,18 +97,23 @@ export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
       // After a SUPER_ADMIN reset its 2FA, an ADMIN's session cannot be extended without enrolling again.
       if (requiresTwoFactor(r.user.role) && r.user.totp_secret === null) {
         s.tokens.revoke(r.refreshToken);
+        if (fromCookie) clearRefreshCookie(req, res);
         throw enrolmentRequired(s, r.user);
       }
+      if (fromCookie) setRefreshCookie(req, res, r.refreshToken);
       return {
         body: {
           accessToken: s.tokens.signAccess(r.user), tokenType: 'Bearer', expiresIn: ACCESS_TTL_S,
-          refreshToken: r.refreshToken, refreshExpiresIn: REFRESH_TTL_MS / 1000, user: s.users.view(r.user),
+          ...(fromCookie ? {} : { refreshToken: r.refreshToken }), refreshExpiresIn: REFRESH_TTL_MS / 1000, user: s.users.view(r.user),
         },
       };
     },
 
-    logout({ body, ip }) {
-      const r = s.tokens.revoke(body.refreshToken);
+    logout({ body, ip, req, res }) {
+      requireJson(req);
+      const token = body.refreshToken ?? refreshCookieOf(req);
+      clearRefreshCookie(req, res);
+      const r = token === undefined ? undefined : s.tokens.revoke(token);
       if (r) {
         const u = s.users.byId(r.userId);
         s.audit.write({ userId: r.userId, email: u?.email, role: u?.role, orgId: u?.org_id, ip, action: 'logout', outcome: 'success', status: 200 });
@@ -119,14 +144,14 @@ export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
       return { body: { otpauthUri: e.otpauthUri, secret: e.secret, qrSvg: e.qrSvg, recoveryCodes: codes } };
     },
 
-    async verifyTwoFactor({ principal, body }) {
+    async verifyTwoFactor({ principal, body, req, res }) {
       const user = s.users.byId(principal.userId) as UserRow;
       if (user.totp_secret !== null) throw conflict('2FA is enrolled already');
       if (user.totp_pending === null) throw conflict('no enrolment to confirm: POST /api/v1/auth/2fa/enroll first');
       const step = await checkTotp(s.box.open(user.totp_pending), body.code, user.totp_last_step);
       if (step === null) throw unauthorized('the TOTP code is wrong or expired', 'invalid_totp');
       s.users.activateTotp(user.id, step);
-      return { body: { twoFactor: true, ...(session(s, s.users.byId(user.id) as UserRow) as object) } };
+      return { body: { twoFactor: true, ...(session(s, s.users.byId(user.id) as UserRow, { req, res }) as object) } };
     },
   };
 }

@@ -137,6 +137,9 @@ const AuditQuery = z.strictObject({
 
 const atLeastOne = (o: Record<string, unknown>) => Object.values(o).some((v) => v !== undefined);
 
+/** The refresh token in the body, or none when a browser sends it as its cookie (refresh-cookie.ts). */
+const RefreshBody = z.strictObject({ refreshToken: z.string().min(10).max(200).optional() });
+
 // ------------------------------------------------------------------ the table
 
 function route<const R extends RouteSpec>(r: R): R {
@@ -155,13 +158,14 @@ export const ROUTES = {
   }),
   refresh: route({
     method: 'post', path: '/auth/refresh', tag: 'auth', access: 'public', status: 200,
-    body: z.strictObject({ refreshToken: z.string().min(10).max(200) }),
-    summary: 'exchange a refresh token for new tokens; the old one is spent, and spending it again revokes its whole family',
+    body: RefreshBody,
+    summary: 'exchange a refresh token for new tokens; the old one is spent, and spending it again revokes its whole family. ' +
+      'The token comes in the body (and the next one goes back in it) or, for a browser, as the httpOnly cookie lifo4_refresh that login sets (and the next one goes back as the cookie only); JSON only',
   }),
   logout: route({
     method: 'post', path: '/auth/logout', tag: 'auth', access: 'public', status: 200,
-    body: z.strictObject({ refreshToken: z.string().min(10).max(200) }),
-    summary: "revoke the refresh token's session (its whole family)",
+    body: RefreshBody,
+    summary: "revoke the refresh token's session (its whole family): the token in the body or the lifo4_refresh cookie, which is cleared; JSON only",
   }),
   me: route({ method: 'get', path: '/auth/me', tag: 'auth', access: 'authenticated', status: 200, summary: 'who I am and what I may do' }),
   changePassword: route({

@@ -39,12 +39,16 @@ function brokerCredentials(dataDir: string): (username: string) => string | unde
   };
 }
 
-export async function cloudMqtt(settings: CloudSettings): Promise<MqttWiring> {
+/** With `tls` (--tls-cert/--tls-key) the embedded broker also listens for MQTTS on --mqtts-port. */
+export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; key: Buffer }): Promise<MqttWiring> {
   const secrets = loadOrCreateSecrets(settings.dataDir);
   let broker: RunningBroker | undefined;
   let url = settings.mqttUrl;
   if (url === undefined) {
-    broker = await startBroker({ host: settings.mqttHost, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir) });
+    broker = await startBroker({
+      host: settings.mqttHost, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir),
+      ...(tls ? { mqtts: { port: settings.mqttsPort, tls } } : {}),
+    });
     url = `mqtt://${hostPort(settings.mqttHost, broker.port)}`;
   }
   return {

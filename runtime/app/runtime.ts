@@ -1,7 +1,6 @@
 // One Node-RED runtime embedded in an Express 4 app: the cloud or the edge. Node-RED is a
 // singleton per process (RED.init may run once), so a process runs exactly one role.
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { nodeRedVersion, packageVersion } from '../package-info';
 import { packageRoot } from '../../io/package-root';
 import { openEdgeAccounts } from '../edge/edge-accounts';
 import { guardUpgrades, hostCheck } from './host-check';
+import { createWebServer, loadTls, securityHeaders, webScheme } from './http-security';
 
 export type RuntimeSettings = CloudSettings | EdgeSettings;
 
@@ -35,7 +35,9 @@ export interface RunningRuntime {
   port: number;
   /** The cloud's embedded MQTT broker port, when it runs one. */
   mqttPort?: number;
-  /** http://host:port */
+  /** Its MQTTS port, when TLS is configured. */
+  mqttsPort?: number;
+  /** http://host:port, or https:// under TLS */
   url: string;
   /** Stops the flows, Node-RED and the HTTP server, closing every open connection. */
   stop(): Promise<void>;
@@ -180,12 +182,14 @@ function flowsRunning(): { settled: Promise<string | null>; cancel(): void } {
 /** Starts the role's Node-RED runtime and HTTP server; resolves once the flows run (or cannot). */
 export async function startRuntime(settings: RuntimeSettings): Promise<RunningRuntime> {
   const startedAt = Date.now();
+  // Before anything starts: a bad certificate or key is a settings error (the cloud only; README, "TLS").
+  const tls = settings.role === 'cloud' ? loadTls(settings) : undefined;
   const secrets = loadOrCreateSecrets(settings.dataDir);
   const userDir = join(settings.dataDir, settings.role);
   mkdirSync(userDir, { recursive: true, mode: 0o700 });
   const flowFile = prepareFlowFile(settings, userDir);
   // Before RED.init: the flows read the broker and their secrets from these variables.
-  const mqtt = settings.role === 'cloud' ? await cloudMqtt(settings) : edgeMqtt(settings);
+  const mqtt = settings.role === 'cloud' ? await cloudMqtt(settings, tls) : edgeMqtt(settings);
   Object.assign(process.env, mqtt.env);
   // The edge flow's ONNX models and the past-load source of its forecast (runtime/app/edge-models.ts).
   if (settings.role === 'edge') Object.assign(process.env, edgeModelEnv(settings.dataDir));
@@ -193,6 +197,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   const bind = listenPort(settings);
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders({ tls: tls !== undefined, editorRoot: EDITOR_ROOT }));
   // First of all: a request for another host name (DNS rebinding) reaches nothing (host-check.ts).
   app.use(hostCheck({ bound: bind.host, allowedHosts: settings.allowedHosts }));
   // Until Node-RED has started and its flows run, every request is answered 503 with Retry-After:
@@ -203,7 +208,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     res.setHeader('retry-after', '1');
     res.status(503).json({ error: 'starting', message: `the ${settings.role} runtime is starting` });
   });
-  const server = createServer(app);
+  const server = createWebServer(app, tls);
   guardUpgrades(server, { bound: bind.host, allowedHosts: settings.allowedHosts });
   // Tracked so stop() can end keep-alive and WebSocket (editor comms) connections at once;
   // server.close() alone waits for them.
@@ -243,9 +248,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   if (api) serveDashboard(app);
   // The edge has no dashboard: '/' leads to its editor.
   else app.get('/', (_req, res) => res.redirect(`${EDITOR_ROOT}/`));
+  // Our own 404: Express's default one replaces the CSP with its own, which lacks frame-ancestors.
+  app.use((req, res) => res.status(404).type('text/plain').send(`Cannot ${req.method} ${req.path}\n`));
 
   const boundPort = await listen(server, bind);
-  if (api) api.ota.publicUrl = `http://${hostPort(bind.host, boundPort)}${API_ROOT}`;
+  if (api) api.ota.publicUrl = `${webScheme(tls)}://${hostPort(bind.host, boundPort)}${API_ROOT}`;
   // Under the OTA agent (it spawns the edge with an IPC channel and LIFO4_RELEASE) the edge reports
   // its health, on which the agent commits or rolls back a new release. The supervisor of
   // `lifo4 start` also has an IPC channel, but sets no release.
@@ -282,7 +289,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     role: settings.role,
     port: boundPort,
     ...(mqtt.broker ? { mqttPort: mqtt.broker.port } : {}),
-    url: `http://${hostPort(bind.host, boundPort)}`,
+    ...(mqtt.broker?.mqttsPort !== undefined ? { mqttsPort: mqtt.broker.mqttsPort } : {}),
+    url: `${webScheme(tls)}://${hostPort(bind.host, boundPort)}`,
     stop,
   };
 }

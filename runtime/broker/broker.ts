@@ -41,6 +41,11 @@ export interface BrokerOptions {
   /** username -> password hash (credentials.ts). Site usernames are site ids; "cloud" is the service account. */
   credentials: CredentialSource;
   tls?: BrokerTlsOptions;
+  /**
+   * A second listener, MQTTS, beside the first (plain or TLS) one, on the same broker: the cloud
+   * keeps 1883 for its own loopback clients and offers 8883 to sites (--tls-cert, --mqtts-port).
+   */
+  mqtts?: { port: number; tls: BrokerTlsOptions };
   /** Largest packet accepted (fixed header excluded). Default MAX_MQTT_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES. */
   maxPacketBytes?: number;
   /** Further aedes options (concurrency, drainTimeout, ...); the auth hooks are ours. */
@@ -63,6 +68,8 @@ export interface RunningBroker {
   port: number;
   /** mqtt://host:port or mqtts://host:port. */
   url: string;
+  /** The port of the `mqtts` listener, when one was asked for. */
+  mqttsPort?: number;
   aedes: Aedes;
   readonly stats: Readonly<BrokerStats>;
   readonly connectedClients: number;
@@ -167,44 +174,56 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     socket.on('error', () => undefined); // reported through aedes' clientError; never crash the process
     broker.handle(new LimitedConnection(socket, maxPacketBytes, () => stats.oversizedPackets++));
   };
-  let server: Server;
-  if (opts.tls) {
-    const t = opts.tls;
-    if (t.requireCertificate && !t.ca) throw new Error('broker TLS: requireCertificate needs the CA that signs client certificates (tls.ca)');
-    server = createTlsServer(
-      { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: t.requireCertificate === true, rejectUnauthorized: t.requireCertificate === true },
+  const listener = (tls: BrokerTlsOptions | undefined): Server => {
+    if (!tls) return createServer(accept);
+    if (tls.requireCertificate && !tls.ca) throw new Error('broker TLS: requireCertificate needs the CA that signs client certificates (tls.ca)');
+    const server = createTlsServer(
+      { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requireCertificate === true, rejectUnauthorized: tls.requireCertificate === true },
       accept,
     );
     server.on('tlsClientError', () => undefined); // a failed handshake is the client's problem
-  } else {
-    server = createServer(accept);
-  }
-  try {
-    await new Promise<void>((resolve, reject) => {
+    return server;
+  };
+  const listen = (server: Server, port: number): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(opts.port ?? 1883, host, () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
-        resolve();
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
       });
     });
+  const servers: Server[] = [];
+  const closeServers = () => Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+  let port: number;
+  let mqttsPort: number | undefined;
+  try {
+    const server = listener(opts.tls);
+    servers.push(server);
+    port = await listen(server, opts.port ?? 1883);
+    if (opts.mqtts) {
+      const secure = listener(opts.mqtts.tls);
+      servers.push(secure);
+      mqttsPort = await listen(secure, opts.mqtts.port);
+    }
   } catch (err) {
+    await closeServers();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     throw err;
   }
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
 
   return {
     host,
     port,
     url: `${opts.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
+    ...(mqttsPort !== undefined ? { mqttsPort } : {}),
     aedes: broker,
     stats,
     get connectedClients() {
       return broker.connectedClients;
     },
     close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = closeServers();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;

@@ -62,8 +62,10 @@ export async function runNodeRedRole(settings: CloudSettings | EdgeSettings): Pr
   const { startRuntime, EDITOR_ROOT, API_ROOT } = await import('../app/runtime.js');
   const runtime = await startRuntime(settings);
   stopOnSignals(runtime, settings.role);
-  const broker = runtime.mqttPort !== undefined ? `, MQTT mqtt://${hostPort(settings.role === 'cloud' ? settings.mqttHost : settings.host, runtime.mqttPort)}` : '';
-  console.log(`${settings.role} ready: editor ${runtime.url}${EDITOR_ROOT}/, API ${runtime.url}${API_ROOT}/health${broker}`);
+  const brokerHost = settings.role === 'cloud' ? settings.mqttHost : settings.host;
+  const broker = runtime.mqttPort !== undefined ? `, MQTT mqtt://${hostPort(brokerHost, runtime.mqttPort)}` : '';
+  const mqtts = runtime.mqttsPort !== undefined ? `, MQTTS mqtts://${hostPort(brokerHost, runtime.mqttsPort)}` : '';
+  console.log(`${settings.role} ready: editor ${runtime.url}${EDITOR_ROOT}/, API ${runtime.url}${API_ROOT}/health${broker}${mqtts}`);
   const ports: Record<string, number> = { [settings.role === 'cloud' ? 'port' : 'edgePort']: runtime.port };
   if (runtime.mqttPort !== undefined) ports.mqttPort = runtime.mqttPort;
   reportReady({ role: settings.role, ports });

@@ -74,7 +74,8 @@ interface Ports {
 }
 
 export function banner(settings: AllSettings, ports: Ports): string {
-  const cloud = (port: number) => `http://${hostPort(settings.cloudHost, port)}`;
+  // Only the cloud serves TLS (--tls-cert): the edge and the simulator stay plain HTTP on their host.
+  const cloud = (port: number) => `${settings.tlsCert !== undefined ? 'https' : 'http'}://${hostPort(settings.cloudHost, port)}`;
   const edge = (port: number) => `http://${hostPort(settings.edgeHost, port)}`;
   const edgeSignIn = settings.edgeAuth === 'on'
     ? [
@@ -190,6 +191,9 @@ export class Supervisor {
         ...(settings.shareGroup !== undefined ? ['--share-group', settings.shareGroup] : []),
         '--timeseries', settings.timeseries,
         '--influx-url', settings.influxUrl,
+        ...(settings.tlsCert !== undefined ? ['--tls-cert', settings.tlsCert] : []),
+        ...(settings.tlsKey !== undefined ? ['--tls-key', settings.tlsKey] : []),
+        '--mqtts-port', String(settings.mqttsPort),
       ]),
     };
   }

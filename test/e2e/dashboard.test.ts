@@ -186,8 +186,13 @@ describe('operator dashboard in Chromium (e2e)', function () {
     const t = target as Target;
     const { page: p } = await page();
     await signIn(p, t.url, USERS.viewer.email);
+    // A full page load: the session resumes through the httpOnly refresh cookie, which no script sees.
     await p.goto(`${t.url}/sites/${t.siteId}`);
     await p.waitForSelector('[data-test=kpi-soc]');
+    const cookie = (await p.context().cookies()).find((c) => c.name === 'lifo4_refresh');
+    assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict' && cookie.path.startsWith('/api/v1/auth/'), JSON.stringify(cookie));
+    assert.equal(await p.evaluate(() => document.cookie.includes('lifo4_refresh')), false);
+    assert.doesNotMatch(await p.evaluate(() => JSON.stringify({ ...localStorage })), /refresh|eyJ/, 'no token in localStorage');
     await p.waitForSelector('[data-test=decision]');
     assert.equal(await p.locator('[data-test=command-panel]').count(), 0, 'no command panel');
     assert.equal(await p.locator('[data-test=send-setpoint], [data-test=estop]').count(), 0, 'no command buttons');

@@ -15,6 +15,7 @@ import RED from 'node-red';
 import { loadSettings } from '../../settings';
 import { nodeRedSettings } from '../../runtime/app/runtime';
 import { packageRoot } from '../../io/package-root';
+import { securityHeaders } from '../../runtime/app/http-security';
 
 export const EDITOR_PLUGINS: Record<string, string> = {
   'lifo4-flow-check': 'dist/editor-plugins/flow-check/flow-check.js',
@@ -45,6 +46,9 @@ async function main(): Promise<void> {
   writeFileSync(flowFile, '[]');
   const settings = loadSettings('edge', { flags: { dataDir: work, edgePort: '0', host: '127.0.0.1', logLevel: 'warn' } as never });
   const app = express();
+  // The headers and the editor's CSP the runtimes send (runtime/app/runtime.ts): the editor and the
+  // plugins must work under them.
+  app.use(securityHeaders({ tls: false, editorRoot: '/editor' }));
   const server = createServer(app);
   const adminAuth = process.argv[3] === 'auth'
     ? { type: 'credentials', users: EDITOR_USERS.map((u) => ({ username: u.username, password: bcrypt.hashSync(u.password, 4), permissions: u.permissions })) }

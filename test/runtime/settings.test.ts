@@ -51,7 +51,7 @@ describe('settings', () => {
     it('give each role only its own settings', () => {
       const cloud = loadSettings('cloud', { env: {}, cwd: dir });
       // Settings without a default (an external broker, TLS files, a share group) stay absent.
-      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'cloudHost', 'dataDir', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'port', 'role', 'timeseries']);
+      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'cloudHost', 'dataDir', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'mqttsPort', 'port', 'role', 'timeseries']);
       assert.equal(loadSettings('edge', { flags: { mqttUrl: 'mqtts://broker.example:8883' }, env: {}, cwd: dir }).mqttUrl, 'mqtts://broker.example:8883');
       assert.throws(() => loadSettings('edge', { flags: { mqttUrl: 'http://x' }, env: {}, cwd: dir }), /--mqtt-url: expected an mqtt:\/\//);
       assert.throws(() => loadSettings('cloud', { flags: { shareGroup: 'a/b' }, env: {}, cwd: dir }), /--share-group/);

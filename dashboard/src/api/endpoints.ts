@@ -20,8 +20,9 @@ interface ClientRoute {
 
 export const CLIENT_ROUTES = {
   login: { method: 'post', path: '/auth/login', body: ['email', 'password', 'totp', 'recoveryCode'] },
-  refresh: { method: 'post', path: '/auth/refresh', body: ['refreshToken'] },
-  logout: { method: 'post', path: '/auth/logout', body: ['refreshToken'] },
+  // The refresh token travels only as the httpOnly cookie the API sets at login: these send {}.
+  refresh: { method: 'post', path: '/auth/refresh', body: [] },
+  logout: { method: 'post', path: '/auth/logout', body: [] },
   me: { method: 'get', path: '/auth/me' },
   enroll: { method: 'post', path: '/auth/2fa/enroll', body: [] },
   verify: { method: 'post', path: '/auth/2fa/verify', body: ['code'] },
@@ -72,14 +73,18 @@ function call<N extends RouteName>(name: N, opts: CallOptions<N> = {}): { as<T>(
   };
 }
 
-export interface TokenPair {
+/**
+ * What the dashboard keeps of a session: the access token, in memory only. The refresh token that
+ * login also answers with is left alone: the browser holds it as an httpOnly cookie that page
+ * scripts cannot read, and a refresh renews it the same way.
+ */
+export interface Session {
   accessToken: string;
-  refreshToken: string;
   user?: UserView;
 }
 
 export type LoginOutcome =
-  | { kind: 'ok'; tokens: TokenPair }
+  | { kind: 'ok'; tokens: Session }
   /** The password was right; the account has 2FA: ask for the code. */
   | { kind: 'totp' }
   /** ADMIN and above without 2FA: they must enrol before they get a session. */
@@ -101,11 +106,11 @@ export function secondFactor(code: string | undefined): { totp?: string; recover
 export const authApi = {
   async login(email: string, password: string, code?: string): Promise<LoginOutcome> {
     try {
-      const body = await call('login', { auth: false, body: { email, password, ...secondFactor(code) } }).as<Partial<TokenPair> & { enrolmentToken?: string; enrollmentToken?: string }>();
+      const body = await call('login', { auth: false, body: { email, password, ...secondFactor(code) } }).as<Partial<Session> & { enrolmentToken?: string; enrollmentToken?: string }>();
       const enrol = body.enrolmentToken ?? body.enrollmentToken;
       if (enrol && !body.accessToken) return { kind: 'enrol', enrolmentToken: enrol };
-      if (!body.accessToken || !body.refreshToken) throw new ApiRequestError(500, 'bad_answer', 'the server answered without tokens');
-      return { kind: 'ok', tokens: { accessToken: body.accessToken, refreshToken: body.refreshToken, ...(body.user ? { user: body.user } : {}) } };
+      if (!body.accessToken) throw new ApiRequestError(500, 'bad_answer', 'the server answered without tokens');
+      return { kind: 'ok', tokens: { accessToken: body.accessToken, ...(body.user ? { user: body.user } : {}) } };
     } catch (err) {
       if (err instanceof ApiRequestError && err.code === 'totp_required') return { kind: 'totp' };
       if (err instanceof ApiRequestError && /enrol+ment_required/.test(err.code)) {
@@ -116,13 +121,13 @@ export const authApi = {
       throw err;
     }
   },
-  refresh: (refreshToken: string) => call('refresh', { auth: false, body: { refreshToken } }).as<TokenPair>(),
-  logout: (refreshToken: string) => call('logout', { auth: false, body: { refreshToken } }).as<void>(),
+  refresh: () => call('refresh', { auth: false }).as<Session>(),
+  logout: () => call('logout', { auth: false }).as<void>(),
   me: () => call('me').as<UserView | { user: UserView }>().then((r) => ('user' in r ? r.user : r)),
   /** Starts an enrolment: with the enrolment token before the first sign-in, else with the session. */
   enrolStart: (enrolmentToken?: string) => call('enroll', enrolmentToken ? { token: enrolmentToken } : {}).as<Enrolment>(),
   enrolConfirm: (code: string, enrolmentToken?: string) =>
-    call('verify', enrolmentToken ? { token: enrolmentToken, body: { code } } : { body: { code } }).as<Partial<TokenPair>>(),
+    call('verify', enrolmentToken ? { token: enrolmentToken, body: { code } } : { body: { code } }).as<Partial<Session>>(),
 };
 
 function listOf<T>(r: T[] | Record<string, unknown>, key: string): T[] {
