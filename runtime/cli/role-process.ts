@@ -45,10 +45,11 @@ export async function runSim(settings: SimSettings): Promise<void> {
     speed: settings.speed,
     site: settings.site,
     ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+    ...(settings.simProfile !== undefined ? { profile: settings.simProfile } : {}),
   });
   stopOnSignals({ stop: () => sim.close() }, 'sim');
   console.log(
-    `sim ready: Modbus TCP ${hostPort(settings.host, sim.modbusPort)} (unit 1 battery, 2 PCS, 3 meter), ` +
+    `sim ready: Modbus TCP ${hostPort(settings.host, sim.modbusPort)} (unit 1 battery, 2 PCS, 3 meter${settings.simProfile ? `, and the ${settings.simProfile} vendor map` : ''}), ` +
       `control API http://${hostPort(settings.host, sim.controlPort)}/state`,
   );
   reportReady({ role: 'sim', ports: { modbusPort: sim.modbusPort, controlPort: sim.controlPort } });

@@ -10,7 +10,8 @@ import { defaultStart, SimClock } from './clock';
 import { ControlApi } from './control-api';
 import { commercialProfile, householdProfile, type SiteProfile } from './site-profile';
 import { Site, siteConfig, type SiteKind } from './site';
-import { siteImages } from './images/site-images';
+import { servedUnits, siteImages } from './images/site-images';
+import { profileFamily } from '../../io/profile-library';
 
 export interface SimulatorOptions {
   host?: string;
@@ -25,6 +26,8 @@ export interface SimulatorOptions {
   tickMs?: number;
   /** Equivalent full cycles the pack has done at the start (default 0: a new pack). */
   ageCycles?: number;
+  /** A profile family of the library (e.g. victron-gx): also present the devices through its vendor maps. */
+  profile?: string;
 }
 
 export interface RunningSimulator {
@@ -67,7 +70,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     for (const image of images.values()) image.refresh();
   };
 
-  const server = new ModbusTcpServer({ host, port: opts.modbusPort, units: images as ReadonlyMap<number, RegisterBank> });
+  const units = servedUnits(site, { seed, version: packageVersion }, images, opts.profile ? profileFamily(opts.profile).map((p) => p.profile) : []);
+  const server = new ModbusTcpServer({ host, port: opts.modbusPort, units: units as ReadonlyMap<number, RegisterBank> });
   server.on('error', (err: Error) => console.error(`sim: Modbus server error: ${err.message}`));
   site.onFaultsChanged = (faults): void => {
     server.silent = faults.some((f) => f.type === 'modbus-silence');
