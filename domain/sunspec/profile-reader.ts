@@ -13,11 +13,14 @@ export interface ProfileBlockRead {
   model: DecodedModel;
 }
 
-/** Read and decode every block of the profile, in order (one request in flight at a time). */
-export async function readProfileBlocks(readers: Record<'holding' | 'input', ReadRegisters>, profile: Profile): Promise<ProfileBlockRead[]> {
+/** The readers of one unit id (undefined = the device node's own). */
+export type UnitReaders = (unitId: number | undefined) => Record<'holding' | 'input', ReadRegisters>;
+
+/** Read and decode every block of the profile, in order, each on its own unit id if it has one (one request in flight at a time). */
+export async function readProfileBlocks(readers: UnitReaders, profile: Profile): Promise<ProfileBlockRead[]> {
   const out: ProfileBlockRead[] = [];
   for (const block of profile.blocks) {
-    const registers = await readBlock(readers[block.function], block.address, blockSize(block));
+    const registers = await readBlock(readers(block.unitId)[block.function], block.address, blockSize(block));
     out.push({ registers, model: decodeProfileBlock(block, registers) });
   }
   return out;

@@ -5,7 +5,7 @@ import { decodeModel } from '../../domain/sunspec/codec';
 import { discoverModels, readBlock, type ReadRegisters } from '../../domain/sunspec/discovery';
 import { sunspecModel } from '../../domain/sunspec/model';
 import type { Profile } from '../../domain/sunspec/profile';
-import { readProfileBlocks } from '../../domain/sunspec/profile-reader';
+import { readProfileBlocks, type UnitReaders } from '../../domain/sunspec/profile-reader';
 import { commandWrites, registerRange, releaseWrites, setupWrites, type ProfileWrite } from '../../domain/sunspec/profile-writer';
 import { pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits } from './setpoint';
 
@@ -56,7 +56,7 @@ export async function sunspecTarget(read: ReadRegisters, unitId: number, revertT
  * Command a device through its profile: the ratings come from the profile's 702 block if it has
  * one (read once), its control limits and what its power registers can carry, and the node's own.
  */
-export async function profileTarget(readers: (unitId: number | undefined) => Record<'holding' | 'input', ReadRegisters>, profile: Profile, unitId: number, revertTimeoutS: number, config: Limits): Promise<PcsTarget> {
+export async function profileTarget(readers: UnitReaders, profile: Profile, unitId: number, revertTimeoutS: number, config: Limits): Promise<PcsTarget> {
   const control = profile.control;
   if (!control) throw new Error(`profile ${profile.name} has no control section: it can be read, not commanded`);
   const ratings = profile.blocks.filter((b) => b.model === 702);
@@ -64,7 +64,7 @@ export async function profileTarget(readers: (unitId: number | undefined) => Rec
   let wDis: number | null = null;
   let wMax: number | null = null;
   for (const b of ratings) {
-    const [read] = await readProfileBlocks(readers(b.unitId), { ...profile, blocks: [b] });
+    const [read] = await readProfileBlocks(readers, { ...profile, blocks: [b] });
     const num = (p: string): number | null => { const v = read?.model.root.points[p]; return typeof v === 'number' ? v : null; };
     wCha = num('WChaRteMaxRtg') ?? wCha;
     wDis = num('WDisChaRteMaxRtg') ?? wDis;
