@@ -6,7 +6,7 @@ import helper, { type TestNode } from 'node-red-node-test-helper';
 import type { Decision, Request, Telemetry } from '../../domain/contracts';
 import { startSimulator } from '../../runtime/simulator';
 import type { SiteState, RunningSimulator } from '../../runtime/simulator';
-import { edgeLoopFlow, LOOP_NODES } from './edge-loop';
+import { edgeLoopFlow, LOOP_NODES, LOOP_VARIANTS } from './edge-loop';
 import { tempUserDirPerTest } from '../user-dir';
 
 helper.init(require.resolve('node-red'));
@@ -29,9 +29,9 @@ function nextWhere<T>(node: TestNode, test: (p: T) => boolean, what: string, ms 
   });
 }
 
-describe('the default edge flow (flows/edge.json) on the simulator', function () {
+for (const variant of LOOP_VARIANTS) describe(`the default edge flow (flows/edge.json) on the simulator, devices through ${variant.name}`, function () {
   tempUserDirPerTest();
-  this.timeout(60_000);
+  this.timeout(Math.max(60_000, variant.revertWithinMs + 30_000));
   let sim: RunningSimulator;
   const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`http://127.0.0.1:${sim.controlPort}${path}`, {
@@ -56,9 +56,9 @@ describe('the default edge flow (flows/edge.json) on the simulator', function ()
   }
 
   beforeEach(async () => {
-    sim = await startSimulator({ modbusPort: 0, controlPort: 0 });
+    sim = await startSimulator({ modbusPort: 0, controlPort: 0, ...(variant.profile ? { profile: variant.profile } : {}) });
     await helper.load(LOOP_NODES, edgeLoopFlow({
-      modbusPort: sim.modbusPort, cycleMs: CYCLE_MS,
+      modbusPort: sim.modbusPort, cycleMs: CYCLE_MS, profile: variant.profile,
       taps: { decisions: ['edge-arbiter'], battery: ['edge-battery'], writes: ['edge-pcs-write'] },
     }));
   });
@@ -120,7 +120,7 @@ describe('the default edge flow (flows/edge.json) on the simulator', function ()
     assert.match(d.reason, /TELEMETRY_STALE/);
     assert.equal(d.setpointW, 0);
     // The 0 W cannot reach a silent PCS; its revert timer (5 s in the flow) brings it to 0 W.
-    await until((x) => x.pcs.setpoint === 0 && Math.abs(x.pcs.power) < 1, 'the PCS reverted to 0 W', 20_000);
+    await until((x) => x.pcs.setpoint === 0 && Math.abs(x.pcs.power) < 1, 'the PCS reverted to 0 W', variant.revertWithinMs);
   });
 
   it('latches an e-stop until an operator resets it', async () => {

@@ -2,14 +2,26 @@
 // talking Modbus TCP, commands through the edge's HTTP endpoint, the outcome read back from the
 // simulator's GET /state.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SiteState } from '../../runtime/simulator';
 import { eventually, freePorts, getJson, Lifo4Process } from './lifo4-process';
+import { addressEdgeFlow, defaultFlowPath, flowCredentials, readFlow } from '../../runtime/app/flow-files';
+import { LOOP_VARIANTS, withProfiles, type LoopVariant } from '../flows/edge-loop';
 
-describe('closed loop: lifo4 edge controlling lifo4 sim over Modbus TCP', function () {
-  this.timeout(90_000);
+/** The default edge flow as `lifo4 edge` would address it, its devices read and commanded through the variant's profiles. */
+function profileFlowFile(dir: string, variant: LoopVariant, modbusPort: number): string[] {
+  if (!variant.profile) return [];
+  const flow = withProfiles(addressEdgeFlow(readFlow(defaultFlowPath('edge'), 'edge flow'), { modbusHost: '127.0.0.1', modbusPort, siteId: 'site-1', cycleMs: 500 }), variant.profile);
+  const file = join(dir, `flows-${variant.profile}.json`);
+  writeFileSync(file, JSON.stringify(flow));
+  writeFileSync(join(dir, `flows-${variant.profile}_cred.json`), JSON.stringify(flowCredentials(flow)));
+  return ['--flows', file];
+}
+
+for (const variant of LOOP_VARIANTS) describe(`closed loop: lifo4 edge controlling lifo4 sim over Modbus TCP, devices through ${variant.name}`, function () {
+  this.timeout(Math.max(90_000, variant.revertWithinMs + 40_000));
   let dataDir: string;
   let sim: Lifo4Process;
   let edge: Lifo4Process;
@@ -29,9 +41,9 @@ describe('closed loop: lifo4 edge controlling lifo4 sim over Modbus TCP', functi
     // no broker of another run on the default port.
     const [e, m, c, b] = await freePorts(4);
     ports = { edge: e as number, modbus: m as number, control: c as number };
-    sim = new Lifo4Process(['sim', '--modbus-port', String(ports.modbus), '--control-port', String(ports.control), '--data-dir', dataDir]);
+    sim = new Lifo4Process(['sim', '--modbus-port', String(ports.modbus), '--control-port', String(ports.control), '--data-dir', dataDir, ...(variant.profile ? ['--profile', variant.profile] : [])]);
     await sim.waitFor(/sim ready/, 30_000);
-    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', '500', '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir]);
+    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', '500', '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir, ...profileFlowFile(dataDir, variant, ports.modbus)]);
     await edge.waitFor(/edge ready/, 30_000);
   });
   after(async () => {
@@ -62,7 +74,7 @@ describe('closed loop: lifo4 edge controlling lifo4 sim over Modbus TCP', functi
   it('reverts the PCS to 0 W by its own timer when the controller process is killed', async () => {
     await pcsWhere((p) => p.wSet === 1800 && p.setpointEnabled, 'a live setpoint');
     await edge.stop('SIGKILL');
-    const s = await pcsWhere((p) => p.setpoint === 0 && Math.abs(p.power) < 1, 'the PCS reverted to 0 W');
+    const s = await pcsWhere((p) => p.setpoint === 0 && Math.abs(p.power) < 1, 'the PCS reverted to 0 W', variant.revertWithinMs);
     assert.ok(s.pcs.revertRemainingS === 0);
   });
 });
