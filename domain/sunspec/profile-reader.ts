@@ -26,9 +26,31 @@ export async function readProfileBlocks(readers: UnitReaders, profile: Profile):
   return out;
 }
 
+/**
+ * Blocks of plain points that stand for the same model (read from different registers or units)
+ * as one model: a point of a later block fills what the earlier ones left out. Blocks with groups
+ * stay apart: several 805 blocks are several modules.
+ */
+export function mergeSameModels(models: readonly DecodedModel[]): DecodedModel[] {
+  const out: DecodedModel[] = [];
+  const plain = new Map<number, DecodedModel>();
+  for (const m of models) {
+    if (Object.keys(m.root.groups).length > 0) { out.push(m); continue; }
+    const seen = plain.get(m.id);
+    if (!seen) {
+      const copy = { ...m, root: { ...m.root, points: { ...m.root.points } } };
+      plain.set(m.id, copy);
+      out.push(copy);
+      continue;
+    }
+    for (const [name, v] of Object.entries(m.root.points)) if (seen.root.points[name] === undefined || seen.root.points[name] === null) seen.root.points[name] = v;
+  }
+  return out;
+}
+
 /** The Telemetry message a profiled device's decoded blocks make (throws if a mandatory point is missing). */
 export function profileTelemetry(profile: Profile, models: readonly DecodedModel[], siteId: string, deviceId: string, ts: number): Telemetry {
-  const part = deviceTelemetry(profile.kind, models, ts);
+  const part = deviceTelemetry(profile.kind, mergeSameModels(models), ts);
   const t: Telemetry = { siteId, ts };
   if (deviceId) t.deviceId = deviceId;
   if (part.kind === 'battery') t.battery = part.battery;
