@@ -33,9 +33,9 @@ export const ProfileBlockSchema = z.object({
   /** Unit id of this block when it is not the device node's (e.g. Victron's system unit 100). */
   unitId: z.number().int().min(0).max(255).optional(),
   /** Order of the words of a 32/64-bit value: 'high' (SunSpec, Huawei, Victron) or 'low' first (Sungrow, Deye). */
-  wordOrder: z.enum(['high', 'low']).default('high'),
-  /** Order of the two bytes of each register: 'big' (Modbus) or 'little'. */
-  byteOrder: z.enum(['big', 'little']).default('big'),
+  wordOrder: z.enum(['high', 'low']).optional(),
+  /** Order of the two bytes of each register: 'big' (Modbus, the default) or 'little'. */
+  byteOrder: z.enum(['big', 'little']).optional(),
   points: z.array(ProfilePointSchema).min(1),
   groups: z.array(GroupDefSchema).optional(),
 });
