@@ -6,7 +6,7 @@ import { discoverModels, readBlock, type ReadRegisters } from '../../domain/suns
 import { sunspecModel } from '../../domain/sunspec/model';
 import type { Profile } from '../../domain/sunspec/profile';
 import { readProfileBlocks, type UnitReaders } from '../../domain/sunspec/profile-reader';
-import { commandWrites, registerRange, releaseWrites, setupWrites, type ProfileWrite } from '../../domain/sunspec/profile-writer';
+import { commandWrites, releaseWrites, setupWrites, type ProfileWrite } from '../../domain/sunspec/profile-writer';
 import { pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits } from './setpoint';
 
 /** One register write: unit, first register, values (sent with function 16). */
@@ -54,7 +54,8 @@ export async function sunspecTarget(read: ReadRegisters, unitId: number, revertT
 
 /**
  * Command a device through its profile: the ratings come from the profile's 702 block if it has
- * one (read once), its control limits and what its power registers can carry, and the node's own.
+ * one (read once), its control limits and the node's own; the writer also keeps to what the power
+ * registers can carry.
  */
 export async function profileTarget(readers: UnitReaders, profile: Profile, unitId: number, revertTimeoutS: number, config: Limits): Promise<PcsTarget> {
   const control = profile.control;
@@ -70,10 +71,10 @@ export async function profileTarget(readers: UnitReaders, profile: Profile, unit
     wDis = num('WDisChaRteMaxRtg') ?? wDis;
     wMax = num('WMaxRtg') ?? wMax;
   }
-  const range = registerRange(control);
+  // What the power register can carry is no rating: the writer clamps to it, the status does not claim it.
   const own = {
-    maxChargeW: Math.min(config.maxChargeW ?? Infinity, control.limits?.maxChargeW ?? Infinity, range.maxChargeW),
-    maxDischargeW: Math.min(config.maxDischargeW ?? Infinity, control.limits?.maxDischargeW ?? Infinity, range.maxDischargeW),
+    maxChargeW: Math.min(config.maxChargeW ?? Infinity, control.limits?.maxChargeW ?? Infinity),
+    maxDischargeW: Math.min(config.maxDischargeW ?? Infinity, control.limits?.maxDischargeW ?? Infinity),
   };
   const limits = pcsLimits({ WMaxRtg: wMax, WChaRteMaxRtg: wCha, WDisChaRteMaxRtg: wDis }, {
     maxChargeW: Number.isFinite(own.maxChargeW) ? own.maxChargeW : null,
