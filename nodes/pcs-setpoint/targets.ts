@@ -60,6 +60,9 @@ export async function sunspecTarget(read: ReadRegisters, unitId: number, revertT
 export async function profileTarget(readers: UnitReaders, profile: Profile, unitId: number, revertTimeoutS: number, config: Limits): Promise<PcsTarget> {
   const control = profile.control;
   if (!control) throw new Error(`profile ${profile.name} has no control section: it can be read, not commanded`);
+  // The shared transport writes with function 16 only: a device that wants 6 must not get 16 unasked.
+  const single = [...setupWrites(control), ...commandWrites(control, 0, revertTimeoutS).writes, ...releaseWrites(control)].find((w) => w.function === 6);
+  if (single) throw new Error(`profile ${profile.name}: ${single.what.replace(/ = .*/, '')} is written with function 6, which this Modbus connection does not send yet; nothing written (use function 16 if the device documents it)`);
   const ratings = profile.blocks.filter((b) => b.model === 702);
   let wCha: number | null = null;
   let wDis: number | null = null;
