@@ -58,6 +58,7 @@ const host = text.refine((h) => isIP(h) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,2
 const siteId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const speed = z.union([z.number(), numberText]).pipe(z.number().positive().max(10000));
 const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(2 ** 31 - 1));
+const simProfile = z.string().regex(/^[a-z0-9-]{1,64}$/);
 const cycleMs = z.union([z.number(), integerText]).pipe(z.number().int().min(10).max(60_000));
 const healthS = z.union([z.number(), integerText]).pipe(z.number().int().min(1).max(86_400));
 const mqttUrl = text.refine((u) => /^mqtts?:\/\/[^\s/]+(:\d+)?\/?$/.test(u));
@@ -219,6 +220,11 @@ export const FIELDS = {
     flag: '--ota-health-s', arg: 'S', env: 'LIFO4_OTA_HEALTH_S', schema: healthS, default: 60,
     expected: 'an integer 1-86400', describe: "health window of a new edge release under the all-in-one's OTA agent, seconds",
   }),
+  simProfile: field({
+    flag: '--profile', arg: 'FAMILY', env: 'LIFO4_SIM_PROFILE', schema: simProfile, default: undefined,
+    expected: 'a profile family of the library, e.g. victron-gx or huawei-luna2000',
+    describe: 'also present the simulated devices through the vendor register maps of this profile family (profiles/*.json)',
+  }),
   seed: field({
     flag: '--seed', arg: 'N', env: 'LIFO4_SEED', schema: seed, default: undefined,
     expected: 'an integer 0-2147483647', describe: 'random seed of the simulator, for repeatable runs (simulator default 1)',
@@ -259,7 +265,7 @@ const BIND_KEYS = ['cloudHost', 'edgeHost', 'mqttHost', 'simHost', 'controlHost'
 const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
 const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts', 'tlsCert', 'tlsKey', 'mqttsPort'] as const;
 const EDGE_KEYS = ['edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS, 'allowedHosts'] as const;
-const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery'] as const;
+const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery', 'simProfile'] as const;
 
 /** The settings each role reads, in --help order. */
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
@@ -309,7 +315,7 @@ const edgeShape = {
   ...mqttClientShape,
 };
 const simShape = { simHost: host, controlHost: host, modbusPort: port, controlPort: port, speed, site: z.enum(SITE_PROFILES), seed: seed.optional() };
-const simOnlyShape = { simRtu: z.string().optional(), simRtuBaud: z.number().int(), simBattery: z.enum(BATTERY_VARIANTS) };
+const simOnlyShape = { simRtu: z.string().optional(), simRtuBaud: z.number().int(), simBattery: z.enum(BATTERY_VARIANTS), simProfile: simProfile.optional() };
 
 export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape });
 /** Whether a bind address reaches only this machine: 127.0.0.0/8, ::1 or localhost. */

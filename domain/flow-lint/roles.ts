@@ -2,6 +2,8 @@
 // declared once: the flow safety check (lint.ts), the editor's PCS validation, the runtime's
 // refusal in pcs-setpoint and `lifo4 lint` all read this table. A type that is not listed plays
 // no role: messages pass through it like any other wire.
+import { parseProfile } from '../sunspec/profile';
+import { deviceTimeoutS } from '../sunspec/profile-writer';
 
 export type NodeRole = 'device' | 'strategy' | 'safety' | 'arbiter' | 'pcs-write';
 
@@ -25,6 +27,25 @@ function pcsSetpointHeartbeat(config: Readonly<Record<string, unknown>>): string
     return 'has no revert timeout, so the PCS never falls back to 0 W by itself';
   }
   if (heartbeat >= revert * 1000) return `heartbeat ${heartbeat} ms is not shorter than the revert timeout ${revert} s`;
+  return typeof config.profile === 'string' && config.profile.trim() ? profileHeartbeat(config.profile, heartbeat, revert) : null;
+}
+
+/**
+ * A PCS written through a device profile: the device's own timer must exist and outlast the
+ * heartbeat, and the heartbeat must keep within the period the profile asks for.
+ */
+function profileHeartbeat(text: string, heartbeatMs: number, revertS: number): string | null {
+  let control;
+  try {
+    control = parseProfile(text).control;
+  } catch (err) {
+    return `has a device profile that does not parse: ${(err as Error).message}`;
+  }
+  if (!control) return 'has a device profile without a control section: it cannot command the device';
+  const timeout = deviceTimeoutS(control, revertS);
+  if (timeout === null) return "writes a device whose profile declares no timeout: if the controller dies the device keeps its last setpoint";
+  if (heartbeatMs >= timeout * 1000) return `heartbeat ${heartbeatMs} ms is not shorter than the device's own timeout of ${timeout} s`;
+  if (heartbeatMs > control.heartbeatS * 1000) return `heartbeat ${heartbeatMs} ms is longer than the ${control.heartbeatS} s the device profile asks for`;
   return null;
 }
 

@@ -4,6 +4,7 @@
 //   GET  lifo4/profiles, lifo4/profiles/:name             (lifo4.read)  saved profiles
 //   PUT  lifo4/profiles/:name                              (lifo4.write) validated, then saved
 //   POST lifo4/profiles/test-read                          (lifo4.write) one live read
+//   GET  lifo4/profile-library, lifo4/profile-library/:id  (lifo4.read)  the shipped library (profiles/*.json)
 // Profiles are JSON files under <userDir>/profiles/ (store.ts). A test-read talks to a device, so
 // it needs write permission like a deploy would: a reader only browses.
 import express, { type Request, type Response } from 'express';
@@ -13,6 +14,7 @@ import { describeIssues } from '../../domain/contracts';
 import { ProfileError } from '../../domain/sunspec/profile';
 import { transportOf } from '../../nodes/kit/connection';
 import { ModbusTransport } from '../../io/modbus/transport';
+import { profileLibrary, type LibraryProfile } from '../../io/profile-library';
 import { browseModel, modelSummaries } from './models';
 import { ProfileFileNameSchema, ProfileNotFoundError, ProfileStore } from './store';
 import { testRead, TestReadRequestSchema, TestReadTimeoutError } from './test-read';
@@ -42,6 +44,31 @@ export = function register(RED: NodeAPI): void {
     const model = Number.isInteger(id) ? browseModel(id) : undefined;
     if (!model) return fail(res, 404, `SunSpec model ${String(req.params.id)} is not one we ship`);
     res.json(model);
+  });
+
+  // The library is read once: it ships with the package and changes only with it.
+  let library: LibraryProfile[] | Error | undefined;
+  const libraryOrError = (): LibraryProfile[] | Error => {
+    if (!library) {
+      try { library = profileLibrary(); } catch (err) { library = err as Error; }
+    }
+    return library;
+  };
+  RED.httpAdmin.get('/lifo4/profile-library', read, (_req: Request, res: Response) => {
+    const lib = libraryOrError();
+    if (lib instanceof Error) return fail(res, 500, lib.message);
+    res.json({
+      profiles: lib.map(({ id, profile: p }) => ({
+        id, name: p.name, kind: p.kind, family: p.family ?? null, unitId: p.unitId ?? null, controls: p.control !== undefined, notes: p.notes ?? '', source: p.source ?? [],
+      })),
+    });
+  });
+  RED.httpAdmin.get('/lifo4/profile-library/:id', read, (req: Request, res: Response) => {
+    const lib = libraryOrError();
+    if (lib instanceof Error) return fail(res, 500, lib.message);
+    const found = lib.find((p) => p.id === req.params.id);
+    if (!found) return fail(res, 404, `no library profile ${String(req.params.id)}`);
+    res.json({ id: found.id, profile: found.profile, text: found.text });
   });
 
   RED.httpAdmin.post('/lifo4/profiles/test-read', write, json, (req: Request, res: Response) => {

@@ -96,7 +96,7 @@ export async function testRead(
     timer = setTimeout(() => reject(new TestReadTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    const reads = await Promise.race([readProfileBlocks(unitReaders(transport, unitId), profile), deadline]);
+    const reads = await Promise.race([readProfileBlocks((unit) => unitReaders(transport, unit ?? unitId), profile), deadline]);
     const blocks = reads.map((r, i) => {
       const block = profile.blocks[i]!;
       return { model: block.model, address: block.address, function: block.function, registers: r.registers, points: pointReadings(block, r.model.root) };

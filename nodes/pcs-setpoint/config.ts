@@ -9,10 +9,12 @@ export const PcsSetpointConfigSchema = z
     unitId: unitIdField.default(2),
     /** How often WSet is re-written, ms. */
     heartbeat: z.coerce.number().int().min(100).max(600_000).default(1000),
-    /** WSetRvrtTms: seconds without a write after which the PCS reverts to 0 W by itself. */
+    /** WSetRvrtTms (or a profile's timer register): seconds without a write after which the PCS reverts to 0 W by itself. */
     revertTimeout: z.coerce.number().int().min(1).max(3600).default(5),
     maxChargeW: optionalNonNegative,
     maxDischargeW: optionalNonNegative,
+    /** A device profile with a control section (JSON text), or '' for a SunSpec 704 PCS. */
+    profile: z.string().default(''),
   })
   .refine((c) => c.heartbeat < c.revertTimeout * 1000, {
     message: 'heartbeat must be shorter than the revert timeout, or the PCS reverts between heartbeats',

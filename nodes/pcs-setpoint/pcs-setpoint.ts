@@ -1,27 +1,24 @@
-// Writes the PCS active-power setpoint through SunSpec model 704 and keeps it alive with a
-// heartbeat, so that the PCS's own revert timer (WSetRvrtTms) brings it back to 0 W only when
-// this controller dies or stops commanding (docs/ARCHITECTURE.md, "One measurement").
+// Writes the PCS active-power setpoint and keeps it alive with a heartbeat, so that the PCS's own
+// revert timer brings it back to 0 W only when this controller dies or stops commanding
+// (docs/ARCHITECTURE.md, "One measurement"). The PCS is a SunSpec 704 device, or any device whose
+// JSON profile has a control section (mode registers, power registers, the device's own timeout):
+// targets.ts gives both the same shape, so both are clamped, refreshed, refused and released alike.
 // This node clamps to the PCS ratings and its own limits only: it is NOT the safety envelope.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { z } from 'zod';
-import { decodeModel } from '../../domain/sunspec/codec';
-import { discoverModels, readBlock } from '../../domain/sunspec/discovery';
-import { sunspecModel, type ModelDef } from '../../domain/sunspec/model';
+import { parseProfile, type Profile } from '../../domain/sunspec/profile';
 import { configAndTransport } from '../kit/connection';
 import { errorStatus, errorText, healthStatus, shorten } from '../kit/status';
 import { unitReaders } from '../../io/modbus/unit-readers';
 import type { ModbusTransport, TransportHealth } from '../../io/modbus/transport';
 import { PcsSetpointConfigSchema, type PcsSetpointConfig } from './config';
 import { deployedPathErrors } from './path-check';
-import { clampSetpoint, pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits, type RegisterWrite } from './setpoint';
+import { clampSetpoint } from './setpoint';
+import { profileTarget, sunspecTarget, type PcsTarget, type TargetWrite } from './targets';
 
-interface Pcs {
-  /** The revert registers (WSetRvrt, WSetEnaRvrt, WSetRvrtTms, WSetMod) are written once per discovery. */
-  revertConfigured: boolean;
-  address704: number;
-  def704: ModelDef;
-  wsetSf: number;
-  limits: PcsLimits;
+interface Pcs extends PcsTarget {
+  /** The arming writes (revert timer, mode registers) go out once per discovery. */
+  armed: boolean;
 }
 
 const WATTS = 'msg.payload must be a number of W (+ = discharge) or an arbiter decision {setpointW}';
@@ -39,11 +36,22 @@ export = function (RED: NodeAPI): void {
     if (!setup) return;
     const config: PcsSetpointConfig = setup.config;
     const transport: ModbusTransport = setup.transport;
-    const read = unitReaders(transport, config.unitId).holding;
+    let profile: Profile | null = null;
+    if (config.profile.trim()) {
+      try {
+        profile = parseProfile(config.profile);
+        if (!profile.control) throw new Error(`profile ${profile.name} has no control section: it can be read, not commanded`);
+      } catch (err) {
+        // A bad profile is a configuration error: say so and write nothing, ever.
+        node.error(err);
+        node.status(errorStatus(err));
+        return;
+      }
+    }
     let pcs: Pcs | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
     let lastInputAt = 0;
-    let command: { raw: number; watts: number } | null = null;
+    let command: { writes: TargetWrite[]; watts: number } | null = null;
     let closing = false;
     let heartbeatError: string | null = null;
     /** When WSet was last written (command or heartbeat), ms. */
@@ -86,39 +94,24 @@ export = function (RED: NodeAPI): void {
 
     async function discover(): Promise<Pcs> {
       if (pcs) return pcs;
-      const { models } = await discoverModels(read);
-      const loc704 = models.find((m) => m.id === 704);
-      const def704 = sunspecModel(704);
-      if (!loc704 || !def704) throw new Error(`unit ${config.unitId} has no SunSpec model 704 (DER controls): models [${models.map((m) => m.id).join(', ')}]`);
-      const m704 = decodeModel(def704, await readBlock(read, loc704.address, loc704.length + 2), loc704.address);
-      const loc702 = models.find((m) => m.id === 702);
-      const def702 = sunspecModel(702);
-      const m702 = loc702 && def702 ? decodeModel(def702, await readBlock(read, loc702.address, loc702.length + 2), loc702.address) : null;
-      const rating = (p: string): number | null => {
-        const v = m702?.root.points[p];
-        return typeof v === 'number' ? v : null;
-      };
-      const sf = m704.root.points.WSet_SF;
-      pcs = {
-        revertConfigured: false,
-        address704: loc704.address,
-        def704,
-        wsetSf: typeof sf === 'number' ? sf : 0,
-        limits: pcsLimits(
-          { WMaxRtg: rating('WMaxRtg'), WChaRteMaxRtg: rating('WChaRteMaxRtg'), WDisChaRteMaxRtg: rating('WDisChaRteMaxRtg') },
-          { maxChargeW: config.maxChargeW, maxDischargeW: config.maxDischargeW },
-        ),
-      };
+      const limits = { maxChargeW: config.maxChargeW, maxDischargeW: config.maxDischargeW };
+      const target = profile
+        ? await profileTarget((unit) => unitReaders(transport, unit ?? config.unitId), profile, config.unitId, config.revertTimeout, limits)
+        : await sunspecTarget(unitReaders(transport, config.unitId).holding, config.unitId, config.revertTimeout, limits);
+      pcs = { ...target, armed: false };
       if (!Number.isFinite(pcs.limits.maxChargeW) || !Number.isFinite(pcs.limits.maxDischargeW)) {
         node.warn('the PCS publishes no power ratings (702) and maxChargeW / maxDischargeW are not set: setpoints are not limited');
       }
       return pcs;
     }
 
-    const write = (p: Pcs, w: RegisterWrite): Promise<void> =>
-      transport.writeRegisters(config.unitId, p.address704 + w.offset, w.values).catch((err: unknown) => {
+    const write = (w: TargetWrite): Promise<void> =>
+      transport.writeRegisters(w.unitId, w.address, w.values).catch((err: unknown) => {
         throw new Error(`writing ${w.what} failed: ${errorText(err)}`);
       });
+    const writeAll = async (ws: readonly TargetWrite[]): Promise<void> => {
+      for (const w of ws) await write(w);
+    };
 
     function stopHeartbeat(): void {
       if (heartbeat) clearInterval(heartbeat);
@@ -139,9 +132,9 @@ export = function (RED: NodeAPI): void {
       // A command written within the last heartbeat already refreshed the revert timer: a timer
       // tick that jitter put just before the next command would only double the writes.
       if (Date.now() - lastWriteAt < config.heartbeat) return;
-      const raw = command.raw;
+      const writes = command.writes;
       chain = chain
-        .then(() => write(p, setpointWrite(p.def704, raw)))
+        .then(() => writeAll(writes))
         .then(() => {
           heartbeatError = null;
           lastWriteAt = Date.now();
@@ -172,12 +165,12 @@ export = function (RED: NodeAPI): void {
         .then(async () => {
           const p = await discover();
           const clamped = clampSetpoint(requested, p.limits);
-          const cmd = wsetRaw(p.def704, clamped, p.wsetSf);
-          if (!p.revertConfigured) {
-            for (const w of revertWrites(p.def704, config.revertTimeout)) await write(p, w);
-            p.revertConfigured = true;
+          const cmd = p.command(clamped);
+          if (!p.armed) {
+            await writeAll(p.arm);
+            p.armed = true;
           }
-          await write(p, setpointWrite(p.def704, cmd.raw));
+          await writeAll(cmd.writes);
           lastWriteAt = Date.now();
           command = cmd;
           stopHeartbeat();
@@ -206,7 +199,7 @@ export = function (RED: NodeAPI): void {
       if (!p || !command) return done();
       // Best effort: leave the PCS at 0 W rather than wait for its revert timer.
       const timer = setTimeout(done, 2000);
-      transport.writeRegisters(config.unitId, p.address704 + setpointWrite(p.def704, 0).offset, setpointWrite(p.def704, 0).values)
+      writeAll(p.release)
         .catch((err: unknown) => node.warn(`could not write 0 W on close: ${errorText(err)}`))
         .finally(() => { clearTimeout(timer); done(); });
     });

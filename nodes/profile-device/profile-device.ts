@@ -31,7 +31,7 @@ export = function (RED: NodeAPI): void {
       this.status(errorStatus(transport));
       return;
     }
-    const readers = unitReaders(transport, config.unitId);
+    const readers = (unit: number | undefined): ReturnType<typeof unitReaders> => unitReaders(transport, unit ?? config.unitId);
 
     const poll = async (): Promise<Telemetry> => {
       const blocks = await readProfileBlocks(readers, profile);

@@ -1,7 +1,8 @@
 // Runs one role (sim, edge or cloud) in this process until SIGINT or SIGTERM, then stops it
 // within the supervisor's 5 s budget.
 import type { CloudSettings, EdgeSettings, SimSettings } from '../../settings';
-import { hostPort } from '../../settings';
+import { hostPort, SettingsError } from '../../settings';
+import { profileFamilies } from '../../io/profile-library';
 import { reportReady } from '../supervisor/ready-message';
 
 /** Stop budget of one process; the supervisor SIGKILLs a child still alive after 4 s. */
@@ -38,6 +39,9 @@ function stopOnSignals(running: Running, role: string): void {
 
 export async function runSim(settings: SimSettings): Promise<void> {
   const { startSimulator } = await import('../simulator/index.js');
+  if (settings.simProfile !== undefined && !profileFamilies().includes(settings.simProfile)) {
+    throw new SettingsError('--profile', `no profile family '${settings.simProfile}' in the library; there are: ${profileFamilies().join(', ')}`);
+  }
   const sim = await startSimulator({
     host: settings.simHost,
     controlHost: settings.controlHost,
@@ -48,10 +52,11 @@ export async function runSim(settings: SimSettings): Promise<void> {
     ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
     battery: settings.simBattery,
     ...(settings.simRtu !== undefined ? { rtu: { path: settings.simRtu, baudRate: settings.simRtuBaud } } : {}),
+    ...(settings.simProfile !== undefined ? { profile: settings.simProfile } : {}),
   });
   stopOnSignals({ stop: () => sim.close() }, 'sim');
   console.log(
-    `sim ready: Modbus TCP ${hostPort(settings.simHost, sim.modbusPort)} (unit 1 battery, 2 PCS, 3 meter), ` +
+    `sim ready: Modbus TCP ${hostPort(settings.simHost, sim.modbusPort)} (unit 1 battery, 2 PCS, 3 meter${settings.simProfile ? `, and the ${settings.simProfile} vendor map` : ''}), ` +
       `${settings.simRtu !== undefined ? `Modbus RTU ${settings.simRtu} at ${settings.simRtuBaud} 8N1, ` : ''}` +
       `control API http://${hostPort(settings.controlHost, sim.controlPort)}/state`,
   );

@@ -11,7 +11,8 @@ import { defaultStart, SimClock } from './clock';
 import { ControlApi } from './control-api';
 import { commercialProfile, householdProfile, type SiteProfile } from './site-profile';
 import { Site, siteConfig, type SiteKind } from './site';
-import { siteImages, type BatteryVariant } from './images/site-images';
+import { servedUnits, siteImages, type BatteryVariant } from './images/site-images';
+import { profileFamily } from '../../io/profile-library';
 
 export interface SimulatorOptions {
   /** Address of the Modbus TCP server, default 127.0.0.1. */
@@ -33,6 +34,8 @@ export interface SimulatorOptions {
   battery?: BatteryVariant;
   /** Also serve the units as Modbus RTU (8N1) on this serial port. */
   rtu?: { path: string; baudRate: number };
+  /** A profile family of the library (e.g. victron-gx): also present the devices through its vendor maps. */
+  profile?: string;
 }
 
 export interface RunningSimulator {
@@ -75,10 +78,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     for (const image of images.values()) image.refresh();
   };
 
-  const server = new ModbusTcpServer({ host, port: opts.modbusPort, units: images as ReadonlyMap<number, RegisterBank> });
+  const units = servedUnits(site, { seed, version: packageVersion }, images, opts.profile ? profileFamily(opts.profile).map((p) => p.profile) : []);
+  const server = new ModbusTcpServer({ host, port: opts.modbusPort, units: units as ReadonlyMap<number, RegisterBank> });
   server.on('error', (err: Error) => console.error(`sim: Modbus server error: ${err.message}`));
   // The same units on an RS-485 bus: one register image, two ways in.
-  const rtu = opts.rtu ? new ModbusRtuServer({ path: opts.rtu.path, baudRate: opts.rtu.baudRate, units: images as ReadonlyMap<number, RegisterBank> }) : null;
+  const rtu = opts.rtu ? new ModbusRtuServer({ path: opts.rtu.path, baudRate: opts.rtu.baudRate, units: units as ReadonlyMap<number, RegisterBank> }) : null;
   rtu?.on('error', (err: Error) => console.error(`sim: Modbus RTU error on ${opts.rtu?.path}: ${err.message}`));
   site.onFaultsChanged = (faults): void => {
     const silent = faults.some((f) => f.type === 'modbus-silence');

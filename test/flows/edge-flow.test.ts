@@ -9,7 +9,7 @@ import { startSimulator } from '../../runtime/simulator';
 import type { SiteState, RunningSimulator } from '../../runtime/simulator';
 import { requireService } from '../services/service';
 import { socatAvailable, startPtyPair, type PtyPair } from '../services/socat';
-import { edgeLoopFlow, LOOP_NODES } from './edge-loop';
+import { edgeLoopFlow, LOOP_NODES, LOOP_VARIANTS } from './edge-loop';
 import { tempUserDirPerTest } from '../user-dir';
 
 helper.init(require.resolve('node-red'));
@@ -32,13 +32,13 @@ function nextWhere<T>(node: TestNode, test: (p: T) => boolean, what: string, ms 
   });
 }
 
-for (const transport of ['tcp', 'rtu'] as const) describe(`the default edge flow (flows/edge.json) on the simulator, ${transport === 'tcp' ? 'over Modbus TCP' : 'battery over Modbus RTU'}`, function () {
+for (const variant of LOOP_VARIANTS) describe(`the default edge flow (flows/edge.json) on the simulator, devices through ${variant.name}`, function () {
   tempUserDirPerTest();
-  this.timeout(60_000);
+  this.timeout(Math.max(60_000, variant.revertWithinMs + 30_000));
   let sim: RunningSimulator;
   let pty: PtyPair | undefined;
   before(function () {
-    if (transport === 'rtu') requireService(this, 'socat', socatAvailable(), 'apt-get install socat');
+    if (variant.batteryOnRtu) requireService(this, 'socat', socatAvailable(), 'apt-get install socat');
   });
   const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`http://127.0.0.1:${sim.controlPort}${path}`, {
@@ -64,10 +64,12 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`the default edge flow
 
   beforeEach(async () => {
     // Each test gets its own pair, as it gets its own simulator.
-    pty = transport === 'rtu' ? await startPtyPair() : undefined;
-    sim = await startSimulator({ modbusPort: 0, controlPort: 0, ...(pty ? { rtu: { path: pty.device, baudRate: 115_200 } } : {}) });
+    pty = variant.batteryOnRtu ? await startPtyPair() : undefined;
+    sim = await startSimulator({
+      modbusPort: 0, controlPort: 0, ...(pty ? { rtu: { path: pty.device, baudRate: 115_200 } } : {}), ...(variant.profile ? { profile: variant.profile } : {}),
+    });
     await helper.load(LOOP_NODES, edgeLoopFlow({
-      modbusPort: sim.modbusPort, cycleMs: CYCLE_MS, ...(pty ? { batteryRtuPath: pty.controller } : {}),
+      modbusPort: sim.modbusPort, cycleMs: CYCLE_MS, profile: variant.profile, ...(pty ? { batteryRtuPath: pty.controller } : {}),
       taps: { decisions: ['edge-arbiter'], battery: ['edge-battery'], writes: ['edge-pcs-write'] },
     }));
   });
@@ -130,7 +132,7 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`the default edge flow
     assert.match(d.reason, /TELEMETRY_STALE/);
     assert.equal(d.setpointW, 0);
     // The 0 W cannot reach a silent PCS; its revert timer (5 s in the flow) brings it to 0 W.
-    await until((x) => x.pcs.setpoint === 0 && Math.abs(x.pcs.power) < 1, 'the PCS reverted to 0 W', 20_000);
+    await until((x) => x.pcs.setpoint === 0 && Math.abs(x.pcs.power) < 1, 'the PCS reverted to 0 W', variant.revertWithinMs);
   });
 
   it('latches an e-stop until an operator resets it', async () => {

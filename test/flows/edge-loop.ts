@@ -8,11 +8,54 @@ import arbiter from '../../nodes/arbiter/arbiter';
 import modbusConnection from '../../nodes/modbus-connection/modbus-connection';
 import operatorCommand from '../../nodes/operator-command/operator-command';
 import pcsSetpoint from '../../nodes/pcs-setpoint/pcs-setpoint';
+import profileDevice from '../../nodes/profile-device/profile-device';
+import { profileFamily } from '../../io/profile-library';
 import safetyLimits from '../../nodes/safety-limits/safety-limits';
 import sunspecDevice from '../../nodes/sunspec-device/sunspec-device';
 
-export const LOOP_NODES = [modbusConnection, sunspecDevice, safetyLimits, arbiter, pcsSetpoint, operatorCommand];
-const OURS = new Set(['modbus-connection', 'sunspec-device', 'safety-limits', 'arbiter', 'pcs-setpoint', 'operator-command']);
+export const LOOP_NODES = [modbusConnection, sunspecDevice, profileDevice, safetyLimits, arbiter, pcsSetpoint, operatorCommand];
+
+/**
+ * The devices the loop runs on: the simulator's SunSpec units, or the simulator presenting a vendor
+ * family of the profile library (lifo4 sim --profile), read and commanded through those profiles.
+ * revertWithinMs: how long the PCS may take to reach 0 W by its own timer (Huawei's forced mode
+ * runs in whole minutes: at least 60 s).
+ */
+export interface LoopVariant { name: string; profile?: string; revertWithinMs: number; batteryOnRtu?: boolean }
+export const LOOP_VARIANTS: readonly LoopVariant[] = [
+  { name: 'SunSpec over Modbus TCP', revertWithinMs: 20_000 },
+  // An RS-485 BMS beside a TCP inverter: the battery (unit 1) on Modbus RTU over a socat pty pair.
+  { name: 'SunSpec, the battery over Modbus RTU', revertWithinMs: 20_000, batteryOnRtu: true },
+  { name: 'the Victron GX profile', profile: 'victron-gx', revertWithinMs: 20_000 },
+  { name: 'the Huawei LUNA2000 profile', profile: 'huawei-luna2000', revertWithinMs: 80_000 },
+];
+
+/**
+ * edge.json with the devices of a library family read through its profiles: each sunspec-device
+ * whose kind the family has becomes a profile-device, and the PCS write gets the family's PCS profile
+ * (and its unit id). The battery stays on SunSpec where the family has no battery profile.
+ */
+export function withProfiles<T extends { id: string; type: string }>(flow: readonly T[], family: string | undefined): T[] {
+  if (!family) return [...flow];
+  const profiles = profileFamily(family);
+  const of = (kind: string) => profiles.find((p) => p.profile.kind === kind);
+  return flow.map((n) => {
+    const node = n as T & Record<string, unknown>;
+    if (n.type === 'sunspec-device') {
+      const p = of(String(node.kind));
+      if (!p) return n;
+      const { baseAddress: _sunspecOnly, kind: _kind, ...rest } = node;
+      return { ...rest, type: 'profile-device', name: p.profile.name, unitId: p.profile.unitId ?? node.unitId, profile: p.text } as unknown as T;
+    }
+    if (n.type === 'pcs-setpoint') {
+      const p = of('pcs');
+      if (!p?.profile.control) return n;
+      return { ...node, unitId: p.profile.unitId ?? node.unitId, profile: p.text };
+    }
+    return n;
+  });
+}
+const OURS = new Set(['modbus-connection', 'sunspec-device', 'profile-device', 'safety-limits', 'arbiter', 'pcs-setpoint', 'operator-command']);
 
 export interface LoopOptions {
   modbusPort: number;
@@ -23,6 +66,8 @@ export interface LoopOptions {
   keep?: readonly string[];
   /** Put the battery (unit 1) on Modbus RTU at this serial path (115200 8N1) instead of the TCP connection. */
   batteryRtuPath?: string;
+  /** A profile family of the library: read and command the devices through its profiles. */
+  profile?: string;
 }
 
 /** The RTU connection of a battery on an RS-485 bus at `serialPath`, and the id that selects it. */
@@ -35,7 +80,7 @@ export function rtuConnection(id: string, serialPath: string, z?: string): TestF
 
 /** flows/edge.json with only our nodes, addressed to the simulator, at the given cycle, with taps. */
 export function edgeLoopFlow(o: LoopOptions): TestFlowNode[] {
-  const all = JSON.parse(readFileSync(join(packageRoot, 'flows', 'edge.json'), 'utf8')) as TestFlowNode[];
+  const all = withProfiles(JSON.parse(readFileSync(join(packageRoot, 'flows', 'edge.json'), 'utf8')) as TestFlowNode[], o.profile);
   // The tab stays: without it the test helper starts every node twice.
   const keep = new Set([...OURS, ...(o.keep ?? [])]);
   const kept = all.filter((n) => keep.has(n.type) || n.type === 'tab');
@@ -46,6 +91,7 @@ export function edgeLoopFlow(o: LoopOptions): TestFlowNode[] {
     switch (n.type) {
       case 'modbus-connection': return { ...n, port: o.modbusPort };
       case 'sunspec-device': return { ...n, interval: o.cycleMs, wires, ...(o.batteryRtuPath && n.id === 'edge-battery' ? { connection: 'edge-rs485' } : {}) };
+      case 'profile-device': return { ...n, interval: o.cycleMs, wires };
       case 'safety-limits': return { ...n, cycleMs: o.cycleMs, wires };
       case 'pcs-setpoint': return { ...n, heartbeat: o.cycleMs, wires };
       default: return { ...n, wires };

@@ -8,29 +8,36 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressEdgeFlow, readFlow } from '../../runtime/app/flow-files';
-import { packageRoot } from '../../io/package-root';
 import type { SiteState } from '../../runtime/simulator';
 import { requireService } from '../services/service';
 import { socatAvailable, startPtyPair, type PtyPair } from '../services/socat';
 import { eventually, freePorts, getJson, Lifo4Process } from './lifo4-process';
 import { bearer, edgeCommand, edgeToken } from './edge-sign-in';
+import { defaultFlowPath, flowCredentials } from '../../runtime/app/flow-files';
+import { LOOP_VARIANTS, rtuConnection, withProfiles, type LoopVariant } from '../flows/edge-loop';
 
 const CYCLE_MS = 500;
 
-/** flows/edge.json addressed to the simulator, with the battery (unit 1) on an RTU connection at `serialPath`. */
-export function edgeFlowWithRtuBattery(modbusPort: number, serialPath: string): unknown[] {
-  const flow = addressEdgeFlow(readFlow(join(packageRoot, 'flows', 'edge.json'), 'flows/edge.json'), {
-    modbusHost: '127.0.0.1', modbusPort, siteId: 'site-1', cycleMs: CYCLE_MS,
-  });
-  const bus = {
-    id: 'edge-rs485', type: 'modbus-connection', name: 'RS-485 bus', transport: 'rtu', serialPath,
-    baudRate: 115200, parity: 'none', dataBits: 8, stopBits: 1, interFrameMs: '', timeout: 1000, queueLimit: 100,
-  };
-  return [...flow.map((n) => (n.id === 'edge-battery' ? { ...n, connection: bus.id } : n)), bus];
+/**
+ * The default edge flow as `lifo4 edge` would address it, its devices read and commanded through the
+ * variant's profiles, with the battery (unit 1) on an RTU bus at `serialPath` when given; none for
+ * the plain SunSpec variant over TCP, which runs the shipped flow itself.
+ */
+function variantFlowFile(dir: string, variant: LoopVariant, modbusPort: number, serialPath?: string): string[] {
+  if (!variant.profile && serialPath === undefined) return [];
+  let flow: { id: string; type: string; connection?: string }[] = withProfiles(addressEdgeFlow(readFlow(defaultFlowPath('edge'), 'edge flow'), { modbusHost: '127.0.0.1', modbusPort, siteId: 'site-1', cycleMs: CYCLE_MS }), variant.profile);
+  if (serialPath !== undefined) {
+    const bus = rtuConnection('edge-rs485', serialPath);
+    flow = [...flow.map((n) => (n.id === 'edge-battery' ? { ...n, connection: bus.id } : n)), bus];
+  }
+  const file = join(dir, `flows-${variant.profile ?? 'rtu'}.json`);
+  writeFileSync(file, JSON.stringify(flow));
+  writeFileSync(join(dir, `flows-${variant.profile ?? 'rtu'}_cred.json`), JSON.stringify(flowCredentials(flow)));
+  return ['--flows', file];
 }
 
-for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 edge controlling lifo4 sim over Modbus ${transport === 'tcp' ? 'TCP' : 'RTU (battery) and TCP'}`, function () {
-  this.timeout(90_000);
+for (const variant of LOOP_VARIANTS) describe(`closed loop: lifo4 edge controlling lifo4 sim, devices through ${variant.name}`, function () {
+  this.timeout(Math.max(90_000, variant.revertWithinMs + 40_000));
   let dataDir: string;
   let sim: Lifo4Process;
   let edge: Lifo4Process;
@@ -44,7 +51,7 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 ed
     eventually(async () => { const s = await simState(); return test(s.pcs) ? s : undefined; }, ms, what);
 
   before(async function () {
-    if (transport === 'rtu') {
+    if (variant.batteryOnRtu) {
       requireService(this, 'socat', socatAvailable(), 'apt-get install socat');
       pty = await startPtyPair();
     }
@@ -54,15 +61,9 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 ed
     const [e, m, c, b] = await freePorts(4);
     ports = { edge: e as number, modbus: m as number, control: c as number };
     const rtu = pty ? ['--rtu', pty.device, '--rtu-baud', '115200'] : [];
-    sim = new Lifo4Process(['sim', '--modbus-port', String(ports.modbus), '--control-port', String(ports.control), '--data-dir', dataDir, ...rtu]);
+    sim = new Lifo4Process(['sim', '--modbus-port', String(ports.modbus), '--control-port', String(ports.control), '--data-dir', dataDir, ...rtu, ...(variant.profile ? ['--profile', variant.profile] : [])]);
     await sim.waitFor(/sim ready/, 30_000);
-    const flows: string[] = [];
-    if (pty) {
-      const file = join(dataDir, 'edge-rtu-flows.json');
-      writeFileSync(file, JSON.stringify(edgeFlowWithRtuBattery(ports.modbus, pty.controller), null, 2));
-      flows.push('--flows', file);
-    }
-    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', String(CYCLE_MS), '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir, ...flows]);
+    edge = new Lifo4Process(['edge', '--edge-port', String(ports.edge), '--modbus-port', String(ports.modbus), '--cycle-ms', String(CYCLE_MS), '--mqtt-url', `mqtt://127.0.0.1:${b as number}`, '--data-dir', dataDir, ...variantFlowFile(dataDir, variant, ports.modbus, pty?.controller)]);
     await edge.waitFor(/edge ready/, 30_000);
     token = await edgeToken(`http://127.0.0.1:${ports.edge}`, dataDir, 'OPERATOR', 'operator@closed-loop.test');
   });
@@ -95,7 +96,7 @@ for (const transport of ['tcp', 'rtu'] as const) describe(`closed loop: lifo4 ed
   it('reverts the PCS to 0 W by its own timer when the controller process is killed', async () => {
     await pcsWhere((p) => p.wSet === 1800 && p.setpointEnabled, 'a live setpoint');
     await edge.stop('SIGKILL');
-    const s = await pcsWhere((p) => p.setpoint === 0 && Math.abs(p.power) < 1, 'the PCS reverted to 0 W');
+    const s = await pcsWhere((p) => p.setpoint === 0 && Math.abs(p.power) < 1, 'the PCS reverted to 0 W', variant.revertWithinMs);
     assert.ok(s.pcs.revertRemainingS === 0);
   });
 });

@@ -90,14 +90,25 @@ describe('profile-device node', () => {
     assert.equal(b.state, 'CONNECTED');
   });
 
-  it('refuses a bad profile with an error naming the problem, and does not poll', async () => {
-    const bad = JSON.stringify({ name: 'x', kind: 'battery', blocks: [{ model: 802, address: 0, points: [{ name: 'SoC', type: 'uint16', size: 1, sf: 'SoC_SF' }] }] });
-    await helper.load(ourNodes, flow(bad) as never);
-    const dev = helper.getNode('dev');
-    // The constructor reported it.
-    const shown = statusesShown(dev);
-    assert.ok(shown.some((s) => s?.fill === 'red' && /SoC scales by SoC_SF, which is not a/.test(s.text ?? '')), JSON.stringify(shown));
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(server.stats.requests, 0);
-  });
+  const badProfiles: [string, unknown, RegExp][] = [
+    ['a scale factor that names no sunssf point', { name: 'x', kind: 'battery', blocks: [{ model: 802, address: 0, points: [{ name: 'SoC', type: 'uint16', size: 1, sf: 'SoC_SF' }] }] }, /SoC scales by SoC_SF, which is not a/],
+    ['overlapping registers', { name: 'x', kind: 'battery', blocks: [
+      { model: 802, address: 0, points: [{ name: 'SoC', type: 'u16', size: 1 }, { name: 'V', type: 'u16', size: 1 }] },
+      { model: 805, address: 1, points: [{ name: 'CellTmpMax', type: 's16', size: 1 }] }] }, /blocks\.0 \(model 802 at 0\) and blocks\.1 \(model 805 at 1\) overlap \(registers 1\.\.1\)/],
+    ['an unknown type', { name: 'x', kind: 'battery', blocks: [{ model: 802, address: 0, points: [{ name: 'SoC', type: 'u24', size: 1 }] }] }, /blocks\.0\.points\.0\.type/],
+  ];
+  for (const [what, profile, problem] of badProfiles) {
+    it(`refuses a profile with ${what}: red status, an error naming the problem in the log, and no poll`, async () => {
+      await helper.load(ourNodes, flow(JSON.stringify(profile)) as never);
+      const dev = helper.getNode('dev');
+      // The constructor reported it.
+      const shown = statusesShown(dev);
+      assert.ok(shown.some((s) => s?.fill === 'red'), JSON.stringify(shown));
+      const logged = (dev.error as unknown as { getCalls(): { thisValue: unknown; args: unknown[] }[] }).getCalls()
+        .filter((c) => c.thisValue === dev).map((c) => String(c.args[0]));
+      assert.ok(logged.some((m) => problem.test(m)), JSON.stringify(logged));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(server.stats.requests, 0);
+    });
+  }
 });

@@ -13,6 +13,9 @@ import type { DeviceInfo } from './common-model';
 import { SunSpecImage } from './image';
 import { meterModels } from './meter';
 import { pcsModels } from './pcs';
+import { modelValuesOf, withVendorMaps } from './vendor-map';
+import type { Profile } from '../../../domain/sunspec/profile';
+import type { RegisterBank } from '../modbus/register-bank';
 
 export type { DeviceInfo } from './common-model';
 
@@ -54,4 +57,14 @@ export function siteImages(site: Site, info: DeviceInfo, battery: BatteryVariant
     [UNIT.PCS, new SunSpecImage(pcsModels(site, info))],
     [UNIT.METER, new SunSpecImage(meterModels(site, info))],
   ]);
+}
+
+/**
+ * The site's units as served: the SunSpec images, and with `profiles` (a library family, e.g.
+ * victron-gx) their vendor maps too, on the units the profiles name (beside SunSpec on a shared unit).
+ */
+export function servedUnits(site: Site, info: DeviceInfo, images: ReadonlyMap<number, SunSpecImage>, profiles: readonly Profile[]): Map<number, RegisterBank> {
+  if (profiles.length === 0) return new Map(images);
+  const values = modelValuesOf([...batteryModels(site, info), ...pcsModels(site, info), ...meterModels(site, info)]);
+  return withVendorMaps(images, profiles, { values, pcs: site.pcs });
 }
