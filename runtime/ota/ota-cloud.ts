@@ -12,7 +12,7 @@ import { OTA_STATUS_FILTER, OtaStatusSchema, type OtaNotice, type OtaStatus } fr
 import { loadOrCreateFleetCa, ProvisioningService, type FleetCa } from './provisioning';
 import { RolloutController } from './rollout';
 import { bundleStoreDir } from './bundle-store';
-import { loadOrCreateSigningKey, manifestSignatureValid, readSigningPublicKey } from './signing-key';
+import { manifestSignatureValid, readSigningPublicKey, readSigningPublicPem } from './signing-key';
 
 /** How the cloud reaches the sites: publish a notice, hear the agents' reports. */
 export interface OtaTransport {
@@ -103,7 +103,8 @@ export class OtaCloud {
     const provisioning = new ProvisioningService({
       db: o.db, mqttUrl: o.mqttUrl, ...(o.now ? { now: o.now } : {}),
       ca: () => (ca ??= loadOrCreateFleetCa(o.dataDir)),
-      fleetKeyPem: () => loadOrCreateSigningKey(o.dataDir).publicPem,
+      // Only the public half: the private one may live with an offline signer.
+      fleetKeyPem: () => readSigningPublicPem(o.dataDir),
       currentBundle: (siteId) => cloud?.currentBundleNotice(siteId) ?? null,
     });
     cloud = new OtaCloud(o, provisioning);
