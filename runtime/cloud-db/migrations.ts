@@ -131,5 +131,7 @@ export const MIGRATIONS: readonly string[] = [
     serial TEXT PRIMARY KEY, site_id TEXT NOT NULL, device_serial TEXT NOT NULL,
     issued_at INTEGER NOT NULL, not_after INTEGER NOT NULL, revoked_at INTEGER, revoked_by TEXT, reason TEXT);
   CREATE INDEX device_certificates_site ON device_certificates (site_id);
-  CREATE TABLE revoked_sites (site_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, revoked_by TEXT, reason TEXT);`,
+  CREATE TABLE revoked_sites (site_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, revoked_by TEXT, reason TEXT);
+  -- The organisation a claim gives the site to: the claim, not the first to type an id, decides.
+  ALTER TABLE ota_claims ADD COLUMN org_id TEXT;`,
 ];

@@ -11,7 +11,7 @@ import { createHash, createPrivateKey, randomBytes, webcrypto } from 'node:crypt
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { CloudDb } from '../cloud-db/cloud-db';
+import { DEFAULT_ORG_ID, type CloudDb } from '../cloud-db/cloud-db';
 import { DEVICE_CERT_DAYS, P256, ProvisionRequestSchema, RENEW_WITHIN_DAYS, RenewRequestSchema, type ProvisionRequest, type ProvisionResponse, type RenewResponse } from './provisioning-client';
 import { certificateRecord, recordCertificate } from './revocations';
 import { otaDir } from './signing-key';
@@ -148,10 +148,10 @@ export class ProvisioningService {
   }
 
   /** A claim token for one site: shown once, stored as its hash, one use, valid `ttlMs`. */
-  createClaim(siteId: string, ttlMs: number, by: string | null): { token: string; expiresAt: number } {
+  createClaim(siteId: string, ttlMs: number, by: string | null, orgId: string = DEFAULT_ORG_ID): { token: string; expiresAt: number } {
     const token = randomBytes(24).toString('base64url');
     const expiresAt = this.now() + ttlMs;
-    this.o.db.prepare('INSERT INTO ota_claims (token_hash, site_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash(token), siteId, by, this.now(), expiresAt);
+    this.o.db.prepare('INSERT INTO ota_claims (token_hash, site_id, created_by, created_at, expires_at, org_id) VALUES (?, ?, ?, ?, ?, ?)').run(tokenHash(token), siteId, by, this.now(), expiresAt, orgId);
     return { token, expiresAt };
   }
 
@@ -176,13 +176,16 @@ export class ProvisioningService {
     const claim = db.transaction(() => {
       const allowed = db.prepare('SELECT 1 FROM ota_serials WHERE serial = ?').get(req.serial) !== undefined;
       const c = db.prepare('SELECT * FROM ota_claims WHERE token_hash = ?').get(tokenHash(req.claimToken)) as
-        | { site_id: string; expires_at: number; used_at: number | null }
+        | { site_id: string; expires_at: number; used_at: number | null; org_id: string | null }
         | undefined;
       if (!c || !allowed) throw REFUSED();
       if (c.used_at !== null) throw new ProvisioningError(409, 'claim_used', 'this claim token was already used');
       if (c.expires_at <= this.now()) throw new ProvisioningError(403, 'claim_expired', 'this claim token has expired');
       if (db.prepare('SELECT 1 FROM ota_devices WHERE serial = ?').get(req.serial)) throw new ProvisioningError(409, 'serial_provisioned', `serial ${req.serial} is already provisioned`);
       db.prepare('UPDATE ota_claims SET used_at = ?, used_serial = ? WHERE token_hash = ?').run(this.now(), req.serial, tokenHash(req.claimToken));
+      // The site is the claim's organisation's from now on, whoever registered its id before.
+      const orgId = c.org_id ?? DEFAULT_ORG_ID;
+      db.prepare('INSERT INTO sites (id, org_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET org_id = excluded.org_id').run(c.site_id, orgId, c.site_id, this.now());
       return c;
     })();
     const cert = await issueCertificate(ca, csr.publicKey, claim.site_id, 'client');
