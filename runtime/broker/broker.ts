@@ -113,7 +113,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   // Who each connected client is: a client id held by a live connection of another user is refused
   // (aedes would otherwise close the holder and hand the id over).
   const identities = new WeakMap<Client, string>();
-  let live: Aedes | undefined;
+  const live: { broker?: Aedes } = {};
 
   const broker = await Aedes.createBroker({
     ...opts.aedes,
@@ -145,7 +145,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         return;
       }
       // aedes keeps connected clients by id in `clients` (not in its typings).
-      const holder = (live as unknown as { clients?: Record<string, Client | undefined> } | undefined)?.clients?.[client.id];
+      const holder = (live.broker as unknown as { clients?: Record<string, Client | undefined> } | undefined)?.clients?.[client.id];
       const owner = sessionOwner.get(client.id) ?? (holder && holder !== client ? identities.get(holder) : undefined);
       if (owner !== undefined && owner !== identity) {
         stats.refusedConnections++;
@@ -191,7 +191,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
   });
 
-  live = broker;
+  live.broker = broker;
   const sockets = new Set<Socket>();
   const accept = (socket: Socket): void => {
     sockets.add(socket);
