@@ -2,7 +2,7 @@
 // cloud API over HTTP (and over HTTPS with a certificate from the fleet CA) and real `lifo4 agent`
 // processes that hold the fleet's signing key and CA before they are provisioned.
 import { strict as assert } from 'node:assert';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import express from 'express';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { issueCertificate, loadOrCreateFleetCa } from '../../runtime/ota/provisioning';
-import { makeCsr } from '../../runtime/ota/provisioning-client';
+import { makeCsr, renewCertificate } from '../../runtime/ota/provisioning-client';
 import { loadOrCreateSigningKey, otaDir } from '../../runtime/ota/signing-key';
 import { call, createUser, login, startHarness, type Harness } from '../runtime/api/harness';
 import { Lifo4Process } from '../integration/lifo4-process';
@@ -95,6 +95,16 @@ describe('security: provisioning trust, site ids and device certificates (cloud 
     const ok = await agent(['--provision-url', httpsUrl, '--trust-key', trustKey(), '--ca', trustCa(), '--claim-token', token, '--serial', 'SN-TLS']);
     assert.equal(ok.provisioned, true, ok.proc.output);
     assert.equal(identityWritten(ok.dir), true);
+    // The device renews over the same https channel, checked against the same CA.
+    await ok.proc.stop('SIGKILL');
+    const crt = join(ok.dir, 'data', 'identity', 'client.crt');
+    const before = readFileSync(crt, 'utf8');
+    assert.equal(await renewCertificate({ dir: ok.dir, apiUrl: httpsUrl, insecure: false }), false, 'not yet: 180 days left');
+    assert.equal(await renewCertificate({ dir: ok.dir, apiUrl: httpsUrl, insecure: false, now: Date.now() + 160 * 86_400_000 }), true);
+    const renewed = new x509.X509Certificate(readFileSync(crt, 'utf8'));
+    assert.notEqual(renewed.serialNumber, new x509.X509Certificate(before).serialNumber);
+    assert.equal(renewed.subjectName.getField('CN')[0], 'site-tls');
+    await assert.rejects(renewCertificate({ dir: ok.dir, apiUrl: `${h.url}/api/v1`, insecure: false, force: true }), /must be https/);
   });
 
   it('refuses a provisioning answer whose signing key differs from the trusted one, and adopts nothing', async () => {
