@@ -1,7 +1,9 @@
 // The embedded MQTT broker the cloud process runs by default: aedes on one TCP (or TLS) port,
 // every client authenticated (a site with its site id as username, or the cloud service account),
 // every publish, subscription and delivery held to the ACL in acl.ts, the same rules
-// deploy/mosquitto/acl gives Mosquitto, and incoming packets bounded in size.
+// deploy/mosquitto/acl gives Mosquitto, and incoming packets bounded in size. Client ids are bound
+// to their account (acl.ts mayUseClientId), and revoked sites and device certificates are refused
+// on every CONNECT (isRevoked, runtime/ota/revocations.ts).
 //
 // One difference from Mosquitto, by aedes' design: a refused PUBLISH closes the client's connection
 // (MQTT 3.1.1 section 3.3.5 lets a server either drop the message or disconnect), where Mosquitto
