@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { SiteIdSchema } from './domain/contracts';
 
 export const ROLES = ['all', 'edge', 'cloud', 'sim'] as const;
 export type Role = (typeof ROLES)[number];
@@ -54,8 +55,9 @@ const numberText = z
 const port = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(65535));
 const text = z.string().trim().min(1);
 const host = text.refine((h) => isIP(h) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(h));
-// A site id becomes an MQTT topic level (lifo4/<siteId>/telemetry), so no '/', '+' or '#'.
-const siteId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+// A site id becomes an MQTT topic level (lifo4/<siteId>/telemetry), so no '/', '+' or '#', and
+// the reserved ids are refused (domain/contracts.ts).
+const siteId = SiteIdSchema;
 const speed = z.union([z.number(), numberText]).pipe(z.number().positive().max(10000));
 const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max(2 ** 31 - 1));
 const simProfile = z.string().regex(/^[a-z0-9-]{1,64}$/);

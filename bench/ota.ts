@@ -103,7 +103,9 @@ async function main(): Promise<void> {
         const dir = join(root, 'edges', siteId);
         dirs.push(dir);
         const t0 = Date.now();
-        const p = new Lifo4Process(['agent', '--dir', dir, '--provision-url', api, '--claim-token', claim.token, '--serial', `SN-${siteId}`, '--health-window-s', String(healthS)], { LIFO4_OTA_KILL_AT: '' });
+        // One machine, plain http: the lab flag, with the fleet's key and CA the devices would ship with.
+        const trust = ['--insecure-provisioning', '--trust-key', join(otaDir(dataDir), 'fleet-signing.pub'), '--ca', join(otaDir(dataDir), 'fleet-ca.crt')];
+        const p = new Lifo4Process(['agent', '--dir', dir, '--provision-url', api, ...trust, '--claim-token', claim.token, '--serial', `SN-${siteId}`, '--health-window-s', String(healthS)], { LIFO4_OTA_KILL_AT: '' });
         agents[i] = p;
         await until(() => { try { return readState(dir).committed?.version === '1.0.0' ? true : undefined; } catch { return undefined; } }, 300_000, `${siteId} provisioned`);
         provisionS.push((Date.now() - t0) / 1000);

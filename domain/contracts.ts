@@ -280,7 +280,26 @@ export type SitePlan = z.infer<typeof SitePlanSchema>;
 
 // ---------------------------------------------------------------- edge <-> cloud (MQTT, topics in topics.ts)
 
-export const SiteIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'siteId: letters, digits, _ and - only');
+/** The broker's service account: its username, never a site's id. */
+export const CLOUD_USERNAME = 'cloud';
+
+/**
+ * Whether a site id is reserved for the system itself: the broker's service account ("cloud",
+ * which has full broker access) and the "lifo4" prefix that the cloud's and the edge flow's MQTT
+ * client ids start with (runtime/broker/acl.ts binds a site's client ids to its own id). Refused
+ * everywhere a site id is accepted, because every such place parses it with SiteIdSchema.
+ */
+export function isReservedSiteId(id: string): boolean {
+  const lower = id.toLowerCase();
+  return lower === CLOUD_USERNAME || lower.startsWith('lifo4');
+}
+
+export const SiteIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'siteId: letters, digits, _ and - only')
+  .refine((id) => !isReservedSiteId(id), { message: `siteId: "${CLOUD_USERNAME}" and ids beginning with "lifo4" are reserved` });
 
 /** The largest MQTT payload either side accepts; a larger one is rejected unread and counted. */
 export const MAX_MQTT_PAYLOAD_BYTES = 256 * 1024;

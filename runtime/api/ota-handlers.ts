@@ -3,13 +3,15 @@
 // credential) and writes its own audit rows, since no user stands behind it.
 import { RolloutError, type RolloutConfigInput } from '../ota/rollout';
 import { ProvisioningError } from '../ota/provisioning';
+import { revokeSite } from '../ota/revocations';
 import type { OtaCloud } from '../ota/ota-cloud';
+import { DEFAULT_ORG_ID } from '../cloud-db/cloud-db';
 import { ApiError, conflict, notFound, unavailable } from './errors';
 import type { Handlers, Services } from './services';
 
 type OtaRoutes =
   | 'otaBundles' | 'otaDeployments' | 'otaCreateDeployment' | 'otaDeployment' | 'otaPause' | 'otaResume' | 'otaAbort'
-  | 'otaCreateClaim' | 'otaAllowSerials' | 'otaProvision';
+  | 'otaCreateClaim' | 'otaAllowSerials' | 'otaProvision' | 'otaRenew' | 'revokeSite';
 
 function rolloutError(err: unknown): never {
   if (err instanceof RolloutError) throw err.code === 'not_found' ? notFound(err.message.replace(/^no /, '')) : conflict(err.message);
@@ -74,15 +76,38 @@ export function otaHandlers(s: Services, ota: OtaCloud): Pick<Handlers, OtaRoute
     },
 
     otaCreateClaim({ body, principal }) {
-      s.sites.ensure(body.siteId);
-      const claim = ota.provisioning.createClaim(body.siteId, Math.round((body.ttlHours ?? 72) * 3_600_000), principal.email);
+      // The claim decides the site's organisation (provisioning moves it there): by default the one
+      // it is registered in, else the default one. An unknown id is registered only at provisioning.
+      const orgId = body.orgId ?? s.sites.get(body.siteId)?.org_id ?? DEFAULT_ORG_ID;
+      if (s.db.prepare('SELECT 1 FROM orgs WHERE id = ?').get(orgId) === undefined) throw notFound(`organisation ${orgId}`);
+      const claim = ota.provisioning.createClaim(body.siteId, Math.round((body.ttlHours ?? 72) * 3_600_000), principal.email, orgId);
       // The token is in the answer only, never in the audit log.
       return { status: 201, body: { siteId: body.siteId, token: claim.token, expiresAt: new Date(claim.expiresAt).toISOString() }, audit: { target: body.siteId } };
+    },
+
+    // An ADMIN revokes a site of their organisation (the route's scope), a SUPER_ADMIN any site.
+    revokeSite({ params, body, principal }) {
+      const certificates = revokeSite(s.db, params.id, principal.email, body.reason ?? null);
+      return { body: { siteId: params.id, revokedCertificates: certificates }, audit: { target: params.id, details: { certificates, reason: body.reason ?? null } } };
     },
 
     otaAllowSerials({ body }) {
       const added = ota.provisioning.allowSerials(body.serials, body.note);
       return { body: { added, serials: body.serials.length }, audit: { details: { added, serials: body.serials.slice(0, 20) } } };
+    },
+
+    async otaRenew({ body, ip }) {
+      try {
+        const r = await ota.provisioning.renew(body);
+        s.audit.write({ action: 'otaRenew', ip, target: r.siteId, outcome: 'success', status: 200, details: { serial: r.deviceSerial } });
+        return { body: { certificate: r.certificate, caChain: r.caChain } };
+      } catch (err) {
+        if (err instanceof ProvisioningError) {
+          s.audit.write({ action: 'otaRenew', ip, outcome: err.status === 400 ? 'failure' : 'denied', status: err.status, details: { error: err.code } });
+          throw new ApiError(err.status, err.code, err.message);
+        }
+        throw err;
+      }
     },
 
     async otaProvision({ body, ip }) {

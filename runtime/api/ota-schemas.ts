@@ -25,6 +25,8 @@ export const EmptyBody = z.strictObject({});
 
 export const CreateClaimBody = z.strictObject({
   siteId: SiteIdSchema,
+  /** The organisation the site belongs to once a device is provisioned with the claim (default: the site's, else the default one). */
+  orgId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').optional(),
   /** Validity of the claim token, hours (default 72). */
   ttlHours: z.number().min(0.01).max(24 * 90).optional(),
 });
@@ -36,3 +38,5 @@ export const AllowSerialsBody = z.strictObject({
 
 /** Validated by the provisioning service itself (it answers its own 400/403/409). */
 export const ProvisionBody = z.looseObject({});
+
+export const RevokeSiteBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() });

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { CommandAckSchema, RoleSchema, SiteIdSchema } from '../../domain/contracts';
 import { isFieldName } from '../../io/timeseries/fields';
 import { ALARM_STATES } from './alarms';
-import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody } from './ota-schemas';
+import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody, RevokeSiteBody } from './ota-schemas';
 import { MlForecastQuery, MlModelsQuery, MlPeriodQuery } from './ml-schemas';
 import { PasswordSchema } from './passwords';
 import type { Permission } from '../../domain/permissions';
@@ -196,6 +196,10 @@ export const ROUTES = {
     body: z.strictObject({ name: z.string().trim().min(1).max(128).optional(), lat: lat.nullable().optional(), lon: lon.nullable().optional() }).refine(atLeastOne, 'nothing to change'),
     summary: 'rename a site or place it on the map',
   }),
+  revokeSite: route({
+    method: 'post', path: '/sites/:id/revoke', tag: 'sites', access: 'sites:manage', params: SiteParams, scope: 'site', body: RevokeSiteBody, audit: true, status: 200,
+    summary: "revoke the site's device certificates and refuse its password at the broker (a new device needs a new claim)",
+  }),
   latestTelemetry: route({ method: 'get', path: '/sites/:id/telemetry/latest', tag: 'telemetry', access: 'telemetry:read', params: SiteParams, scope: 'site', status: 200, summary: "the site's newest record, flattened to fields" }),
   telemetryHistory: route({
     method: 'get', path: '/sites/:id/telemetry', tag: 'telemetry', access: 'telemetry:read', params: SiteParams, query: TelemetryQuery, scope: 'site', status: 200,
@@ -272,6 +276,10 @@ export const ROUTES = {
   otaProvision: route({
     method: 'post', path: '/ota/provision', tag: 'ota', access: 'public', body: ProvisionBody, status: 200,
     summary: 'zero-touch provisioning: claim token + serial + P-256 CSR -> client certificate, CA chain, broker, fleet key, first bundle (a claim works once)',
+  }),
+  otaRenew: route({
+    method: 'post', path: '/ota/renew', tag: 'ota', access: 'public', body: ProvisionBody, status: 200,
+    summary: "a device's new client certificate: its current, unrevoked certificate + a CSR for the same key -> certificate, CA chain",
   }),
 
   // forecasts, state of health, anomaly scores, model versions: whoever reads the site's telemetry

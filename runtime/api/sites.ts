@@ -64,7 +64,9 @@ export class SiteStore {
   }
 
   create(s: { id: string; orgId: string; name?: string | undefined; lat?: number | undefined; lon?: number | undefined }): SiteRow {
-    if (this.get(s.id)) throw conflict(`site ${s.id} exists`);
+    // One answer whether the id is this organisation's, another's or held by a claim: it does not
+    // say whose. (Ownership is decided by claims: provisioning moves a site to its claim's organisation.)
+    if (this.get(s.id)) throw conflict(`site id ${s.id} is not available`);
     if (this.db.prepare('SELECT 1 FROM orgs WHERE id = ?').get(s.orgId) === undefined) throw notFound(`organisation ${s.orgId}`);
     this.db
       .prepare('INSERT INTO sites (id, org_id, name, lat, lon, created_at) VALUES (?, ?, ?, ?, ?, ?)')

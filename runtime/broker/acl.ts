@@ -7,11 +7,11 @@
 // (retained), and reads the commands, telemetry acks and OTA notices addressed to it. The cloud service account reads and
 // writes everything under lifo4/, including shared subscriptions ($share/<group>/lifo4/...) that
 // spread the ingest over several cloud runtimes. Nobody else gets in.
-import { SiteIdSchema } from '../../domain/contracts';
+import { CLOUD_USERNAME, SiteIdSchema } from '../../domain/contracts';
 import { TOPIC_ROOT } from '../../domain/topics';
 
-/** The username of the cloud runtimes' service account; no site may use it as its id. */
-export const CLOUD_USERNAME = 'cloud';
+/** The username of the cloud runtimes' service account; no site may use it as its id (domain/contracts.ts). */
+export { CLOUD_USERNAME };
 
 /** Topic suffixes under lifo4/<siteId>/ a site may publish to (domain/topics.ts). */
 export const SITE_PUBLISH = ['telemetry', 'state', 'alarm', 'cmd/ack', 'plan', 'ota/status'] as const;
@@ -30,6 +30,19 @@ export function principalOf(username: string | undefined): Principal | null {
 /** Whether `siteId` can be a site's username (a valid site id that is not the cloud account). */
 export function isSiteUsername(siteId: string): boolean {
   return siteId !== CLOUD_USERNAME && SiteIdSchema.safeParse(siteId).success;
+}
+
+/**
+ * Whether `principal` may connect with `clientId`. A site's client ids derive from its own id: the
+ * id itself, `<siteId>:<anything>` (':' cannot occur in a site id, so no two sites share one) or
+ * `lifo4-edge-<siteId>` (what the edge flow's MQTT link names itself, nodes/mqtt-link/link.ts; no
+ * site id begins with "lifo4"). So a site cannot take over the cloud's OTA or ingest client id,
+ * nor another site's. The cloud runtimes choose their own.
+ */
+export function mayUseClientId(principal: Principal, clientId: string): boolean {
+  if (principal.kind === 'cloud') return true;
+  const id = principal.siteId;
+  return clientId === id || clientId.startsWith(`${id}:`) || clientId === `lifo4-edge-${id}`;
 }
 
 const ROOT_PREFIX = `${TOPIC_ROOT}/`;

@@ -1,7 +1,9 @@
 // The embedded MQTT broker the cloud process runs by default: aedes on one TCP (or TLS) port,
 // every client authenticated (a site with its site id as username, or the cloud service account),
 // every publish, subscription and delivery held to the ACL in acl.ts, the same rules
-// deploy/mosquitto/acl gives Mosquitto, and incoming packets bounded in size.
+// deploy/mosquitto/acl gives Mosquitto, and incoming packets bounded in size. Client ids are bound
+// to their account (acl.ts mayUseClientId), and revoked sites and device certificates are refused
+// on every CONNECT (isRevoked, runtime/ota/revocations.ts).
 //
 // One difference from Mosquitto, by aedes' design: a refused PUBLISH closes the client's connection
 // (MQTT 3.1.1 section 3.3.5 lets a server either drop the message or disconnect), where Mosquitto
@@ -11,7 +13,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Aedes, AedesOptions, AuthenticateError, Client } from 'aedes' with { 'resolution-mode': 'import' };
 import { MAX_MQTT_PAYLOAD_BYTES } from '../../domain/contracts';
-import { type Principal, mayPublish, maySubscribe, principalOf } from './acl';
+import { type Principal, mayPublish, maySubscribe, mayUseClientId, principalOf } from './acl';
 import { type CredentialSource, hashSecret, lookupOf, verifyPassword } from './credentials';
 import { LimitedConnection } from './frame-limit';
 
@@ -48,12 +50,17 @@ export interface BrokerOptions {
   mqtts?: { port: number; tls: BrokerTlsOptions };
   /** Largest packet accepted (fixed header excluded). Default MAX_MQTT_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES. */
   maxPacketBytes?: number;
+  /**
+   * Whether a client is revoked (runtime/ota/revocations.ts): its username, and with mTLS the serial
+   * of its certificate (hex, upper case, no leading zeros). Asked on every CONNECT.
+   */
+  isRevoked?: (who: { username: string; certificateSerial: string | undefined }) => boolean;
   /** Further aedes options (concurrency, drainTimeout, ...); the auth hooks are ours. */
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
 }
 
 export interface BrokerStats {
-  /** CONNECTs refused: unknown user, wrong password, no usable identity, client id of another user. */
+  /** CONNECTs refused: unknown user, wrong password, no usable identity, revoked, client id of another user. */
   refusedConnections: number;
   /** PUBLISHes refused by the ACL or for an oversized payload (the client is disconnected). */
   rejectedPublishes: number;
@@ -85,13 +92,20 @@ const SHARED_SUBSCRIPTION = /^\$share\/[^/+#]+\/(.+)$/;
 // Checked against when the username is unknown, so an unknown user costs as much as a wrong password.
 const UNKNOWN_USER_HASH = hashSecret('no such user');
 
-function certificateIdentity(client: Client): string | undefined {
+/** The CN and serial of the client's verified certificate, if it presented one. */
+function peerCertificate(client: Client): { cn: string | undefined; serial: string } | undefined {
   const conn = client.conn;
   const socket = conn instanceof LimitedConnection ? conn.socket : conn;
   const tls = socket as Partial<TLSSocket>;
   if (typeof tls.getPeerCertificate !== 'function' || !tls.authorized) return undefined;
-  const cn = tls.getPeerCertificate().subject?.CN;
-  return typeof cn === 'string' ? cn : undefined;
+  const peer = tls.getPeerCertificate();
+  const cn = peer.subject?.CN;
+  return { cn: typeof cn === 'string' ? cn : undefined, serial: normalSerial(peer.serialNumber ?? '') };
+}
+
+/** A certificate serial as compared everywhere: hex, upper case, no leading zeros. */
+export function normalSerial(hex: string): string {
+  return hex.replace(/[^0-9a-fA-F]/g, '').toUpperCase().replace(/^0+(?=.)/, '');
 }
 
 export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
@@ -105,13 +119,18 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   // Which user a persistent session's client id belongs to: such a session (clean: false) holds
   // queued commands, so one user must not take over another's session by reusing its client id.
   const sessionOwner = new Map<string, string>();
+  // Who each connected client is: a client id held by a live connection of another user is refused
+  // (aedes would otherwise close the holder and hand the id over).
+  const identities = new WeakMap<Client, string>();
+  const live: { broker?: Aedes } = {};
 
   const broker = await Aedes.createBroker({
     ...opts.aedes,
     authenticate: (client, username, password, done) => {
       let identity: string | undefined;
+      const peer = peerCertificate(client);
       if (byIdentity) {
-        identity = certificateIdentity(client);
+        identity = peer?.cn;
       } else {
         const hash = username === undefined ? undefined : lookup(username);
         const ok = verifyPassword(password ?? Buffer.alloc(0), hash ?? UNKNOWN_USER_HASH) && hash !== undefined;
@@ -123,7 +142,20 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         done(refused(byIdentity ? 5 : 4, byIdentity ? 'no usable client certificate identity' : 'bad username or password'), false);
         return;
       }
-      const owner = sessionOwner.get(client.id);
+      if (opts.isRevoked?.({ username: identity, certificateSerial: peer?.serial })) {
+        stats.refusedConnections++;
+        done(refused(5, `${identity}: revoked`), false);
+        return;
+      }
+      // A client id is bound to its account for every session, clean or not (acl.ts).
+      if (!mayUseClientId(principal, client.id)) {
+        stats.refusedConnections++;
+        done(refused(2, `client id ${client.id} is not one of ${identity}'s`), false);
+        return;
+      }
+      // aedes keeps connected clients by id in `clients` (not in its typings).
+      const holder = (live.broker as unknown as { clients?: Record<string, Client | undefined> } | undefined)?.clients?.[client.id];
+      const owner = sessionOwner.get(client.id) ?? (holder && holder !== client ? identities.get(holder) : undefined);
       if (owner !== undefined && owner !== identity) {
         stats.refusedConnections++;
         done(refused(2, `client id ${client.id} belongs to another user`), false);
@@ -132,6 +164,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       // Only persistent sessions have anything to take over; clean ones would only grow the map.
       if (!client.clean) sessionOwner.set(client.id, identity);
       principals.set(client, principal);
+      identities.set(client, identity);
       done(null, true);
     },
     authorizePublish: (client, packet, done) => {
@@ -167,6 +200,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
   });
 
+  live.broker = broker;
   const sockets = new Set<Socket>();
   const accept = (socket: Socket): void => {
     sockets.add(socket);

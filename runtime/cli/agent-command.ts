@@ -1,6 +1,12 @@
 // `lifo4 agent`: the edge agent (runtime/ota/edge-agent.ts). It provisions the device on first
 // start when it holds only a claim token, then takes OTA notices and supervises the runtime of the
 // `current` release. systemd runs it as edge-image/lifo4-agent.service.
+//
+// Provisioning trusts only what the device already holds: the fleet signing public key and the fleet
+// CA certificate, shipped in <dir>/trust/ (fleet-signing.pub, ca.crt) or given with --trust-key and
+// --ca; the cloud's answer must match them (runtime/ota/provisioning-client.ts). http provisioning and
+// mqtt:// brokers need --insecure-provisioning, for a lab. `lifo4 start` never provisions: it hands
+// its agent the trusted key from the shared data dir with --fleet-key, on one machine.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -10,6 +16,9 @@ interface AgentFlags {
   dir: string;
   siteId?: string;
   fleetKey?: string;
+  trustKey?: string;
+  ca?: string;
+  insecureProvisioning?: boolean;
   mqttUrl?: string;
   mqttUsername?: string;
   mqttPasswordFile?: string;
@@ -31,7 +40,10 @@ export function addAgentCommand(program: Command): Command {
     .description('edge agent: provisioning, signed OTA updates with rollback, and supervision of the edge runtime')
     .addOption(new Option('--dir <DIR>', 'agent folder: releases, current/previous links, state.json, data').env('LIFO4_AGENT_DIR').default('/var/lib/lifo4'))
     .addOption(new Option('--site-id <ID>', 'site id (default: the one assigned at provisioning)').env('LIFO4_SITE_ID'))
-    .addOption(new Option('--fleet-key <FILE>', 'fleet public key (default: <dir>/data/identity/fleet-signing.pub from provisioning)'))
+    .addOption(new Option('--trust-key <FILE>', 'fleet signing public key the device trusts (default <dir>/trust/fleet-signing.pub, then the one kept at provisioning)').env('LIFO4_TRUST_KEY'))
+    .addOption(new Option('--fleet-key <FILE>', 'same as --trust-key').hideHelp())
+    .addOption(new Option('--ca <FILE>', 'fleet CA certificate the device trusts for provisioning (default <dir>/trust/ca.crt)').env('LIFO4_TRUST_CA'))
+    .addOption(new Option('--insecure-provisioning', 'LAB ONLY: allow an http provisioning URL and an mqtt:// broker, and adopt the CA the cloud sends when none is trusted'))
     .addOption(new Option('--mqtt-url <URL>', 'broker (default: the one assigned at provisioning)').env('LIFO4_MQTT_URL'))
     .addOption(new Option('--mqtt-username <NAME>', 'MQTT username (default: the site id)'))
     .addOption(new Option('--mqtt-password-file <FILE>', 'file holding the MQTT password (or env LIFO4_AGENT_MQTT_PASSWORD)'))
@@ -46,24 +58,38 @@ export function addAgentCommand(program: Command): Command {
     .addOption(new Option('--data <DIR>', 'persistent data folder of the runtime (default <dir>/data)'))
     .addOption(new Option('--install <BUNDLE>', 'factory install: a bundle folder installed and committed when no release is installed yet'))
     .action(async (o: AgentFlags) => {
-      const [{ EdgeAgent, AGENT_STEPS }, { readPublicKey }, { readIdentity, provisionDevice, identityDir }] = await Promise.all([
+      const [{ EdgeAgent, AGENT_STEPS }, { readPublicKey }, { readIdentity, provisionDevice, identityDir, renewCertificate }] = await Promise.all([
         import('../ota/edge-agent.js'), import('../ota/signing-key.js'), import('../ota/provisioning-client.js'),
       ]);
       const dir = resolve(o.dir);
+      const insecure = o.insecureProvisioning === true;
+      if (insecure) {
+        console.error('lifo4 agent: WARNING: --insecure-provisioning: provisioning and certificate renewal may run over plain http and the broker over plain mqtt; anyone on the path can read and change them. Lab use only.');
+      }
+      const shipped = (name: string) => (existsSync(join(dir, 'trust', name)) ? join(dir, 'trust', name) : undefined);
+      const trustKeyFile = o.trustKey ?? o.fleetKey;
       let identity = readIdentity(dir);
       let firstBundle: import('../ota/messages').OtaNotice | null = null;
       if (!identity && o.provisionUrl !== undefined) {
         const claim = o.claimToken ?? (existsSync(join(dir, 'claim-token')) ? readFileSync(join(dir, 'claim-token'), 'utf8').trim() : undefined);
         if (!claim) throw new Error('provisioning needs --claim-token or <dir>/claim-token');
         const serial = o.serial ?? readFileSync('/etc/machine-id', 'utf8').trim();
-        const provisioned = await provisionDevice({ dir, apiUrl: o.provisionUrl, claimToken: claim, serial });
+        const keyFile = trustKeyFile ?? shipped('fleet-signing.pub');
+        if (keyFile === undefined) throw new Error('provisioning needs the fleet signing public key the device trusts: --trust-key FILE or <dir>/trust/fleet-signing.pub');
+        const caFile = o.ca ?? shipped('ca.crt');
+        const provisioned = await provisionDevice({
+          dir, apiUrl: o.provisionUrl, claimToken: claim, serial, insecure,
+          fleetKeyPem: readPublicKey(readFileSync(keyFile)).export({ type: 'spki', format: 'pem' }).toString(),
+          ...(caFile !== undefined ? { caPem: readFileSync(caFile, 'utf8') } : {}),
+        });
         identity = provisioned;
         firstBundle = provisioned.bundle;
         console.log(`lifo4 agent: provisioned as site ${identity.siteId}`);
       }
       const siteId = o.siteId ?? identity?.siteId;
       if (!siteId) throw new Error('no site id: pass --site-id or provision with --provision-url and a claim token');
-      const keyFile = o.fleetKey ?? join(identityDir(dir), 'fleet-signing.pub');
+      const keyFile = trustKeyFile ?? (identity ? join(identityDir(dir), 'fleet-signing.pub') : shipped('fleet-signing.pub'));
+      if (keyFile === undefined) throw new Error('no fleet signing key to check updates with: --trust-key FILE, <dir>/trust/fleet-signing.pub, or provisioning');
       const fleetKey = readPublicKey(readFileSync(keyFile));
       const url = o.mqttUrl ?? identity?.mqttUrl;
       const read = (f: string | undefined) => (f !== undefined ? readFileSync(f) : undefined);
@@ -99,6 +125,22 @@ export function addAgentCommand(program: Command): Command {
           if (process.send && process.connected) process.send(m);
         },
       });
+      // The device certificate is renewed before it ends, where it was provisioned; the new one is
+      // used from a new connection. A failed renewal is retried; the old certificate stays valid.
+      const renewUrl = o.provisionUrl ?? identity?.apiUrl;
+      const renew = async (): Promise<void> => {
+        if (renewUrl === undefined || !url?.startsWith('mqtts:') || o.mqttCert !== undefined) return;
+        try {
+          if (await renewCertificate({ dir, apiUrl: renewUrl, insecure })) {
+            console.log('lifo4 agent: device certificate renewed');
+            await agent.reconnectMqtt({ cert: readFileSync(join(identityDir(dir), 'client.crt')) });
+          }
+        } catch (err) {
+          console.error(`lifo4 agent: certificate renewal: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      };
+      const renewTimer = setInterval(() => void renew(), 12 * 3_600_000);
+      renewTimer.unref();
       if (o.install !== undefined) await agent.installLocal(resolve(o.install));
       // The committed runtime stopped on a configuration error: so does the agent, with the same
       // exit code, so that its supervisor (systemd, `lifo4 start`) shows the runtime's message.
@@ -108,6 +150,7 @@ export function addAgentCommand(program: Command): Command {
         process.kill(process.pid, 'SIGTERM');
       });
       await agent.start();
+      await renew();
       // The first bundle installs through the same OTA path as every later one.
       if (firstBundle) agent.acceptNotice(firstBundle);
       await new Promise<void>((done) => {
@@ -117,6 +160,7 @@ export function addAgentCommand(program: Command): Command {
           stopping = true;
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
+          clearInterval(renewTimer);
           void agent.stop().then(done);
         };
         process.on('SIGTERM', stop);

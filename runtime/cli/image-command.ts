@@ -17,6 +17,7 @@ interface BuildFlags {
   include?: string[];
   settings?: string;
   entry?: string;
+  signingKey?: string;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -36,13 +37,14 @@ export function addImageCommand(program: Command): Command {
     .option('--sequence <N>', 'monotonic sequence number (default one above the last built here)')
     .option('--include <PATH>', 'file or folder copied into the payload; repeat (default: dist and package.json of this installation)', collect)
     .option('--settings <FILE>', 'settings.json copied into the payload')
+    .option('--signing-key <FILE>', 'fleet signing private key (PEM) given by path, for an offline signer (default <data-dir>/ota/fleet-signing.key, made on first use)')
     .option('--entry <JSON>', 'arguments to node that start the runtime, as a JSON array ({release}, {data} are substituted)')
     .action(async (o: BuildFlags) => {
-      const [{ buildBundle }, { loadOrCreateSigningKey }, { bundleStoreDir, nextSequence }, { packageVersion }, { packageRoot }] = await Promise.all([
+      const [{ buildBundle }, { loadOrCreateSigningKey, loadSigningKey }, { bundleStoreDir, nextSequence }, { packageVersion }, { packageRoot }] = await Promise.all([
         import('../ota/bundle.js'), import('../ota/signing-key.js'), import('../ota/bundle-store.js'), import('../package-info.js'), import('../../io/package-root.js'),
       ]);
       const dataDir = resolve(o.dataDir ?? process.env.LIFO4_DATA_DIR ?? String(FIELDS.dataDir.default));
-      const key = loadOrCreateSigningKey(dataDir);
+      const key = o.signingKey !== undefined ? loadSigningKey(resolve(o.signingKey)) : loadOrCreateSigningKey(dataDir);
       const sequence = nextSequence(dataDir, o.sequence);
       const version = o.release ?? `${packageVersion}-${sequence}`;
       const include = o.include ?? [join(packageRoot, 'dist'), join(packageRoot, 'package.json')];

@@ -12,6 +12,7 @@ import { addMlCommand } from './ml-command';
 import { addAgentCommand } from './agent-command';
 import { addImageCommand } from './image-command';
 import { addUserCommand } from './user-command';
+import { addCertCommand, addSiteCommand } from './site-command';
 
 function describe(key: SettingKey): string {
   const def = FIELDS[key];
@@ -105,6 +106,8 @@ export function buildProgram(): Command {
   });
   addUserCommand(program);
   addImageCommand(program);
+  addSiteCommand(program);
+  addCertCommand(program);
   addAgentCommand(program);
   addMlCommand(program);
   addLintCommand(program);

@@ -4,7 +4,7 @@
 // well (docs/ARCHITECTURE.md, "Embedded defaults and production"). The schema is the list of
 // migrations in ./migrations.ts, applied in order and recorded in PRAGMA user_version.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MIGRATIONS } from './migrations';
 
@@ -21,6 +21,8 @@ export function cloudDbPath(dataDir: string): string {
 export function openCloudDb(path: string): CloudDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
+  // Before the first write: SQLite gives new -wal and -shm files the main file's mode.
+  if (path !== ':memory:') ownerOnly(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
@@ -39,6 +41,15 @@ export function openCloudDb(path: string): CloudDb {
   }
   db.prepare('INSERT OR IGNORE INTO orgs (id, name, created_at) VALUES (?, ?, ?)').run(DEFAULT_ORG_ID, 'Default organisation', Date.now());
   return db;
+}
+
+/**
+ * cloud.db and its WAL and shared-memory files hold password hashes and claim hashes: owner only,
+ * also in a data directory made before this rule or by a looser umask. SQLite creates -wal and -shm
+ * with the main file's mode, but an existing file keeps its own, so every open sets them.
+ */
+function ownerOnly(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 /** Rows per table: what the fuzz tests compare to prove that refused input wrote nothing. */

@@ -124,4 +124,14 @@ export const MIGRATIONS: readonly string[] = [
     candidate_model TEXT NOT NULL, candidate_mae REAL NOT NULL, candidate_mape_pct REAL, candidate_train_days INTEGER NOT NULL,
     replaced INTEGER NOT NULL, model_after TEXT NOT NULL);
   CREATE INDEX ml_retrains_site ON ml_retrains (site_id, at);`,
+  // 4: device certificates that can be revoked and renewed. Every certificate issued to a site is
+  // recorded (device_certificates); a revoked certificate is on the deny list by its serial, and a
+  // revoked site's password login is refused for good (revoked_sites): its new device uses a new certificate.
+  `CREATE TABLE device_certificates (
+    serial TEXT PRIMARY KEY, site_id TEXT NOT NULL, device_serial TEXT NOT NULL,
+    issued_at INTEGER NOT NULL, not_after INTEGER NOT NULL, revoked_at INTEGER, revoked_by TEXT, reason TEXT);
+  CREATE INDEX device_certificates_site ON device_certificates (site_id);
+  CREATE TABLE revoked_sites (site_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, revoked_by TEXT, reason TEXT);
+  -- The organisation a claim gives the site to: the claim, not the first to type an id, decides.
+  ALTER TABLE ota_claims ADD COLUMN org_id TEXT;`,
 ];

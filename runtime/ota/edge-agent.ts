@@ -139,6 +139,20 @@ export class EdgeAgent extends EventEmitter {
     if (client) await client.endAsync();
   }
 
+  /**
+   * Connects to the broker again with changed options (a renewed client certificate): mqtt.js keeps
+   * the options it connected with for every reconnect.
+   */
+  async reconnectMqtt(options: IClientOptions): Promise<void> {
+    const m = this.o.mqtt;
+    if (!m || this.stopped) return;
+    this.o.mqtt = { url: m.url, options: { ...m.options, ...options } };
+    const client = this.mqtt;
+    this.mqtt = null;
+    if (client) await client.endAsync();
+    if (!this.stopped) this.connectMqtt(this.o.mqtt);
+  }
+
   /** Settles when the current job (if any) and every queued one are done. */
   async idle(): Promise<void> {
     while (this.working) await this.working;
@@ -191,7 +205,7 @@ export class EdgeAgent extends EventEmitter {
 
   private connectMqtt(m: AgentMqttOptions): void {
     const client = connect(m.url, {
-      clientId: `${this.o.siteId}-ota-agent`,
+      clientId: `${this.o.siteId}:ota-agent`, // bound to the site by the broker (runtime/broker/acl.ts)
       clean: false,
       reconnectPeriod: 1000,
       ...m.options,

@@ -1,18 +1,22 @@
 // The cloud's OTA side assembled: the bundle store (<dataDir>/ota/bundles/<version>/, what
 // `lifo4 image build --out` writes there), the roll-out controller fed by the agents' reports, the
 // provisioning service, and the Express router that serves bundle files with Range (resumable
-// downloads) at /api/v1/ota/bundles/<version>/<file>.
+// downloads) at /api/v1/ota/bundles/<version>/<token>/<file>. The token is signed per site and
+// bundle and expires (download-tokens.ts): every notice sent carries a fresh one, so only sites
+// told to install a bundle download it; the route is rate-limited per address.
 import type { KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Router } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { DownloadTokens } from './download-tokens';
 import type { CloudDb } from '../cloud-db/cloud-db';
 import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, VersionSchema, parseManifest, type Manifest } from './manifest';
 import { OTA_STATUS_FILTER, OtaStatusSchema, type OtaNotice, type OtaStatus } from './messages';
 import { loadOrCreateFleetCa, ProvisioningService, type FleetCa } from './provisioning';
 import { RolloutController } from './rollout';
 import { bundleStoreDir } from './bundle-store';
-import { loadOrCreateSigningKey, manifestSignatureValid, readSigningPublicKey } from './signing-key';
+import { manifestSignatureValid, readSigningPublicKey, readSigningPublicPem } from './signing-key';
 
 /** How the cloud reaches the sites: publish a notice, hear the agents' reports. */
 export interface OtaTransport {
@@ -30,6 +34,8 @@ export interface OtaCloudOptions {
   /** Broker endpoint handed to provisioned devices. */
   mqttUrl: string;
   now?: () => number;
+  /** Bundle file requests per address and minute (default 120: a few resumed downloads). */
+  downloadsPerMinute?: number;
   /** How often running roll-outs are evaluated, ms (default 10 s). */
   tickMs?: number;
   log?: (line: string) => void;
@@ -53,6 +59,7 @@ export class OtaCloud {
   private readonly unsubscribe: () => void;
   /** Base URL in notices; the runtime may set it once its server listens. */
   publicUrl: string;
+  private readonly tokens: DownloadTokens;
 
   private constructor(
     private readonly o: OtaCloudOptions,
@@ -63,7 +70,7 @@ export class OtaCloud {
     const transport = o.transport;
     this.rollouts = new RolloutController({
       db: o.db,
-      notify: (n: OtaNotice) => (transport ? transport.publish(`lifo4/${n.siteId}/ota`, JSON.stringify(n)) : Promise.reject(new Error('no MQTT transport for OTA notices'))),
+      notify: (n: OtaNotice) => (transport ? transport.publish(`lifo4/${n.siteId}/ota`, JSON.stringify(this.signedNotice(n))) : Promise.reject(new Error('no MQTT transport for OTA notices'))),
       ...(o.now ? { now: o.now } : {}),
       ...(o.log ? { log: o.log } : {}),
       ...(o.changed ? { changed: o.changed } : {}),
@@ -83,11 +90,24 @@ export class OtaCloud {
       : () => undefined;
     this.timer = setInterval(() => this.rollouts.tick(), o.tickMs ?? 10_000);
     this.timer.unref();
+    this.tokens = new DownloadTokens(o.dataDir, o.now);
     const files = express.Router();
-    files.get('/ota/bundles/:version/:file', (req, res) => {
-      const version = VersionSchema.safeParse(req.params.version);
-      const file = req.params.file;
-      if (!version.success || !(BUNDLE_FILES as readonly string[]).includes(file) || !existsSync(join(this.bundlesDir, version.data, file))) {
+    const limit = rateLimit({
+      windowMs: 60_000, limit: o.downloadsPerMinute ?? 120, standardHeaders: 'draft-7', legacyHeaders: false,
+      keyGenerator: (req) => ipKeyGenerator(req.ip ?? ''),
+      handler: (_req, res) => void res.status(429).json({ error: 'rate_limited', message: 'too many bundle downloads from this address; try again in a minute' }),
+    });
+    files.get('/ota/bundles/:version/:file', limit, (_req, res) => {
+      res.status(401).json({ error: 'unauthorized', message: 'bundle files are served only under the signed URL of a notice' });
+    });
+    files.get('/ota/bundles/:version/:token/:file', limit, (req, res) => {
+      const params = req.params as Record<'version' | 'token' | 'file', string>;
+      const version = VersionSchema.safeParse(params.version);
+      if (!version.success || !this.tokens.valid(params.token, version.data)) {
+        return void res.status(401).json({ error: 'unauthorized', message: 'the download URL is not valid (expired, or not for this bundle)' });
+      }
+      const file = params.file;
+      if (!(BUNDLE_FILES as readonly string[]).includes(file) || !existsSync(join(this.bundlesDir, version.data, file))) {
         return void res.status(404).json({ error: 'not_found', message: 'no such bundle file' });
       }
       // sendFile answers Range requests (206) so a device resumes a broken download.
@@ -103,7 +123,8 @@ export class OtaCloud {
     const provisioning = new ProvisioningService({
       db: o.db, mqttUrl: o.mqttUrl, ...(o.now ? { now: o.now } : {}),
       ca: () => (ca ??= loadOrCreateFleetCa(o.dataDir)),
-      fleetKeyPem: () => loadOrCreateSigningKey(o.dataDir).publicPem,
+      // Only the public half: the private one may live with an offline signer.
+      fleetKeyPem: () => readSigningPublicPem(o.dataDir),
       currentBundle: (siteId) => cloud?.currentBundleNotice(siteId) ?? null,
     });
     cloud = new OtaCloud(o, provisioning);
@@ -161,11 +182,16 @@ export class OtaCloud {
     }
   }
 
+  /** The notice with its bundle URL signed for its site, valid DOWNLOAD_TOKEN_MS from now. */
+  signedNotice(n: OtaNotice): OtaNotice {
+    return { ...n, url: `${n.url.replace(/\/+$/, '')}/${this.tokens.sign(n.siteId, n.version)}` };
+  }
+
   /** What a newly provisioned site installs: the bundle of the newest deployment that is not aborted, else the newest bundle. */
   currentBundleNotice(siteId: string): OtaNotice | null {
     const newest = this.bundles()[0];
     if (!newest) return null;
-    return { v: 1, deploymentId: `provision-${newest.sequence}`, siteId, version: newest.version, sequence: newest.sequence, url: this.bundleUrl(newest.version), issuedAt: Date.now() };
+    return this.signedNotice({ v: 1, deploymentId: `provision-${newest.sequence}`, siteId, version: newest.version, sequence: newest.sequence, url: this.bundleUrl(newest.version), issuedAt: Date.now() });
   }
 
   close(): void {

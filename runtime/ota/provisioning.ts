@@ -1,20 +1,32 @@
 // The cloud side of zero-touch provisioning: claim tokens (stored as SHA-256, one use,
 // with an expiry), an allow-list of device serials, and the fleet CA that signs each device's
 // P-256 client certificate with the site id as CN (what Mosquitto's use_identity_as_username and
-// our aedes broker's identityAsUsername read). The CA key lives in <dataDir>/ota (mode 0600).
+// our aedes broker's identityAsUsername read). The CA key lives in <dataDir>/ota (mode 0600), or
+// off the host (README, "Offline signing"): then the cloud cannot sign and provisioning and renewal
+// answer 503 ca_offline until the CA key is brought back or the certificate is signed offline with
+// `lifo4 cert sign --ca-key FILE`. Device certificates last DEVICE_CERT_DAYS and are renewed by the
+// agent (POST /ota/renew) within RENEW_WITHIN_DAYS of their end; revocations.ts holds the deny list.
 import 'reflect-metadata';
 import { createHash, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { CloudDb } from '../cloud-db/cloud-db';
-import { P256, ProvisionRequestSchema, type ProvisionRequest, type ProvisionResponse } from './provisioning-client';
+import { DEFAULT_ORG_ID, type CloudDb } from '../cloud-db/cloud-db';
+import { DEVICE_CERT_DAYS, P256, ProvisionRequestSchema, RENEW_WITHIN_DAYS, RenewRequestSchema, type ProvisionRequest, type ProvisionResponse, type RenewResponse } from './provisioning-client';
+import { certificateRecord, recordCertificate } from './revocations';
 import { otaDir } from './signing-key';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 const subtle = webcrypto.subtle;
 const DAY = 86_400_000;
+
+export { DEVICE_CERT_DAYS, RENEW_WITHIN_DAYS };
+
+/** The CA's certificate is here but its key is not: the CA signs off this host. */
+export class CaOfflineError extends Error {
+  override readonly name = 'CaOfflineError';
+}
 
 export interface FleetCa {
   certPem: string;
@@ -26,12 +38,29 @@ function pemOfPkcs8(der: ArrayBuffer): string {
   return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
-/** Loads <dataDir>/ota/fleet-ca.{crt,key}, creating a P-256 CA valid 20 years on first use. */
+export function fleetCaPaths(cloudDataDir: string): { certPath: string; keyPath: string } {
+  const dir = otaDir(cloudDataDir);
+  return { certPath: join(dir, 'fleet-ca.crt'), keyPath: join(dir, 'fleet-ca.key') };
+}
+
+/** Loads a CA from its certificate and key files (an offline signer gives the key by path). */
+export async function loadFleetCa(certPath: string, keyPath: string): Promise<FleetCa> {
+  const certPem = readFileSync(certPath, 'utf8');
+  const der = createPrivateKey(readFileSync(keyPath)).export({ format: 'der', type: 'pkcs8' });
+  const key = await subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  return { certPem, cert: new x509.X509Certificate(certPem), key };
+}
+
+/**
+ * Loads <dataDir>/ota/fleet-ca.{crt,key}, creating a P-256 CA valid 20 years on first use. A
+ * certificate without its key is a CA kept offline: never replaced by a new one (every device
+ * trusts the old), CaOfflineError instead.
+ */
 export async function loadOrCreateFleetCa(cloudDataDir: string): Promise<FleetCa> {
   const dir = otaDir(cloudDataDir);
-  const certPath = join(dir, 'fleet-ca.crt');
-  const keyPath = join(dir, 'fleet-ca.key');
-  if (!existsSync(certPath) || !existsSync(keyPath)) {
+  const { certPath, keyPath } = fleetCaPaths(cloudDataDir);
+  if (existsSync(certPath) && !existsSync(keyPath)) throw new CaOfflineError(`the fleet CA key is not on this host (${keyPath}): sign device certificates offline (lifo4 cert sign --ca-key FILE)`);
+  if (!existsSync(certPath)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const keys = (await subtle.generateKey(P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -51,14 +80,11 @@ export async function loadOrCreateFleetCa(cloudDataDir: string): Promise<FleetCa
     writeFileSync(certPath, cert.toString('pem'));
     renameSync(`${keyPath}.new`, keyPath);
   }
-  const certPem = readFileSync(certPath, 'utf8');
-  const der = createPrivateKey(readFileSync(keyPath)).export({ format: 'der', type: 'pkcs8' });
-  const key = await subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-  return { certPem, cert: new x509.X509Certificate(certPem), key };
+  return loadFleetCa(certPath, keyPath);
 }
 
 /** Signs a certificate for `cn` (a site id, or the broker's host name with serverAuth). */
-export async function issueCertificate(ca: FleetCa, publicKey: x509.PublicKey | CryptoKey, cn: string, usage: 'client' | 'server', days = 825, altNames: string[] = []): Promise<x509.X509Certificate> {
+export async function issueCertificate(ca: FleetCa, publicKey: x509.PublicKey | CryptoKey, cn: string, usage: 'client' | 'server', days = DEVICE_CERT_DAYS, altNames: string[] = []): Promise<x509.X509Certificate> {
   const ext: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
@@ -83,7 +109,7 @@ export async function issueCertificate(ca: FleetCa, publicKey: x509.PublicKey | 
 
 export class ProvisioningError extends Error {
   override readonly name = 'ProvisioningError';
-  constructor(readonly status: 400 | 403 | 409, readonly code: string, message: string) {
+  constructor(readonly status: 400 | 403 | 409 | 503, readonly code: string, message: string) {
     super(message);
   }
 }
@@ -92,7 +118,8 @@ export interface ProvisioningOptions {
   db: CloudDb;
   /** The fleet CA, or how to load it on first use (a cloud that never provisions makes none). */
   ca: FleetCa | (() => Promise<FleetCa>);
-  fleetKeyPem: string | (() => string);
+  /** The fleet's public key (PEM) handed to devices, or null when none exists (no bundle was ever signed). */
+  fleetKeyPem: string | (() => string | null);
   mqttUrl: string;
   /** The notice of the bundle a newly provisioned site should install, or null. */
   currentBundle: (siteId: string) => ProvisionResponse['bundle'];
@@ -100,6 +127,10 @@ export interface ProvisioningOptions {
 }
 
 const tokenHash = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex');
+
+// One answer for an unknown serial and a wrong claim token, so the endpoint does not tell which
+// serials are on the allow-list; both lookups always run.
+const REFUSED = () => new ProvisioningError(403, 'provisioning_refused', 'the claim token or the serial is not accepted');
 
 export class ProvisioningService {
   private readonly now: () => number;
@@ -117,10 +148,10 @@ export class ProvisioningService {
   }
 
   /** A claim token for one site: shown once, stored as its hash, one use, valid `ttlMs`. */
-  createClaim(siteId: string, ttlMs: number, by: string | null): { token: string; expiresAt: number } {
+  createClaim(siteId: string, ttlMs: number, by: string | null, orgId: string = DEFAULT_ORG_ID): { token: string; expiresAt: number } {
     const token = randomBytes(24).toString('base64url');
     const expiresAt = this.now() + ttlMs;
-    this.o.db.prepare('INSERT INTO ota_claims (token_hash, site_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash(token), siteId, by, this.now(), expiresAt);
+    this.o.db.prepare('INSERT INTO ota_claims (token_hash, site_id, created_by, created_at, expires_at, org_id) VALUES (?, ?, ?, ?, ?, ?)').run(tokenHash(token), siteId, by, this.now(), expiresAt, orgId);
     return { token, expiresAt };
   }
 
@@ -138,32 +169,78 @@ export class ProvisioningService {
     if (!(await csr.verify())) throw new ProvisioningError(400, 'invalid_csr', 'the CSR is not signed by its own key');
     const alg = csr.publicKey.algorithm as EcKeyAlgorithm;
     if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256') throw new ProvisioningError(400, 'invalid_csr', 'the device key must be ECDSA P-256');
-    if (!db.prepare('SELECT 1 FROM ota_serials WHERE serial = ?').get(req.serial)) {
-      throw new ProvisioningError(403, 'serial_not_allowed', `serial ${req.serial} is not on the allow-list`);
-    }
+    const fleetKey = typeof this.o.fleetKeyPem === 'function' ? this.o.fleetKeyPem() : this.o.fleetKeyPem;
+    if (fleetKey === null) throw new ProvisioningError(503, 'no_fleet_key', 'this cloud has no fleet signing key yet: build a bundle first (lifo4 image build)');
+    const ca = await this.ca();
     // Claim check and use in one transaction: two devices racing with one token, only one wins.
     const claim = db.transaction(() => {
+      const allowed = db.prepare('SELECT 1 FROM ota_serials WHERE serial = ?').get(req.serial) !== undefined;
       const c = db.prepare('SELECT * FROM ota_claims WHERE token_hash = ?').get(tokenHash(req.claimToken)) as
-        | { site_id: string; expires_at: number; used_at: number | null }
+        | { site_id: string; expires_at: number; used_at: number | null; org_id: string | null }
         | undefined;
-      if (!c) throw new ProvisioningError(403, 'claim_invalid', 'unknown claim token');
+      if (!c || !allowed) throw REFUSED();
       if (c.used_at !== null) throw new ProvisioningError(409, 'claim_used', 'this claim token was already used');
       if (c.expires_at <= this.now()) throw new ProvisioningError(403, 'claim_expired', 'this claim token has expired');
       if (db.prepare('SELECT 1 FROM ota_devices WHERE serial = ?').get(req.serial)) throw new ProvisioningError(409, 'serial_provisioned', `serial ${req.serial} is already provisioned`);
       db.prepare('UPDATE ota_claims SET used_at = ?, used_serial = ? WHERE token_hash = ?').run(this.now(), req.serial, tokenHash(req.claimToken));
+      // The site is the claim's organisation's from now on, whoever registered its id before.
+      const orgId = c.org_id ?? DEFAULT_ORG_ID;
+      db.prepare('INSERT INTO sites (id, org_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET org_id = excluded.org_id').run(c.site_id, orgId, c.site_id, this.now());
       return c;
     })();
-    const ca = typeof this.o.ca === 'function' ? await this.o.ca() : this.o.ca;
     const cert = await issueCertificate(ca, csr.publicKey, claim.site_id, 'client');
-    db.prepare('INSERT INTO ota_devices (serial, site_id, certificate_serial, issued_at) VALUES (?, ?, ?, ?)').run(req.serial, claim.site_id, cert.serialNumber, this.now());
+    db.transaction(() => {
+      db.prepare('INSERT INTO ota_devices (serial, site_id, certificate_serial, issued_at) VALUES (?, ?, ?, ?)').run(req.serial, claim.site_id, cert.serialNumber, this.now());
+      recordCertificate(db, { serial: cert.serialNumber, siteId: claim.site_id, deviceSerial: req.serial, issuedAt: this.now(), notAfter: cert.notAfter.getTime() });
+    })();
     return {
       siteId: claim.site_id,
       certificate: cert.toString('pem'),
       caChain: ca.certPem,
       mqttUrl: this.o.mqttUrl,
-      fleetKey: typeof this.o.fleetKeyPem === 'function' ? this.o.fleetKeyPem() : this.o.fleetKeyPem,
+      fleetKey,
       bundle: this.o.currentBundle(claim.site_id),
       serial: req.serial,
     };
+  }
+
+  private async ca(): Promise<FleetCa> {
+    try {
+      return typeof this.o.ca === 'function' ? await this.o.ca() : this.o.ca;
+    } catch (err) {
+      if (err instanceof CaOfflineError) throw new ProvisioningError(503, 'ca_offline', err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * A new certificate for the key of a current one: the CSR must carry the same public key as the
+   * certificate (its signature proves the device holds that key), the certificate must be one this
+   * cloud issued, unrevoked and unexpired. A replayed request only yields a certificate for a key
+   * the replayer does not hold.
+   */
+  async renew(input: unknown): Promise<RenewResponse & { siteId: string; deviceSerial: string }> {
+    const r = RenewRequestSchema.safeParse(input);
+    if (!r.success) throw new ProvisioningError(400, 'invalid_request', r.error.issues[0]?.message ?? 'invalid renewal request');
+    let current: x509.X509Certificate;
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      current = new x509.X509Certificate(r.data.certificate);
+      csr = new x509.Pkcs10CertificateRequest(r.data.csr);
+    } catch {
+      throw new ProvisioningError(400, 'invalid_request', 'certificate and csr must be PEM');
+    }
+    const ca = await this.ca();
+    const refused = () => new ProvisioningError(403, 'renewal_refused', 'this certificate cannot be renewed: provision the device again with a new claim');
+    const record = certificateRecord(this.o.db, current.serialNumber);
+    if (!record || record.revoked_at !== null || current.notAfter.getTime() <= this.now()) throw refused();
+    if (!(await current.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) throw refused();
+    if (!(await csr.verify()) || Buffer.compare(Buffer.from(csr.publicKey.rawData), Buffer.from(current.publicKey.rawData)) !== 0) throw refused();
+    const cert = await issueCertificate(ca, csr.publicKey, record.site_id, 'client');
+    this.o.db.transaction(() => {
+      recordCertificate(this.o.db, { serial: cert.serialNumber, siteId: record.site_id, deviceSerial: record.device_serial, issuedAt: this.now(), notAfter: cert.notAfter.getTime() });
+      this.o.db.prepare('UPDATE ota_devices SET certificate_serial = ?, issued_at = ? WHERE serial = ?').run(cert.serialNumber, this.now(), record.device_serial);
+    })();
+    return { certificate: cert.toString('pem'), caChain: ca.certPem, siteId: record.site_id, deviceSerial: record.device_serial };
   }
 }

@@ -37,7 +37,9 @@ export function startAgentHealthReports(facts: { mqttConnected(): boolean; flows
   if (typeof process.send !== 'function') return () => undefined;
   const timer = setInterval(() => {
     const last = facts.lastPollTs();
-    reportHealthToAgent({ mqttConnected: facts.mqttConnected(), flowsStarted: facts.flowsStarted(), pollAgeMs: last === null ? null : Math.max(0, Date.now() - last) });
+    // Before the flows start there are no nodes to ask about their link (Node-RED's registry throws then).
+    const started = facts.flowsStarted();
+    reportHealthToAgent({ mqttConnected: started && facts.mqttConnected(), flowsStarted: started, pollAgeMs: last === null ? null : Math.max(0, Date.now() - last) });
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -20,7 +20,7 @@ export class EdgeClient {
   }
 
   static async connect(url: string, siteId: string, opts: IClientOptions = {}): Promise<EdgeClient> {
-    const client = connect(url, { reconnectPeriod: 200, clientId: `edge-${siteId}-${Math.random().toString(16).slice(2)}`, ...opts });
+    const client = connect(url, { reconnectPeriod: 200, clientId: `${siteId}:edge-${Math.random().toString(16).slice(2)}` /* bound to the site (runtime/broker/acl.ts) */, ...opts });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
       client.once('error', reject);

@@ -45,6 +45,7 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     listSites: { request: () => ({ path: '/sites' }) },
     createSite: { request: () => ({ path: '/sites', body: { id: fresh('m'), name: 'Matrix site', lat: 52.52, lon: 13.4 } }) },
     getSite: { request: () => ({ path: '/sites/site-a' }) },
+    revokeSite: { request: () => ({ path: '/sites/site-a/revoke', body: { reason: 'matrix' } }) },
     updateSite: { request: () => ({ path: '/sites/site-a', body: { name: 'Site A', lat: 52.5, lon: 13.3 } }) },
     latestTelemetry: { request: () => ({ path: '/sites/site-a/telemetry/latest' }) },
     telemetryHistory: { request: () => ({ path: '/sites/site-a/telemetry', query: { from, to, every: '15m' } }) },
@@ -74,6 +75,7 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     otaAbort: { request: () => ({ path: '/ota/deployments/no-such-deployment/abort', body: {} }), allowed: () => ({ status: 404, error: 'not_found' }) },
     otaCreateClaim: { request: () => ({ path: '/ota/claims', body: { siteId: 'site-a', ttlHours: 1 } }) },
     otaAllowSerials: { request: () => ({ path: '/ota/serials', body: { serials: [fresh('serial')] } }) },
+    otaRenew: { request: () => ({ path: '/ota/renew', body: { certificate: 'no', csr: 'no' } }), allowed: () => ({ status: 400, error: 'invalid_request' }) },
     otaProvision: { request: () => ({ path: '/ota/provision', body: { claimToken: 'not-a-claim-token-at-all', serial: 'x', csr: 'no' } }), allowed: () => ({ status: 400, error: 'invalid_request' }) },
     // Forecasts, SoH, anomalies, model versions: readable wherever the site's telemetry is.
     mlForecast: { request: () => ({ path: '/ml/sites/site-a/forecast', query: { day: new Date(f.t0).toISOString().slice(0, 10) } }) },

@@ -94,7 +94,8 @@ export async function connectAs(b: BrokerUnderTest, username: string | undefined
   const client = connect(b.url, {
     ...b.clientOptions,
     ...(username !== undefined ? { username, password: password ?? b.passwords[username] } : {}),
-    clientId: uniq(username ?? 'anonymous'),
+    // A site's client ids derive from its id (runtime/broker/acl.ts mayUseClientId).
+    clientId: `${username ?? 'anonymous'}:${randomBytes(4).toString('hex')}`,
     protocolVersion: 4,
     reconnectPeriod: 0,
     connectTimeout: 10_000,

@@ -72,7 +72,7 @@ describe('embedded broker (aedes)', function () {
   });
 
   it("refuses a site that reuses another site's persistent client id (its queued commands stay its own)", async function () {
-    const clientId = uniq('edge-site-a');
+    const clientId = `${SITE_A}:${uniq('edge')}`;
     const a = await connectAs(under(), SITE_A, undefined, { clientId, clean: false });
     await a.end();
     const err = await connectError(under(), SITE_B, undefined, { clientId, clean: false });
@@ -124,7 +124,7 @@ describe('embedded broker over TLS', function () {
       );
       const siteA = { ...base, clientOptions: { ca: c.read(c.ca), cert: c.read(c.clients[SITE_A]!.cert), key: c.read(c.clients[SITE_A]!.key) } };
       // No password: the certificate is the credential, and its CN says which site this is.
-      const a = await connectAs(siteA, undefined);
+      const a = await connectAs(siteA, undefined, undefined, { clientId: `${SITE_A}:agent` });
       assert.deepEqual(await a.subscribe(`lifo4/${SITE_A}/cmd`, `lifo4/${SITE_B}/cmd`), [1, 128]);
       await a.publish(`lifo4/${SITE_A}/telemetry`, 'over-mtls');
       assert.equal(await a.tryPublish(`lifo4/${SITE_B}/telemetry`, 'forged'), 'closed');
