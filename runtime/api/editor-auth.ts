@@ -1,17 +1,28 @@
 // Node-RED's `adminAuth` for the editor at /editor, backed by our users (Node-RED docs, "Securing
-// Node-RED", adminAuth type 'credentials' with users(username) and authenticate(username,
-// password) functions): ADMIN and above may deploy (permission '*'), TECHNICIAN reads ('read'),
-// every other role is refused. The username is the email.
+// Node-RED", adminAuth type 'credentials' with users, authenticate and tokens functions). Which
+// role gets what is the permission table's (editor:read, editor:deploy); the cloud gives both to
+// SUPER_ADMIN only. The username is the email.
+//
+// Sessions follow the user. authenticate() answers with a token of our own (tokens.ts, an editor
+// token valid `sessionHours`) instead of letting Node-RED keep a session, and tokens() checks it on
+// every editor request and on the editor's comms socket: the user's current token_version,
+// disabled flag, 2FA and role decide, so a role change, a password change, a disable or a 2FA
+// reset, in this process or by `lifo4 user` in another, ends the session at the next request.
+// (A Node-RED session would keep the scope of its sign-in until it expires.) users() answers null:
+// no session of Node-RED's own, such as one left from an older version, is honoured.
 //
 // Node-RED's login form has a username and a password field only, so the second factor rides in
 // the password field: a user with 2FA types the password immediately followed by the current
 // 6-digit TOTP code ("correct horse battery staple123456"). ADMIN and SUPER_ADMIN without 2FA
 // are refused (they enrol through the API first), exactly as the API refuses them tokens. Failed
-// attempts are limited like API logins: 5 per account per 15 minutes.
+// attempts go to the same per-account brake as API logins (login-throttle.ts).
 import type { Role } from '../../domain/contracts';
 import type { AuditLog } from './audit';
 import { hasPermission, requiresTwoFactor } from '../../domain/permissions';
+import type { LoginThrottle } from './login-throttle';
+import { PoolBusyError } from './bcrypt-pool';
 import { verifyPassword } from './passwords';
+import type { TokenService } from './tokens';
 import { checkTotp, type SecretBox } from './totp';
 import type { UserRow, UserStore } from './users';
 
@@ -22,58 +33,87 @@ export interface EditorUser {
 
 export interface EditorAdminAuth {
   type: 'credentials';
+  /** Node-RED's own sessions' length in seconds; unused by our tokens but kept equal. */
+  sessionExpiryTime: number;
   users: (username: string) => Promise<EditorUser | null>;
-  authenticate: (username: string, password: string) => Promise<EditorUser | null>;
+  authenticate: (username: string, password: string) => Promise<(EditorUser & { token: string }) | null>;
+  tokens: (token: string) => Promise<EditorUser | null>;
 }
 
-const WINDOW_MS = 15 * 60_000;
+/** Default length of an editor session: a working day. */
+export const EDITOR_SESSION_HOURS = 8;
 
 export function editorPermissions(role: Role): EditorUser['permissions'] | null {
   if (hasPermission(role, 'editor:deploy')) return '*';
   return hasPermission(role, 'editor:read') ? 'read' : null;
 }
 
-export function editorAdminAuth(deps: { users: UserStore; box: SecretBox; audit: AuditLog; decoyHash: string; maxFailures?: number }): EditorAdminAuth {
-  const failures = new Map<string, { count: number; resetAt: number }>();
-  const maxFailures = deps.maxFailures ?? 5;
+export interface EditorAuthDeps {
+  users: UserStore;
+  tokens: TokenService;
+  box: SecretBox;
+  audit: AuditLog;
+  /** A hash at the cost of real ones, compared against for unknown names. */
+  decoyHash: string;
+  /** The per-account brake shared with the API's login. */
+  throttle: LoginThrottle;
+  /** Length of an editor session, hours (default EDITOR_SESSION_HOURS). */
+  sessionHours?: number;
+  /** Which editor rights a role has; default the permission table's editor:read / editor:deploy. */
+  permissionsOf?: (role: Role) => EditorUser['permissions'] | null;
+}
+
+export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
+  const permissionsOf = deps.permissionsOf ?? editorPermissions;
+  const sessionS = Math.round((deps.sessionHours ?? EDITOR_SESSION_HOURS) * 3600);
   const editorUser = (u: UserRow | undefined): EditorUser | null => {
     if (!u || u.disabled) return null;
-    const permissions = editorPermissions(u.role);
+    const permissions = permissionsOf(u.role);
     // An ADMIN without 2FA has no editor either: the rule of the API holds here too.
     if (!permissions || (requiresTwoFactor(u.role) && u.totp_secret === null)) return null;
     return { username: u.email, permissions };
   };
   return {
     type: 'credentials',
-    async users(username) {
-      return editorUser(deps.users.byEmail(String(username)));
+    sessionExpiryTime: sessionS,
+    async users() {
+      return null;
+    },
+    async tokens(token) {
+      const p = deps.tokens.verifyEditor(String(token));
+      return p ? editorUser(deps.users.byId(p.userId)) : null;
     },
     async authenticate(username, password) {
       const email = String(username).toLowerCase();
-      const now = Date.now();
-      const f = failures.get(email);
-      if (f && f.resetAt <= now) failures.delete(email);
-      if ((failures.get(email)?.count ?? 0) >= maxFailures) {
-        deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'rate limited' } });
+      const turn = deps.throttle.begin(email);
+      if (!turn.attempt) {
+        deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'rate limited', retryAfterS: Math.ceil(turn.retryAfterMs / 1000) } });
         return null;
       }
       const u = deps.users.byEmail(email);
       const pw = String(password);
       const twoFactor = u?.totp_secret != null;
       const secretPart = twoFactor ? pw.slice(0, -6) : pw;
-      let ok = await verifyPassword(secretPart, u?.password_hash ?? deps.decoyHash);
+      let ok: boolean;
+      try {
+        ok = await verifyPassword(secretPart, u?.password_hash ?? deps.decoyHash);
+      } catch (err) {
+        turn.attempt.settle(undefined);
+        if (err instanceof PoolBusyError) {
+          deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'busy' } });
+          return null;
+        }
+        throw err;
+      }
       if (ok && u && twoFactor) {
         const step = await checkTotp(deps.box.open(u.totp_secret as string), pw.slice(-6), u.totp_last_step);
         ok = step !== null && deps.users.useTotpStep(u.id, step);
       }
-      const user = ok ? editorUser(u) : null;
-      if (!user) {
-        const cur = failures.get(email) ?? { count: 0, resetAt: now + WINDOW_MS };
-        cur.count += 1;
-        failures.set(email, cur);
-      } else failures.delete(email);
+      const user = ok && u ? editorUser(u) : null;
+      // Right credentials without an editor right are no guess: they clear the brake like a login.
+      turn.attempt.settle(ok);
       deps.audit.write({ userId: u?.id, email, role: u?.role, orgId: u?.org_id, action: 'editor-login', outcome: user ? 'success' : 'failure', details: user ? { permissions: user.permissions } : undefined });
-      return user;
+      return user && u ? { ...user, token: deps.tokens.signEditor(u, sessionS) } : null;
     },
   };
 }

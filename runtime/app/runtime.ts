@@ -47,6 +47,14 @@ export interface RunningRuntime {
  */
 export const EXCLUDED_NODE_MODULES = ['node-red-contrib-modbus'];
 
+/**
+ * Core node files the cloud does not load unless --code-nodes on: function and exec run code, and
+ * the file nodes read and write any file (secrets.json, the fleet keys, or a module to load), in
+ * the process that holds every site's command key. `nodesExcludes` also skips a file by its name
+ * (@node-red/registry, localfilesystem.js). The edge keeps them: its editor is its integrator's.
+ */
+export const CLOUD_CODE_NODE_FILES = ['10-function.js', '90-exec.js', '10-file.js'];
+
 function listenPort(settings: RuntimeSettings): { port: number; flag: string } {
   return settings.role === 'cloud'
     ? { port: settings.port, flag: FIELDS.port.flag }
@@ -67,7 +75,7 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
     credentialSecret,
     // Our own nodes: the package root's package.json "node-red" section lists them.
     nodesDir: [packageRoot],
-    nodesExcludes: EXCLUDED_NODE_MODULES,
+    nodesExcludes: settings.role === 'cloud' && !settings.codeNodes ? [...EXCLUDED_NODE_MODULES, ...CLOUD_CODE_NODE_FILES] : EXCLUDED_NODE_MODULES,
     functionExternalModules: false,
     // Memory by default; 'persistent' (files under userDir/context, flushed every second) for flows
     // that keep state across restarts. safety-limits keeps its e-stop latch in a file of its own and
@@ -190,6 +198,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
 
   const app = express();
   app.disable('x-powered-by');
+  // Behind a reverse proxy the client's address comes from X-Forwarded-For (rate limits, audit).
+  if (settings.role === 'cloud' && settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   // Until Node-RED has started and its flows run, every request is answered 503 with Retry-After:
   // the health endpoint, the editor and the flows' HTTP endpoints answer only once they can serve.
   let ready = false;
@@ -225,6 +235,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   } else {
     app.use(API_ROOT, apiRouter({ ...health, extra: settings.role === 'edge' ? { siteId: settings.siteId } : {} }));
   }
+  // Failed editor sign-ins are limited per address before Node-RED hashes anything.
+  if (api) app.post(`${EDITOR_ROOT}/auth/token`, api.editorTokenLimiter);
   app.use(EDITOR_ROOT, RED.httpAdmin);
   app.use(HTTP_NODE_ROOT, RED.httpNode);
   if (api) serveDashboard(app);
