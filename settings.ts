@@ -75,7 +75,7 @@ const trustProxy = z.union([
   z.array(z.string()).min(1).refine((l) => l.every(proxyAddress)),
   z.string().transform((t) => t.split(',').map((a) => a.trim())).refine((l) => l.length > 0 && l.every(proxyAddress)),
 ]);
-const sessionHours = z.union([z.number(), numberText]).pipe(z.number().min(0.05).max(168));
+const sessionHours = z.union([z.number(), numberText]).pipe(z.number().min(0.001).max(168));
 const onOff = z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1')]);
 
 interface FieldDef<S extends z.ZodType> {
@@ -203,7 +203,7 @@ export const FIELDS = {
   }),
   editorSessionH: field({
     flag: '--editor-session-h', arg: 'HOURS', env: 'LIFO4_EDITOR_SESSION_H', schema: sessionHours, default: 8,
-    expected: 'hours, 0.05-168', describe: "length of a cloud editor session, hours",
+    expected: 'hours, 0.001-168', describe: "length of a cloud editor session, hours",
   }),
   codeNodes: field({
     flag: '--code-nodes', arg: 'on|off', env: 'LIFO4_CODE_NODES', schema: onOff, default: false,

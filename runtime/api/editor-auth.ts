@@ -65,7 +65,7 @@ export interface EditorAuthDeps {
 
 export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
   const permissionsOf = deps.permissionsOf ?? editorPermissions;
-  const sessionS = Math.round((deps.sessionHours ?? EDITOR_SESSION_HOURS) * 3600);
+  const sessionS = Math.max(1, Math.round((deps.sessionHours ?? EDITOR_SESSION_HOURS) * 3600));
   const editorUser = (u: UserRow | undefined): EditorUser | null => {
     if (!u || u.disabled) return null;
     const permissions = permissionsOf(u.role);
