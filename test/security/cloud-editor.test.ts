@@ -3,7 +3,8 @@
 // only a SUPER_ADMIN signs in; an organisation ADMIN cannot deploy and a TECHNICIAN cannot read;
 // the function, exec and file nodes are not loaded; an editor session ends when the user's role
 // or password changes, through the API or through `lifo4 user` in another process, and when its
-// time is up; the user's realtime sockets are told and closed.
+// time is up; the user's realtime sockets are told and closed. Behind a reverse proxy
+// (--trust-proxy) /metrics trusts no loopback client and the limits key on X-Forwarded-For.
 import { strict as assert } from 'node:assert';
 import { io, type Socket } from 'socket.io-client';
 import { addUser, api, awayFromStepEdge, type Cloud, editorSignIn, http, PASSWORD, signIn, startCloud, totp, userCli } from './cloud-process';
@@ -13,11 +14,12 @@ describe('security: the cloud editor', function () {
   let cloud: Cloud;
   let shortSessions: Cloud;
   let root: { accessToken: string; secret?: string; id: string };
+  let shortRoot: { accessToken: string; secret?: string; id: string };
 
   before(async () => {
-    // The second cloud's editor sessions last 0.001 h (4 s).
-    [cloud, shortSessions] = await Promise.all([startCloud(), startCloud({ LIFO4_EDITOR_SESSION_H: '0.001' })]);
-    root = await signIn(cloud, 'admin@localhost', cloud.initialPassword);
+    // The second cloud's editor sessions last 0.001 h (4 s), and it sits behind one proxy.
+    [cloud, shortSessions] = await Promise.all([startCloud(), startCloud({ LIFO4_EDITOR_SESSION_H: '0.001', LIFO4_TRUST_PROXY: '1' })]);
+    [root, shortRoot] = await Promise.all([signIn(cloud, 'admin@localhost', cloud.initialPassword), signIn(shortSessions, 'admin@localhost', shortSessions.initialPassword)]);
   });
   after(async () => {
     await Promise.all([cloud?.stop(), shortSessions?.stop()]);
@@ -105,11 +107,27 @@ describe('security: the cloud editor', function () {
   });
 
   it('ends an editor session when its time is up (--editor-session-h)', async () => {
-    const r = await signIn(shortSessions, 'admin@localhost', shortSessions.initialPassword);
     await awayFromStepEdge();
-    const s = await editorSignIn(shortSessions, 'admin@localhost', `${shortSessions.initialPassword}${await totp(r.secret as string, 0)}`);
+    const s = await editorSignIn(shortSessions, 'admin@localhost', `${shortSessions.initialPassword}${await totp(shortRoot.secret as string, 0)}`);
     assert.equal((await flows(shortSessions, s.token)).status, 200);
     await new Promise((resolve) => setTimeout(resolve, 5000));
     assert.equal((await flows(shortSessions, s.token)).status, 401);
   });
+
+  it('behind a proxy (--trust-proxy 1) serves /metrics only with a metrics:read token, not to loopback', async () => {
+    assert.equal((await http(`${cloud.url}/metrics`)).status, 200, 'without a proxy, loopback may scrape');
+    assert.equal((await http(`${shortSessions.url}/metrics`)).status, 401);
+    const scraped = await http(`${shortSessions.url}/metrics`, { token: shortRoot.accessToken });
+    assert.equal(scraped.status, 200);
+    assert.match(scraped.text, /lifo4_api_request_duration_seconds/);
+  });
+
+  it('behind a proxy, limits the client named by X-Forwarded-For, not the proxy', async () => {
+    const healthFrom = (client: string) => http(`${shortSessions.url}/api/v1/health`, { headers: { 'x-forwarded-for': client } });
+    let status = 0;
+    for (let i = 0; i < 301 && status !== 429; i++) status = (await healthFrom('203.0.113.7')).status;
+    assert.equal(status, 429, 'one client beyond 300 requests a minute');
+    assert.equal((await healthFrom('203.0.113.8')).status, 200, 'another client behind the same proxy');
+  });
 });
+
