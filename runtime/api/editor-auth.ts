@@ -16,6 +16,13 @@
 // 6-digit TOTP code ("correct horse battery staple123456"). ADMIN and SUPER_ADMIN without 2FA
 // are refused (they enrol through the API first), exactly as the API refuses them tokens. Failed
 // attempts go to the same per-account brake as API logins (login-throttle.ts).
+//
+// editorSignInHandler() answers the editor's POST /editor/auth/token itself, ahead of Node-RED's:
+// Node-RED's own endpoint refuses a user name for 10 minutes after 5 failures from anywhere (an
+// attacker's 6 tries lock the real user out), and cannot say when to try again. Ours answers a
+// braked account with 429 and Retry-After, a full bcrypt queue with 503, and otherwise exactly what
+// Node-RED's editor expects ({access_token, expires_in, token_type}).
+import express, { type RequestHandler, type Router } from 'express';
 import type { Role } from '../../domain/contracts';
 import type { AuditLog } from './audit';
 import { hasPermission, requiresTwoFactor } from '../../domain/permissions';
@@ -31,8 +38,17 @@ export interface EditorUser {
   permissions: '*' | 'read';
 }
 
+/** The outcome of one sign-in. */
+export type EditorSignIn =
+  | { outcome: 'ok'; user: EditorUser; token: string; expiresInS: number }
+  | { outcome: 'refused' }
+  | { outcome: 'braked'; retryAfterS: number }
+  | { outcome: 'busy' };
+
 export interface EditorAdminAuth {
   type: 'credentials';
+  /** One sign-in with the brake's and the pool's answers (what authenticate() flattens to null). */
+  signIn: (username: string, password: string) => Promise<EditorSignIn>;
   /** Node-RED's own sessions' length in seconds; unused by our tokens but kept equal. */
   sessionExpiryTime: number;
   users: (username: string) => Promise<EditorUser | null>;
@@ -73,6 +89,40 @@ export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
     if (!permissions || (requiresTwoFactor(u.role) && u.totp_secret === null)) return null;
     return { username: u.email, permissions };
   };
+  async function signIn(username: string, password: string): Promise<EditorSignIn> {
+    const email = String(username).toLowerCase();
+    const turn = deps.throttle.begin(email);
+    if (!turn.attempt) {
+      const retryAfterS = Math.max(1, Math.ceil(turn.retryAfterMs / 1000));
+      deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'rate limited', retryAfterS } });
+      return { outcome: 'braked', retryAfterS };
+    }
+    const u = deps.users.byEmail(email);
+    const pw = String(password);
+    const twoFactor = u?.totp_secret != null;
+    const secretPart = twoFactor ? pw.slice(0, -6) : pw;
+    let ok: boolean;
+    try {
+      ok = await verifyPassword(secretPart, u?.password_hash ?? deps.decoyHash);
+    } catch (err) {
+      turn.attempt.settle(undefined);
+      if (err instanceof PoolBusyError) {
+        deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'busy' } });
+        return { outcome: 'busy' };
+      }
+      throw err;
+    }
+    if (ok && u && twoFactor) {
+      const step = await checkTotp(deps.box.open(u.totp_secret as string), pw.slice(-6), u.totp_last_step);
+      ok = step !== null && deps.users.useTotpStep(u.id, step);
+    }
+    const user = ok && u ? editorUser(u) : null;
+    // Right credentials without an editor right are no guess: they clear the brake like a login.
+    turn.attempt.settle(ok);
+    deps.audit.write({ userId: u?.id, email, role: u?.role, orgId: u?.org_id, action: 'editor-login', outcome: user ? 'success' : 'failure', details: user ? { permissions: user.permissions } : undefined });
+    return user && u ? { outcome: 'ok', user, token: deps.tokens.signEditor(u, sessionS), expiresInS: sessionS } : { outcome: 'refused' };
+  }
+
   return {
     type: 'credentials',
     sessionExpiryTime: sessionS,
@@ -83,37 +133,45 @@ export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
       const p = deps.tokens.verifyEditor(String(token));
       return p ? editorUser(deps.users.byId(p.userId)) : null;
     },
+    signIn,
     async authenticate(username, password) {
-      const email = String(username).toLowerCase();
-      const turn = deps.throttle.begin(email);
-      if (!turn.attempt) {
-        deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'rate limited', retryAfterS: Math.ceil(turn.retryAfterMs / 1000) } });
-        return null;
-      }
-      const u = deps.users.byEmail(email);
-      const pw = String(password);
-      const twoFactor = u?.totp_secret != null;
-      const secretPart = twoFactor ? pw.slice(0, -6) : pw;
-      let ok: boolean;
-      try {
-        ok = await verifyPassword(secretPart, u?.password_hash ?? deps.decoyHash);
-      } catch (err) {
-        turn.attempt.settle(undefined);
-        if (err instanceof PoolBusyError) {
-          deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'busy' } });
-          return null;
-        }
-        throw err;
-      }
-      if (ok && u && twoFactor) {
-        const step = await checkTotp(deps.box.open(u.totp_secret as string), pw.slice(-6), u.totp_last_step);
-        ok = step !== null && deps.users.useTotpStep(u.id, step);
-      }
-      const user = ok && u ? editorUser(u) : null;
-      // Right credentials without an editor right are no guess: they clear the brake like a login.
-      turn.attempt.settle(ok);
-      deps.audit.write({ userId: u?.id, email, role: u?.role, orgId: u?.org_id, action: 'editor-login', outcome: user ? 'success' : 'failure', details: user ? { permissions: user.permissions } : undefined });
-      return user && u ? { ...user, token: deps.tokens.signEditor(u, sessionS) } : null;
+      const r = await signIn(username, password);
+      return r.outcome === 'ok' ? { ...r.user, token: r.token } : null;
     },
   };
+}
+
+/**
+ * POST /editor/auth/token (the editor's login form: client_id, grant_type 'password', scope,
+ * username, password, as a form or JSON). Mount ahead of Node-RED's admin routes.
+ */
+export function editorSignInHandler(auth: Pick<EditorAdminAuth, 'signIn'>): Router {
+  const refuse = (res: express.Response, status: number, error: string, message: string, headers: Record<string, string> = {}) => {
+    res.set(headers).status(status).json({ error, message });
+  };
+  const handler: RequestHandler = (req, res, next) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const { username, password, grant_type: grant, scope } = b;
+    if (grant !== 'password' || typeof username !== 'string' || typeof password !== 'string' || username.length > 320 || password.length > 256) {
+      return refuse(res, 400, 'invalid_request', 'expected grant_type=password with a username and a password');
+    }
+    auth.signIn(username, password).then((r) => {
+      switch (r.outcome) {
+        case 'braked':
+          return refuse(res, 429, 'rate_limited', `too many failed sign-ins for this account: try again in ${r.retryAfterS} s`, { 'Retry-After': String(r.retryAfterS) });
+        case 'busy':
+          return refuse(res, 503, 'busy', 'too many sign-ins are being checked: try again in a moment', { 'Retry-After': '1' });
+        case 'refused':
+          return refuse(res, 401, 'unauthorized', 'wrong user name or password, or no editor access');
+        case 'ok':
+          // The scope asked for ('' = whatever the user holds) must be one the user holds.
+          if (typeof scope === 'string' && scope !== '' && scope !== r.user.permissions && r.user.permissions !== '*') {
+            return refuse(res, 403, 'forbidden', `this user's editor access is ${r.user.permissions}`);
+          }
+          res.set('Cache-Control', 'no-store').json({ access_token: r.token, expires_in: r.expiresInS, token_type: 'Bearer' });
+      }
+    }, next);
+  };
+  const unreadable: express.ErrorRequestHandler = (_err, _req, res, _next) => refuse(res, 400, 'invalid_request', 'the request body could not be read');
+  return express.Router().post('/', express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' }), handler, unreadable);
 }

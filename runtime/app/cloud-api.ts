@@ -14,7 +14,7 @@ import { AlarmRules, AlarmStore, DEFAULT_ALARM_LIMITS, type AlarmRuleLimits } fr
 import { AuditLog } from '../api/audit';
 import { authHandlers } from '../api/auth-handlers';
 import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
-import { editorAdminAuth, type EditorAdminAuth } from '../api/editor-auth';
+import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth } from '../api/editor-auth';
 import { LoginThrottle, type ThrottleLimits } from '../api/login-throttle';
 import { fleetHandlers } from '../api/fleet-handlers';
 import { ApiMetrics } from '../api/metrics';
@@ -85,8 +85,11 @@ export interface CloudApi {
   editorAdminAuth: EditorAdminAuth;
   /** Mount at GET /metrics. */
   metricsHandler: RequestHandler;
-  /** Mount at POST /editor/auth/token ahead of Node-RED: the per-address limit of failed sign-ins. */
-  editorTokenLimiter: RequestHandler;
+  /**
+   * Mount at /editor/auth/token ahead of Node-RED: the editor's sign-in, with the per-address limit
+   * of failures and the per-account brake (editor-auth.ts, editorSignInHandler).
+   */
+  editorSignIn: Router;
   db: CloudDb;
   metrics: ApiMetrics;
   /** OTA bundle store, roll-outs and provisioning. */
@@ -228,17 +231,19 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     });
   };
 
+  const editorAuth = editorAdminAuth({
+    users, tokens, box, audit, throttle, decoyHash: services.decoyHash,
+    ...(opts.editorSessionHours !== undefined ? { sessionHours: opts.editorSessionHours } : {}),
+  });
+
   let closed = false;
   return {
     // Bundle files (with Range) ahead of the JSON route table, which answers 404 for anything else.
     router: express.Router().use(ota.fileRouter).use(built.router),
     attachRealtime: (server) => realtime.attach(server),
-    editorAdminAuth: editorAdminAuth({
-      users, tokens, box, audit, throttle, decoyHash: services.decoyHash,
-      ...(opts.editorSessionHours !== undefined ? { sessionHours: opts.editorSessionHours } : {}),
-    }),
+    editorAdminAuth: editorAuth,
     metricsHandler,
-    editorTokenLimiter: editorLimit.mw,
+    editorSignIn: express.Router().use(editorLimit.mw, editorSignInHandler(editorAuth)),
     db,
     metrics,
     ota,
