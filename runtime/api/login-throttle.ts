@@ -59,18 +59,36 @@ export class LoginThrottle {
     return Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(30, failures - freeFailures));
   }
 
+  /** How long an attempt on `account` must wait now (0 = it may go ahead); changes nothing. */
+  retryAfterMs(account: string): number {
+    const a = this.#current(keyOf(account), this.now());
+    return a ? this.#wait(a, this.now()) : 0;
+  }
+
+  /** The account's entry, unless its failures are old enough to forget. */
+  #current(key: string, now: number): Account | undefined {
+    const a = this.#accounts.get(key);
+    if (a && a.judging === 0 && now - a.lastFailure >= this.#limits.forgetAfterMs) {
+      this.#accounts.delete(key);
+      return undefined;
+    }
+    return a;
+  }
+
+  #wait(a: Account, now: number): number {
+    if (now < a.blockedUntil) return a.blockedUntil - now;
+    // Attempts still being judged count as failures: beyond the free ones, one at a time.
+    if (a.judging > 0 && this.delayAfter(a.failures + a.judging) > 0) return this.#limits.baseDelayMs;
+    return 0;
+  }
+
   /** Asks to judge one attempt on `account`: an Attempt to settle, or how long to wait first. */
   begin(account: string): AttemptOrWait {
     const key = keyOf(account);
     const now = this.now();
-    let a = this.#accounts.get(key);
-    if (a && a.judging === 0 && now - a.lastFailure >= this.#limits.forgetAfterMs) {
-      this.#accounts.delete(key);
-      a = undefined;
-    }
-    if (a && now < a.blockedUntil) return { retryAfterMs: a.blockedUntil - now };
-    // Attempts still being judged count as failures: beyond the free ones, one at a time.
-    if (a && a.judging > 0 && this.delayAfter(a.failures + a.judging) > 0) return { retryAfterMs: this.#limits.baseDelayMs };
+    let a = this.#current(key, now);
+    const wait = a ? this.#wait(a, now) : 0;
+    if (wait > 0) return { retryAfterMs: wait };
     if (!a) {
       a = { failures: 0, judging: 0, blockedUntil: 0, lastFailure: now };
       this.#remember(key, a);
