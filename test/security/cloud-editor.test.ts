@@ -38,6 +38,10 @@ describe('security: the cloud editor', function () {
     assert.equal(adminSignIn.token, undefined);
     const techSignIn = await editorSignIn(cloud, 'tech@org.example', PASSWORD);
     assert.ok(techSignIn.status === 401 || techSignIn.status === 403, `TECHNICIAN signed in: ${techSignIn.status}`);
+    // A sign-in without the password grant is refused as such, in JSON.
+    const malformed = await http(`${cloud.url}/editor/auth/token`, { body: { grant_type: 'client_credentials', username: 'admin@org.example' } });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error, 'invalid_request');
     // Their API access tokens open nothing in the editor either.
     assert.equal((await flows(cloud)).status, 401);
     assert.equal((await flows(cloud, tech.accessToken)).status, 401);
