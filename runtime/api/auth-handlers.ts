@@ -4,7 +4,7 @@
 // Login guesses, of the password or of the second factor, go to the per-account brake
 // (login-throttle.ts) that the editor's sign-in shares: while it holds an account the login
 // answers 429 with Retry-After before any hash is computed. When the bcrypt pool's queue is full
-// the login answers 503 with Retry-After, and nothing is counted.
+// the login answers 503 with Retry-After (the router's), and nothing is counted.
 import { PoolBusyError } from './bcrypt-pool';
 import { ApiError, conflict, unauthorized } from './errors';
 import { hasPermission, PERMISSIONS, requiresTwoFactor, type Permission } from '../../domain/permissions';
@@ -83,8 +83,8 @@ export function authHandlers(s: Services): Pick<Handlers, AuthRoutes> {
         return reply;
       } catch (err) {
         // Asking for the second factor or for enrolment is no failed guess; a busy pool judged nothing.
+        // (The router answers a busy pool with 503.)
         turn.attempt.settle(err instanceof PoolBusyError || ctx.res.locals.notAFailure === true ? undefined : false);
-        if (err instanceof PoolBusyError) throw new ApiError(503, 'busy', err.message, { retryAfterS: 1 }, { 'Retry-After': '1' });
         throw err;
       }
     },

@@ -6,6 +6,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
 import { z } from 'zod';
+import { PoolBusyError } from './bcrypt-pool';
 import { ApiError, errorHandler, forbidden, notFound, sendError, unauthorized, validationError } from './errors';
 import { hasPermission } from '../../domain/permissions';
 import { ROUTE_IDS, ROUTES, type LimitName, type RouteSpec } from './routes';
@@ -177,10 +178,13 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         const status = reply.status ?? spec.status;
         audit('success', status, reply.audit);
         res.status(status).json(reply.body);
-      })().catch((err: unknown) => {
-        // Refused input (400), ids of nothing (404) and rate-limited requests (429) write nothing:
-        // none was a change the server considered, and auditing them would let anyone fill the log.
-        if (err instanceof ApiError && err.status !== 429 && err.code !== 'invalid_request') {
+      })().catch((thrown: unknown) => {
+        // A full bcrypt queue (a login flood) is the server's to say: 503, try again shortly.
+        const err = thrown instanceof PoolBusyError ? new ApiError(503, 'busy', thrown.message, { retryAfterS: 1 }, { 'Retry-After': '1' }) : thrown;
+        // Refused input (400), ids of nothing (404), rate-limited requests (429) and a busy bcrypt
+        // queue write nothing: none was a change the server considered, and auditing them would
+        // let anyone fill the log.
+        if (err instanceof ApiError && err.status !== 429 && err.code !== 'busy' && err.code !== 'invalid_request') {
           audit(err.status === 403 || err.status === 404 ? 'denied' : 'failure', err.status, { details: { error: err.code, message: err.message } });
         } else if (!(err instanceof ApiError)) audit('failure', 500);
         next(err);

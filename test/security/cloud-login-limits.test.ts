@@ -7,7 +7,8 @@
 // without end (503 with Retry-After beyond the queue).
 import { strict as assert } from 'node:assert';
 import { BcryptPool, PoolBusyError } from '../../runtime/api/bcrypt-pool';
-import { hashPassword } from '../../runtime/api/passwords';
+import { configurePasswordPool, hashPassword } from '../../runtime/api/passwords';
+import { startHarness } from '../runtime/api/harness';
 import { addUser, api, awayFromStepEdge, type Cloud, editorSignIn, http, PASSWORD, startCloud, totp, userCli } from './cloud-process';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -122,6 +123,29 @@ describe('the bcrypt pool', () => {
       assert.deepEqual(pool.load, { running: 0, queued: 0 });
     } finally {
       await pool.close();
+    }
+  });
+
+  it('answers an API login beyond the queue with 503 and Retry-After, judging nothing', async () => {
+    await configurePasswordPool({ size: 1, maxQueue: 0 });
+    // Real cost: the decoy compare keeps the one worker busy while the other logins arrive.
+    const h = await startHarness({ bcryptCost: 12 });
+    try {
+      const post = () => fetch(`${h.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@pool.example', password: 'a wrong password' }) });
+      const answers = await Promise.all(Array.from({ length: 4 }, post));
+      const statuses = answers.map((r) => r.status).sort();
+      assert.equal(statuses[0], 401, statuses.join());
+      assert.ok(statuses.includes(503), statuses.join());
+      const busy = answers.find((r) => r.status === 503);
+      assert.equal(busy?.headers.get('retry-after'), '1');
+      assert.equal(((await busy?.json()) as { error: string }).error, 'busy');
+      // Only the judged login counted on the account: 4 more failures pass, the 6th is braked.
+      const next: number[] = [];
+      for (let i = 0; i < 5; i++) next.push((await post()).status);
+      assert.deepEqual(next, [401, 401, 401, 401, 429]);
+    } finally {
+      await h.close();
+      await configurePasswordPool({});
     }
   });
 });
