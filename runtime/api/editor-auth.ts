@@ -17,7 +17,8 @@
 // are refused (they enrol through the API first), exactly as the API refuses them tokens. Failed
 // attempts go to the same per-account brake as API logins (login-throttle.ts).
 //
-// editorSignInHandler() answers the editor's POST /editor/auth/token itself, ahead of Node-RED's:
+// editorSignInHandler() answers the editor's POST /editor/auth/token itself, ahead of Node-RED's
+// (and its sign-out, POST /editor/auth/revoke, which revokes the session's row):
 // Node-RED's own endpoint refuses a user name for 10 minutes after 5 failures from anywhere (an
 // attacker's 6 tries lock the real user out), and cannot say when to try again. Ours answers a
 // braked account with 429 and Retry-After, a full bcrypt queue with 503, and otherwise exactly what
@@ -142,10 +143,12 @@ export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
 }
 
 /**
- * POST /editor/auth/token (the editor's login form: client_id, grant_type 'password', scope,
- * username, password, as a form or JSON). Mount ahead of Node-RED's admin routes.
+ * The editor's sign-in and sign-out, to mount at /editor/auth ahead of Node-RED's admin routes:
+ * POST /token (its login form: client_id, grant_type 'password', scope, username, password, as a
+ * form or JSON), behind `limit`; POST /revoke {token} (its sign-out) ends the session for good.
+ * Everything else under /editor/auth goes on to Node-RED.
  */
-export function editorSignInHandler(auth: Pick<EditorAdminAuth, 'signIn'>): Router {
+export function editorSignInHandler(auth: Pick<EditorAdminAuth, 'signIn'>, tokens: Pick<TokenService, 'revokeEditor'>, limit: RequestHandler): Router {
   const refuse = (res: express.Response, status: number, error: string, message: string, headers: Record<string, string> = {}) => {
     res.set(headers).status(status).json({ error, message });
   };
@@ -172,6 +175,13 @@ export function editorSignInHandler(auth: Pick<EditorAdminAuth, 'signIn'>): Rout
       }
     }, next);
   };
+  const signOut: RequestHandler = (req, res) => {
+    const token = ((req.body ?? {}) as { token?: unknown }).token;
+    // Like Node-RED's: only a valid token signs out, and only itself.
+    if (typeof token !== 'string' || !tokens.revokeEditor(token)) return refuse(res, 401, 'unauthorized', 'a valid editor token is required');
+    res.status(200).end();
+  };
   const unreadable: express.ErrorRequestHandler = (_err, _req, res, _next) => refuse(res, 400, 'invalid_request', 'the request body could not be read');
-  return express.Router().post('/', express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' }), handler, unreadable);
+  const body = [express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' })];
+  return express.Router().post('/token', limit, ...body, handler, unreadable).post('/revoke', ...body, signOut, unreadable);
 }

@@ -34,6 +34,8 @@ const ClaimsSchema = z.object({
   tv: z.number().int(),
   role: RoleSchema,
   org: z.string(),
+  /** Editor tokens: the id of the session's row in refresh_tokens, which sign-out revokes. */
+  sid: z.string().optional(),
 });
 type Claims = z.infer<typeof ClaimsSchema>;
 
@@ -74,25 +76,46 @@ export class TokenService {
     }
   }
 
-  private sign(user: UserRow, typ: Claims['typ'], ttlS: number): string {
-    const claims: Claims = { sub: user.id, typ, tv: user.token_version, role: user.role, org: user.org_id };
+  private sign(user: UserRow, typ: Claims['typ'], ttlS: number, sid?: string): string {
+    const claims: Claims = { sub: user.id, typ, tv: user.token_version, role: user.role, org: user.org_id, ...(sid ? { sid } : {}) };
     const audience = typ === 'editor' ? EDITOR_AUDIENCE : AUDIENCE;
     return jwt.sign(claims, this.#secret, { algorithm: 'HS256', expiresIn: ttlS, issuer: ISSUER, audience, jwtid: randomUUID() });
   }
 
-  /** The editor's bearer token, valid `ttlS` seconds (the editor session's length). */
+  /**
+   * The editor's bearer token, valid `ttlS` seconds (the editor session's length). The session
+   * has a row in refresh_tokens (whose secret nobody receives), so that signing out, and every
+   * change that revokes the user's refresh tokens, ends it in every process.
+   */
   signEditor(user: UserRow, ttlS: number): string {
-    return this.sign(user, 'editor', ttlS);
+    const [sid] = this.issueRefresh(user.id).split('.');
+    return this.sign(user, 'editor', ttlS, sid);
   }
 
-  /** The principal of an editor token, or null (bad, expired, or the user changed since). */
-  verifyEditor(token: string): Principal | null {
+  #editorClaims(token: string): { payload: unknown; sid: string } | null {
     try {
       const payload = jwt.verify(token, this.#secret, { algorithms: ['HS256'], issuer: ISSUER, audience: EDITOR_AUDIENCE });
-      return this.principalOf(payload, 'editor');
+      const sid = ClaimsSchema.safeParse(payload).data?.sid;
+      return sid ? { payload, sid } : null;
     } catch {
       return null;
     }
+  }
+
+  /** The principal of an editor token, or null (bad, expired, signed out, or the user changed since). */
+  verifyEditor(token: string): Principal | null {
+    const c = this.#editorClaims(token);
+    if (!c) return null;
+    const row = this.db.prepare('SELECT revoked_at FROM refresh_tokens WHERE id = ?').get(c.sid) as { revoked_at: number | null } | undefined;
+    return row && row.revoked_at === null ? this.principalOf(c.payload, 'editor') : null;
+  }
+
+  /** Signs an editor session out; true when the token was a valid editor token. */
+  revokeEditor(token: string): boolean {
+    const c = this.#editorClaims(token);
+    if (!c) return false;
+    this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), c.sid);
+    return true;
   }
 
   signAccess(user: UserRow): string {

@@ -86,8 +86,8 @@ export interface CloudApi {
   /** Mount at GET /metrics. */
   metricsHandler: RequestHandler;
   /**
-   * Mount at /editor/auth/token ahead of Node-RED: the editor's sign-in, with the per-address limit
-   * of failures and the per-account brake (editor-auth.ts, editorSignInHandler).
+   * Mount at /editor/auth ahead of Node-RED: the editor's sign-in, with the per-address limit of
+   * failures and the per-account brake, and its sign-out (editor-auth.ts, editorSignInHandler).
    */
   editorSignIn: Router;
   db: CloudDb;
@@ -243,7 +243,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     attachRealtime: (server) => realtime.attach(server),
     editorAdminAuth: editorAuth,
     metricsHandler,
-    editorSignIn: express.Router().use(editorLimit.mw, editorSignInHandler(editorAuth)),
+    editorSignIn: editorSignInHandler(editorAuth, tokens, editorLimit.mw),
     db,
     metrics,
     ota,

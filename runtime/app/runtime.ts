@@ -235,8 +235,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   } else {
     app.use(API_ROOT, apiRouter({ ...health, extra: settings.role === 'edge' ? { siteId: settings.siteId } : {} }));
   }
-  // The cloud editor's sign-in is the API's (limits per address and per account), not Node-RED's.
-  if (api) app.use(`${EDITOR_ROOT}/auth/token`, api.editorSignIn);
+  // The cloud editor's sign-in and sign-out are the API's (limits per address and per account), not Node-RED's.
+  if (api) app.use(`${EDITOR_ROOT}/auth`, api.editorSignIn);
   app.use(EDITOR_ROOT, RED.httpAdmin);
   app.use(HTTP_NODE_ROOT, RED.httpNode);
   if (api) serveDashboard(app);

@@ -2,8 +2,8 @@
 // keys, and shows every organisation's flows and debug output. Against a real `lifo4 cloud`:
 // only a SUPER_ADMIN signs in; an organisation ADMIN cannot deploy and a TECHNICIAN cannot read;
 // the function, exec and file nodes are not loaded; an editor session ends when the user's role
-// or password changes, through the API or through `lifo4 user` in another process, and when its
-// time is up; the user's realtime sockets are told and closed. Behind a reverse proxy
+// or password changes, through the API or through `lifo4 user` in another process, when its
+// time is up and when the user signs out; the user's realtime sockets are told and closed. Behind a reverse proxy
 // (--trust-proxy) /metrics trusts no loopback client and the limits key on X-Forwarded-For.
 import { strict as assert } from 'node:assert';
 import { io, type Socket } from 'socket.io-client';
@@ -63,6 +63,10 @@ describe('security: the cloud editor', function () {
     const types = new Set((JSON.parse(nodes.text) as { types: string[] }[]).flatMap((set) => set.types));
     for (const present of ['inject', 'debug', 'telemetry-in', 'fleet-hub']) assert.ok(types.has(present), `${present} missing: the palette list is not what it seems`);
     for (const absent of ['function', 'exec', 'file', 'file in']) assert.ok(!types.has(absent), `${absent} is loaded in the cloud`);
+
+    // The editor's sign-out ends the session on the server, not only in the browser.
+    assert.equal((await http(`${cloud.url}/editor/auth/revoke`, { form: { token: s.token as string }, token: s.token as string })).status, 200);
+    assert.equal((await flows(cloud, s.token)).status, 401);
   });
 
   it("ends a SUPER_ADMIN's editor session when an API call downgrades it", async () => {
