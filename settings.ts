@@ -76,6 +76,20 @@ const hostList = z
   .union([z.array(z.string()), z.string().transform((t) => t.split(',').map((h) => h.trim()).filter(Boolean))])
   .pipe(z.array(hostName).max(64));
 
+// Express's `trust proxy`: how many proxies stand in front (a hop count), or which addresses are
+// proxies (IPs, CIDR ranges, or Express's names loopback, linklocal, uniquelocal). Never `true`
+// (trust whatever X-Forwarded-For says): a client could then pick its own address.
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const proxyAddress = (a: string) => PROXY_NAMES.includes(a) || isIP(a.replace(/\/\d{1,3}$/, '')) !== 0;
+const trustProxy = z.union([
+  z.number().int().min(1).max(10),
+  z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(1).max(10)),
+  z.array(z.string()).min(1).refine((l) => l.every(proxyAddress)),
+  z.string().transform((t) => t.split(',').map((a) => a.trim())).refine((l) => l.length > 0 && l.every(proxyAddress)),
+]);
+const sessionHours = z.union([z.number(), numberText]).pipe(z.number().min(0.001).max(168));
+const onOff = z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1')]);
+
 interface FieldDef<S extends z.ZodType> {
   /** Long flag, e.g. '--port'. */
   flag: string;
@@ -256,6 +270,20 @@ export const FIELDS = {
     flag: '--mqtts-port', arg: 'PORT', env: 'LIFO4_MQTTS_PORT', schema: port, default: 8883,
     expected: PORT_EXPECTED, describe: "MQTTS port of the cloud's embedded broker, beside --mqtt-port; only with --tls-cert",
   }),
+  // The cloud's editor and sign-in (README, "Securing the cloud").
+  trustProxy: field({
+    flag: '--trust-proxy', arg: 'HOPS|ADDRS', env: 'LIFO4_TRUST_PROXY', schema: trustProxy, default: undefined,
+    expected: 'a hop count 1-10 or a comma-separated list of proxy addresses (IP, CIDR, loopback, linklocal, uniquelocal)',
+    describe: 'the cloud runs behind a reverse proxy: client addresses come from X-Forwarded-For, /metrics needs a token',
+  }),
+  editorSessionH: field({
+    flag: '--editor-session-h', arg: 'HOURS', env: 'LIFO4_EDITOR_SESSION_H', schema: sessionHours, default: 8,
+    expected: 'hours, 0.001-168', describe: "length of a cloud editor session, hours",
+  }),
+  codeNodes: field({
+    flag: '--code-nodes', arg: 'on|off', env: 'LIFO4_CODE_NODES', schema: onOff, default: false,
+    expected: 'on or off', describe: "let the cloud's flows use the function, exec and file nodes (code execution in the cloud)",
+  }),
 } as const;
 
 export type SettingKey = keyof typeof FIELDS;
@@ -273,7 +301,7 @@ const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed'
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
   // The all-in-one points its edge at its own simulator, so it has no --modbus-host.
   all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'otaHealthS'],
-  cloud: [...COMMON_KEYS, ...CLOUD_KEYS],
+  cloud: [...COMMON_KEYS, ...CLOUD_KEYS, 'trustProxy', 'editorSessionH', 'codeNodes'],
   edge: [...COMMON_KEYS, ...EDGE_KEYS],
   sim: [...COMMON_KEYS, ...SIM_KEYS],
 };
@@ -319,7 +347,13 @@ const edgeShape = {
 const simShape = { simHost: host, controlHost: host, modbusPort: port, controlPort: port, speed, site: z.enum(SITE_PROFILES), seed: seed.optional() };
 const simOnlyShape = { simRtu: z.string().optional(), simRtuBaud: z.number().int(), simBattery: z.enum(BATTERY_VARIANTS), simProfile: simProfile.optional() };
 
-export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape });
+// The cloud process's own; the all-in-one's cloud child takes them from the environment (LIFO4_*).
+const cloudOnlyShape = {
+  trustProxy: z.union([z.number(), z.array(z.string())]).optional(),
+  editorSessionH: sessionHours,
+  codeNodes: z.boolean(),
+};
+export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape, ...cloudOnlyShape });
 /** Whether a bind address reaches only this machine: 127.0.0.0/8, ::1 or localhost. */
 export function isLoopbackHost(h: string): boolean {
   const v = h.toLowerCase().replace(/^\[|\]$/g, '');

@@ -3,10 +3,10 @@
 // hold. Every route (routes.ts), the realtime channel (realtime.ts), /metrics and the editor's
 // adminAuth ask this table, and the RBAC matrix test is generated from it.
 //
-//   SUPER_ADMIN  full access, disables another user's 2FA, OTA deploy, organisations
-//   ADMIN        organisation management: users, sites, audit log, editor deploy
+//   SUPER_ADMIN  full access, disables another user's 2FA, OTA deploy, organisations, the editor
+//   ADMIN        organisation management: users, sites, audit log
 //   MANAGER      operations and reports (financial)
-//   TECHNICIAN   diagnostics, resets (e-stop reset), editor read-only
+//   TECHNICIAN   diagnostics, resets (e-stop reset)
 //   OPERATOR     commands (setpoint, mode, e-stop), alarm acknowledge and silence
 //   VIEWER       read-only, every site of the organisation
 //   USER         read-only, only the sites assigned to the user
@@ -26,8 +26,11 @@ export const PERMISSIONS = {
   'alarms:ack': 'OPERATOR',
   'alarms:silence': 'OPERATOR',
   'financial:read': 'MANAGER',
-  'editor:read': 'TECHNICIAN',
-  'editor:deploy': 'ADMIN',
+  // The cloud's editor is fleet-wide: its flows, debug output and context hold every organisation's
+  // data, and a deploy runs code in the process that holds the fleet's keys. So only the one
+  // fleet-wide role reads it or deploys, never a role scoped to one organisation.
+  'editor:read': 'SUPER_ADMIN',
+  'editor:deploy': 'SUPER_ADMIN',
   'sites:manage': 'ADMIN',
   'users:read': 'ADMIN',
   'users:manage': 'ADMIN',

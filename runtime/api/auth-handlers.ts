@@ -1,5 +1,11 @@
 // Handlers of the auth routes: login (password, then TOTP or a recovery code), refresh rotation,
 // logout, password change and TOTP enrolment.
+//
+// Login guesses, of the password or of the second factor, go to the per-account brake
+// (login-throttle.ts) that the editor's sign-in shares: while it holds an account the login
+// answers 429 with Retry-After before any hash is computed. When the bcrypt pool's queue is full
+// the login answers 503 with Retry-After (the router's), and nothing is counted.
+import { PoolBusyError } from './bcrypt-pool';
 import { ApiError, conflict, unauthorized } from './errors';
 import { hasPermission, PERMISSIONS, requiresTwoFactor, type Permission } from '../../domain/permissions';
 import { verifyPassword } from './passwords';
@@ -12,7 +18,7 @@ import type { Request, Response } from 'express';
 
 export type AuthRoutes = 'login' | 'refresh' | 'logout' | 'me' | 'changePassword' | 'enrollTwoFactor' | 'verifyTwoFactor';
 /** What the auth routes need: the edge serves them over its own accounts without the fleet's stores. */
-export type AuthServices = Pick<Services, 'users' | 'tokens' | 'audit' | 'box' | 'decoyHash'>;
+export type AuthServices = Pick<Services, 'users' | 'tokens' | 'audit' | 'box' | 'decoyHash' | 'throttle' | 'visibilityChanged'>;
 
 /**
  * The answer of a successful login or enrolment: the tokens in the body for API clients, and the
@@ -39,39 +45,57 @@ function enrolmentRequired(s: AuthServices, user: UserRow): ApiError {
 }
 
 export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
-  return {
-    async login({ body, ip, req, res }) {
-      const user = s.users.byEmail(body.email);
-      const fail = (code: string, message: string, reason: string): never => {
-        s.audit.write({ userId: user?.id, email: body.email, role: user?.role, orgId: user?.org_id, ip, action: 'login', outcome: 'failure', status: 401, details: { reason } });
-        throw unauthorized(message, code);
-      };
-      // Always one bcrypt compare, so an unknown email answers as slowly as a wrong password.
-      const passwordOk = await verifyPassword(body.password, user?.password_hash ?? s.decoyHash);
-      if (!user || !passwordOk) return fail('invalid_credentials', 'wrong email or password', user ? 'password' : 'unknown email');
-      if (user.disabled) return fail('invalid_credentials', 'wrong email or password', 'disabled');
-      let usedRecovery = false;
-      if (user.totp_secret !== null) {
-        if (body.totp !== undefined) {
-          const step = await checkTotp(s.box.open(user.totp_secret), body.totp, user.totp_last_step);
-          if (step === null || !s.users.useTotpStep(user.id, step)) return fail('invalid_totp', 'the TOTP code is wrong, expired or used already', 'totp');
-        } else if (body.recoveryCode !== undefined) {
-          if (!s.users.useRecoveryCode(user.id, hashRecoveryCode(body.recoveryCode))) return fail('invalid_recovery_code', 'the recovery code is wrong or used already', 'recovery code');
-          usedRecovery = true;
-        } else {
-          // The password was right: asking for the second factor is not a failed attempt.
-          res.locals.notAFailure = true;
-          throw unauthorized('this account has 2FA: send the TOTP code (or a recovery code) with the password', 'totp_required');
-        }
-      } else if (requiresTwoFactor(user.role)) {
-        s.audit.write({ userId: user.id, email: user.email, role: user.role, orgId: user.org_id, ip, action: 'login', outcome: 'denied', status: 403, details: { reason: '2FA not enrolled' } });
+  async function login({ body, ip, req, res }: Parameters<Handlers['login']>[0]): Promise<Reply> {
+    const user = s.users.byEmail(body.email);
+    const fail = (code: string, message: string, reason: string): never => {
+      s.audit.write({ userId: user?.id, email: body.email, role: user?.role, orgId: user?.org_id, ip, action: 'login', outcome: 'failure', status: 401, details: { reason } });
+      throw unauthorized(message, code);
+    };
+    // Always one bcrypt compare, so an unknown email answers as slowly as a wrong password.
+    const passwordOk = await verifyPassword(body.password, user?.password_hash ?? s.decoyHash);
+    if (!user || !passwordOk) return fail('invalid_credentials', 'wrong email or password', user ? 'password' : 'unknown email');
+    if (user.disabled) return fail('invalid_credentials', 'wrong email or password', 'disabled');
+    let usedRecovery = false;
+    if (user.totp_secret !== null) {
+      if (body.totp !== undefined) {
+        const step = await checkTotp(s.box.open(user.totp_secret), body.totp, user.totp_last_step);
+        if (step === null || !s.users.useTotpStep(user.id, step)) return fail('invalid_totp', 'the TOTP code is wrong, expired or used already', 'totp');
+      } else if (body.recoveryCode !== undefined) {
+        if (!s.users.useRecoveryCode(user.id, hashRecoveryCode(body.recoveryCode))) return fail('invalid_recovery_code', 'the recovery code is wrong or used already', 'recovery code');
+        usedRecovery = true;
+      } else {
+        // The password was right: asking for the second factor is not a failed attempt.
         res.locals.notAFailure = true;
-        throw enrolmentRequired(s, user);
+        throw unauthorized('this account has 2FA: send the TOTP code (or a recovery code) with the password', 'totp_required');
       }
-      s.audit.write({ userId: user.id, email: user.email, role: user.role, orgId: user.org_id, ip, action: 'login', outcome: 'success', status: 200, details: usedRecovery ? { recoveryCode: true } : undefined });
-      const body2 = session(s, user, { req, res }) as Record<string, unknown>;
-      if (usedRecovery) body2.remainingRecoveryCodes = s.users.remainingRecoveryCodes(user.id);
-      return { body: body2 };
+    } else if (requiresTwoFactor(user.role)) {
+      s.audit.write({ userId: user.id, email: user.email, role: user.role, orgId: user.org_id, ip, action: 'login', outcome: 'denied', status: 403, details: { reason: '2FA not enrolled' } });
+      res.locals.notAFailure = true;
+      throw enrolmentRequired(s, user);
+    }
+    s.audit.write({ userId: user.id, email: user.email, role: user.role, orgId: user.org_id, ip, action: 'login', outcome: 'success', status: 200, details: usedRecovery ? { recoveryCode: true } : undefined });
+    const body2 = session(s, user, { req, res }) as Record<string, unknown>;
+    if (usedRecovery) body2.remainingRecoveryCodes = s.users.remainingRecoveryCodes(user.id);
+    return { body: body2 };
+  }
+
+  return {
+    async login(ctx) {
+      const turn = s.throttle.begin(ctx.body.email);
+      if (!turn.attempt) {
+        const retryAfterS = Math.max(1, Math.ceil(turn.retryAfterMs / 1000));
+        throw new ApiError(429, 'rate_limited', `too many failed login attempts for this account: try again in ${retryAfterS} s`, { retryAfterS }, { 'Retry-After': String(retryAfterS) });
+      }
+      try {
+        const reply = await login(ctx);
+        turn.attempt.settle(true);
+        return reply;
+      } catch (err) {
+        // Asking for the second factor or for enrolment is no failed guess; a busy pool judged nothing.
+        // (The router answers a busy pool with 503.)
+        turn.attempt.settle(err instanceof PoolBusyError || ctx.res.locals.notAFailure === true ? undefined : false);
+        throw err;
+      }
     },
 
     refresh({ body, ip, req, res }) {
@@ -128,11 +152,13 @@ export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
       return { body: { user: s.users.view(user), permissions } };
     },
 
-    async changePassword({ principal, body }) {
+    async changePassword({ principal, body, req, res }) {
       const user = s.users.byId(principal.userId) as UserRow;
       if (!(await verifyPassword(body.currentPassword, user.password_hash))) throw unauthorized('the current password is wrong', 'invalid_credentials');
+      // Every session ends with the old password, this one too: it goes on with fresh tokens.
       await s.users.setPassword(user.id, body.newPassword);
-      return { body: { changed: true } };
+      s.visibilityChanged();
+      return { body: { changed: true, ...(session(s, s.users.byId(user.id) as UserRow, { req, res }) as object) } };
     },
 
     async enrollTwoFactor({ principal }) {

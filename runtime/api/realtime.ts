@@ -8,16 +8,20 @@
 //   site-state {siteId, state, ts}                                 (sites:read)
 //   ota        {deploymentId}: a roll-out changed                  (ota:deploy)
 // On connect it gets `hello` {user, sites}. The connection closes when the token runs out (the
-// client reconnects with a refreshed one) or when the user's role, sites or 2FA change.
+// client reconnects with a refreshed one). When the user's session ends (role, password or 2FA
+// changed, disabled: token_version moved), the socket gets `session-ended` {reason} and closes,
+// also when another process (`lifo4 user ...`) made the change: every `sessionCheckMs` the
+// channel reads the token_version of the users it has sockets for, one query per user.
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { CommandAck, Plan, SiteState, TelemetryRecord } from '../../domain/contracts';
 import { flattenRecord } from '../../io/timeseries/fields';
 import type { AlarmEventView, AlarmView } from './alarms';
 import { hasPermission, type Permission } from '../../domain/permissions';
-import { REALTIME_EVENTS, REALTIME_PATH, type RealtimeEvent } from '../../domain/realtime';
+import { REALTIME_EVENTS, REALTIME_PATH, REALTIME_SESSION_ENDED, type RealtimeEvent } from '../../domain/realtime';
 import type { SiteStore } from './sites';
 import type { Principal, TokenService } from './tokens';
+import type { UserRow } from './users';
 
 interface SocketData {
   token: string;
@@ -29,15 +33,44 @@ interface SocketData {
 
 type LiveSocket = Socket<Record<string, never>, Record<string, (payload: unknown) => void>, Record<string, never>, SocketData>;
 
+export interface SessionCheck {
+  /** The user's row now (cloud.db, which `lifo4 user` may change from another process). */
+  userById: (id: string) => UserRow | undefined;
+  /** How often open sockets' sessions are checked, ms (default 2000). */
+  everyMs?: number;
+}
+
 export class RealtimeChannel {
   #io: Server | null = null;
   #version = 0;
+  #sessionTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly tokens: TokenService,
     private readonly sites: SiteStore,
     private readonly onClients: (n: number) => void,
+    private readonly sessions?: SessionCheck,
   ) {}
+
+  /** Ends the sockets of users whose session ended; returns how many it closed. */
+  checkSessions(): number {
+    const io = this.#io;
+    const users = this.sessions?.userById;
+    if (!io || !users) return 0;
+    const rows = new Map<string, UserRow | undefined>();
+    let ended = 0;
+    for (const socket of io.sockets.sockets.values() as IterableIterator<LiveSocket>) {
+      const p = socket.data.principal;
+      if (!rows.has(p.userId)) rows.set(p.userId, users(p.userId));
+      const u = rows.get(p.userId);
+      const reason = !u ? 'user deleted' : u.disabled !== 0 ? 'user disabled' : u.token_version !== p.tokenVersion ? 'role, password or 2FA changed' : null;
+      if (!reason) continue;
+      socket.emit(REALTIME_SESSION_ENDED, { reason });
+      socket.disconnect(true);
+      ended++;
+    }
+    return ended;
+  }
 
   attach(httpServer: HttpServer): Server {
     if (this.#io) throw new Error('realtime: attached already');
@@ -69,12 +102,18 @@ export class RealtimeChannel {
       socket.emit('hello', { user: { id: data.principal.userId, email: data.principal.email, role: data.principal.role }, sites: [...data.sites] });
     });
     this.#io = io;
+    if (this.sessions) {
+      this.#sessionTimer = setInterval(() => this.checkSessions(), this.sessions.everyMs ?? 2000);
+      this.#sessionTimer.unref();
+    }
     return io;
   }
 
   /** Who sees which site may have changed (a site registered, a user's role or sites changed). */
   visibilityChanged(): void {
     this.#version++;
+    // A change made here (role, password, 2FA, disable) ends its sessions at once, not at the next poll.
+    this.checkSessions();
   }
 
   /** To every socket whose role holds `permission` and, unless siteId is null (fleet-wide news), sees the site. */
@@ -128,6 +167,7 @@ export class RealtimeChannel {
   async close(): Promise<void> {
     const io = this.#io;
     this.#io = null;
+    clearInterval(this.#sessionTimer);
     if (!io) return;
     for (const socket of io.sockets.sockets.values() as IterableIterator<LiveSocket>) clearTimeout(socket.data.expiry);
     // io.close() would also close the shared http.Server: disconnect the clients and the engine only.

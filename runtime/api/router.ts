@@ -6,7 +6,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
 import { z } from 'zod';
-import { ApiError, errorHandler, forbidden, notFound, unauthorized, validationError } from './errors';
+import { PoolBusyError } from './bcrypt-pool';
+import { ApiError, errorHandler, forbidden, notFound, sendError, unauthorized, validationError } from './errors';
 import { hasPermission } from '../../domain/permissions';
 import { ROUTE_IDS, ROUTES, type LimitName, type RouteSpec } from './routes';
 import type { Handlers, Reply, Services } from './services';
@@ -16,8 +17,14 @@ import type { Principal } from './tokens';
 export interface RateLimits {
   /** Per client address, every route: 300/min. */
   globalPerMin: number;
-  /** Failed logins per client address and email, 15 min window: 5. */
+  /**
+   * Failed logins per client address (any account), 15 min window: 30. The per-account brake
+   * (login-throttle.ts) is the main guard and ignores the address; this one slows one address
+   * spraying many accounts.
+   */
   loginPer15Min: number;
+  /** Failed editor sign-ins (POST /editor/auth/token) per client address, 15 min window: 20. */
+  editorLoginPer15Min: number;
   /** Failed 2FA confirmations and password changes per user, 15 min window: 5. */
   twoFactorPer15Min: number;
   /** Commands per user: 60/min. */
@@ -26,7 +33,7 @@ export interface RateLimits {
   estopPerMin: number;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimits = { globalPerMin: 300, loginPer15Min: 5, twoFactorPer15Min: 5, commandsPerMin: 60, estopPerMin: 10 };
+export const DEFAULT_RATE_LIMITS: RateLimits = { globalPerMin: 300, loginPer15Min: 30, editorLoginPer15Min: 20, twoFactorPer15Min: 5, commandsPerMin: 60, estopPerMin: 10 };
 
 const NO_QUERY = z.strictObject({});
 
@@ -38,6 +45,7 @@ function tooMany(what: string) {
   };
 }
 
+// req.ip: the socket's peer, or with the `trust proxy` setting the client named by X-Forwarded-For.
 const clientIp = (req: Request) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown');
 const principalKey = (_req: Request, res: Response) => (res.locals.principal as Principal | undefined)?.userId ?? 'anonymous';
 
@@ -59,6 +67,21 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'params' |
   return r.data;
 }
 
+/**
+ * The per-address limit of failed editor sign-ins, for POST /editor/auth/token ahead of Node-RED,
+ * which answers a success with 200 and a failure with 401 or 403.
+ */
+export function editorLoginLimiter(limits: Pick<RateLimits, 'editorLoginPer15Min'>): { mw: RateLimitRequestHandler; close(): void } {
+  const refuse = tooMany('failed editor sign-ins from this address');
+  const l = limiter(15 * 60_000, limits.editorLoginPer15Min, '', {
+    skipSuccessfulRequests: true,
+    keyGenerator: clientIp,
+    // In front of Node-RED there is no API error handler: answer here.
+    handler: (req, res) => refuse(req, res, (err?: unknown) => sendError(res, err as ApiError)),
+  });
+  return { mw: l.mw, close: () => l.store.shutdown() };
+}
+
 export interface BuiltRouter {
   router: Router;
   /** Stops the rate limiters' cleanup timers. */
@@ -69,11 +92,11 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
   const router = express.Router();
   const global = limiter(60_000, limits.globalPerMin, 'requests', { keyGenerator: clientIp });
   const named: Record<LimitName, { mw: RateLimitRequestHandler; store: MemoryStore }> = {
-    login: limiter(15 * 60_000, limits.loginPer15Min, 'failed login attempts for this account', {
+    login: limiter(15 * 60_000, limits.loginPer15Min, 'failed login attempts from this address', {
       // Only failures count: a user who logs in correctly is never locked out by the limit.
       skipSuccessfulRequests: true,
       requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.locals.notAFailure === true,
-      keyGenerator: (req) => `${clientIp(req)}|${String((req.body as { email?: unknown } | undefined)?.email ?? '').toLowerCase().slice(0, 254)}`,
+      keyGenerator: clientIp,
     }),
     twoFactor: limiter(15 * 60_000, limits.twoFactorPer15Min, 'failed attempts', { skipSuccessfulRequests: true, keyGenerator: principalKey }),
     command: limiter(60_000, limits.commandsPerMin, 'commands', { keyGenerator: principalKey }),
@@ -155,10 +178,13 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         const status = reply.status ?? spec.status;
         audit('success', status, reply.audit);
         res.status(status).json(reply.body);
-      })().catch((err: unknown) => {
-        // Refused input (400), ids of nothing (404) and rate-limited requests (429) write nothing:
-        // none was a change the server considered, and auditing them would let anyone fill the log.
-        if (err instanceof ApiError && err.status !== 429 && err.code !== 'invalid_request') {
+      })().catch((thrown: unknown) => {
+        // A full bcrypt queue (a login flood) is the server's to say: 503, try again shortly.
+        const err = thrown instanceof PoolBusyError ? new ApiError(503, 'busy', thrown.message, { retryAfterS: 1 }, { 'Retry-After': '1' }) : thrown;
+        // Refused input (400), ids of nothing (404), rate-limited requests (429) and a busy bcrypt
+        // queue write nothing: none was a change the server considered, and auditing them would
+        // let anyone fill the log.
+        if (err instanceof ApiError && err.status !== 429 && err.code !== 'busy' && err.code !== 'invalid_request') {
           audit(err.status === 403 || err.status === 404 ? 'denied' : 'failure', err.status, { details: { error: err.code, message: err.message } });
         } else if (!(err instanceof ApiError)) audit('failure', 500);
         next(err);

@@ -171,7 +171,7 @@ export const ROUTES = {
   changePassword: route({
     method: 'post', path: '/auth/password', tag: 'auth', access: 'authenticated', audit: true, limits: ['twoFactor'], status: 200,
     body: z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword: PasswordSchema }),
-    summary: 'change my password (revokes my refresh tokens)',
+    summary: 'change my password: every session of mine ends; the answer carries fresh tokens for this one',
   }),
   enrollTwoFactor: route({
     method: 'post', path: '/auth/2fa/enroll', tag: 'auth', access: 'enrolment', audit: true, body: Empty, status: 200,

@@ -7,6 +7,7 @@ import type { TimeseriesStore } from '../../io/timeseries/store';
 import type { AlarmStore } from './alarms';
 import type { AuditLog } from './audit';
 import type { CloudDb } from '../cloud-db/cloud-db';
+import type { LoginThrottle } from './login-throttle';
 import type { ApiMetrics } from './metrics';
 import type { PlanStore } from './plans';
 import type { RouteId, ROUTES, RouteSpec } from './routes';
@@ -30,6 +31,8 @@ export interface Services {
   metrics: ApiMetrics;
   /** A bcrypt hash of nothing, compared against when an email is unknown (equal timing). */
   decoyHash: string;
+  /** The per-account brake on password and TOTP guesses, shared with the editor's sign-in. */
+  throttle: LoginThrottle;
   /** Tells the realtime channel that who-sees-which-site may have changed. */
   visibilityChanged: () => void;
 }

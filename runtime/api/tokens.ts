@@ -4,6 +4,10 @@
 //   token_version, and the role that counts is the one in the database at the time of the request.
 // - enrolment token: a 10-minute JWT that only lets an ADMIN or SUPER_ADMIN without 2FA enrol it;
 //   they never get an access token without TOTP.
+// - editor token: the bearer token of the Node-RED editor (editor-auth.ts), a JWT for another
+//   audience, so it opens neither the API nor the realtime channel, and an access token does not
+//   open the editor. Checked like an access token on every editor request: the user's current
+//   token_version and role count, not those at sign-in.
 // - refresh token: opaque `<id>.<secret>` (only a SHA-256 of the secret is stored), single use:
 //   every refresh marks it used and issues the next one in the same family; presenting a used
 //   token again means it was stolen (or the client misbehaves), so the whole family is revoked.
@@ -22,13 +26,16 @@ export const ENROLMENT_TTL_S = 600;
 export const REFRESH_TTL_MS = 30 * 86_400_000;
 const ISSUER = 'lifo4-ems';
 const AUDIENCE = 'lifo4-api';
+const EDITOR_AUDIENCE = 'lifo4-editor';
 
 const ClaimsSchema = z.object({
   sub: z.string(),
-  typ: z.enum(['access', 'enroll']),
+  typ: z.enum(['access', 'enroll', 'editor']),
   tv: z.number().int(),
   role: RoleSchema,
   org: z.string(),
+  /** Editor tokens: the id of the session's row in refresh_tokens, which sign-out revokes. */
+  sid: z.string().optional(),
 });
 type Claims = z.infer<typeof ClaimsSchema>;
 
@@ -41,7 +48,9 @@ export interface Principal {
   /** Seconds since the epoch at which the token presented runs out. */
   tokenExp: number;
   /** Which kind of token authenticated the request. */
-  via: 'access' | 'enroll';
+  via: Claims['typ'];
+  /** The user's token_version the token was signed with (equal to the current one, or no principal). */
+  tokenVersion: number;
 }
 
 export class TokenService {
@@ -67,9 +76,46 @@ export class TokenService {
     }
   }
 
-  private sign(user: UserRow, typ: Claims['typ'], ttlS: number): string {
-    const claims: Claims = { sub: user.id, typ, tv: user.token_version, role: user.role, org: user.org_id };
-    return jwt.sign(claims, this.#secret, { algorithm: 'HS256', expiresIn: ttlS, issuer: ISSUER, audience: AUDIENCE, jwtid: randomUUID() });
+  private sign(user: UserRow, typ: Claims['typ'], ttlS: number, sid?: string): string {
+    const claims: Claims = { sub: user.id, typ, tv: user.token_version, role: user.role, org: user.org_id, ...(sid ? { sid } : {}) };
+    const audience = typ === 'editor' ? EDITOR_AUDIENCE : AUDIENCE;
+    return jwt.sign(claims, this.#secret, { algorithm: 'HS256', expiresIn: ttlS, issuer: ISSUER, audience, jwtid: randomUUID() });
+  }
+
+  /**
+   * The editor's bearer token, valid `ttlS` seconds (the editor session's length). The session
+   * has a row in refresh_tokens (whose secret nobody receives), so that signing out, and every
+   * change that revokes the user's refresh tokens, ends it in every process.
+   */
+  signEditor(user: UserRow, ttlS: number): string {
+    const [sid] = this.issueRefresh(user.id).split('.');
+    return this.sign(user, 'editor', ttlS, sid);
+  }
+
+  #editorClaims(token: string): { payload: unknown; sid: string } | null {
+    try {
+      const payload = jwt.verify(token, this.#secret, { algorithms: ['HS256'], issuer: ISSUER, audience: EDITOR_AUDIENCE });
+      const sid = ClaimsSchema.safeParse(payload).data?.sid;
+      return sid ? { payload, sid } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The principal of an editor token, or null (bad, expired, signed out, or the user changed since). */
+  verifyEditor(token: string): Principal | null {
+    const c = this.#editorClaims(token);
+    if (!c) return null;
+    const row = this.db.prepare('SELECT revoked_at FROM refresh_tokens WHERE id = ?').get(c.sid) as { revoked_at: number | null } | undefined;
+    return row && row.revoked_at === null ? this.principalOf(c.payload, 'editor') : null;
+  }
+
+  /** Signs an editor session out; true when the token was a valid editor token. */
+  revokeEditor(token: string): boolean {
+    const c = this.#editorClaims(token);
+    if (!c) return false;
+    this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), c.sid);
+    return true;
   }
 
   signAccess(user: UserRow): string {
@@ -87,7 +133,7 @@ export class TokenService {
     const user = this.users.byId(c.data.sub);
     if (!user || user.disabled !== 0 || user.token_version !== c.data.tv) return null;
     const exp = (payload as { exp?: unknown }).exp;
-    return { userId: user.id, email: user.email, role: user.role, orgId: user.org_id, tokenExp: typeof exp === 'number' ? exp : 0, via: typ };
+    return { userId: user.id, email: user.email, role: user.role, orgId: user.org_id, tokenExp: typeof exp === 'number' ? exp : 0, via: typ, tokenVersion: user.token_version };
   }
 
   /** For the realtime handshake: the same checks as passport-jwt, through the same library. */

@@ -1,7 +1,8 @@
 // Users and organisations in cloud.db: the part of identity the API, the editor's adminAuth and
-// the `lifo4 user` command share. Emails are unique regardless of case. Changing a role, resetting
-// 2FA or disabling a user bumps its token_version, which voids its access tokens at once (every
-// request checks it), and revokes its refresh tokens.
+// the `lifo4 user` command share. Emails are unique regardless of case. Changing a role or a
+// password, resetting 2FA or disabling a user bumps its token_version, which voids its access and
+// editor tokens at once (every request checks it, the realtime channel polls it), and revokes its
+// refresh tokens: every session of the user ends, wherever the change was made.
 import { randomUUID } from 'node:crypto';
 import type { Role } from '../../domain/contracts';
 import { DEFAULT_ORG_ID, type CloudDb } from '../cloud-db/cloud-db';
@@ -150,12 +151,12 @@ export class UserStore {
     })();
   }
 
-  /** New password: other sessions' refresh tokens are revoked; access tokens run out within the hour. */
+  /** New password: every session ends (a stolen session must not outlive the password it came with). */
   async setPassword(userId: string, password: string): Promise<void> {
     const hash = await hashPassword(password, this.bcryptCost);
     this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?').run(hash, Date.now(), userId);
-      this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(Date.now(), userId);
+      this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(hash, userId);
+      this.invalidateSessions(userId);
     })();
   }
 

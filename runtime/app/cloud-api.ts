@@ -13,7 +13,8 @@ import { AlarmRules, AlarmStore, DEFAULT_ALARM_LIMITS, type AlarmRuleLimits } fr
 import { AuditLog } from '../api/audit';
 import { authHandlers } from '../api/auth-handlers';
 import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
-import { editorAdminAuth, type EditorAdminAuth } from '../api/editor-auth';
+import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth } from '../api/editor-auth';
+import { LoginThrottle, type ThrottleLimits } from '../api/login-throttle';
 import { fleetHandlers } from '../api/fleet-handlers';
 import { ApiMetrics } from '../api/metrics';
 import { mlHandlers } from '../api/ml-handlers';
@@ -26,7 +27,7 @@ import { BCRYPT_COST, decoyHash } from '../api/passwords';
 import { hasPermission } from '../../domain/permissions';
 import { PlanStore } from '../api/plans';
 import { RealtimeChannel } from '../api/realtime';
-import { buildRouter, DEFAULT_RATE_LIMITS, type RateLimits } from '../api/router';
+import { buildRouter, DEFAULT_RATE_LIMITS, editorLoginLimiter, type RateLimits } from '../api/router';
 import type { Handlers, Services } from '../api/services';
 import { SiteStore } from '../api/sites';
 import { TokenService } from '../api/tokens';
@@ -44,6 +45,17 @@ export interface CloudApiOptions {
   secrets: Secrets;
   /** Serve /metrics to loopback clients without a token (default true); others need metrics:read. */
   trustLoopbackMetrics?: boolean;
+  /**
+   * The HTTP server sits behind a reverse proxy (Express's `trust proxy` is set): every client
+   * arrives from the proxy, often loopback, so /metrics trusts no address and wants a token.
+   */
+  behindProxy?: boolean;
+  /** Length of an editor session, hours (default EDITOR_SESSION_HOURS). */
+  editorSessionHours?: number;
+  /** The per-account brake on login guesses (tests shorten it). */
+  loginThrottle?: Partial<ThrottleLimits>;
+  /** How often the realtime channel checks its users' sessions, ms (default 2000). */
+  sessionCheckMs?: number;
   /** What GET /health reports (the runtime's healthBody); default a bare cloud status. */
   health?: HealthInfo;
   rateLimits?: Partial<RateLimits>;
@@ -72,6 +84,11 @@ export interface CloudApi {
   editorAdminAuth: EditorAdminAuth;
   /** Mount at GET /metrics. */
   metricsHandler: RequestHandler;
+  /**
+   * Mount at /editor/auth ahead of Node-RED: the editor's sign-in, with the per-address limit of
+   * failures and the per-account brake, and its sign-out (editor-auth.ts, editorSignInHandler).
+   */
+  editorSignIn: Router;
   db: CloudDb;
   metrics: ApiMetrics;
   /** OTA bundle store, roll-outs and provisioning. */
@@ -108,10 +125,13 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     },
     storeQueued: () => store?.health().queued ?? null,
   });
-  const realtime = new RealtimeChannel(tokens, sites, (n) => metrics.realtimeClients.set(n));
+  const realtime = new RealtimeChannel(tokens, sites, (n) => metrics.realtimeClients.set(n), {
+    userById: (id) => users.byId(id), ...(opts.sessionCheckMs !== undefined ? { everyMs: opts.sessionCheckMs } : {}),
+  });
+  const throttle = new LoginThrottle(opts.loginThrottle);
   const services: Services = {
-    db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics,
-    decoyHash: decoyHash(cost),
+    db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics, throttle,
+    decoyHash: await decoyHash(cost),
     visibilityChanged: () => realtime.visibilityChanged(),
   };
 
@@ -189,9 +209,11 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ...otaHandlers(services, ota),
     ...mlHandlers(services, { insights, offsetMs: ml.offsetMs }),
   };
-  const built = buildRouter(services, handlers, { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }, log);
+  const limits = { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits };
+  const built = buildRouter(services, handlers, limits, log);
+  const editorLimit = editorLoginLimiter(limits);
 
-  const trustLoopback = opts.trustLoopbackMetrics ?? true;
+  const trustLoopback = (opts.trustLoopbackMetrics ?? true) && !opts.behindProxy;
   const metricsHandler: RequestHandler = (req: Request, res: Response) => {
     void (async () => {
       if (!(trustLoopback && LOOPBACK.has(req.socket.remoteAddress ?? ''))) {
@@ -208,13 +230,19 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     });
   };
 
+  const editorAuth = editorAdminAuth({
+    users, tokens, box, audit, throttle, decoyHash: services.decoyHash,
+    ...(opts.editorSessionHours !== undefined ? { sessionHours: opts.editorSessionHours } : {}),
+  });
+
   let closed = false;
   return {
     // Bundle files (with Range) ahead of the JSON route table, which answers 404 for anything else.
     router: express.Router().use(ota.fileRouter).use(built.router),
     attachRealtime: (server) => realtime.attach(server),
-    editorAdminAuth: editorAdminAuth({ users, box, audit, decoyHash: services.decoyHash }),
+    editorAdminAuth: editorAuth,
     metricsHandler,
+    editorSignIn: editorSignInHandler(editorAuth, tokens, editorLimit.mw),
     db,
     metrics,
     ota,
@@ -229,6 +257,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       hub.off('ack', listeners.ack);
       hub.off('plan', listeners.plan);
       built.close();
+      editorLimit.close();
       ota.close();
       await ml.close();
       await realtime.close();

@@ -50,6 +50,7 @@ export async function startCloudHost(
     const client = otaClient;
     const api = await createCloudApi({
       dataDir: settings.dataDir, hub, store, secrets: opts.secrets, health: opts.health,
+      behindProxy: settings.trustProxy !== undefined, editorSessionHours: settings.editorSessionH,
       ota: { transport: mqttOtaTransport(client), mqttUrl: opts.mqttUrl },
     });
     return {

@@ -51,6 +51,14 @@ export interface RunningRuntime {
  */
 export const EXCLUDED_NODE_MODULES = ['node-red-contrib-modbus'];
 
+/**
+ * Core node files the cloud does not load unless --code-nodes on: function and exec run code, and
+ * the file nodes read and write any file (secrets.json, the fleet keys, or a module to load), in
+ * the process that holds every site's command key. `nodesExcludes` also skips a file by its name
+ * (@node-red/registry, localfilesystem.js). The edge keeps them: its editor is its integrator's.
+ */
+export const CLOUD_CODE_NODE_FILES = ['10-function.js', '90-exec.js', '10-file.js'];
+
 function listenPort(settings: RuntimeSettings): { host: string; hostFlag: string; port: number; flag: string } {
   return settings.role === 'cloud'
     ? { host: settings.cloudHost, hostFlag: FIELDS.cloudHost.flag, port: settings.port, flag: FIELDS.port.flag }
@@ -71,7 +79,7 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
     credentialSecret,
     // Our own nodes: the package root's package.json "node-red" section lists them.
     nodesDir: [packageRoot],
-    nodesExcludes: EXCLUDED_NODE_MODULES,
+    nodesExcludes: settings.role === 'cloud' && !settings.codeNodes ? [...EXCLUDED_NODE_MODULES, ...CLOUD_CODE_NODE_FILES] : EXCLUDED_NODE_MODULES,
     functionExternalModules: false,
     // Memory by default; 'persistent' (files under userDir/context, flushed every second) for flows
     // that keep state across restarts. safety-limits keeps its e-stop latch in a file of its own and
@@ -200,6 +208,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   app.use(securityHeaders({ tls: tls !== undefined, editorRoot: EDITOR_ROOT }));
   // First of all: a request for another host name (DNS rebinding) reaches nothing (host-check.ts).
   app.use(hostCheck({ bound: bind.host, allowedHosts: settings.allowedHosts }));
+  // Behind a reverse proxy the client's address comes from X-Forwarded-For (rate limits, audit).
+  if (settings.role === 'cloud' && settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   // Until Node-RED has started and its flows run, every request is answered 503 with Retry-After:
   // the health endpoint, the editor and the flows' HTTP endpoints answer only once they can serve.
   let ready = false;
@@ -242,6 +252,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     if (edgeAccounts) app.use(API_ROOT, edgeAccounts.router);
     app.use(API_ROOT, apiRouter({ ...health, extra: settings.role === 'edge' ? { siteId: settings.siteId } : {} }));
   }
+  // The editors' sign-in and sign-out are the API's (limits per address and per account), not Node-RED's.
+  const editorSignIn = api?.editorSignIn ?? edgeAccounts?.editorSignIn;
+  if (editorSignIn) app.use(`${EDITOR_ROOT}/auth`, editorSignIn);
   app.use(EDITOR_ROOT, RED.httpAdmin);
   if (edgeAccounts) app.use(HTTP_NODE_ROOT, edgeAccounts.nodeGuard);
   app.use(HTTP_NODE_ROOT, RED.httpNode);

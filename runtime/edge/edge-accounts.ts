@@ -9,7 +9,11 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import { ipKeyGenerator, MemoryStore, rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
 import { authHandlers, type AuthRoutes, type AuthServices } from '../api/auth-handlers';
 import { AuditLog } from '../api/audit';
-import { editorAdminAuth, type EditorAdminAuth } from '../api/editor-auth';
+import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth, type EditorUser } from '../api/editor-auth';
+import { LoginThrottle } from '../api/login-throttle';
+import { DEFAULT_RATE_LIMITS, editorLoginLimiter } from '../api/router';
+import { rank } from '../../domain/permissions';
+import type { Role } from '../../domain/contracts';
 import { ApiError, errorHandler, unauthorized, validationError } from '../api/errors';
 import { createFirstAdmin } from '../api/first-user';
 import { BCRYPT_COST, decoyHash } from '../api/passwords';
@@ -30,6 +34,8 @@ export interface EdgeAccounts {
   tokens: TokenService;
   /** Node-RED settings.adminAuth of the edge editor. */
   editorAdminAuth: EditorAdminAuth;
+  /** Mount at /editor/auth before Node-RED's editor: its sign-in and sign-out (editor-auth.ts). */
+  editorSignIn: Router;
   /** Mount at /api/v1: the auth routes; anything else falls through. */
   router: Router;
   /** Mount at /nodes before Node-RED's httpNode. */
@@ -57,6 +63,16 @@ export function edgeJwtSecret(secrets: Secrets): string {
   return createHmac('sha256', secrets.jwtSecret).update('lifo4 edge accounts').digest('base64url');
 }
 
+/**
+ * Who may use the edge's editor. Unlike the cloud's, which is fleet-wide and so the SUPER_ADMIN's
+ * alone, the edge's editor holds one site: its ADMIN and above deploy (with 2FA, as everywhere),
+ * a TECHNICIAN looks at the flows and debug output to diagnose, nobody else gets in.
+ */
+export function edgeEditorPermissions(role: Role): EditorUser['permissions'] | null {
+  if (rank(role) <= rank('ADMIN')) return '*';
+  return rank(role) <= rank('TECHNICIAN') ? 'read' : null;
+}
+
 export async function openEdgeAccounts(opts: EdgeAccountsOptions): Promise<EdgeAccounts> {
   const log = opts.log ?? ((line: string) => console.error(line));
   const cost = opts.bcryptCost ?? BCRYPT_COST;
@@ -65,17 +81,22 @@ export async function openEdgeAccounts(opts: EdgeAccountsOptions): Promise<EdgeA
   const tokens = new TokenService(db, users, edgeJwtSecret(opts.secrets));
   const audit = new AuditLog(db);
   const box = new SecretBox(opts.secrets.totpKey);
-  const services: AuthServices = { users, tokens, audit, box, decoyHash: decoyHash(cost) };
+  // The edge has no realtime channel to tell of a changed session: its API and editor check every request.
+  const services: AuthServices = { users, tokens, audit, box, decoyHash: await decoyHash(cost), throttle: new LoginThrottle(), visibilityChanged: () => undefined };
   await createFirstAdmin(users, 'edge', opts.print ?? ((line) => console.log(line)));
   const built = authRouter(services, opts.loginPer15Min ?? 5, log);
+  const editorAuth = editorAdminAuth({ users, tokens, box, audit, throttle: services.throttle, decoyHash: services.decoyHash, permissionsOf: edgeEditorPermissions });
+  const editorLimit = editorLoginLimiter(DEFAULT_RATE_LIMITS);
   return {
     users,
     tokens,
-    editorAdminAuth: editorAdminAuth({ users, box, audit, decoyHash: services.decoyHash }),
+    editorAdminAuth: editorAuth,
+    editorSignIn: editorSignInHandler(editorAuth, tokens, editorLimit.mw),
     router: built.router,
     nodeGuard: nodeGuard(tokens),
     close() {
       built.close();
+      editorLimit.close();
       db.close();
     },
   };

@@ -51,7 +51,7 @@ describe('settings', () => {
     it('give each role only its own settings', () => {
       const cloud = loadSettings('cloud', { env: {}, cwd: dir });
       // Settings without a default (an external broker, TLS files, a share group) stay absent.
-      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'cloudHost', 'dataDir', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'mqttsPort', 'port', 'role', 'timeseries']);
+      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'cloudHost', 'codeNodes', 'dataDir', 'editorSessionH', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'mqttsPort', 'port', 'role', 'timeseries']);
       assert.equal(loadSettings('edge', { flags: { mqttUrl: 'mqtts://broker.example:8883' }, env: {}, cwd: dir }).mqttUrl, 'mqtts://broker.example:8883');
       assert.throws(() => loadSettings('edge', { flags: { mqttUrl: 'http://x' }, env: {}, cwd: dir }), /--mqtt-url: expected an mqtt:\/\//);
       assert.throws(() => loadSettings('cloud', { flags: { shareGroup: 'a/b' }, env: {}, cwd: dir }), /--share-group/);
@@ -62,6 +62,19 @@ describe('settings', () => {
       const sim = loadSettings('sim', { env: {}, cwd: dir });
       assert.equal(sim.controlPort, 5021);
       assert.ok(!('edgePort' in sim));
+    });
+
+    it("take the cloud's proxy, editor session and code-node settings, and never trust every proxy", () => {
+      const cloud = (flags: Record<string, string>) => loadSettings('cloud', { flags, env: {}, cwd: dir });
+      assert.equal(cloud({}).trustProxy, undefined);
+      assert.equal(cloud({}).editorSessionH, 8);
+      assert.equal(cloud({}).codeNodes, false);
+      assert.equal(cloud({ trustProxy: '2' }).trustProxy, 2);
+      assert.deepEqual(cloud({ trustProxy: '10.0.0.0/8, loopback' }).trustProxy, ['10.0.0.0/8', 'loopback']);
+      for (const bad of ['true', '0', 'proxy.example', '10.0.0.1,']) assert.throws(() => cloud({ trustProxy: bad }), /--trust-proxy: expected a hop count/, bad);
+      assert.equal(cloud({ codeNodes: 'on' }).codeNodes, true);
+      assert.equal(loadSettings('cloud', { env: { LIFO4_EDITOR_SESSION_H: '0.5' }, cwd: dir }).editorSessionH, 0.5);
+      assert.throws(() => cloud({ editorSessionH: '0' }), /--editor-session-h/);
     });
   });
 

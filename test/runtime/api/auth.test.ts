@@ -158,20 +158,21 @@ describe('API authentication', function () {
   });
 
   describe('the editor (Node-RED adminAuth)', () => {
-    it('lets an ADMIN deploy with password+TOTP, a TECHNICIAN read, and refuses an OPERATOR', async () => {
+    it('lets only a SUPER_ADMIN in, with password+TOTP, and refuses an organisation ADMIN and a TECHNICIAN', async () => {
       const auth = h.api.editorAdminAuth;
+      const root = await login(h, await createUser(h, 'root@editor.example', 'SUPER_ADMIN'));
       const admin = await login(h, await createUser(h, 'admin@editor.example', 'ADMIN'));
       await createUser(h, 'tech@editor.example', 'TECHNICIAN');
-      await createUser(h, 'op@editor.example', 'OPERATOR');
-      assert.equal(await auth.authenticate('admin@editor.example', PASSWORD), null, 'an ADMIN needs the TOTP code appended');
-      assert.deepEqual(await auth.authenticate('admin@editor.example', `${PASSWORD}${await totp(admin.totpSecret as string, 0)}`), { username: 'admin@editor.example', permissions: '*' });
-      assert.deepEqual(await auth.authenticate('tech@editor.example', PASSWORD), { username: 'tech@editor.example', permissions: 'read' });
-      assert.equal(await auth.authenticate('op@editor.example', PASSWORD), null);
-      assert.equal(await auth.users('op@editor.example'), null);
-      assert.deepEqual(await auth.users('admin@editor.example'), { username: 'admin@editor.example', permissions: '*' });
-      // An ADMIN that has not enrolled 2FA gets no editor either.
-      await createUser(h, 'fresh-admin@editor.example', 'ADMIN');
-      assert.equal(await auth.users('fresh-admin@editor.example'), null);
+      assert.equal(await auth.authenticate('root@editor.example', PASSWORD), null, 'a SUPER_ADMIN needs the TOTP code appended');
+      const signedIn = await auth.authenticate('root@editor.example', `${PASSWORD}${await totp(root.totpSecret as string, 0)}`);
+      assert.equal(signedIn?.username, 'root@editor.example');
+      assert.equal(signedIn?.permissions, '*');
+      assert.deepEqual(await auth.tokens(signedIn?.token as string), { username: 'root@editor.example', permissions: '*' });
+      assert.equal(await auth.authenticate('admin@editor.example', `${PASSWORD}${await totp(admin.totpSecret as string, 0)}`), null);
+      assert.equal(await auth.authenticate('tech@editor.example', PASSWORD), null);
+      // No session of Node-RED's own is honoured, and an API access token is no editor token.
+      assert.equal(await auth.users('root@editor.example'), null);
+      assert.equal(await auth.tokens(root.accessToken), null);
     });
   });
 

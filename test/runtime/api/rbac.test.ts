@@ -75,6 +75,13 @@ describe('API RBAC matrix (every route x every caller, from the permission table
       for (const caller of CALLERS) {
         const r = c.request();
         const res = await call(h, spec.method, r.path, { token: tokens.get(caller), body: r.body, query: r.query });
+        // A password change ends every session of the caller and answers with fresh tokens.
+        if (id === 'changePassword' && res.status === 200) {
+          const fresh = res.body.accessToken as string;
+          tokens.set(caller, fresh);
+          const session = caller === 'org-b ADMIN' ? fleet.otherOrgAdmin : caller === 'org-b VIEWER' ? fleet.otherOrgViewer : fleet.sessions[caller as Role];
+          session.accessToken = fresh;
+        }
         const e = expected(spec, c, caller);
         want[caller] = e.error ? `${e.status} ${e.error}` : String(e.status);
         got[caller] = e.error ? `${res.status} ${String(res.body.error)}` : String(res.status);
