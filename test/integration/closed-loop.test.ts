@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addressEdgeFlow, readFlow } from '../../runtime/app/flow-files';
+import { addressEdgeFlow, defaultFlowPath, flowCredentials, readFlow } from '../../runtime/app/flow-files';
 import type { SiteState } from '../../runtime/simulator';
 import { requireService } from '../services/service';
 import { socatAvailable, startPtyPair, type PtyPair } from '../services/socat';
 import { eventually, freePorts, getJson, Lifo4Process } from './lifo4-process';
 import { bearer, edgeCommand, edgeToken } from './edge-sign-in';
-import { defaultFlowPath, flowCredentials } from '../../runtime/app/flow-files';
 import { LOOP_VARIANTS, rtuConnection, withProfiles, type LoopVariant } from '../flows/edge-loop';
 
 const CYCLE_MS = 500;
