@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import { dayAheadKnownUntil } from '../domain/arbitrage/horizon';
 import { parsePriceText } from '../domain/arbitrage/prices';
 import { dispatchKw } from '../domain/arbitrage/dispatch';
-import { planAt, PriceBook, type ArbitrageSettings, type PlanAt } from '../domain/arbitrage/rolling';
+import { planAt, PriceBook, SITE_TERMINAL_QUANTILE, type ArbitrageSettings, type PlanAt } from '../domain/arbitrage/rolling';
 import { planSchedule } from '../domain/arbitrage/schedule';
 import { SiteHistory } from '../domain/forecast/site-forecast';
 import { DEFAULT_TARIFF, exportPriceEurPerKwh, importPriceEurPerKwh, MonthPeak, monthIndex, siteBill, type BillStep, type SiteTariff } from '../domain/tariff/tariff';
@@ -30,18 +30,21 @@ const opts = new Command()
   .option('--eta <n>', 'efficiency each way', '0.95')
   .option('--degradation-eur-per-kwh <n>', 'EUR per kWh of throughput', '0')
   .option('--horizon-hours <n>', 'planning horizon, h', '36')
-  .option('--days <n>', 'only the first N days (0 = all)', '0')
+  .option('--terminal-quantile <q>', 'import price quantile valuing the energy left at the horizon', String(SITE_TERMINAL_QUANTILE))
+  .option('--days <n>', 'only N days (0 = all)', '0')
+  .option('--from-day <n>', 'start at this day of the file (0 = its first)', '0')
   .parse(process.argv)
-  .opts<{ load: string; prices: string; demandCharge: string; adder: string; vat: string; feedIn: string; capacityKwh: string; powerKw: string; eta: string; degradationEurPerKwh: string; horizonHours: string; days: string }>();
+  .opts<{ load: string; prices: string; demandCharge: string; adder: string; vat: string; feedIn: string; capacityKwh: string; powerKw: string; eta: string; degradationEurPerKwh: string; horizonHours: string; days: string; fromDay: string; terminalQuantile: string }>();
 
 const DAY_MS = 86_400_000;
 const STEP_H = 0.25;
 const profile = parseHouseholdCsv(readFileSync(opts.load, 'utf8'), opts.load);
 const days = Number(opts.days);
-const n = days > 0 ? Math.min(profile.time.length, days * 96) : profile.time.length;
-const time = Array.from(profile.time.subarray(0, n));
-const loadKw = Array.from(profile.loadKw.subarray(0, n));
-const pvKw = Array.from(profile.pvKw.subarray(0, n));
+const first = Math.min(profile.time.length, Number(opts.fromDay) * 96);
+const n = days > 0 ? Math.min(profile.time.length - first, days * 96) : profile.time.length - first;
+const time = Array.from(profile.time.subarray(first, first + n));
+const loadKw = Array.from(profile.loadKw.subarray(first, first + n));
+const pvKw = Array.from(profile.pvKw.subarray(first, first + n));
 const hourly = parsePriceText(readFileSync(opts.prices, 'utf8'), Date.UTC(2012, 0, 1), opts.prices).map((p) => p.price);
 
 /** The price file's hour for a time on the load's clock: same day of year, same hour. */
@@ -62,7 +65,7 @@ const eta = Number(opts.eta);
 const settings: ArbitrageSettings = {
   capacityKwh: Number(opts.capacityKwh), maxChargeKw: Number(opts.powerKw), maxDischargeKw: Number(opts.powerKw),
   etaCharge: eta, etaDischarge: eta, socMinPct: 5, socMaxPct: 95,
-  degradationEurPerKwh: Number(opts.degradationEurPerKwh), horizonHours: Number(opts.horizonHours),
+  degradationEurPerKwh: Number(opts.degradationEurPerKwh), horizonHours: Number(opts.horizonHours), terminalQuantile: Number(opts.terminalQuantile),
 };
 const SOC0 = 50;
 const spot = time.map(spotAt);
@@ -95,6 +98,7 @@ function naive(): Run {
   return { gridKw, throughputKwh: through, endSocPct: soc };
 }
 
+const trace: string[] = [];
 async function rolling(): Promise<Run & { solveMs: number[]; loadMae: number; pvMae: number }> {
   const book = new PriceBook();
   const history = new SiteHistory();
@@ -142,6 +146,7 @@ async function rolling(): Promise<Run & { solveMs: number[]; loadMae: number; pv
       ...settings, socPct: soc, ...(tariff.demandChargeEurPerKw > 0 ? { importCapKw: peakKw } : {}),
     }) : 0;
     const r = apply(soc, kw);
+    if (process.env.SITE_TRACE) trace.push([t, net[t], step?.powerW, step?.gridW, kw, soc, spot[t]].join(','));
     soc = r.socPct;
     through += Math.abs(r.kw) * STEP_H;
     const g = (net[t] as number) - r.kw;
@@ -150,6 +155,39 @@ async function rolling(): Promise<Run & { solveMs: number[]; loadMae: number; pv
     history.add(now, loadKw[t] as number, pvKw[t] as number);
   }
   return { gridKw, throughputKwh: through, endSocPct: soc, solveMs, loadMae: loadErr / Math.max(1, errN), pvMae: pvErr / Math.max(1, errN) };
+}
+
+/**
+ * The perfect-foresight optimum: the LP over the real load, PV and prices, one calendar month at a
+ * time (the demand charge is per month, so months only share the battery's energy: each starts
+ * where the last one ended, and the energy at a month's end is valued as at the period's end). One
+ * LP over all 26 000 steps gives the same bill within cents but takes minutes.
+ */
+async function optimum(imp: readonly number[], settle: number): Promise<Run> {
+  const gridKw: number[] = [];
+  let soc = SOC0;
+  let through = 0;
+  for (let a = 0; a < n; ) {
+    const m = monthIndex(time[a] as number);
+    let b = a;
+    while (b < n && monthIndex(time[b] as number) === m) b++;
+    const sl = <T>(x: readonly T[]): T[] => x.slice(a, b);
+    const plan = await planSchedule({
+      pricesEurPerMWh: sl(spot), stepHours: STEP_H, capacityKwh: settings.capacityKwh, socStartPct: soc,
+      socMinPct: settings.socMinPct, socMaxPct: settings.socMaxPct, maxChargeKw: settings.maxChargeKw, maxDischargeKw: settings.maxDischargeKw,
+      etaCharge: eta, etaDischarge: eta, degradationEurPerKwh: settings.degradationEurPerKwh, terminalValueEurPerKwh: settle,
+      loadKw: sl(loadKw), pvKw: sl(pvKw),
+      tariff: { importEurPerKwh: sl(imp), exportEurPerKwh: sl(spot).map((x) => exportPriceEurPerKwh(x, tariff)), demandChargeEurPerKw: tariff.demandChargeEurPerKw },
+      solver: 'ipm', timeLimitS: 600,
+    });
+    for (let t = 0; t < b - a; t++) {
+      gridKw.push(plan.gridKw[t] as number);
+      through += ((plan.chargeKw[t] as number) + (plan.dischargeKw[t] as number)) * STEP_H;
+    }
+    soc = plan.socPct[b - a - 1] as number;
+    a = b;
+  }
+  return { gridKw, throughputKwh: through, endSocPct: soc };
 }
 
 async function main(): Promise<void> {
@@ -166,20 +204,14 @@ async function main(): Promise<void> {
   };
   const none = cost({ gridKw: net, throughputKwh: 0, endSocPct: SOC0 });
   const optStarted = performance.now();
-  const optimum = await planSchedule({
-    pricesEurPerMWh: spot, stepHours: STEP_H, capacityKwh: settings.capacityKwh, socStartPct: SOC0,
-    socMinPct: settings.socMinPct, socMaxPct: settings.socMaxPct, maxChargeKw: settings.maxChargeKw, maxDischargeKw: settings.maxDischargeKw,
-    etaCharge: eta, etaDischarge: eta, degradationEurPerKwh: settings.degradationEurPerKwh, terminalValueEurPerKwh: settle,
-    loadKw, pvKw,
-    tariff: { importEurPerKwh: imp, exportEurPerKwh: spot.map((x) => exportPriceEurPerKwh(x, tariff)), demandChargeEurPerKw: tariff.demandChargeEurPerKw, month: time.map(monthIndex) },
-  });
+  const opt = await optimum(imp, settle);
   const optimumMs = performance.now() - optStarted;
-  const optThrough = optimum.chargeKw.reduce((a, c, t) => a + (c + (optimum.dischargeKw[t] as number)) * STEP_H, 0);
-  const best = cost({ gridKw: optimum.gridKw as number[], throughputKwh: optThrough, endSocPct: optimum.socPct[n - 1] as number });
+  const best = cost(opt);
   const nv = naive();
   const naiveBill = cost(nv);
   const r = await rolling();
   const bill = cost(r);
+  if (process.env.SITE_TRACE) (await import('node:fs')).writeFileSync(process.env.SITE_TRACE, trace.join('\n'));
   const sorted = [...r.solveMs].sort((a, b) => a - b);
   const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
   const round = (x: number, d = 2): number => Number(x.toFixed(d));

@@ -5,6 +5,8 @@
 //   load, so a forecast error neither imports nor exports;
 // - the plan discharges to hold the import at a level (a peak, a dear hour): the battery holds that
 //   import level against the measured load;
+// - the plan charges from a PV surplus it exports the rest of: the battery charges from the
+//   measured surplus only, never from the grid, at most the planned power;
 // - everything else (charging from the grid at a cheap hour, holding energy for later, exporting)
 //   is the plan's own power.
 // Then the result stays inside the battery's envelope (power limits, SoC window) and never pushes
@@ -36,6 +38,7 @@ export function dispatchKw(step: DispatchStep, measuredNetKw: number | undefined
   if (measuredNetKw !== undefined && Number.isFinite(measuredNetKw) && step.gridKw !== null) {
     if (Math.abs(step.gridKw) <= SELF_CONSUMPTION_TOLERANCE_KW) kw = measuredNetKw;
     else if (step.gridKw > 0 && step.powerKw > SELF_CONSUMPTION_TOLERANCE_KW) kw = Math.max(0, measuredNetKw - step.gridKw);
+    else if (step.gridKw < 0 && step.powerKw < 0) kw = -Math.min(-step.powerKw, Math.max(0, -measuredNetKw));
     if (l.importCapKw !== undefined) {
       const cap = Math.max(l.importCapKw, step.gridKw);
       if (measuredNetKw - kw > cap) kw = measuredNetKw - cap;

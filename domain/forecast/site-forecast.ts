@@ -61,6 +61,23 @@ export class SiteHistory {
     }
   }
 
+  #open: { step: number; load: number; pv: number; n: number } | null = null;
+
+  /** Add a reading (load and PV, kW, now); each 15-minute step's mean is recorded as the next step begins. */
+  observe(ts: number, loadKw: number, pvKw: number): void {
+    if (!Number.isFinite(ts) || !Number.isFinite(loadKw) || !Number.isFinite(pvKw)) return;
+    const step = SiteHistory.step(ts);
+    const o = this.#open;
+    if (o && step !== o.step) {
+      if (step > o.step) this.add(o.step * SITE_STEP_MS, o.load / o.n, o.pv / o.n);
+      else return; // a reading from the past of a step already closed
+    }
+    if (!this.#open || this.#open.step !== step) this.#open = { step, load: 0, pv: 0, n: 0 };
+    this.#open.load += loadKw;
+    this.#open.pv += pvKw;
+    this.#open.n++;
+  }
+
   /** Days of history held (whole or not). */
   get days(): number {
     return this.#load.size / STEPS_PER_DAY;
@@ -125,4 +142,9 @@ export class SiteHistory {
     }
     return { start: first * SITE_STEP_MS, stepMinutes: 15, loadKw, pvKw };
   }
+}
+
+/** A day-ahead net-load forecast (the load-forecast node's) as load and PV: a positive net load is load, a negative one PV surplus. */
+export function siteForecastOfNetLoad(start: number, netKw: readonly number[]): SiteForecast {
+  return { start, stepMinutes: 15, loadKw: netKw.map((x) => Math.max(0, x)), pvKw: netKw.map((x) => Math.max(0, -x)) };
 }
