@@ -176,6 +176,8 @@ async function sitePlanAt(now: number, book: PriceBook, socPct: number, s: Arbit
   };
   const loadKw = intervals.map((iv) => meanOf(f?.loadKw, iv, Math.max(0, fallback)));
   const pvKw = intervals.map((iv) => meanOf(f?.pvKw, iv, Math.max(0, -fallback)));
+  // The demand charge's margin: how far the load may run above the forecast in the step.
+  const marginKw = intervals.map((iv, i) => Math.max(0, meanOf(f?.loadHighKw, iv, loadKw[i] as number) - (loadKw[i] as number)));
   const imp = spot.map((x) => importPriceEurPerKwh(x, site.tariff));
   const problem: BatteryProblem = {
     pricesEurPerMWh: spot, stepHours, capacityKwh: s.capacityKwh, socStartPct: socPct,
@@ -189,6 +191,7 @@ async function sitePlanAt(now: number, book: PriceBook, socPct: number, s: Arbit
       demandChargeEurPerKw: site.tariff.demandChargeEurPerKw,
       month: intervals.map(([a]) => monthIndex(a)),
       peakSoFarKw: site.peakSoFarKw,
+      peakMarginKw: marginKw,
     },
     ...(s.gridImportMaxKw !== undefined ? { gridImportMaxKw: s.gridImportMaxKw } : {}),
     ...(s.gridExportMaxKw !== undefined ? { gridExportMaxKw: s.gridExportMaxKw } : {}),

@@ -68,6 +68,9 @@ export interface ScheduleTariff {
   month?: readonly number[];
   /** The highest 15-minute mean import so far in the first step's month, kW (default 0). */
   peakSoFarKw?: number;
+  /** Per step, how far the load may run above its forecast, kW: the month's peak is planned to
+   * hold with that much more import, so the battery keeps the energy for it (default 0). */
+  peakMarginKw?: readonly number[];
 }
 
 export interface BatterySchedule {
@@ -125,6 +128,7 @@ function check(p: BatteryProblem): number[] {
   const tf = p.tariff;
   if (tf) {
     if (!p.loadKw) throw new ScheduleError('a tariff needs loadKw and pvKw');
+    if (tf.peakMarginKw && (tf.peakMarginKw.length !== n || !tf.peakMarginKw.every(Number.isFinite))) throw new ScheduleError('peakMarginKw needs one finite value per step');
     if (tf.importEurPerKwh.length !== n || tf.exportEurPerKwh.length !== n || (tf.month && tf.month.length !== n)) throw new ScheduleError('the tariff needs one import price, export price and month per step');
     if (![...tf.importEurPerKwh, ...tf.exportEurPerKwh].every(Number.isFinite)) throw new ScheduleError('tariff prices must be finite numbers');
     if (!((tf.demandChargeEurPerKw ?? 0) >= 0 && (tf.peakSoFarKw ?? 0) >= 0)) bad('demand charge and peak so far must be >= 0', `${tf.demandChargeEurPerKw}/${tf.peakSoFarKw}`);
@@ -224,7 +228,21 @@ function siteBillModel(tf: ScheduleTariff, site: readonly number[], dt: readonly
       variables.push({ name: `ue${t}`, cost: -GRID_LIMIT_PENALTY * h });
       constraints.push({ name: `exp${t}`, terms: [[`x${t}`, 1], [`ue${t}`, -1]], ub: p.gridExportMaxKw });
     }
-    if (charge > 0) constraints.push({ name: `pk${t}`, terms: [[`i${t}`, 1], [`P${months[t] as number}`, -1]], ub: 0 });
+    if (charge > 0) {
+      const margin = Math.max(0, tf.peakMarginKw?.[t] ?? 0);
+      if (margin > 0) {
+        // The margin is held by a reserve r_t: discharge power left over in the step, backed by
+        // energy held above the floor, kept rather than spent:
+        //   P_m >= i_t + margin_t - r_t,  r_t <= P_d - d_t + c_t,  r_t h / eta_d <= e_{t-1} - E_min.
+        variables.push({ name: `r${t}`, ub: margin });
+        constraints.push({ name: `pk${t}`, terms: [[`i${t}`, 1], [`P${months[t] as number}`, -1], [`r${t}`, -1]], ub: -margin });
+        constraints.push({ name: `rp${t}`, terms: [[`r${t}`, 1], [`d${t}`, 1], [`c${t}`, -1]], ub: p.maxDischargeKw });
+        const eMin = (p.capacityKwh * p.socMinPct) / 100;
+        const e0 = (p.capacityKwh * p.socStartPct) / 100;
+        if (t === 0) constraints.push({ name: `re${t}`, terms: [[`r${t}`, h / p.etaDischarge]], ub: Math.max(0, e0 - eMin) });
+        else constraints.push({ name: `re${t}`, terms: [[`r${t}`, h / p.etaDischarge], [`e${t - 1}`, -1]], ub: -eMin });
+      } else constraints.push({ name: `pk${t}`, terms: [[`i${t}`, 1], [`P${months[t] as number}`, -1]], ub: 0 });
+    }
   });
   if (charge > 0) {
     for (const m of new Set(months)) variables.push({ name: `P${m}`, lb: m === first ? (tf.peakSoFarKw ?? 0) : 0, cost: -charge });

@@ -16,6 +16,9 @@ export interface SiteForecast {
   stepMinutes: 15;
   loadKw: number[];
   pvKw: number[];
+  /** A high load per step (the loadHighQuantile of the same time of day over the last days), kW:
+   * what the load may well reach, for the demand charge's margin. */
+  loadHighKw?: number[];
 }
 
 export interface SiteForecastOptions {
@@ -29,9 +32,11 @@ export interface SiteForecastOptions {
   recentWeight: number;
   /** Steps over which the load's latest deviation fades to 1/e. */
   deviationSteps: number;
+  /** Quantile of the same time of day's load over the last days that loadHighKw gives, 0..1. */
+  loadHighQuantile: number;
 }
 
-export const DEFAULT_SITE_FORECAST: SiteForecastOptions = { loadDays: 7, shapeDays: 14, shapeQuantile: 0.9, recentWeight: 0.5, deviationSteps: 8 };
+export const DEFAULT_SITE_FORECAST: SiteForecastOptions = { loadDays: 7, shapeDays: 14, shapeQuantile: 0.9, recentWeight: 0.5, deviationSteps: 8, loadHighQuantile: 0.9 };
 
 export class SiteHistory {
   readonly #load = new Map<number, number>();
@@ -88,6 +93,16 @@ export class SiteHistory {
     if (this.#load.size < STEPS_PER_DAY) return null;
     const first = SiteHistory.step(nowMs);
     const o = this.#o;
+    const sameTimeOfDay = (s: number): number[] => {
+      const vals: number[] = [];
+      for (let k = 1; vals.length < o.loadDays && k <= o.loadDays + 7; k++) {
+        const back = s - k * STEPS_PER_DAY;
+        if (back >= first) continue;
+        const v = this.#load.get(back);
+        if (v !== undefined) vals.push(v);
+      }
+      return vals.sort((a, b) => a - b);
+    };
     const loadProfile = (s: number): number => {
       let sum = 0;
       let n = 0;
@@ -134,13 +149,18 @@ export class SiteHistory {
     const last = this.#load.get(first - 1);
     const deviation = last === undefined ? 0 : last - loadProfile(first - 1);
     const loadKw: number[] = [];
+    const loadHighKw: number[] = [];
     const pvKw: number[] = [];
     for (let i = 0; i < steps; i++) {
       const s = first + i;
-      loadKw.push(Math.max(0, loadProfile(s) + deviation * Math.exp(-(i + 1) / o.deviationSteps)));
+      const l = Math.max(0, loadProfile(s) + deviation * Math.exp(-(i + 1) / o.deviationSteps));
+      loadKw.push(l);
+      const same = sameTimeOfDay(s);
+      const high = same.length ? (same[Math.min(same.length - 1, Math.floor(o.loadHighQuantile * (same.length - 1) + 0.5))] as number) : l;
+      loadHighKw.push(Math.max(l, high));
       pvKw.push(shape(s) * ratio);
     }
-    return { start: first * SITE_STEP_MS, stepMinutes: 15, loadKw, pvKw };
+    return { start: first * SITE_STEP_MS, stepMinutes: 15, loadKw, pvKw, loadHighKw };
   }
 }
 
