@@ -209,7 +209,8 @@ export = function register(RED: NodeAPI): void {
       else {
         const expected = expectedSocPct(current, planNow());
         if (expected === null) void replan('plan ran out');
-        else if (Math.abs(expected - soc) > config.socDeviationPct) void replan(`SoC ${soc.toFixed(1)} % is ${(soc - expected).toFixed(1)} points off the plan`);
+        // A site plan's dispatch leaves the planned SoC on purpose (it follows the meter); it re-plans every hour.
+        else if (!bill && Math.abs(expected - soc) > config.socDeviationPct) void replan(`SoC ${soc.toFixed(1)} % is ${(soc - expected).toFixed(1)} points off the plan`);
       }
       done();
     });
