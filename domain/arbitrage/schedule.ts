@@ -218,14 +218,15 @@ function siteBillModel(tf: ScheduleTariff, site: readonly number[], dt: readonly
     // later surplus cannot undo.
     variables.push({ name: `x${t}`, cost: (px - (EXPORT_TIE_BREAK * (site.length - t)) / site.length) * h });
     constraints.push({ name: `met${t}`, terms: [[`i${t}`, 1], [`x${t}`, -1], [`c${t}`, -1], [`d${t}`, 1]], lb: net, ub: net });
-    // Soft limits: a PV surplus the battery cannot take, or a load above the connection, leaves
-    // the plan feasible, and the battery never adds to a violation it can avoid.
+    // Soft limits, but only as far as the site alone is past them: a PV surplus the battery cannot
+    // take, or a load above the connection, leaves the plan feasible, and the battery never adds
+    // to a violation (not even to shave a later peak under a demand charge).
     if (p.gridImportMaxKw !== undefined) {
-      variables.push({ name: `ui${t}`, cost: -GRID_LIMIT_PENALTY * h });
+      variables.push({ name: `ui${t}`, ub: Math.max(0, net - p.gridImportMaxKw), cost: -GRID_LIMIT_PENALTY * h });
       constraints.push({ name: `imp${t}`, terms: [[`i${t}`, 1], [`ui${t}`, -1]], ub: p.gridImportMaxKw });
     }
     if (p.gridExportMaxKw !== undefined) {
-      variables.push({ name: `ue${t}`, cost: -GRID_LIMIT_PENALTY * h });
+      variables.push({ name: `ue${t}`, ub: Math.max(0, -net - p.gridExportMaxKw), cost: -GRID_LIMIT_PENALTY * h });
       constraints.push({ name: `exp${t}`, terms: [[`x${t}`, 1], [`ue${t}`, -1]], ub: p.gridExportMaxKw });
     }
     if (charge > 0) {
