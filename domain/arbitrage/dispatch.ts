@@ -8,7 +8,9 @@
 // - the plan charges from a PV surplus it exports the rest of: the battery charges from the
 //   measured surplus only, never from the grid, at most the planned power;
 // - everything else (charging from the grid at a cheap hour, holding energy for later, exporting)
-//   is the plan's own power.
+//   is the plan's own power, except that where the plan expected no export, a surplus the meter
+//   sees goes into the battery rather than to the grid, and where it expected no import, a deficit
+//   comes from the battery.
 // Then the result stays inside the battery's envelope (power limits, SoC window) and never pushes
 // the grid past its limits where the battery itself would be the cause.
 
@@ -39,6 +41,10 @@ export function dispatchKw(step: DispatchStep, measuredNetKw: number | undefined
     if (Math.abs(step.gridKw) <= SELF_CONSUMPTION_TOLERANCE_KW) kw = measuredNetKw;
     else if (step.gridKw > 0 && step.powerKw > SELF_CONSUMPTION_TOLERANCE_KW) kw = Math.max(0, measuredNetKw - step.gridKw);
     else if (step.gridKw < 0 && step.powerKw < 0) kw = -Math.min(-step.powerKw, Math.max(0, -measuredNetKw));
+    // Where the plan expected no export, an unforeseen surplus goes into the battery, not the grid.
+    if (step.gridKw >= -SELF_CONSUMPTION_TOLERANCE_KW && measuredNetKw - kw < 0) kw = Math.min(kw, measuredNetKw);
+    // Where it expected no import, an unforeseen deficit comes from the battery, not the grid.
+    if (step.gridKw <= SELF_CONSUMPTION_TOLERANCE_KW && measuredNetKw - kw > 0) kw = Math.max(kw, measuredNetKw);
     if (l.importCapKw !== undefined) {
       const cap = Math.max(l.importCapKw, step.gridKw);
       if (measuredNetKw - kw > cap) kw = measuredNetKw - cap;
