@@ -124,8 +124,8 @@ const QUARTER_MS = 900_000;
 const HOUR_MS = 3_600_000;
 /** The import price quantile that values the energy left at a site plan's end. Any higher and the
  * plan holds energy through hours it could serve for dearer hours a PV morning then makes cheap
- * (bench/site.ts on the household data: 0.88 of the optimum at the median, 0.92 at the lowest, on
- * three weeks of May; the whole Jan-Sep figure is in the README). */
+ * (bench/site.ts on the household data, before the dispatch took unforeseen surplus and deficit:
+ * 0.88 of the optimum at the median, 0.92 at the lowest on three weeks of May; the README has the rest). */
 export const SITE_TERMINAL_QUANTILE = 0;
 
 /**
