@@ -260,6 +260,9 @@ export const PlanStepSchema = z.object({
   socPct: z.number().min(0).max(100),
   /** Grid power at the site connection in this step, + = import, when load and PV were known. */
   gridW: finite.nullable(),
+  /** With a site tariff: what a kWh imported and exported costs and earns in this step, EUR/kWh. */
+  importEurPerKwh: finite.optional(),
+  exportEurPerKwh: finite.optional(),
 });
 
 export const PlanSchema = z.object({
@@ -271,6 +274,9 @@ export const PlanSchema = z.object({
   objectiveEur: finite,
   solveMs: z.number().nonnegative(),
   reason: z.string(),
+  /** With a site tariff: the site's expected bill over the plan with the battery and without it, EUR. */
+  billEur: finite.optional(),
+  billNoBatteryEur: finite.optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

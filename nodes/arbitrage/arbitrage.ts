@@ -3,18 +3,28 @@
 // when the measured SoC leaves the planned trajectory by more than socDeviationPct. The LP lives in
 // domain/arbitrage; a solve is synchronous WebAssembly, so horizons stay at a few hundred
 // steps at most (tens of ms).
+// With objective 'bill' the plan minimises the site's bill (domain/tariff, rolling.ts planAt with
+// the site's inputs): the node keeps the site's own load/PV history and the month's peak import
+// from the meter, re-plans every hour, and between plans turns the plan's step into a power with
+// each meter reading (domain/arbitrage/dispatch.ts). bench/site.ts runs these same functions.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request, LoadForecastSchema, type LoadForecast } from '../../domain/contracts';
-import { expectedSocPct, planAt, PriceBook, type PlanAt } from '../../domain/arbitrage/rolling';
+import { dispatchKw } from '../../domain/arbitrage/dispatch';
+import { expectedSocPct, planAt, PriceBook, type ArbitrageSettings, type PlanAt, type SiteInputs } from '../../domain/arbitrage/rolling';
 import { NetLoad } from '../../domain/forecast/net-load';
+import { SiteHistory, siteForecastOfNetLoad } from '../../domain/forecast/site-forecast';
+import { MonthPeak } from '../../domain/tariff/tariff';
 import { parseConfig } from '../kit/config';
 import { errorStatus, errorText, shorten } from '../kit/status';
-import { ArbitrageConfigSchema, type ArbitrageConfig } from './config';
+import { ArbitrageConfigSchema, tariffOf, type ArbitrageConfig } from './config';
 
 interface ArbitrageDef extends NodeDef, Record<string, unknown> {}
 
 /** The request outlives the end of its step by this much, wall time, so the next one can arrive. */
 const GRACE_MS = 5_000;
+/** A site plan's dispatch sends a new request when the power moves by more than this, W. */
+const DISPATCH_STEP_W = 50;
+const QUARTER_MS = 900_000;
 
 function isObject(p: unknown): p is Record<string, unknown> {
   return !!p && typeof p === 'object' && !Array.isArray(p);
@@ -46,6 +56,10 @@ export = function register(RED: NodeAPI): void {
     // The latest day-ahead load forecast of this site (load-forecast node): the LP's load per step.
     let loadForecast: LoadForecast | undefined;
     let current: PlanAt | null = null;
+    const bill = config.objective === 'bill';
+    const siteHistory = new SiteHistory();
+    const monthPeak = new MonthPeak();
+    let lastSent: { start: number; powerW: number } | null = null;
     let planning = false;
     let again: string | null = null;
     let closed = false;
@@ -62,13 +76,7 @@ export = function register(RED: NodeAPI): void {
       try {
         const now = planNow();
         book.prune(now);
-        const p = await planAt(now, book, soc, {
-          capacityKwh: cap, maxChargeKw: config.powerKw, maxDischargeKw: config.powerKw,
-          etaCharge: config.etaCharge, etaDischarge: config.etaDischarge, socMinPct: config.socMinPct, socMaxPct: config.socMaxPct,
-          degradationEurPerKwh: config.degradationEurPerKwh, horizonHours: config.horizonHours,
-          ...(config.gridImportMaxKw !== null ? { gridImportMaxKw: config.gridImportMaxKw } : {}),
-          ...(config.gridExportMaxKw !== null ? { gridExportMaxKw: config.gridExportMaxKw } : {}),
-        }, config.siteId, netLoadKw, loadForecast);
+        const p = await planAt(now, book, soc, settingsOf(cap), config.siteId, netLoadKw, loadForecast, bill ? siteInputs(now) : undefined);
         if (closed) return;
         if (!p) {
           current = null;
@@ -77,17 +85,14 @@ export = function register(RED: NodeAPI): void {
         }
         p.plan.reason = reason;
         current = p;
+        lastSent = null;
+        atStepEnd(p.replanAt);
         const step = p.plan.steps[0] as { start: number; powerW: number; priceEurPerMWh: number };
-        const stepEnd = step.start + p.plan.stepMinutes * 60_000;
-        const request: Request = {
-          level: LEVELS.ECONOMIC, source: 'arbitrage', powerW: step.powerW, ts: Date.now(),
-          expiresAt: wallOf(stepEnd) + GRACE_MS, id: `arbitrage-${step.start}`,
-          reason: shorten(`${step.priceEurPerMWh.toFixed(1)} EUR/MWh: ${reason}`, 500),
-        };
-        atStepEnd(stepEnd);
-        node.send([{ topic: 'request', payload: request }, { topic: 'plan', payload: p.plan }]);
-        const action = step.powerW > 0 ? 'discharge' : step.powerW < 0 ? 'charge' : 'idle';
-        node.status({ fill: 'green', shape: 'dot', text: shorten(`${action} ${(Math.abs(step.powerW) / 1000).toFixed(2)} kW · ${step.priceEurPerMWh.toFixed(0)} EUR/MWh · plan ${p.plan.objectiveEur.toFixed(2)} EUR`) });
+        const powerW = bill ? dispatchedW(now) ?? step.powerW : step.powerW;
+        sendRequest(step.start, step.start + p.plan.stepMinutes * 60_000, powerW, `${step.priceEurPerMWh.toFixed(1)} EUR/MWh: ${reason}`, p.plan);
+        const action = powerW > 0 ? 'discharge' : powerW < 0 ? 'charge' : 'idle';
+        const money = p.plan.billEur !== undefined && p.plan.billNoBatteryEur !== undefined ? `saves ${(p.plan.billNoBatteryEur - p.plan.billEur).toFixed(2)} EUR` : `plan ${p.plan.objectiveEur.toFixed(2)} EUR`;
+        node.status({ fill: 'green', shape: 'dot', text: shorten(`${action} ${(Math.abs(powerW) / 1000).toFixed(2)} kW · ${step.priceEurPerMWh.toFixed(0)} EUR/MWh · ${money}`) });
       } catch (err) {
         current = null;
         node.status(errorStatus(err));
@@ -100,6 +105,56 @@ export = function register(RED: NodeAPI): void {
           void replan(r);
         }
       }
+    }
+
+    function settingsOf(cap: number): ArbitrageSettings {
+      return {
+        capacityKwh: cap, maxChargeKw: config.powerKw, maxDischargeKw: config.powerKw,
+        etaCharge: config.etaCharge, etaDischarge: config.etaDischarge, socMinPct: config.socMinPct, socMaxPct: config.socMaxPct,
+        degradationEurPerKwh: config.degradationEurPerKwh, horizonHours: config.horizonHours,
+        ...(config.gridImportMaxKw !== null ? { gridImportMaxKw: config.gridImportMaxKw } : {}),
+        ...(config.gridExportMaxKw !== null ? { gridExportMaxKw: config.gridExportMaxKw } : {}),
+      };
+    }
+
+    /** The site plan's inputs: the site's own forecast (the load-forecast node's until a day of its own history), the month's peak. */
+    function siteInputs(now: number): SiteInputs {
+      const steps = Math.round(config.horizonHours * 4);
+      const own = siteHistory.forecast(now, steps);
+      const forecast = own ?? (loadForecast ? siteForecastOfNetLoad(loadForecast.start, loadForecast.loadKw) : null);
+      return { tariff: tariffOf(config), peakSoFarKw: monthPeak.peakKw(now), forecast };
+    }
+
+    /** The site plan's step at `now` as a power with the net load measured now, W; null without a step. */
+    function dispatchedW(now: number): number | null {
+      const cap = capacityKwh();
+      const step = current?.plan.steps.find((s) => now >= s.start && now < s.start + QUARTER_MS);
+      if (!step || soc === null || cap === null) return null;
+      const kw = dispatchKw({ powerKw: step.powerW / 1000, gridKw: step.gridW === null ? null : step.gridW / 1000 }, netLoadKw, {
+        ...settingsOf(cap), socPct: soc, ...(config.demandChargeEurPerKw > 0 ? { importCapKw: monthPeak.peakKw(now) } : {}),
+      });
+      return Math.round(kw * 1000);
+    }
+
+    function sendRequest(start: number, end: number, powerW: number, why: string, plan?: PlanAt['plan']): void {
+      const request: Request = {
+        level: LEVELS.ECONOMIC, source: 'arbitrage', powerW, ts: Date.now(),
+        expiresAt: wallOf(end) + GRACE_MS, id: `arbitrage-${start}`,
+        reason: shorten(why, 500),
+      };
+      lastSent = { start, powerW };
+      node.send(plan ? [{ topic: 'request', payload: request }, { topic: 'plan', payload: plan }] : [{ topic: 'request', payload: request }, null]);
+    }
+
+    /** With a site plan, each meter reading may move the battery's power (dispatch.ts). */
+    function redispatch(): void {
+      if (!bill || !current || planning || !enabled) return;
+      const now = planNow();
+      const w = dispatchedW(now);
+      if (w === null) return;
+      const start = Math.floor(now / QUARTER_MS) * QUARTER_MS;
+      if (lastSent && lastSent.start === start && Math.abs(lastSent.powerW - w) < DISPATCH_STEP_W) return;
+      sendRequest(start, start + QUARTER_MS, w, `following the meter: ${(netLoadKw ?? 0).toFixed(2)} kW net load`);
     }
 
     // Step boundaries: a new step gets a new plan (and with it a new request), on time.
@@ -138,7 +193,15 @@ export = function register(RED: NodeAPI): void {
       const t = TelemetrySchema.safeParse(p);
       if (!t.success) return done(new Error(`arbitrage: expected a price series, a load forecast or telemetry: ${describeIssues(t.error)}`));
       const { battery } = t.data;
-      netLoadKw = netLoad.update(t.data) ?? netLoadKw;
+      const measured = netLoad.update(t.data);
+      netLoadKw = measured ?? netLoadKw;
+      if (measured !== undefined && t.data.meter) {
+        // The site's history (no PV meter: a negative net load counts as PV) and the month's peak import.
+        const now = planNow();
+        siteHistory.observe(now, Math.max(0, measured), Math.max(0, -measured));
+        monthPeak.add(now, t.data.meter.power / 1000);
+        redispatch();
+      }
       if (!battery) return done();
       soc = battery.soc;
       if (battery.capacityWh) capacityWh = battery.capacityWh;
@@ -146,7 +209,8 @@ export = function register(RED: NodeAPI): void {
       else {
         const expected = expectedSocPct(current, planNow());
         if (expected === null) void replan('plan ran out');
-        else if (Math.abs(expected - soc) > config.socDeviationPct) void replan(`SoC ${soc.toFixed(1)} % is ${(soc - expected).toFixed(1)} points off the plan`);
+        // A site plan's dispatch leaves the planned SoC on purpose (it follows the meter); it re-plans every hour.
+        else if (!bill && Math.abs(expected - soc) > config.socDeviationPct) void replan(`SoC ${soc.toFixed(1)} % is ${(soc - expected).toFixed(1)} points off the plan`);
       }
       done();
     });

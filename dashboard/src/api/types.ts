@@ -111,6 +111,9 @@ export interface PlanStep {
   powerW: number;
   socPct: number;
   gridW: number | null;
+  /** With a site tariff: EUR per kWh imported and exported in the step. */
+  importEurPerKwh?: number;
+  exportEurPerKwh?: number;
 }
 
 export interface Plan {
@@ -121,6 +124,9 @@ export interface Plan {
   objectiveEur: number;
   solveMs: number;
   reason: string;
+  /** With a site tariff: the expected bill over the plan with and without the battery, EUR. */
+  billEur?: number;
+  billNoBatteryEur?: number;
 }
 
 export interface AuditView {

@@ -1,0 +1,75 @@
+// The arbitrage node with objective 'bill': a plan against the site's tariff, and a battery power
+// that follows the meter between plans.
+import assert from 'node:assert/strict';
+import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
+import type { Plan, Request, Telemetry } from '../../../domain/contracts';
+import arbitrage from '../../../nodes/arbitrage/arbitrage';
+
+helper.init(require.resolve('node-red'));
+
+interface Msg { payload?: unknown; topic?: string }
+function nextMsg(node: TestNode, ms = 5000): Promise<Msg> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message')), ms);
+    node.once('input', (msg: Msg) => { clearTimeout(timer); resolve(msg); });
+  });
+}
+function telemetry(soc: number, meterW: number): Telemetry {
+  const ts = Date.now();
+  return {
+    siteId: 'site-1', ts,
+    battery: {
+      ts, soc, soh: 99, voltage: 52, current: 0, power: 0, capacityWh: 10_000, energyAvailableWh: null,
+      cellVmax: 3.3, cellVmin: 3.29, cellVavg: null, cellVoltages: [], tempMax: 25, tempMin: 24, cellTemps: [],
+      chargeCurrentMax: null, dischargeCurrentMax: null, chargePowerMax: null, dischargePowerMax: null, cycles: 1,
+      state: 'CONNECTED', alarms: [],
+    },
+    meter: { ts, power: meterW, voltage: null, frequency: null, energyImportWh: null, energyExportWh: null, alarms: [] },
+  };
+}
+const HOUR = 3_600_000;
+const flow = (over: Record<string, unknown> = {}): TestFlowNode[] => [
+  { id: 'arb', type: 'arbitrage', siteId: 'site-1', powerKw: 5, capacityKwh: '', objective: 'bill', importAdderEurPerKwh: 0.2, feedInEurPerKwh: 0.08, ...over, wires: [['req'], ['plan']] },
+  { id: 'req', type: 'helper' },
+  { id: 'plan', type: 'helper' },
+];
+
+describe('arbitrage node, objective "bill"', () => {
+  afterEach(() => helper.unload());
+
+  it('plans in 15-minute steps at the tariff\'s prices, serves the measured load, and follows the meter', async () => {
+    await helper.load(arbitrage, flow());
+    const arb = helper.getNode('arb');
+    const req = helper.getNode('req');
+    const plan = nextMsg(helper.getNode('plan'));
+    let first = nextMsg(req);
+    // The site draws 2 kW; spot is dearest in the first two hours: the stored energy serves the load now.
+    arb.receive({ payload: telemetry(60, 2000) });
+    arb.receive({ topic: 'prices', payload: { start: Math.floor(Date.now() / HOUR) * HOUR, stepMinutes: 60, pricesEurPerMWh: [100, 100, 50, 50, 50, 50] } });
+    const p = (await plan).payload as Plan;
+    assert.equal(p.stepMinutes, 15);
+    assert.equal(p.steps[0]?.importEurPerKwh, 0.3);
+    assert.equal(p.steps[0]?.exportEurPerKwh, 0.08);
+    assert.ok(p.billEur !== undefined && p.billNoBatteryEur !== undefined && p.billEur < p.billNoBatteryEur, `bill ${p.billEur} vs ${p.billNoBatteryEur}`);
+    const r1 = (await first).payload as Request;
+    assert.equal(r1.level, 5);
+    assert.ok(Math.abs(r1.powerW - 2000) <= 1, `serves the 2 kW load, got ${r1.powerW} W`);
+    // The site's net load rises to 3 kW (no PCS part here: the meter alone is the net load): the
+    // battery follows the meter within the same plan step.
+    first = nextMsg(req);
+    arb.receive({ payload: { siteId: 'site-1', ts: Date.now(), meter: telemetry(60, 3000).meter } });
+    const r2 = (await first).payload as Request;
+    assert.ok(Math.abs(r2.powerW - 3000) <= 1, `follows the meter, got ${r2.powerW} W`);
+    assert.match(r2.reason ?? '', /following the meter/);
+  });
+
+  it('refuses a tariff outside its bounds with a clear error and plans nothing', async () => {
+    await helper.load(arbitrage, flow({ vatFactor: 0.5 }));
+    const arb = helper.getNode('arb');
+    let sent = 0;
+    helper.getNode('req').on('input', () => sent++);
+    arb.receive({ payload: telemetry(60, 2000) });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(sent, 0);
+  });
+});
