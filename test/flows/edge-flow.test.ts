@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
 import type { Decision, Request, Telemetry } from '../../domain/contracts';
 import { startSimulator } from '../../runtime/simulator';
-import type { SiteState, RunningSimulator } from '../../runtime/simulator';
+import type { RunningSimulator } from '../../runtime/simulator';
 import { requireService } from '../services/service';
 import { socatAvailable, startPtyPair, type PtyPair } from '../services/socat';
 import { edgeLoopFlow, LOOP_NODES, LOOP_VARIANTS } from './edge-loop';
 import { tempUserDirPerTest } from '../user-dir';
+import { simControl } from '../runtime/simulator/sim-control';
 
 helper.init(require.resolve('node-red'));
 
@@ -40,27 +41,10 @@ for (const variant of LOOP_VARIANTS) describe(`the default edge flow (flows/edge
   before(function () {
     if (variant.batteryOnRtu) requireService(this, 'socat', socatAvailable(), 'apt-get install socat');
   });
-  const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`http://127.0.0.1:${sim.controlPort}${path}`, {
-      method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  const state = (): Promise<SiteState> => control<SiteState>('GET', '/state');
+  const { call: control, state, until } = simControl(() => sim.controlPort);
   const fault = (type: string): Promise<unknown> => control('POST', '/faults', { type });
   const request = (level: Request['level'], source: string, powerW: number): Request =>
     ({ level, source, powerW, ts: Date.now(), expiresAt: Date.now() + 600_000 });
-  /** Poll the simulator until `test` holds. */
-  async function until(test: (s: SiteState) => boolean, what: string, ms = 15_000): Promise<SiteState> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const s = await state();
-      if (test(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; PCS ${JSON.stringify(s.pcs)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeEach(async () => {
     // Each test gets its own pair, as it gets its own simulator.

@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
 import type { Envelope, Telemetry } from '../../domain/contracts';
-import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator';
+import { startSimulator, type RunningSimulator } from '../../runtime/simulator';
 import type { BatteryVariant } from '../../runtime/simulator/images/site-images';
 import { nextStatus, statusesShown } from '../nodes/harness';
 import { tempUserDirPerTest } from '../user-dir';
 import { edgeLoopFlow, LOOP_NODES } from './edge-loop';
+import { simControl } from '../runtime/simulator/sim-control';
 
 helper.init(require.resolve('node-red'));
 
@@ -31,16 +32,7 @@ describe('the edge control loop with a partial SunSpec battery', function () {
   tempUserDirPerTest();
   this.timeout(60_000);
   let sim: RunningSimulator;
-  const state = async (): Promise<SiteState> => (await (await fetch(`http://127.0.0.1:${sim.controlPort}/state`)).json()) as SiteState;
-  async function until(test: (s: SiteState) => boolean, what: string, ms = 15_000): Promise<SiteState> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const s = await state();
-      if (test(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; PCS ${JSON.stringify(s.pcs)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const { state, until } = simControl(() => sim.controlPort);
   const load = async (battery: BatteryVariant): Promise<void> => {
     sim = await startSimulator({ modbusPort: 0, controlPort: 0, battery });
     await helper.load(LOOP_NODES, edgeLoopFlow({ modbusPort: sim.modbusPort, cycleMs: CYCLE_MS, taps: { battery: ['edge-battery'], envelopes: ['edge-safety'] } }));

@@ -10,6 +10,7 @@ import type { IslandCommand, Transition } from '../../domain/black-start/state-m
 import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from '../flows/edge-loop';
 import { tempUserDirPerTest } from '../user-dir';
+import { simControl } from '../runtime/simulator/sim-control';
 
 helper.init(require.resolve('node-red'));
 
@@ -27,23 +28,8 @@ describe('black-start node on the simulator (edge loop + black-start)', function
   tempUserDirPerTest();
   this.timeout(90_000);
   let sim: RunningSimulator;
-  const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`http://127.0.0.1:${sim.controlPort}${path}`, {
-      method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  const state = (): Promise<SiteState> => control<SiteState>('GET', '/state');
-  async function until(test: (s: SiteState) => boolean, what: string, ms = 30_000): Promise<SiteState> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const s = await state();
-      if (test(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; island ${JSON.stringify(s.island)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const { call: control, state, until: untilState } = simControl(() => sim.controlPort);
+  const until = (test: (s: SiteState) => boolean, what: string, ms = 30_000): Promise<SiteState> => untilState(test, what, ms, (s) => ({ island: s.island }));
 
   beforeEach(async () => {
     sim = await startSimulator({ modbusPort: 0, controlPort: 0 });

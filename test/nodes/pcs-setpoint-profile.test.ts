@@ -6,6 +6,7 @@ import type { Telemetry } from '../../domain/contracts';
 import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator/index';
 import { profileLibrary } from '../../io/profile-library';
 import { connectionNode, helper, nextError, nextMessage, nextStatus, ourNodes } from './harness';
+import { simControl } from '../runtime/simulator/sim-control';
 
 interface Result { payload: { setpoint: number; written: number } }
 
@@ -19,16 +20,7 @@ for (const [family, pcsId] of [['victron-gx', 'victron-gx-pcs'], ['huawei-luna20
   describe(`pcs-setpoint through the ${pcsId} profile, on the simulator presenting ${family}`, function () {
     this.timeout(40_000);
     let sim: RunningSimulator;
-    const state = async (): Promise<SiteState> => (await (await fetch(`http://127.0.0.1:${sim.controlPort}/state`)).json()) as SiteState;
-    async function until(test: (s: SiteState) => boolean, what: string, ms = 15_000): Promise<SiteState> {
-      const end = Date.now() + ms;
-      for (;;) {
-        const s = await state();
-        if (test(s)) return s;
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; PCS ${JSON.stringify(s.pcs)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    const { state, until } = simControl(() => sim.controlPort);
     const { text, unitId } = libraryProfile(pcsId);
     const flow = (extra: Record<string, unknown> = {}): Record<string, unknown>[] => [
       connectionNode(sim.modbusPort, { timeout: 1000 }),
