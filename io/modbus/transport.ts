@@ -95,7 +95,11 @@ export class ModbusTransportError extends Error {
   }
 }
 
-type Kind = 'read-holding' | 'read-input' | 'write';
+// 'write' is function 16 (write multiple registers), 'write-single' function 6 (one register),
+// for devices that document only 6 for a register.
+type Kind = 'read-holding' | 'read-input' | 'write' | 'write-single';
+
+const isWrite = (kind: Kind): boolean => kind === 'write' || kind === 'write-single';
 
 interface Pending {
   kind: Kind;
@@ -208,6 +212,11 @@ export class ModbusTransport extends EventEmitter {
     await this.enqueue({ kind: 'write', unit, address, count: values.length, values: [...values], label: `unit ${unit} FC16 ${address}+${values.length}`, waiters: [] });
   }
 
+  /** Function 6: one register, for devices that accept only it there. Queued and ranked as any write. */
+  async writeRegister(unit: number, address: number, value: number): Promise<void> {
+    await this.enqueue({ kind: 'write-single', unit, address, count: 1, values: [value], label: `unit ${unit} FC6 ${address}`, waiters: [] });
+  }
+
   /**
    * Stop: reads are refused at once, writes already queued (or queued within `drainMs`, e.g. a
    * PCS node's last 0 W) still go out, then every remaining request is rejected and the socket closed.
@@ -238,7 +247,7 @@ export class ModbusTransport extends EventEmitter {
       req.waiters.push({ resolve, reject });
       const invalid = this.validate(req);
       if (invalid) return this.fail(req, new ModbusTransportError('INVALID', `${req.label}: ${invalid}`));
-      if (this.state === 'closed' || (this.closing && req.kind !== 'write')) {
+      if (this.state === 'closed' || (this.closing && !isWrite(req.kind))) {
         return this.fail(req, new ModbusTransportError('CLOSED', `${req.label}: connection ${this.name} closed`));
       }
       if (this.state === 'backoff') {
@@ -249,7 +258,7 @@ export class ModbusTransport extends EventEmitter {
       const backoff = this.unitBackoff(req.unit);
       if (backoff) return this.fail(req, backoff(req.label));
       const depth = this.writes.length + this.reads.length;
-      if (req.kind === 'write') {
+      if (isWrite(req.kind)) {
         if (depth >= this.opts.queueLimit) {
           // A write outranks a read: make room by refusing the newest read, never the write.
           const displaced = this.reads.pop();
@@ -278,7 +287,7 @@ export class ModbusTransport extends EventEmitter {
   private validate(req: Pending): string | null {
     if (!Number.isInteger(req.unit) || req.unit < 0 || req.unit > 255) return `unit id ${req.unit} outside 0..255`;
     if (!isReg(req.address)) return `address ${req.address} outside 0..65535`;
-    const max = req.kind === 'write' ? MAX_WRITE : MAX_READ;
+    const max = isWrite(req.kind) ? MAX_WRITE : MAX_READ;
     if (!Number.isInteger(req.count) || req.count < 1 || req.count > max) return `quantity ${req.count} outside 1..${max}`;
     if (req.address + req.count > 0x10000) return 'request runs past register 65535';
     if (req.values && !req.values.every(isReg)) return 'values must be integers 0..65535';
@@ -320,13 +329,14 @@ export class ModbusTransport extends EventEmitter {
       const cb = (err: (Error & { modbusCode?: number }) | null, res?: object): void => {
         const data = res && 'data' in res && Array.isArray(res.data) ? (res.data as number[]) : null;
         if (err) settle(this.classify(req, err));
-        else if (req.kind === 'write') settle(null, []);
+        else if (isWrite(req.kind)) settle(null, []);
         else if (!data || data.length !== req.count) {
           settle(new ModbusTransportError('MALFORMED', `${req.label}: reply holds ${data?.length ?? 0} registers, asked for ${req.count}`));
         } else settle(null, data);
       };
       if (req.kind === 'read-holding') client.writeFC3(req.unit, req.address, req.count, cb);
       else if (req.kind === 'read-input') client.writeFC4(req.unit, req.address, req.count, cb);
+      else if (req.kind === 'write-single') client.writeFC6(req.unit, req.address, req.values?.[0] ?? 0, cb);
       else client.writeFC16(req.unit, req.address, req.values ?? [], cb);
     } catch (err) {
       settle(new ModbusTransportError('DISCONNECTED', `${req.label}: ${(err as Error).message}`));

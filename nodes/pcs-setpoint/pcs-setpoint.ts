@@ -106,7 +106,7 @@ export = function (RED: NodeAPI): void {
     }
 
     const write = (w: TargetWrite): Promise<void> =>
-      transport.writeRegisters(w.unitId, w.address, w.values).catch((err: unknown) => {
+      (w.function === 6 && w.values.length === 1 ? transport.writeRegister(w.unitId, w.address, w.values[0] as number) : transport.writeRegisters(w.unitId, w.address, w.values)).catch((err: unknown) => {
         throw new Error(`writing ${w.what} failed: ${errorText(err)}`);
       });
     const writeAll = async (ws: readonly TargetWrite[]): Promise<void> => {

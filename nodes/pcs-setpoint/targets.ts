@@ -10,7 +10,8 @@ import { commandWrites, releaseWrites, setupWrites, type ProfileWrite } from '..
 import { pcsLimits, revertWrites, setpointWrite, wsetRaw, type PcsLimits } from './setpoint';
 
 /** One register write: unit, first register, values (sent with function 16). */
-export interface TargetWrite { unitId: number; address: number; values: number[]; what: string }
+/** One write of a target: function 16 unless the device documents 6 (one register) for it. */
+export interface TargetWrite { unitId: number; address: number; values: number[]; what: string; function?: 6 | 16 }
 
 export interface PcsTarget {
   limits: PcsLimits;
@@ -60,9 +61,6 @@ export async function sunspecTarget(read: ReadRegisters, unitId: number, revertT
 export async function profileTarget(readers: UnitReaders, profile: Profile, unitId: number, revertTimeoutS: number, config: Limits): Promise<PcsTarget> {
   const control = profile.control;
   if (!control) throw new Error(`profile ${profile.name} has no control section: it can be read, not commanded`);
-  // The shared transport writes with function 16 only: a device that wants 6 must not get 16 unasked.
-  const single = [...setupWrites(control), ...commandWrites(control, 0, revertTimeoutS).writes, ...releaseWrites(control)].find((w) => w.function === 6);
-  if (single) throw new Error(`profile ${profile.name}: ${single.what.replace(/ = .*/, '')} is written with function 6, which this Modbus connection does not send yet; nothing written (use function 16 if the device documents it)`);
   const ratings = profile.blocks.filter((b) => b.model === 702);
   let wCha: number | null = null;
   let wDis: number | null = null;
@@ -86,7 +84,8 @@ export async function profileTarget(readers: UnitReaders, profile: Profile, unit
   // Say which limit is the profile's rather than the node's.
   if (limits.source.charge === 'maxChargeW' && config.maxChargeW !== own.maxChargeW) limits.source.charge = 'the profile';
   if (limits.source.discharge === 'maxDischargeW' && config.maxDischargeW !== own.maxDischargeW) limits.source.discharge = 'the profile';
-  const resolve = (w: ProfileWrite): TargetWrite => ({ unitId: w.unitId ?? unitId, address: w.address, values: w.values, what: w.what });
+  // Each register with the function the device documents for it: a device that wants 6 never gets 16 unasked.
+  const resolve = (w: ProfileWrite): TargetWrite => ({ unitId: w.unitId ?? unitId, address: w.address, values: w.values, what: w.what, function: w.function });
   return {
     limits,
     arm: setupWrites(control).map(resolve),

@@ -127,22 +127,21 @@ describe('pcs-setpoint through a device profile: the device\'s own timer', funct
     assert.equal(s.pcs.revertRemainingS, 0);
   });
 
-  it('a profile that writes with function 6 (not sent by this connection) is refused and nothing is written', async () => {
+  it('a profile that writes its power register with function 6 commands the device with function 6', async () => {
     sim = await startSimulator({ modbusPort: 0, controlPort: 0, seed: 7, profile: 'victron-gx' });
     const { text, unitId } = libraryProfile('victron-gx-pcs');
     const fc6 = JSON.parse(text) as { control: { power: { register: { function: number } } } };
     fc6.control.power.register.function = 6;
     await helper.load(ourNodes, [
       connectionNode(sim.modbusPort, { timeout: 1000 }),
-      { id: 'set', type: 'pcs-setpoint', connection: 'conn', unitId, heartbeat: 300, revertTimeout: 5, maxChargeW: '', maxDischargeW: '', profile: JSON.stringify(fc6), wires: [[]] },
+      { id: 'set', type: 'pcs-setpoint', connection: 'conn', unitId, heartbeat: 300, revertTimeout: 5, maxChargeW: '', maxDischargeW: '', profile: JSON.stringify(fc6), wires: [['out']] },
+      { id: 'out', type: 'helper' },
     ] as never);
-    const set = helper.getNode('set');
-    const refused = nextError(set, /AcPowerSetpoint is written with function 6, which this Modbus connection does not send yet; nothing written/);
-    set.receive({ payload: 1000 });
-    await refused;
-    const s = (await (await fetch(`http://127.0.0.1:${sim.controlPort}/state`)).json()) as SiteState;
-    assert.equal(s.pcs.setpointEnabled, false);
-    assert.equal(s.pcs.wSet, 0);
+    const written = nextMessage(helper.getNode('out'));
+    helper.getNode('set').receive({ payload: 1000 });
+    await written;
+    const { until } = simControl(() => sim.controlPort);
+    await until((s) => s.pcs.wSet === 1000 && s.pcs.setpointEnabled, 'PCS commanded to 1000 W through function 6');
   });
 
   it('Sungrow SH: a device without a timer is refused at runtime and nothing is written', async () => {

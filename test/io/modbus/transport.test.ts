@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { ModbusTransport, ModbusTransportError, type TransportHealth } from '../../../io/modbus/transport';
 import { ModbusException, ModbusExceptionCode, type RegisterBank } from '../../../runtime/simulator/modbus/register-bank';
 import { ModbusTcpServer } from '../../../runtime/simulator/modbus/tcp-server';
@@ -53,6 +54,27 @@ describe('Modbus transport over TCP', () => {
     await t.writeRegisters(1, 10, [500, 501]);
     assert.deepEqual(await t.readHoldingRegisters(1, 9, 4), [9, 500, 501, 12]);
     assert.deepEqual(await t.readInputRegisters(1, 0, 2), [0, 1]);
+  });
+
+  it('writes one register with function 6 where asked, and several with function 16', async () => {
+    // What goes on the wire, seen by a plain socket in front of nothing: the function code byte of
+    // each Modbus TCP frame (after the 7-byte MBAP header), answered as a device would.
+    const codes: number[] = [];
+    const raw = net.createServer((socket) => socket.on('data', (frame: Buffer) => {
+      codes.push(frame[7] ?? 0);
+      socket.write(frame[7] === 6 ? frame : Buffer.concat([frame.subarray(0, 4), Buffer.from([0, 6]), frame.subarray(6, 12)]));
+    }));
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const direct = new ModbusTransport({ host: '127.0.0.1', port: (raw.address() as net.AddressInfo).port, timeout: 500, queueLimit: 4 });
+    try {
+      await connected(direct);
+      await direct.writeRegister(1, 37, 1000);
+      await direct.writeRegisters(1, 37, [1000, 0]);
+      assert.deepEqual(codes, [6, 16]);
+    } finally {
+      await direct.close();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 
   it('sends waiting writes ahead of waiting reads', async () => {
