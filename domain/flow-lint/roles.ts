@@ -2,8 +2,8 @@
 // declared once: the flow safety check (lint.ts), the editor's PCS validation, the runtime's
 // refusal in pcs-setpoint and `lifo4 lint` all read this table. A type that is not listed plays
 // no role: messages pass through it like any other wire.
-import { parseProfile } from '../sunspec/profile';
-import { deviceTimeoutS } from '../sunspec/profile-writer';
+// Only the zod-free timeout reader: this module also runs in the editor's browser.
+import { controlTiming, deviceTimeoutS } from '../sunspec/profile-timeout';
 
 export type NodeRole = 'device' | 'strategy' | 'safety' | 'arbiter' | 'pcs-write';
 
@@ -35,13 +35,8 @@ function pcsSetpointHeartbeat(config: Readonly<Record<string, unknown>>): string
  * heartbeat, and the heartbeat must keep within the period the profile asks for.
  */
 function profileHeartbeat(text: string, heartbeatMs: number, revertS: number): string | null {
-  let control;
-  try {
-    control = parseProfile(text).control;
-  } catch (err) {
-    return `has a device profile that does not parse: ${(err as Error).message}`;
-  }
-  if (!control) return 'has a device profile without a control section: it cannot command the device';
+  const control = controlTiming(text);
+  if (typeof control === 'string') return `has a device profile that ${control}`;
   const timeout = deviceTimeoutS(control, revertS);
   if (timeout === null) return "writes a device whose profile declares no timeout: if the controller dies the device keeps its last setpoint";
   if (heartbeatMs >= timeout * 1000) return `heartbeat ${heartbeatMs} ms is not shorter than the device's own timeout of ${timeout} s`;

@@ -6,6 +6,7 @@ import { decodeRaw, encodeRaw } from './codec';
 import type { PointDef } from './model';
 import type { ControlRegister, FixedWrite, ProfileControl } from './profile-control';
 import { typeSize } from './profile-types';
+import { deviceTimeoutS } from './profile-timeout';
 
 export interface ProfileWrite {
   /** undefined = the device node's unit id. */
@@ -64,12 +65,7 @@ export function releaseWrites(c: ProfileControl): ProfileWrite[] {
  * The device's own timeout in seconds for a wanted revert time: a fixed firmware timer as it is,
  * a timer register rounded up to its unit and clamped to its range, null when it has none.
  */
-export function deviceTimeoutS(c: ProfileControl, revertS: number): number | null {
-  if (c.timeout.kind === 'fixed') return c.timeout.seconds;
-  if (c.timeout.kind === 'none') return null;
-  const unit = c.timeout.unit === 'min' ? 60 : 1;
-  return Math.min(c.timeout.max, Math.max(c.timeout.min, Math.ceil(revertS / unit))) * unit;
-}
+export { deviceTimeoutS };
 
 /** The largest charge and discharge power the power register(s) can carry at their scale, W. */
 export function registerRange(c: ProfileControl): { maxChargeW: number; maxDischargeW: number } {

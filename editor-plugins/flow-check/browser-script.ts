@@ -2,18 +2,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The compiled CommonJS files of the check, in dependency order; each requires only './x'. */
-const MODULES = ['roles', 'graph', 'lint'];
-const LINT_DIR = join(__dirname, '..', '..', 'domain', 'flow-lint');
+/** The compiled CommonJS files of the check, by the name they are required with from domain/flow-lint. */
+const MODULES: Record<string, string> = {
+  './roles': 'flow-lint/roles',
+  './graph': 'flow-lint/graph',
+  './lint': 'flow-lint/lint',
+  '../sunspec/profile-timeout': 'sunspec/profile-timeout',
+};
+const DOMAIN_DIR = join(__dirname, '..', '..', 'domain');
 
 /**
  * The check as one browser script defining window.lifo4FlowLint: each compiled module wrapped in
  * a function with its own module/exports and a require that resolves the sibling modules.
  */
 export function flowLintBrowserScript(): string {
-  const defs = MODULES.map((name) => {
-    const code = readFileSync(join(LINT_DIR, `${name}.js`), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
-    return `defs['./${name}'] = function (module, exports, require) {\n${code}\n};`;
+  const defs = Object.entries(MODULES).map(([name, file]) => {
+    const code = readFileSync(join(DOMAIN_DIR, `${file}.js`), 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '');
+    return `defs['${name}'] = function (module, exports, require) {\n${code}\n};`;
   });
   return [
     '(function () {',

@@ -33,8 +33,11 @@ describe('flow safety check: PCS writes through a device profile', () => {
     assert.match(msg ?? '', /declares no timeout/);
   });
 
-  it('refuses a profile that does not parse, or cannot command', () => {
-    assert.match(lintWithPcs({ profile: '{"name":', heartbeat: 1000, revertTimeout: 5 })[0] ?? '', /does not parse/);
-    assert.match(lintWithPcs({ profile: library('deye-sg04lp3-pcs'), heartbeat: 1000, revertTimeout: 5 })[0] ?? '', /without a control section/);
+  it('refuses a profile that is not JSON, cannot command, or has a timeout of no known kind', () => {
+    assert.match(lintWithPcs({ profile: '{"name":', heartbeat: 1000, revertTimeout: 5 })[0] ?? '', /device profile that is not JSON/);
+    assert.match(lintWithPcs({ profile: library('deye-sg04lp3-pcs'), heartbeat: 1000, revertTimeout: 5 })[0] ?? '', /has no control section/);
+    const odd = JSON.parse(library('victron-gx-pcs')) as { control: { timeout: unknown } };
+    odd.control.timeout = { kind: 'sometimes' };
+    assert.match(lintWithPcs({ profile: JSON.stringify(odd), heartbeat: 1000, revertTimeout: 5 })[0] ?? '', /control\.timeout of no known kind/);
   });
 });
