@@ -8,7 +8,7 @@ import { unitIdField } from '../../nodes/kit/config';
 import { profileTelemetry, readProfileBlocks } from '../../domain/sunspec/profile-reader';
 import { unitReaders } from '../../io/modbus/unit-readers';
 import type { ModbusTransport } from '../../io/modbus/transport';
-import { ModbusConnectionConfigSchema } from '../../nodes/modbus-connection/config';
+import { ModbusConnectionFieldsSchema } from '../../nodes/modbus-connection/config';
 import { parseProfile, type Profile } from '../../domain/sunspec/profile';
 
 /** A whole test-read never takes longer than this, whatever the connection's own timeout. */
@@ -18,7 +18,7 @@ export const TestReadRequestSchema = z.object({
   /** A deployed modbus-connection config node ... */
   connection: z.string().min(1).optional(),
   /** ... or, for one not deployed yet, its host and port (a connection of its own, closed after). */
-  endpoint: ModbusConnectionConfigSchema.pick({ host: true, port: true, timeout: true }).partial({ timeout: true }).optional(),
+  endpoint: ModbusConnectionFieldsSchema.pick({ host: true, port: true, timeout: true }).partial({ timeout: true }).optional(),
   unitId: unitIdField,
   /** The profile as an object or as its JSON text; checked with parseProfile. */
   profile: z.unknown(),

@@ -22,7 +22,8 @@ export interface ModbusConnectionConfig {
 const digits = <T extends number>(...values: T[]) =>
   z.coerce.number().refine((v): v is T => (values as number[]).includes(v), `one of ${values.join(', ')}`);
 
-export const ModbusConnectionConfigSchema = z.object({
+/** The fields one by one (what other schemas pick from); the whole config adds the checks across fields. */
+export const ModbusConnectionFieldsSchema = z.object({
   name: z.string().default(''),
   // Connections saved before RTU existed have no transport: they are Modbus TCP.
   transport: z.enum(['tcp', 'rtu', 'rtu-over-tcp']).default('tcp'),
@@ -39,7 +40,9 @@ export const ModbusConnectionConfigSchema = z.object({
     .transform((v) => (v === '' ? null : v)),
   timeout: z.coerce.number().int().min(50).max(60_000).default(1000),
   queueLimit: z.coerce.number().int().min(1).max(10_000).default(100),
-}).superRefine((c, ctx) => {
+});
+
+export const ModbusConnectionConfigSchema = ModbusConnectionFieldsSchema.superRefine((c, ctx) => {
   if (c.transport === 'rtu' && c.serialPath.trim() === '') {
     ctx.addIssue({ code: 'custom', path: ['serialPath'], message: 'an RTU connection needs a serial port path (e.g. /dev/ttyUSB0)' });
   }
