@@ -118,13 +118,18 @@ describe('OTA provisioning and roll-out end to end (API + embedded broker with m
 
   it('a SUPER_ADMIN rolls a new bundle out through the API; the site commits it; the roll-out completes and is audited', async () => {
     // Every change of the roll-out is pushed over the realtime channel to those who may steer it.
-    const socket = (t: string) => connectRealtime(h.url, { path: '/api/v1/realtime', auth: { token: t }, transports: ['websocket'], reconnection: false, forceNew: true });
-    const rootSocket = socket(token);
-    const operatorSocket = socket((await login(h, await createUser(h, 'operator@ota.example', 'OPERATOR'))).accessToken);
+    // Each socket's `hello` is awaited from the moment it connects: it may come before the next login ends.
+    const socket = (t: string) => {
+      const s = connectRealtime(h.url, { path: '/api/v1/realtime', auth: { token: t }, transports: ['websocket'], reconnection: false, forceNew: true });
+      return { s, hello: new Promise((r) => s.once('hello', r)) };
+    };
+    const rootLive = socket(token);
+    const operatorLive = socket((await login(h, await createUser(h, 'operator@ota.example', 'OPERATOR'))).accessToken);
+    const [rootSocket, operatorSocket] = [rootLive.s, operatorLive.s];
     const pushed: { root: string[]; operator: string[] } = { root: [], operator: [] };
     rootSocket.on('ota', (p: { deploymentId: string }) => pushed.root.push(p.deploymentId));
     operatorSocket.on('ota', (p: { deploymentId: string }) => pushed.operator.push(p.deploymentId));
-    await Promise.all([rootSocket, operatorSocket].map((s) => new Promise((r) => s.once('hello', r))));
+    await Promise.all([rootLive.hello, operatorLive.hello]);
     const source = new ReleaseSource(join(root, 'v2'));
     await buildTestBundle({ root: join(root, 'v2'), source, key: loadOrCreateSigningKey(h.dir).privateKey, version: '2.0.0', sequence: 2, outDir: join(otaDir(h.dir), 'bundles', '2.0.0') });
     const bundles = await call<{ bundles: { version: string }[] }>(h, 'get', '/ota/bundles', { token });
