@@ -1,8 +1,9 @@
 // The arbitrage node: given prices and battery telemetry, this request and this plan.
 import assert from 'node:assert/strict';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
-import type { Plan, PriceSeries, Request, Telemetry } from '../../../domain/contracts';
+import type { Plan, PriceSeries, Request } from '../../../domain/contracts';
 import arbitrage from '../../../nodes/arbitrage/arbitrage';
+import { siteTelemetry } from './site-telemetry';
 
 helper.init(require.resolve('node-red'));
 
@@ -13,18 +14,7 @@ function nextMsg(node: TestNode, ms = 5000): Promise<Msg> {
     node.once('input', (msg: Msg) => { clearTimeout(timer); resolve(msg); });
   });
 }
-function battery(soc: number): Telemetry {
-  const ts = Date.now();
-  return {
-    siteId: 'site-1', ts,
-    battery: {
-      ts, soc, soh: 99, voltage: 52, current: 0, power: 0, capacityWh: 10_000, energyAvailableWh: null,
-      cellVmax: 3.3, cellVmin: 3.29, cellVavg: null, cellVoltages: [], tempMax: 25, tempMin: 24, cellTemps: [],
-      chargeCurrentMax: null, dischargeCurrentMax: null, chargePowerMax: null, dischargePowerMax: null, cycles: 1,
-      state: 'CONNECTED', alarms: [],
-    },
-  };
-}
+const battery = siteTelemetry;
 const HOUR = 3_600_000;
 /** Prices from the current hour: `now` at the first, then the rest. */
 function prices(...p: number[]): PriceSeries {

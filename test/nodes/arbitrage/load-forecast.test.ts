@@ -1,8 +1,9 @@
 // The arbitrage node with the load-forecast node's message: the forecast evening peak shapes the plan.
 import assert from 'node:assert/strict';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
-import type { Plan, Telemetry, LoadForecast } from '../../../domain/contracts';
+import type { Plan, LoadForecast } from '../../../domain/contracts';
 import arbitrage from '../../../nodes/arbitrage/arbitrage';
+import { siteTelemetry } from './site-telemetry';
 
 helper.init(require.resolve('node-red'));
 
@@ -14,19 +15,7 @@ function nextPlan(node: TestNode, ms = 10_000): Promise<Plan> {
     node.once('input', (msg: Msg) => { clearTimeout(timer); resolve(msg.payload as Plan); });
   });
 }
-function telemetry(soc: number, siteNetW: number): Telemetry {
-  const ts = Date.now();
-  return {
-    siteId: 'site-1', ts,
-    battery: {
-      ts, soc, soh: 99, voltage: 52, current: 0, power: 0, capacityWh: 10_000, energyAvailableWh: null,
-      cellVmax: 3.3, cellVmin: 3.29, cellVavg: null, cellVoltages: [], tempMax: 25, tempMin: 24, cellTemps: [],
-      chargeCurrentMax: null, dischargeCurrentMax: null, chargePowerMax: null, dischargePowerMax: null, cycles: 1,
-      state: 'CONNECTED', alarms: [],
-    },
-    meter: { ts, power: siteNetW, voltage: null, frequency: null, energyImportWh: null, energyExportWh: null, alarms: [] },
-  };
-}
+const telemetry = siteTelemetry;
 /** 96 quarter-hours from the current hour: 1 kW, 7 kW through the next hour. */
 function forecast(siteId = 'site-1'): LoadForecast {
   const start = Math.floor(Date.now() / HOUR) * HOUR;

@@ -2,8 +2,9 @@
 // that follows the meter between plans.
 import assert from 'node:assert/strict';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
-import type { Plan, Request, Telemetry } from '../../../domain/contracts';
+import type { Plan, Request } from '../../../domain/contracts';
 import arbitrage from '../../../nodes/arbitrage/arbitrage';
+import { siteTelemetry } from './site-telemetry';
 
 helper.init(require.resolve('node-red'));
 
@@ -14,19 +15,7 @@ function nextMsg(node: TestNode, ms = 5000): Promise<Msg> {
     node.once('input', (msg: Msg) => { clearTimeout(timer); resolve(msg); });
   });
 }
-function telemetry(soc: number, meterW: number): Telemetry {
-  const ts = Date.now();
-  return {
-    siteId: 'site-1', ts,
-    battery: {
-      ts, soc, soh: 99, voltage: 52, current: 0, power: 0, capacityWh: 10_000, energyAvailableWh: null,
-      cellVmax: 3.3, cellVmin: 3.29, cellVavg: null, cellVoltages: [], tempMax: 25, tempMin: 24, cellTemps: [],
-      chargeCurrentMax: null, dischargeCurrentMax: null, chargePowerMax: null, dischargePowerMax: null, cycles: 1,
-      state: 'CONNECTED', alarms: [],
-    },
-    meter: { ts, power: meterW, voltage: null, frequency: null, energyImportWh: null, energyExportWh: null, alarms: [] },
-  };
-}
+const telemetry = siteTelemetry;
 const HOUR = 3_600_000;
 const flow = (over: Record<string, unknown> = {}): TestFlowNode[] => [
   { id: 'arb', type: 'arbitrage', siteId: 'site-1', powerKw: 5, capacityKwh: '', objective: 'bill', importAdderEurPerKwh: 0.2, feedInEurPerKwh: 0.08, ...over, wires: [['req'], ['plan']] },
