@@ -175,7 +175,8 @@ export const ClampSchema = z.object({
 export const IgnoredRequestSchema = z.object({
   source: z.string(),
   level: z.number().nullable(),
-  why: z.enum(['expired', 'malformed', 'superseded', 'safety']),
+  /** 'reset': made before the latest reset, or automatic while automatic operation is off (domain/arbiter/restart.ts). */
+  why: z.enum(['expired', 'malformed', 'superseded', 'safety', 'reset']),
   detail: z.string(),
 });
 
@@ -193,6 +194,18 @@ export const DecisionSchema = z.object({
   clamps: z.array(ClampSchema),
   ignored: z.array(IgnoredRequestSchema),
   reason: z.string(),
+  /** The winner's expiry, ms (an override's remaining time). */
+  expiresAt: epochMs.nullable().optional(),
+  /** The envelope limit the winner's request exceeds, whatever the ramp does meanwhile; null when it fits. */
+  limit: z.object({
+    direction: z.enum(['charge', 'discharge']),
+    /** The power the request settles at, W (signed like the request). */
+    appliedW: finite,
+    /** The restriction causes that set it (EnvelopeSchema restrictions). */
+    causes: z.array(z.string()),
+  }).nullable().optional(),
+  /** Set while the battery is held after a reset (domain/arbiter/restart.ts): since when, by whom, and whether automatic levels may run. */
+  hold: z.object({ since: epochMs, by: z.string().nullable(), automatic: z.boolean() }).nullable().optional(),
 });
 export type Decision = z.infer<typeof DecisionSchema>;
 
@@ -213,9 +226,11 @@ export const OperatorCommandSchema = z.discriminatedUnion('type', [
     by: z.string().min(1).max(256),
     role: RoleSchema.optional(),
   }),
-  z.object({ type: z.literal('clear'), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
+  /** Ends the operator's request; with resume, automatic levels run again after a reset held them. */
+  z.object({ type: z.literal('clear'), resume: z.boolean().optional(), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
   z.object({ type: z.literal('estop'), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
-  z.object({ type: z.literal('reset'), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
+  /** Releases the e-stop; the battery stays at 0 W unless resume asks automatic operation to run again. */
+  z.object({ type: z.literal('reset'), resume: z.boolean().optional(), id: z.string().max(128).optional(), by: z.string().min(1).max(256), role: RoleSchema.optional() }),
 ]);
 export type OperatorCommand = z.infer<typeof OperatorCommandSchema>;
 
@@ -226,6 +241,17 @@ export const SafetyCommandSchema = z.object({
   id: z.string().max(128).optional(),
 });
 export type SafetyCommand = z.infer<typeof SafetyCommandSchema>;
+
+/**
+ * What operator-command tells the arbiter besides requests: a reset was commanded (with the
+ * person's choice whether automatic operation resumes), or automatic operation may resume.
+ */
+export const RestartNoticeSchema = z.object({
+  type: z.enum(['reset', 'resume']),
+  by: z.string().min(1).max(256),
+  resume: z.boolean(),
+});
+export type RestartNotice = z.infer<typeof RestartNoticeSchema>;
 
 /**
  * Who sent an HTTP request to a flow's endpoint, as the host authenticated it (the edge's bearer
@@ -430,7 +456,8 @@ export const CommandBodySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('setpoint'), powerW: finite, durationS: z.number().positive().max(86_400) }),
   z.object({ type: z.literal('mode'), mode: z.enum(['auto', 'standby']), durationS: z.number().positive().max(86_400).optional() }),
   z.object({ type: z.literal('estop') }),
-  z.object({ type: z.literal('reset') }),
+  /** resume: the person resetting chose to resume automatic operation (else the site stays at 0 W). */
+  z.object({ type: z.literal('reset'), resume: z.boolean().optional() }),
 ]);
 export type CommandBody = z.infer<typeof CommandBodySchema>;
 
@@ -462,5 +489,10 @@ export const CommandAckSchema = z.object({
   outcome: z.enum(COMMAND_OUTCOMES),
   reason: z.string().max(500).optional(),
   ts: epochMs,
+  /** For an executed setpoint: what was asked and what the site settles at, W. */
+  requestedW: finite.optional(),
+  appliedW: finite.optional(),
+  /** The limit that held the setpoint below what was asked, in words ("the PCS rating"). */
+  limitedBy: z.string().max(200).optional(),
 });
 export type CommandAck = z.infer<typeof CommandAckSchema>;

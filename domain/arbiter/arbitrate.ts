@@ -3,9 +3,11 @@
 // envelope. The clamp comes last so that no ramp can hold the battery outside the envelope: when
 // the envelope shrinks, the setpoint follows it at once (a ramp is a comfort, the envelope is not).
 import {
-  describeIssues, LEVEL_NAMES, LEVELS, RequestSchema,
-  type Decision, type Envelope, type Level, type Request,
+  describeIssues, LEVELS, RequestSchema,
+  type Decision, type Envelope, type Request,
 } from '../contracts';
+import { bindingCauses, causesWords, kw, powerWords, requester, sentence } from './explain';
+import { clock, GATE_AT_START, gateRefuses, holdOf, type RestartGate } from './restart';
 
 export interface ArbiterConfig {
   /** Largest setpoint change per second, W/s, in either direction. */
@@ -50,7 +52,10 @@ export function clampToEnvelope(powerW: number, env: Pick<Envelope, 'maxChargeW'
   return Math.min(env.maxDischargeW, Math.max(-env.maxChargeW, powerW));
 }
 
-const fmt = (w: number): string => `${Math.round(w)} W`;
+export interface Gate {
+  /** The restart gate (restart.ts); without one nothing is held back. */
+  gate?: RestartGate;
+}
 
 export function arbitrate(
   requests: readonly unknown[],
@@ -58,22 +63,42 @@ export function arbitrate(
   previous: Pick<Decision, 'setpointW' | 'ts'> | null,
   now: number,
   config: ArbiterConfig,
+  { gate = GATE_AT_START }: Gate = {},
 ): Decision {
-  const { valid, ignored } = validRequests(requests, now);
-  valid.sort(byPriority);
+  const { valid: all, ignored } = validRequests(requests, now);
+  all.sort(byPriority);
   const base = { siteId: envelope.siteId, ts: now, mode: envelope.mode, ignored };
 
   if (envelope.mode === 'SAFE_MODE' || envelope.mode === 'ESTOP') {
-    for (const r of valid) ignored.push({ source: r.source, level: r.level, why: 'safety', detail: `${envelope.mode}: battery held at 0 W` });
-    const causes = envelope.alarms.filter((a) => a.active && a.severity === 'critical').map((a) => a.code);
+    for (const r of all) ignored.push({ source: r.source, level: r.level, why: 'safety', detail: `${envelope.mode}: battery held at 0 W` });
+    const causes = envelope.alarms.filter((a) => a.active && a.severity === 'critical');
+    const what = envelope.mode === 'ESTOP' ? 'Emergency stop (ESTOP)' : 'Safety stop (SAFE_MODE)';
+    const why = causes.length ? `: ${causes.map((a) => (a.message ? `${a.code} (${a.message})` : a.code)).join('; ')}` : '';
+    const after = envelope.mode === 'ESTOP'
+      ? 'until it is reset; after the reset the battery stays at 0 W until someone commands it'
+      : 'until the cause clears; then it stays at 0 W until someone commands it';
     return {
-      ...base, setpointW: 0, requestedW: 0, level: LEVELS.SAFETY, source: 'safety-envelope', requestId: null, clamps: [],
-      reason: `${envelope.mode}${causes.length ? ` (${causes.join(', ')})` : ''}: 0 W`,
+      ...base, setpointW: 0, requestedW: 0, level: LEVELS.SAFETY, source: 'safety-envelope', requestId: null, clamps: [], expiresAt: null, limit: null, hold: null,
+      reason: `${what}${why}. The battery is held at 0 W ${after}.`,
     };
   }
 
+  // Requests the restart gate holds back cannot win (restart.ts).
+  const held: Request[] = [];
+  const valid: Request[] = [];
+  for (const r of all) {
+    const refused = gateRefuses(gate, r);
+    if (refused) {
+      ignored.push({ source: r.source, level: r.level, why: 'reset', detail: refused });
+      held.push(r);
+    } else {
+      valid.push(r);
+    }
+  }
+
   const winner = valid[0];
-  for (const r of valid.slice(1)) {
+  const superseded = valid.slice(1);
+  for (const r of superseded) {
     ignored.push({ source: r.source, level: r.level, why: 'superseded', detail: `${winner?.source} at level ${winner?.level} wins` });
   }
   const target = winner ? winner.powerW : 0;
@@ -84,19 +109,42 @@ export function arbitrate(
     const dtS = Math.max(0, (now - previous.ts) / 1000);
     const step = config.rampWPerS * dtS;
     const ramped = Math.min(previous.setpointW + step, Math.max(previous.setpointW - step, setpoint));
-    if (ramped !== setpoint) clamps.push({ by: 'ramp', fromW: setpoint, toW: ramped, why: `ramp ${config.rampWPerS} W/s over ${dtS.toFixed(3)} s` });
+    if (ramped !== setpoint) clamps.push({ by: 'ramp', fromW: setpoint, toW: ramped, why: `ramp ${kw(config.rampWPerS)}/s over ${dtS.toFixed(3)} s` });
     setpoint = ramped;
   }
   const clamped = clampToEnvelope(setpoint, envelope);
   if (clamped !== setpoint) {
     const dir = setpoint > 0 ? 'discharge' : 'charge';
-    const causes = envelope.restrictions.filter((r) => r.direction === dir).map((r) => r.cause);
-    clamps.push({ by: 'envelope', fromW: setpoint, toW: clamped, why: `${dir} limit ${fmt(dir === 'discharge' ? envelope.maxDischargeW : envelope.maxChargeW)}${causes.length ? ` (${[...new Set(causes)].join(', ')})` : ''}` });
+    const limitW = dir === 'discharge' ? envelope.maxDischargeW : envelope.maxChargeW;
+    const causes = [...new Set(bindingCauses(envelope.restrictions, dir, limitW))];
+    clamps.push({ by: 'envelope', fromW: setpoint, toW: clamped, why: `${dir} limit ${kw(limitW)} by ${causesWords(causes)}${causes.length ? ` (${causes.join(', ')})` : ''}` });
     setpoint = clamped;
   }
 
-  const who = winner ? `${LEVEL_NAMES[winner.level as Level]} ${winner.source} asks ${fmt(winner.powerW)}` : 'no valid request: idle';
-  const how = clamps.length ? `; ${clamps.map((c) => `${c.by}: ${c.why}`).join('; ')}` : '';
+  // The limit the request itself meets, whatever the ramp does meanwhile: what the command settles at.
+  let limit: Decision['limit'] = null;
+  if (winner) {
+    const settled = clampToEnvelope(winner.powerW, envelope);
+    if (settled !== winner.powerW) {
+      const direction = winner.powerW > 0 ? 'discharge' : 'charge';
+      limit = { direction, appliedW: settled, causes: bindingCauses(envelope.restrictions, direction, Math.abs(settled)) };
+    }
+  }
+
+  const hold = holdOf(gate);
+  const parts: string[] = [];
+  if (winner) {
+    parts.push(`${sentence(requester(winner.source, winner.level))} asks ${winner.powerW === 0 ? 'for 0 kW' : `to ${powerWords(winner.powerW)}`}${winner.reason ? ` (${winner.reason})` : ''}.`);
+    if (limit) parts.push(`Limited to ${kw(limit.appliedW)} by ${causesWords(limit.causes)}.`);
+    if (clamps.some((c) => c.by === 'ramp')) parts.push(`Ramping at ${kw(config.rampWPerS)}/s: ${powerWords(setpoint)} now.`);
+    if (superseded.length) parts.push(`It overrides ${superseded.map((r) => requester(r.source, r.level)).join(', ')}.`);
+  } else if (hold) {
+    parts.push(`Held at 0 kW since the reset at ${clock(hold.since)}${hold.by ? ` by ${hold.by}` : ' (SAFE_MODE cleared)'}: nothing runs until someone sends a setpoint or resumes automatic operation.`);
+  } else {
+    parts.push(`No request: the battery idles at ${powerWords(setpoint)}.`);
+  }
+  if (held.length) parts.push(`Held back by the reset: ${held.map((r) => requester(r.source, r.level)).join(', ')}.`);
+
   return {
     ...base,
     setpointW: setpoint,
@@ -105,6 +153,9 @@ export function arbitrate(
     source: winner ? winner.source : null,
     requestId: winner?.id ?? null,
     clamps,
-    reason: `${who} -> ${fmt(setpoint)}${how}`,
+    reason: parts.join(' '),
+    expiresAt: winner ? winner.expiresAt : null,
+    limit,
+    hold,
   };
 }

@@ -1,7 +1,8 @@
 // Operator commands become level-3 requests with an expiry, or e-stop / reset commands for the
 // safety layer. Who may release an e-stop is the permission table's 'commands:reset', the same
-// rule the cloud API applies, so the edge and the cloud cannot disagree.
-import { LEVELS, type OperatorCommand, type Request, type Role, type SafetyCommand } from '../contracts';
+// rule the cloud API applies, so the edge and the cloud cannot disagree. A reset, and a clear that
+// resumes automatic operation, also tell the arbiter (restart.ts): a reset alone moves nothing.
+import { LEVELS, type OperatorCommand, type Request, type RestartNotice, type Role, type SafetyCommand } from '../contracts';
 import { hasPermission, rolesWith } from '../permissions';
 
 /** Roles that may release an e-stop: those holding 'commands:reset' (TECHNICIAN and above). */
@@ -12,8 +13,8 @@ export function mayReset(role: Role | undefined): boolean {
 }
 
 export type CommandOutcome =
-  | { kind: 'request'; request: Request }
-  | { kind: 'safety'; command: SafetyCommand }
+  | { kind: 'request'; request: Request; notice?: RestartNotice }
+  | { kind: 'safety'; command: SafetyCommand; notice?: RestartNotice }
   | { kind: 'rejected'; reason: string };
 
 export function fromOperatorCommand(cmd: OperatorCommand, now: number, source = 'operator'): CommandOutcome {
@@ -25,13 +26,17 @@ export function fromOperatorCommand(cmd: OperatorCommand, now: number, source = 
       };
     case 'clear':
       // Replaces the source's request with one that has already expired: the arbiter drops it.
-      return { kind: 'request', request: { level: LEVELS.OPERATOR, source, powerW: 0, ts: now, expiresAt: now, id: cmd.id, reason: `cleared by ${cmd.by}` } };
+      return {
+        kind: 'request',
+        request: { level: LEVELS.OPERATOR, source, powerW: 0, ts: now, expiresAt: now, id: cmd.id, reason: `cleared by ${cmd.by}` },
+        ...(cmd.resume ? { notice: { type: 'resume', by: cmd.by, resume: true } } : {}),
+      };
     case 'estop':
       return { kind: 'safety', command: { type: 'estop', by: cmd.by, id: cmd.id } };
     case 'reset':
       if (!mayReset(cmd.role)) {
         return { kind: 'rejected', reason: `reset needs one of the roles ${RESET_ROLES.join(', ')}; ${cmd.by} has ${cmd.role ?? 'none'}` };
       }
-      return { kind: 'safety', command: { type: 'reset', by: cmd.by, id: cmd.id } };
+      return { kind: 'safety', command: { type: 'reset', by: cmd.by, id: cmd.id }, notice: { type: 'reset', by: cmd.by, resume: cmd.resume ?? false } };
   }
 }

@@ -1,11 +1,11 @@
-// arbiter: requests and the safety envelope in, the decision out. Requests are remembered (the
-// latest per level and source) until they expire; each envelope triggers one decision, so the
-// decision rate is the safety node's cycle.
+// arbiter: requests, restart notices and the safety envelope in, the decision out. Requests are
+// remembered (the latest per level and source) until they expire; each envelope triggers one
+// decision, so the decision rate is the safety node's cycle. A return from ESTOP or SAFE_MODE holds
+// 0 W until someone commands the battery (domain/arbiter/restart.ts).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { arbitrate } from '../../domain/arbiter/arbitrate';
-import { RequestBook } from '../../domain/arbiter/request-book';
-import { describeIssues, EnvelopeSchema, LEVEL_NAMES, type Decision, type Level } from '../../domain/contracts';
+import { ArbiterState } from '../../domain/arbiter/controller';
+import { describeIssues, EnvelopeSchema, LEVEL_NAMES, RestartNoticeSchema, type Level } from '../../domain/contracts';
 import { parseConfig } from '../kit/config';
 import { errorStatus } from '../kit/status';
 
@@ -16,9 +16,6 @@ const ArbiterConfigSchema = z.object({
 interface ArbiterDef extends NodeDef {
   rampWPerS: string;
 }
-
-/** Requests that expired longer ago than this are forgotten rather than reported again. */
-const FORGET_AFTER_MS = 60_000;
 
 function looksLikeRequest(p: unknown): boolean {
   return !!p && typeof p === 'object' && 'level' in p;
@@ -36,27 +33,29 @@ export = function register(RED: NodeAPI): void {
       node.error(err);
       return;
     }
-    const book = new RequestBook();
-    let previous: Decision | null = null;
+    const state = new ArbiterState(config);
 
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
       const env = EnvelopeSchema.safeParse(msg.payload);
       if (env.success) {
-        const now = Date.now();
-        const decision = arbitrate(book.take(now - FORGET_AFTER_MS), env.data, previous, now, config);
-        previous = decision;
+        const decision = state.decide(env.data, Date.now());
         const safe = decision.mode === 'SAFE_MODE' || decision.mode === 'ESTOP';
-        const who = decision.level ? `L${decision.level} ${LEVEL_NAMES[decision.level as Level]}` : 'idle';
-        node.status({ fill: safe ? 'red' : decision.clamps.length ? 'yellow' : 'green', shape: 'dot', text: `${who} · ${Math.round(decision.setpointW)} W` });
+        const who = decision.level ? `L${decision.level} ${LEVEL_NAMES[decision.level as Level]}` : decision.hold ? 'held after reset' : 'idle';
+        node.status({ fill: safe ? 'red' : decision.clamps.length || decision.hold ? 'yellow' : 'green', shape: 'dot', text: `${who} · ${Math.round(decision.setpointW)} W` });
         send(Object.assign(msg, { topic: 'decision', payload: decision }));
+        return done();
+      }
+      const notice = RestartNoticeSchema.safeParse(msg.payload);
+      if (notice.success && (msg.topic === 'reset' || msg.topic === 'resume')) {
+        state.notice(notice.data, Date.now());
         return done();
       }
       const items: unknown[] = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
       if (!items.every(looksLikeRequest)) {
-        return done(new Error(`arbiter: expected an envelope or request(s): ${describeIssues(env.error)}`));
+        return done(new Error(`arbiter: expected an envelope, request(s) or a restart notice: ${describeIssues(env.error)}`));
       }
       for (const r of items) {
-        if (!book.put(r)) return done(new Error('arbiter: too many request sources; request refused'));
+        if (!state.request(r)) return done(new Error('arbiter: too many request sources; request refused'));
       }
       done();
     });

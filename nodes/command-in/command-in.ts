@@ -7,9 +7,9 @@
 // Output 2: every CommandAck this node publishes.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { CommandAckSchema, type CommandAck } from '../../domain/contracts';
+import { CommandAckSchema, DecisionSchema, type CommandAck } from '../../domain/contracts';
 import { checkCommand, REJECT_CODES, type RejectCode } from '../../domain/commands/check';
-import { executedWhen, toOperatorCommand } from '../../domain/commands/operator';
+import { executedDetails, executedWhen, toOperatorCommand } from '../../domain/commands/operator';
 import { parseKey, verifyCommand } from '../../io/command-signature';
 import { topics } from '../../domain/topics';
 import { parseConfig } from '../kit/config';
@@ -20,7 +20,7 @@ import { CommandLedger } from '../../io/buffer/command-ledger';
 import { CommandInConfigSchema } from './config';
 
 const OperatorAckSchema = z.object({ id: z.string().nullable().optional(), status: z.enum(['accepted', 'rejected']), reason: z.string().optional() });
-const DecisionRefSchema = z.object({ requestId: z.string().nullable() });
+const DecisionRefSchema = DecisionSchema.pick({ requestId: true, requestedW: true, limit: true });
 
 interface Pending {
   when: 'decision' | 'accepted';
@@ -67,8 +67,8 @@ export = function register(RED: NodeAPI): void {
       node.status({ fill: bad.length ? 'yellow' : link.connected ? 'green' : 'red', shape: link.connected ? 'dot' : 'ring', text: shorten(text) });
     };
 
-    const publishAck = (id: string, outcome: CommandAck['outcome'], reason?: string): void => {
-      const ack = CommandAckSchema.parse({ v: 1, id, siteId, outcome, ts: Date.now(), ...(reason !== undefined && { reason: reason.slice(0, 500) }) });
+    const publishAck = (id: string, outcome: CommandAck['outcome'], reason?: string, details: Partial<CommandAck> = {}): void => {
+      const ack = CommandAckSchema.parse({ v: 1, id, siteId, outcome, ts: Date.now(), ...details, ...(reason !== undefined && { reason: reason.slice(0, 500) }) });
       node.send([null, { topic: topics.cmdAck(siteId), payload: ack }]);
       link.publish(topics.cmdAck(siteId), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => node.warn(`cmd/ack ${id} ${outcome} not published: ${err.message}`));
     };
@@ -117,9 +117,11 @@ export = function register(RED: NodeAPI): void {
       } else if (msg.topic === 'decision') {
         const d = DecisionRefSchema.safeParse(msg.payload);
         const id = d.success ? d.data.requestId : null;
-        if (id && pending.get(id)?.when === 'decision') {
+        if (d.success && id && pending.get(id)?.when === 'decision') {
           pending.delete(id);
-          publishAck(id, 'executed');
+          // Says what is really applied: the value the setpoint settles at and the limit that holds it.
+          const details = executedDetails({ requestedW: d.data.requestedW, limit: d.data.limit ?? null });
+          publishAck(id, 'executed', details.reason, details);
         }
       }
       // Anything else (other nodes' acks and decisions without a command of ours) is not for us.

@@ -1,6 +1,7 @@
 // operator-command: a person's command becomes a level-3 request with an expiry (output 1, to the
 // arbiter), an e-stop or reset for the safety layer (output 2, to safety-limits), and always an
-// acknowledgement saying what became of it (output 3).
+// acknowledgement saying what became of it (output 3). A reset (with the choice whether automatic
+// operation resumes) and a clear that resumes also go to the arbiter as a restart notice (output 1).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
 import { fromOperatorCommand } from '../../domain/arbiter/operator';
@@ -54,14 +55,19 @@ export = function register(RED: NodeAPI): void {
       const ack = (status: 'accepted' | 'rejected', reason?: string) =>
         Object.assign(msg, { topic: 'ack', payload: { id, type: cmd.data.type, status, reason, by: cmd.data.by, ts: Date.now() } });
       switch (outcome.kind) {
-        case 'request':
-          node.status({ fill: 'blue', shape: 'dot', text: cmd.data.type === 'setpoint' ? `${cmd.data.powerW} W for ${cmd.data.durationS} s` : 'cleared' });
-          send([{ topic: 'request', payload: outcome.request }, null, ack('accepted')]);
+        case 'request': {
+          node.status({ fill: 'blue', shape: 'dot', text: cmd.data.type === 'setpoint' ? `${cmd.data.powerW} W for ${cmd.data.durationS} s` : outcome.notice ? 'cleared, automatic resumes' : 'cleared' });
+          const toArbiter = [{ topic: 'request', payload: outcome.request }, ...(outcome.notice ? [{ topic: outcome.notice.type, payload: outcome.notice }] : [])];
+          send([toArbiter, null, ack('accepted')] as unknown as NodeMessageInFlow[]);
           break;
-        case 'safety':
-          node.status({ fill: outcome.command.type === 'estop' ? 'red' : 'green', shape: 'dot', text: `${outcome.command.type} by ${outcome.command.by}` });
-          send([null, { topic: outcome.command.type, payload: outcome.command }, ack('accepted')]);
+        }
+        case 'safety': {
+          const resume = outcome.notice?.resume ? ', automatic resumes' : '';
+          node.status({ fill: outcome.command.type === 'estop' ? 'red' : 'green', shape: 'dot', text: `${outcome.command.type} by ${outcome.command.by}${resume}` });
+          // The notice first: the arbiter must know the reset's choice before the release reaches it.
+          send([outcome.notice ? { topic: outcome.notice.type, payload: outcome.notice } : null, { topic: outcome.command.type, payload: outcome.command }, ack('accepted')]);
           break;
+        }
         case 'rejected':
           node.status({ fill: 'yellow', shape: 'ring', text: 'rejected' });
           node.warn(`operator-command: ${outcome.reason}`);

@@ -5,7 +5,7 @@ import { FleetUnavailableError } from '../../io/fleet-hub';
 import type { LatestPoint, TimeseriesStore } from '../../io/timeseries/store';
 import { ApiError, forbidden, notFound, unavailable } from './errors';
 import { financialSummary, type PowerInterval } from './financial';
-import { mayReset } from '../../domain/arbiter/operator';
+import { mayReset, RESET_ROLES } from '../../domain/arbiter/operator';
 import type { Handlers, Services } from './services';
 import type { SiteRow } from './sites';
 import type { Principal } from './tokens';
@@ -51,7 +51,7 @@ function siteOf(s: Services, id: string): SiteRow {
   return row;
 }
 
-function toCommandBody(c: { type: 'setpoint' | 'mode' | 'estop' | 'reset'; powerW?: number | undefined; mode?: 'auto' | 'standby' | undefined; expiresInS?: number | undefined }): CommandBody {
+function toCommandBody(c: { type: 'setpoint' | 'mode' | 'estop' | 'reset'; powerW?: number | undefined; mode?: 'auto' | 'standby' | undefined; expiresInS?: number | undefined; resume?: boolean | undefined }): CommandBody {
   switch (c.type) {
     case 'setpoint':
       return { type: 'setpoint', powerW: c.powerW as number, durationS: c.expiresInS ?? DEFAULT_SETPOINT_S };
@@ -60,7 +60,8 @@ function toCommandBody(c: { type: 'setpoint' | 'mode' | 'estop' | 'reset'; power
     case 'estop':
       return { type: 'estop' };
     case 'reset':
-      return { type: 'reset' };
+      // Signed with the rest of the body: the site resumes automatic operation only when asked to.
+      return { type: 'reset', resume: c.resume ?? false };
   }
 }
 
@@ -115,7 +116,7 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
     async sendCommand({ params, body, principal }) {
       // The edge's operator-command applies the same function to the same command (README, "Safety and arbitration").
       if (body.type === 'reset' && !mayReset(principal.role)) {
-        throw forbidden(`releasing an e-stop needs commands:reset (TECHNICIAN or above); you are ${principal.role}`);
+        throw forbidden(`releasing an e-stop needs commands:reset (${RESET_ROLES.join(', ')}); you are ${principal.role}`);
       }
       if (!s.hub.canSendCommands) throw unavailable('no command path: the cloud flow has no fleet-hub wired to a command-out node');
       const id = `api-${randomUUID()}`;

@@ -84,6 +84,8 @@ export const CommandRequest = z
     mode: z.enum(['auto', 'standby']).optional(),
     /** How long a setpoint or standby holds at the site, s (default 900 for a setpoint). */
     expiresInS: z.number().int().min(1).max(86_400).optional(),
+    /** reset only: also resume automatic operation (else the site stays at 0 W until commanded). */
+    resume: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     if (c.type === 'setpoint' && c.powerW === undefined) ctx.addIssue({ code: 'custom', path: ['powerW'], message: 'a setpoint needs powerW' });
@@ -91,6 +93,7 @@ export const CommandRequest = z
     if (c.type !== 'setpoint' && c.powerW !== undefined) ctx.addIssue({ code: 'custom', path: ['powerW'], message: `powerW belongs to setpoint, not ${c.type}` });
     if (c.type !== 'mode' && c.mode !== undefined) ctx.addIssue({ code: 'custom', path: ['mode'], message: `mode belongs to a mode command, not ${c.type}` });
     if ((c.type === 'estop' || c.type === 'reset') && c.expiresInS !== undefined) ctx.addIssue({ code: 'custom', path: ['expiresInS'], message: `${c.type} does not expire` });
+    if (c.type !== 'reset' && c.resume !== undefined) ctx.addIssue({ code: 'custom', path: ['resume'], message: `resume belongs to reset, not ${c.type}` });
   });
 
 const TelemetryQuery = z

@@ -123,7 +123,7 @@ for (const variant of HERE) describe(`the default edge flow (flows/edge.json) on
     await until((x) => x.pcs.setpoint === 0 && Math.abs(x.pcs.power) < 1, 'the PCS reverted to 0 W', variant.revertWithinMs);
   });
 
-  it('latches an e-stop until an operator resets it', async () => {
+  it('latches an e-stop until a technician resets it, and the reset moves nothing until a new setpoint', async () => {
     const op = helper.getNode('edge-operator');
     op.receive({ payload: { type: 'setpoint', powerW: 1000, durationS: 600, by: 'test' } });
     await until((x) => x.pcs.wSet === 1000, 'WSet 1000 W');
@@ -133,6 +133,11 @@ for (const variant of HERE) describe(`the default edge flow (flows/edge.json) on
     op.receive({ payload: { type: 'reset', by: 'test' } }); // no role: refused
     await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.mode === 'ESTOP', 'still ESTOP');
     op.receive({ payload: { type: 'reset', by: 'test', role: 'TECHNICIAN' } });
-    await until((x) => x.pcs.wSet === 1000, 'back at WSet 1000 W');
+    const released = await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.mode === 'NORMAL', 'released');
+    assert.equal(released.setpointW, 0);
+    await nextWhere<Decision>(helper.getNode('decisions'), (p) => p.ts > released.ts + 2 * CYCLE_MS, 'two cycles later');
+    assert.equal((await state()).pcs.wSet, 0, 'the setpoint from before the e-stop stays dropped');
+    op.receive({ payload: { type: 'setpoint', powerW: 1000, durationS: 600, by: 'test' } });
+    await until((x) => x.pcs.wSet === 1000, 'WSet 1000 W from the new setpoint');
   });
 });

@@ -65,7 +65,7 @@ describe('control nodes (safety-limits, arbiter, operator-command)', () => {
     helper.getNode('safe').receive({ payload: telemetry({ cellVmax: 3.55 }) });
     const d = await next<Decision>(helper.getNode('out'), (p) => p.level === 3);
     assert.ok(d.setpointW > -5200 / 2 - 1 && d.setpointW < 0, `setpoint ${d.setpointW}`);
-    assert.match(d.reason, /CELL_VOLTAGE_TAPER/);
+    assert.match(d.reason, /Limited to [\d.]+ kW by the cell voltage taper\./);
   });
 
   it('falls to SAFE_MODE and 0 W when telemetry stops for three cycles', async () => {
@@ -78,7 +78,7 @@ describe('control nodes (safety-limits, arbiter, operator-command)', () => {
     assert.match(d.reason, /TELEMETRY_STALE/);
   });
 
-  it('latches the e-stop until a TECHNICIAN resets it, and refuses a reset without a role or by an OPERATOR', async () => {
+  it('latches the e-stop until a TECHNICIAN resets it, refuses a reset without a role or by an OPERATOR, and holds 0 W after the reset', async () => {
     await helper.load([operatorNode, safetyNode, arbiterNode], flow);
     const op = helper.getNode('op');
     op.receive({ payload: { type: 'setpoint', powerW: 1500, by: 'ops' } });
@@ -100,9 +100,15 @@ describe('control nodes (safety-limits, arbiter, operator-command)', () => {
 
     op.receive({ payload: { type: 'reset', by: 'tech', role: 'TECHNICIAN' } });
     helper.getNode('safe').receive({ payload: telemetry() });
-    // The operator's request outlived the e-stop: after the reset the battery ramps back to it.
-    const resumed = await next<Decision>(helper.getNode('out'), (p) => p.mode === 'NORMAL' && p.setpointW === 1500);
-    assert.equal(resumed.source, 'operator');
+    // The reset restarts nothing: the request from before the e-stop is dropped, the battery holds 0 W.
+    const released = await next<Decision>(helper.getNode('out'), (p) => p.mode === 'NORMAL');
+    assert.equal(released.setpointW, 0);
+    assert.equal(released.hold?.by, 'tech');
+    assert.deepEqual(released.ignored.map((i) => [i.source, i.why]), [['operator', 'reset']]);
+    // A new setpoint after the reset moves it.
+    op.receive({ payload: { type: 'setpoint', powerW: 1200, by: 'ops' } });
+    helper.getNode('safe').receive({ payload: telemetry() });
+    assert.equal((await next<Decision>(helper.getNode('out'), (p) => p.level === 3)).setpointW, 1200);
   });
 
   it("takes who sends from the host's authenticated principal on msg.req, not from the payload", async () => {

@@ -46,7 +46,7 @@ describe('arbitrate', () => {
       assert.equal(d.level, 3);
       assert.equal(d.setpointW, 2000);
       assert.deepEqual(d.ignored.map((i) => [i.source, i.why]), [['src-5', 'superseded']]);
-      assert.match(d.reason, /OPERATOR src-3 asks 2000 W -> 2000 W/);
+      assert.match(d.reason, /^src-3 \(OPERATOR level\) asks to discharge 2 kW\. It overrides src-5 \(ECONOMIC level\)\.$/);
     });
 
     it('breaks a tie within a level in favour of the newest request', () => {
@@ -65,7 +65,7 @@ describe('arbitrate', () => {
       const d = arbitrate([], env(), null, NOW, ramp);
       assert.equal(d.setpointW, 0);
       assert.equal(d.level, null);
-      assert.match(d.reason, /no valid request/);
+      assert.match(d.reason, /^No request: the battery idles at 0 kW\.$/);
     });
 
     it('clamps into the envelope and names the restriction that caused it', () => {
