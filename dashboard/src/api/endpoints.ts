@@ -31,7 +31,7 @@ export const CLIENT_ROUTES = {
   updateSite: { method: 'patch', path: '/sites/{id}', body: ['name', 'lat', 'lon'] },
   latest: { method: 'get', path: '/sites/{id}/telemetry/latest' },
   history: { method: 'get', path: '/sites/{id}/telemetry', query: ['from', 'to', 'every', 'fields'] },
-  sendCommand: { method: 'post', path: '/sites/{id}/commands', body: ['type', 'powerW', 'mode', 'expiresInS'] },
+  sendCommand: { method: 'post', path: '/sites/{id}/commands', body: ['type', 'powerW', 'mode', 'expiresInS', 'resume'] },
   listCommands: { method: 'get', path: '/sites/{id}/commands', query: ['limit'] },
   plan: { method: 'get', path: '/sites/{id}/plan' },
   financial: { method: 'get', path: '/sites/{id}/financial', query: ['from', 'to', 'degradationEurPerKwh'] },

@@ -95,6 +95,8 @@ export interface CommandRequest {
   powerW?: number;
   mode?: 'auto' | 'standby';
   expiresInS?: number;
+  /** reset only: also resume automatic operation (else the site stays at 0 W). */
+  resume?: boolean;
 }
 
 export interface CommandAck {
@@ -103,6 +105,10 @@ export interface CommandAck {
   outcome: CommandOutcome;
   reason?: string;
   ts: number | string;
+  /** An executed setpoint: what was asked, what the site settles at, and the limit that holds it ("the PCS rating"). */
+  requestedW?: number;
+  appliedW?: number;
+  limitedBy?: string;
 }
 
 export interface PlanStep {
@@ -165,7 +171,7 @@ export interface PlanResponse {
 /** GET /sites/:id/commands entries. */
 export interface CommandRecord {
   id: string;
-  body: { type: CommandType; powerW?: number; durationS?: number; mode?: 'auto' | 'standby' };
+  body: { type: CommandType; powerW?: number; durationS?: number; mode?: 'auto' | 'standby'; resume?: boolean };
   issuedAt: string;
   by: string | null;
   outcome: string | null;

@@ -22,15 +22,30 @@ export function describeCommand(c: CommandRequest): string {
     case 'estop':
       return 'Emergency stop';
     case 'reset':
-      return 'Reset the emergency stop latch';
+      return c.resume ? 'Reset the emergency stop and resume automatic operation' : 'Reset the emergency stop (the site stays at 0 W)';
   }
 }
 
-export function outcomeOfAck(ack: Pick<CommandAck, 'outcome' | 'reason'>): CommandOutcomeView {
+/** The envelope limit a setpoint exceeds in its direction, or null when it fits (or the limit is unknown). */
+export function overLimit(powerW: number, maxChargeW: number | null | undefined, maxDischargeW: number | null | undefined): { direction: 'charge' | 'discharge'; limitW: number } | null {
+  const direction = powerW >= 0 ? 'discharge' : 'charge';
+  const limitW = direction === 'discharge' ? maxDischargeW : maxChargeW;
+  if (limitW === null || limitW === undefined || Math.abs(powerW) <= limitW) return null;
+  return { direction, limitW };
+}
+
+export function outcomeOfAck(ack: Pick<CommandAck, 'outcome' | 'reason' | 'appliedW' | 'requestedW' | 'limitedBy'>): CommandOutcomeView {
   const why = ack.reason ? `: ${ack.reason}` : '';
   switch (ack.outcome) {
     case 'accepted': return { outcome: 'accepted', tone: 'info', text: `Accepted by the site, executing…${why}` };
-    case 'executed': return { outcome: 'executed', tone: 'ok', text: `Executed by the site${why}` };
+    case 'executed':
+      // What was applied, not merely that something was: a clamped setpoint says so, and by what.
+      if (ack.limitedBy && ack.appliedW !== undefined) {
+        const asked = ack.requestedW !== undefined ? ` (asked ${formatPower(Math.abs(ack.requestedW))})` : '';
+        return { outcome: 'executed', tone: 'warn', text: `Executed, limited to ${formatPower(Math.abs(ack.appliedW))} by ${ack.limitedBy}${asked}` };
+      }
+      if (ack.appliedW !== undefined) return { outcome: 'executed', tone: 'ok', text: `Executed: ${formatPower(Math.abs(ack.appliedW))} ${ack.appliedW >= 0 ? 'discharge' : 'charge'} as asked` };
+      return { outcome: 'executed', tone: 'ok', text: `Executed by the site${why}` };
     case 'rejected': return { outcome: 'rejected', tone: 'crit', text: `Rejected by the site${why}` };
     case 'timeout': return { outcome: 'timeout', tone: 'warn', text: `No answer from the site in time${why}` };
   }

@@ -47,6 +47,30 @@ describe('the command panel', () => {
     const w = as('OPERATOR');
     await w.find('[data-test=estop]').trigger('click');
     expect(w.find('dialog').text()).toContain('stays there until someone resets the e-stop');
+    // Who can release it, and that this OPERATOR cannot.
+    expect(w.find('[data-test=estop-who-resets]').text()).toContain('Only SUPER_ADMIN, ADMIN, MANAGER, TECHNICIAN may reset it: you cannot, so ask one of them.');
     expect(w.find('dialog button[type=submit]').classes()).toContain('danger');
+  });
+
+  it('warns before sending a setpoint above the limit in its direction', async () => {
+    const w = as('OPERATOR');
+    await w.find('[data-test=setpoint-kw]').setValue('50');
+    expect(w.find('[data-test=setpoint-over-limit-hint]').text()).toContain('Above the discharge limit of 5.00 kW');
+    await w.find('form').trigger('submit');
+    expect(w.find('[data-test=setpoint-over-limit]').text()).toContain('above the current discharge limit of 5.00 kW: the site will apply at most 5.00 kW');
+    await w.find('[data-test=setpoint-kw]').setValue('-4');
+    expect(w.find('[data-test=setpoint-over-limit-hint]').exists()).toBe(false);
+  });
+
+  it('asks the person resetting whether automatic operation resumes, and says a reset alone starts nothing', async () => {
+    const w = as('TECHNICIAN');
+    expect(w.find('[data-test=reset-dialog]').exists()).toBe(false);
+    await w.find('[data-test=reset]').trigger('click');
+    const d = w.find('[data-test=reset-dialog]');
+    expect(d.text()).toContain('stays at 0 W until someone commands it');
+    expect(d.find('[data-test=reset-plain]').text()).toBe('Reset, stay at 0 W');
+    expect(d.find('[data-test=reset-resume]').text()).toBe('Reset and resume automatic operation');
+    await d.find('button').trigger('click'); // Cancel
+    expect(w.find('[data-test=reset-dialog]').exists()).toBe(false);
   });
 });

@@ -13,6 +13,14 @@ describe('command outcomes', () => {
     expect(outcomeOfAck({ outcome: 'rejected', reason: 'e-stop latched' })).toMatchObject({ outcome: 'rejected', tone: 'crit', text: 'Rejected by the site: e-stop latched' });
   });
 
+  it('say an executed setpoint was limited, to what and by what, and one inside the limit as asked', () => {
+    expect(outcomeOfAck({ outcome: 'executed', requestedW: 50_000, appliedW: 4990, limitedBy: 'the PCS rating', reason: 'limited to 4.99 kW by the PCS rating (asked 50 kW)' }))
+      .toEqual({ outcome: 'executed', tone: 'warn', text: 'Executed, limited to 4.99 kW by the PCS rating (asked 50.0 kW)' });
+    expect(outcomeOfAck({ outcome: 'executed', requestedW: -2000, appliedW: -2000 })).toEqual({ outcome: 'executed', tone: 'ok', text: 'Executed: 2.00 kW charge as asked' });
+    expect(describeCommand({ type: 'reset', resume: false })).toBe('Reset the emergency stop (the site stays at 0 W)');
+    expect(describeCommand({ type: 'reset', resume: true })).toBe('Reset the emergency stop and resume automatic operation');
+  });
+
   it('read the site ack from the API 409 and 504 answers', () => {
     const rejected = new ApiRequestError(409, 'command_rejected', 'the site rejected the command', { id: 'x', ack: { outcome: 'rejected', reason: 'SoC reserve' } });
     expect(outcomeOfError(rejected)).toMatchObject({ outcome: 'rejected', text: 'Rejected by the site: SoC reserve' });
