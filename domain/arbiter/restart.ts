@@ -33,12 +33,12 @@ export const LATE_NOTICE_MS = 5000;
 const isHeld = (mode: Envelope['mode']): boolean => mode === 'SAFE_MODE' || mode === 'ESTOP';
 
 /**
- * Whether a hold interrupts operation: an e-stop always, any hold once the battery has operated,
- * and at start any cause but the telemetry not having arrived yet (a start is no restart).
+ * Whether a hold interrupts operation: an e-stop always (its latch outlives restarts), any other
+ * hold once the battery has operated in this run. Before that the site is still starting (devices
+ * coming up, a fault present at start): starting is the start decision, not a restart.
  */
-function interrupts(env: Pick<Envelope, 'mode' | 'alarms'>, operated: boolean): boolean {
-  if (env.mode === 'ESTOP' || operated) return true;
-  return env.alarms.some((a) => a.active && a.severity === 'critical' && a.code !== 'TELEMETRY_MISSING');
+function interrupts(env: Pick<Envelope, 'mode'>, operated: boolean): boolean {
+  return env.mode === 'ESTOP' || operated;
 }
 
 /** Follows the envelope's mode: leaving an interrupting hold is a reset. */

@@ -164,12 +164,20 @@ describe('a reset restarts nothing by itself', () => {
     assert.equal(a.decide(env('NORMAL', T0 + 3000), T0 + 3000).setpointW, 700);
   });
 
-  it('does not count the wait for the first telemetry at start as a stop to restart from', () => {
-    const a = new ArbiterState({ rampWPerS: 1e9 });
+  it('does not count a hold before the battery first operated as a stop to restart from, but an e-stop latched at start', () => {
+    const startup = new ArbiterState({ rampWPerS: 1e9 });
     const missing: Envelope['alarms'] = [{ code: 'TELEMETRY_MISSING', severity: 'critical', message: 'no battery telemetry', source: 'safety-envelope', ts: T0, active: true }];
-    a.request({ level: 5, source: 'arbitrage', powerW: 1500, ts: T0, expiresAt: T0 + 900_000 });
-    a.decide(env('SAFE_MODE', T0, { alarms: missing }), T0);
-    assert.equal(a.decide(env('NORMAL', T0 + 1000), T0 + 1000).setpointW, 1500);
+    const stale: Envelope['alarms'] = [{ code: 'TELEMETRY_STALE', severity: 'critical', message: 'PCS telemetry 4000 ms old', source: 'safety-envelope', ts: T0, active: true }];
+    startup.request({ level: 5, source: 'arbitrage', powerW: 1500, ts: T0, expiresAt: T0 + 900_000 });
+    startup.decide(env('SAFE_MODE', T0, { alarms: missing }), T0);
+    startup.decide(env('SAFE_MODE', T0 + 1000, { alarms: stale }), T0 + 1000);
+    assert.equal(startup.decide(env('NORMAL', T0 + 2000), T0 + 2000).setpointW, 1500);
+
+    const latched = new ArbiterState({ rampWPerS: 1e9 });
+    latched.request({ level: 5, source: 'arbitrage', powerW: 1500, ts: T0, expiresAt: T0 + 900_000 });
+    latched.decide(env('ESTOP', T0), T0);
+    latched.notice({ type: 'reset', by: 'tech', resume: false }, T0 + 500);
+    assert.equal(latched.decide(env('NORMAL', T0 + 1000), T0 + 1000).setpointW, 0);
   });
 
   it('holds after SAFE_MODE clears by itself: an earlier setpoint does not resume', () => {
