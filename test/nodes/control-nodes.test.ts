@@ -103,7 +103,7 @@ describe('control nodes (safety-limits, arbiter, operator-command)', () => {
     // The reset restarts nothing: the request from before the e-stop is dropped, the battery holds 0 W.
     const released = await next<Decision>(helper.getNode('out'), (p) => p.mode === 'NORMAL');
     assert.equal(released.setpointW, 0);
-    assert.equal(released.hold?.by, 'tech');
+    assert.equal(released.hold?.automatic, false);
     assert.deepEqual(released.ignored.map((i) => [i.source, i.why]), [['operator', 'reset']]);
     // A new setpoint after the reset moves it.
     op.receive({ payload: { type: 'setpoint', powerW: 1200, by: 'ops' } });
