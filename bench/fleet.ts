@@ -27,11 +27,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import mqtt from 'mqtt';
-import type { MqttClient } from 'mqtt';
-import type { TelemetryAck, TelemetryRecord } from '../domain/contracts';
-import { fleetTopics, topics } from '../domain/topics';
-import { CLOUD_USERNAME } from '../runtime/broker/acl';
+import { FleetSites, record, siteId } from './fleet-sites';
 import { loadOrCreateSecrets, secretsPath } from '../runtime/secrets';
 import { Lifo4Process, freePorts } from '../test/integration/lifo4-process';
 
@@ -47,48 +43,13 @@ const FIND_MAX = process.argv.includes('--find-max');
 const SETTLE_MS = 30_000;
 /** The edge's ack timeout (telemetry-out's ackTimeoutS default): unacknowledged records are sent again after it. */
 const RESEND_MS = 10_000;
-/** Most records in one resent batch (well inside the 256 KiB message limit at 1.4 kB each). */
-const RESEND_BATCH = 100;
 /** What a run must hold: publish -> acknowledged p99 under this, ms. */
 const P99_TARGET_MS = 500;
 
-const siteId = (i: number): string => `bench-${String(i).padStart(5, '0')}`;
-
-/** One household site's record as the edge sends it every second: 16 cells, numbers varying per site and second. */
-function record(siteId: string, seq: number, ts: number): TelemetryRecord {
-  const k = (seq * 7919 + siteId.length * 31) % 1000;
-  const soc = 20 + (k % 600) / 10;
-  const power = ((k % 200) - 100) * 30;
-  const cells = Array.from({ length: 16 }, (_, c) => Math.round((3.3 + ((k + c * 13) % 40) / 1000) * 1000) / 1000);
-  const temps = Array.from({ length: 16 }, (_, c) => 24 + ((k + c) % 20) / 10);
-  return {
-    siteId, seq, ts,
-    telemetry: {
-      siteId, ts,
-      battery: {
-        ts, soc, soh: 98.7, voltage: 52.8, current: Math.round((power / 52.8) * 10) / 10, power, capacityWh: 10_240, energyAvailableWh: Math.round(soc * 102.4),
-        cellVmax: Math.max(...cells), cellVmin: Math.min(...cells), cellVavg: 3.32, cellVoltages: cells, tempMax: Math.max(...temps), tempMin: Math.min(...temps),
-        cellTemps: temps, chargeCurrentMax: 200, dischargeCurrentMax: 200, chargePowerMax: 10_000, dischargePowerMax: 10_000, cycles: 311, state: 'CONNECTED', alarms: [],
-      },
-      pcs: { ts, power, reactivePower: 0, frequency: 50.01, voltage: 230.4, state: 'RUNNING', gridConnected: true, setpointEnabled: true, setpoint: power, revertTimeS: 5, revertRemainingS: 4, ratedPowerW: 5000, maxChargeW: 5000, maxDischargeW: 5000, energyInjectedWh: null, energyAbsorbedWh: null, alarms: [] },
-      meter: { ts, power: 800 - power, voltage: 230.1, frequency: 50.01, energyImportWh: null, energyExportWh: null, alarms: [] },
-    },
-    decision: { setpointW: power, requestedW: power, level: 5, source: 'arbitrage', requestId: null, mode: 'NORMAL', reason: 'ECONOMIC arbitrage asks for it' },
-    envelope: { mode: 'NORMAL', maxChargeW: 5000, maxDischargeW: 5000 },
-  };
-}
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function connect(url: string, password: string, clientId: string): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { username: CLOUD_USERNAME, password, clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 30_000 });
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-  });
 }
 
 interface RunResult {
@@ -151,103 +112,23 @@ function pollLatency(url: string): () => Promise<number> {
   };
 }
 
-interface Pending {
-  seq: number;
-  json: string;
-  firstAt: number;
-  lastAt: number;
-}
-
-/**
- * Publishes every site once a second for SECONDS (phases spread over the second); like the edge,
- * each site keeps its unacknowledged records and sends them again after RESEND_MS, during the run
- * and for up to SETTLE_MS after it.
- */
+/** Every site publishes once a second for SECONDS and resends what is not acknowledged, as the edge does. */
 async function drive(sites: number, url: string, password: string): Promise<RunResult> {
-  const connections = Math.min(CONNECTIONS_ARG, sites);
-  const ids = Array.from({ length: sites }, (_, i) => siteId(i));
-  const index = new Map(ids.map((id, i) => [id, i]));
-  const pending = Array.from({ length: sites }, () => new Map<number, Pending>());
-  const latencies: number[] = [];
-  const ackedKeys = new Set<string>();
-  const publishedKeys = new Set<string>();
-  let firstAck = 0;
-  let lastAck = 0;
-  const listener = await connect(url, password, `bench-acks-${process.pid}`);
-  listener.on('message', (_topic, payload) => {
-    const now = performance.now();
-    const ack = JSON.parse(payload.toString()) as TelemetryAck;
-    const i = index.get(ack.siteId);
-    if (i === undefined) return;
-    for (const [from, to] of ack.ranges) {
-      for (let seq = from; seq <= to; seq++) {
-        const p = pending[i]!.get(seq);
-        if (!p) continue; // acknowledged again (a resend of a stored record)
-        pending[i]!.delete(seq);
-        ackedKeys.add(`${ack.siteId}:${seq}`);
-        latencies.push(now - p.firstAt);
-        firstAck ||= now;
-        lastAck = now;
-      }
-    }
-  });
-  await listener.subscribeAsync(`${fleetTopics.telemetry}/ack`, { qos: 1 });
-  const clients = await Promise.all(Array.from({ length: connections }, (_, i) => connect(url, password, `bench-pub-${process.pid}-${i}`)));
-  const publish = (i: number, jsons: string[]): void => {
-    clients[i % connections]!.publish(topics.telemetry(ids[i]!), `{"v":1,"siteId":${JSON.stringify(ids[i])},"records":[${jsons.join(',')}]}`, { qos: 1 });
-  };
-  let resent = 0;
-  const resendTimer = setInterval(() => {
-    const now = performance.now();
-    for (let i = 0; i < sites; i++) {
-      const due = [...pending[i]!.values()].filter((p) => now - p.lastAt >= RESEND_MS).slice(0, RESEND_BATCH);
-      if (!due.length) continue;
-      for (const p of due) p.lastAt = now;
-      resent += due.length;
-      publish(i, due.map((p) => p.json));
-    }
-  }, 500);
-  const start = performance.now();
-  const seqs = new Array<number>(sites).fill(0);
-  let published = 0;
-  let next = 0;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - start;
-      // Every site publishes at 1 Hz, site i at phase i / sites of the second.
-      const due = Math.min(Math.floor((elapsed / 1000) * sites), SECONDS * sites);
-      for (; next < due; next++) {
-        const i = next % sites;
-        const seq = ++seqs[i]!;
-        const json = JSON.stringify(record(ids[i]!, seq, Date.now()));
-        const now = performance.now();
-        pending[i]!.set(seq, { seq, json, firstAt: now, lastAt: now });
-        publishedKeys.add(`${ids[i]}:${seq}`);
-        publish(i, [json]);
-        published++;
-      }
-      if (next >= SECONDS * sites) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 5);
-  });
-  const until = performance.now() + SETTLE_MS;
-  while (ackedKeys.size < published && performance.now() < until) await new Promise((r) => setTimeout(r, 100));
-  clearInterval(resendTimer);
-  await Promise.all(clients.map((c) => c.endAsync()));
-  await listener.endAsync();
-  latencies.sort((a, b) => a - b);
-  const span = (lastAck - firstAck) / 1000;
+  const fleet = await FleetSites.connect({ url, password, sites, connections: Math.min(CONNECTIONS_ARG, sites), resendMs: RESEND_MS, clientPrefix: `bench-${process.pid}` });
+  await fleet.publishFor(SECONDS * 1000);
+  await fleet.settle(SETTLE_MS);
+  await fleet.close();
+  const latencies = [...fleet.latencies].sort((a, b) => a - b);
+  const span = (fleet.lastAckAt - fleet.firstAckAt) / 1000;
   return {
-    published,
-    acked: ackedKeys.size,
-    resent,
-    msgsPerS: span > 0 ? Math.round((ackedKeys.size - 1) / span) : 0,
+    published: fleet.publishedKeys.size,
+    acked: fleet.ackedKeys.size,
+    resent: fleet.resent,
+    msgsPerS: span > 0 ? Math.round((fleet.ackedKeys.size - 1) / span) : 0,
     p50: Math.round(percentile(latencies, 50)),
     p99: Math.round(percentile(latencies, 99)),
-    ackedKeys,
-    publishedKeys,
+    ackedKeys: fleet.ackedKeys,
+    publishedKeys: fleet.publishedKeys,
   };
 }
 
