@@ -1,8 +1,8 @@
 // The fleet benchmark's floor, in its own process as the cloud runtime is: the embedded broker (the
 // same code, the same authentication and ACL) and one plain subscriber that parses each batch with
 // JSON.parse only, writes into the same SQLite time-series store every 100 ms and acknowledges what
-// was committed, as the cloud does, but without the flow: no Node-RED, no validation, no dedup
-// window, no alarms, no hub. Prints "floor ready mqtt://host:port" and runs until SIGTERM.
+// was committed with the same coalesced range acks as the cloud (at most one per site per second),
+// but without the flow: no Node-RED, no validation, no dedup window, no alarms, no hub. Prints "floor ready mqtt://host:port" and runs until SIGTERM.
 // Started by bench/fleet.ts; args: <data dir> <cloud password>.
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -12,6 +12,11 @@ import { CLOUD_USERNAME } from '../runtime/broker/acl';
 import { startBroker } from '../runtime/broker/broker';
 import { hashSecret } from '../runtime/broker/credentials';
 import { openSqliteStore } from '../io/timeseries/sqlite-store';
+import type { SeqRange } from '../io/timeseries/store';
+import { AckCoalescer } from '../nodes/telemetry-in/ack-coalescer';
+
+/** As telemetry-in's default ackIntervalMs. */
+const ACK_INTERVAL_MS = 1000;
 
 async function main(): Promise<void> {
   const [dir, password] = process.argv.slice(2);
@@ -20,6 +25,12 @@ async function main(): Promise<void> {
   const store = openSqliteStore(join(dir, 'timeseries.db'));
   const sub = mqtt.connect(broker.url, { username: CLOUD_USERNAME, password, clientId: `floor-${process.pid}`, clean: true });
   let batch: TelemetryRecord[] = [];
+  const acks = new AckCoalescer(ACK_INTERVAL_MS);
+  const sendAck = (siteId: string, ranges: SeqRange[]): void => {
+    const ack: TelemetryAck = { v: 1, siteId, seq: ranges.at(-1)![1], ranges };
+    sub.publish(topics.telemetryAck(siteId), JSON.stringify(ack), { qos: 1 });
+  };
+  const ackTimer = setInterval(() => { for (const a of acks.due(Date.now())) sendAck(a.siteId, a.ranges); }, ACK_INTERVAL_MS / 10);
   sub.on('message', (_topic, payload) => {
     batch.push(...(JSON.parse(payload.toString()) as TelemetryBatch).records);
   });
@@ -31,14 +42,15 @@ async function main(): Promise<void> {
     batch = [];
     void store.write(records).then((r) => {
       for (const c of r.committed) {
-        const ack: TelemetryAck = { v: 1, siteId: c.siteId, seq: c.seq, ranges: c.ranges };
-        sub.publish(topics.telemetryAck(c.siteId), JSON.stringify(ack), { qos: 1 });
+        const due = acks.committed(c.siteId, c.ranges, Date.now());
+        if (due) sendAck(due.siteId, due.ranges);
       }
     });
   }, 100);
   console.log(`floor ready ${broker.url}`);
   process.once('SIGTERM', () => {
     clearInterval(timer);
+    clearInterval(ackTimer);
     void sub.endAsync().then(() => store.close()).then(() => broker.close()).then(() => process.exit(0));
   });
 }

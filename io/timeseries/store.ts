@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { describeIssues, SiteIdSchema, TelemetryRecordSchema, type Alarm, type TelemetryRecord } from '../../domain/contracts';
 import { FIELD_NAMES, isFieldName } from './fields';
+import { isSealedValidRecord } from './valid-records';
 import { WriteQueue, type QueueOptions } from './write-queue';
 
 export type SeqRange = [from: number, to: number];
@@ -174,7 +175,8 @@ class QueuedTimeseriesStore implements TimeseriesStore {
     const rejected: WriteResult['rejected'] = [];
     const unique = new Map<string, TelemetryRecord>();
     input.forEach((raw, index) => {
-      const r = TelemetryRecordSchema.safeParse(raw);
+      // Parsed once already by the ingest (valid-records.ts): not again.
+      const r = isSealedValidRecord(raw) ? { success: true as const, data: raw } : TelemetryRecordSchema.safeParse(raw);
       if (!r.success) rejected.push({ index, reason: describeIssues(r.error) });
       // A record twice in one write is stored once (the first); both are committed.
       else if (!unique.has(`${r.data.siteId}\u0000${r.data.seq}`)) unique.set(`${r.data.siteId}\u0000${r.data.seq}`, r.data);

@@ -1,11 +1,12 @@
 // fleet-hub: joins the cloud flow to the cloud's API in the same process, through the hub the host
 // hands to the flow (io/fleet-hub.ts, io/host-resources.ts). Its input takes what telemetry-in and
 // command-out send: record batches, alarm transitions, site states and command acks, and publishes
-// each on the hub for the API's realtime channel and alarm rules. It registers the command path: a
+// each on the hub (a batch of records or alarms record by record) for the API's realtime channel and alarm rules. It registers the command path: a
 // command the API sends leaves on this node's output (wire it to command-out), and its promise
 // settles with the final ack that comes back. With a link it also follows the sites' retained plans.
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { z } from 'zod';
 import { AlarmSchema, CommandAckSchema, SiteStateSchema, SitePlanSchema, describeIssues, type CommandAck, type TelemetryRecord } from '../../domain/contracts';
 import { fleetTopics, siteIdOfTopic } from '../../domain/topics';
 import { parseConfig } from '../kit/config';
@@ -14,6 +15,8 @@ import { linkOf } from '../mqtt-link/link';
 import type { FleetCommand } from '../../io/fleet-hub';
 import { hostResources } from '../../io/host-resources';
 import { FleetHubConfigSchema, type FleetHubConfig } from './config';
+
+const AlarmBatchSchema = z.union([AlarmSchema, z.array(AlarmSchema)]);
 
 const FINAL: ReadonlySet<CommandAck['outcome']> = new Set(['executed', 'rejected', 'timeout']);
 
@@ -99,10 +102,13 @@ export = function register(RED: NodeAPI): void {
         for (const r of msg.payload) hub.emit('record', r);
         stats.records += msg.payload.length;
       } else if (topic.endsWith('/alarm')) {
-        const a = AlarmSchema.safeParse(msg.payload);
-        if (!a.success || !a.data.siteId) return done(new Error(`fleet-hub: bad alarm: ${a.success ? 'no siteId' : describeIssues(a.error)}`));
-        stats.alarms += 1;
-        hub.emit('alarm', { ...a.data, siteId: a.data.siteId });
+        // telemetry-in sends the alarms of a batch as one array; other nodes may send one alarm.
+        const a = AlarmBatchSchema.safeParse(msg.payload);
+        if (!a.success) return done(new Error(`fleet-hub: bad alarm: ${describeIssues(a.error)}`));
+        const alarms = Array.isArray(a.data) ? a.data : [a.data];
+        if (alarms.some((x) => !x.siteId)) return done(new Error('fleet-hub: bad alarm: no siteId'));
+        stats.alarms += alarms.length;
+        for (const x of alarms) hub.emit('alarm', { ...x, siteId: x.siteId! });
       } else if (topic.endsWith('/state')) {
         const s = SiteStateSchema.safeParse(msg.payload);
         if (!s.success) return done(new Error(`fleet-hub: bad site state: ${describeIssues(s.error)}`));

@@ -18,5 +18,16 @@ export const TelemetryInConfigSchema = z.object({
    * runtime then sees only part of a site's stream.
    */
   orderWaitS: z.coerce.number().min(0).max(600).default(20),
+  /**
+   * New records of all sites go out as one message per this many ms (a batch through the flow,
+   * not a message per record), ms; 0 = one message per MQTT message.
+   */
+  batchMs: z.coerce.number().int().min(0).max(1000).default(10),
+  /**
+   * At most one ack per site per this many ms, naming every range committed since the last one
+   * (ack-coalescer.ts); keep it well inside the edge's ack timeout (telemetry-out's, 10 s). 0 = one
+   * ack per commit.
+   */
+  ackIntervalMs: z.coerce.number().int().min(0).max(5000).default(1000),
 });
 export type TelemetryInConfig = z.infer<typeof TelemetryInConfigSchema>;

@@ -1,9 +1,11 @@
 // What telemetry-in does with one MQTT message, apart from Node-RED: check size, JSON, schema and
 // that the batch's site is the topic's (a site may publish only under its own topic, so a batch
 // naming another site is forged or misrouted), then sort its records into new, in flight and
-// already stored with the SeqWindow.
+// already stored with the SeqWindow. The records passed on are sealed as valid, so the store does
+// not parse them a second time (io/timeseries/valid-records.ts).
 import { MAX_MQTT_PAYLOAD_BYTES, TelemetryBatchSchema, describeIssues, type TelemetryRecord } from '../../domain/contracts';
 import { siteIdOfTopic } from '../../domain/topics';
+import { sealValidRecord } from '../../io/timeseries/valid-records';
 import type { SeqWindow } from './seq-window';
 
 /** What telemetry-in counts (exposed as node.stats for tests and metrics). */
@@ -53,7 +55,7 @@ export function admitBatch(topic: string, payload: Buffer, window: SeqWindow, no
   const out: Admitted = { siteId: batch.siteId, fresh: [], stored: [], inFlight: 0 };
   for (const r of batch.records) {
     const verdict = window.admit(r.siteId, r.seq, now);
-    if (verdict === 'new') out.fresh.push(r);
+    if (verdict === 'new') out.fresh.push(sealValidRecord(r));
     else if (verdict === 'stored') out.stored.push(r.seq);
     else out.inFlight += 1;
   }

@@ -1,10 +1,12 @@
 // telemetry-in: the cloud's ingest. Subscribes lifo4/+/telemetry (or its shared subscription
 // $share/<group>/... so several cloud runtimes split the fleet), validates each TelemetryBatch,
 // drops and counts malformed, wrong-site and oversized messages, deduplicates by (siteId, seq), and
-// sends the new records to timeseries-out (output 1) and the alarm transitions they carry (output 2).
-// Its input takes timeseries-out's 'stored' messages and publishes the TelemetryAck for exactly
-// those seqs: the edge forgets a record only once it is committed. It also follows the retained
-// lifo4/+/state topics and sends each site's online/offline changes (output 3).
+// sends the new records to timeseries-out (output 1) and the alarm transitions they carry (output 2),
+// gathered over batchMs into one message of all sites' records and one of their alarms: the flow
+// carries a batch, not a message per record. Its input takes timeseries-out's 'stored' messages and
+// acknowledges exactly those seqs, at most once per site per ackIntervalMs with every range
+// committed since (ack-coalescer.ts): the edge forgets a record only once it is committed. It also
+// follows the retained lifo4/+/state topics and sends each site's online/offline changes (output 3).
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { SiteStateSchema, describeIssues, type Alarm, type SiteState, type TelemetryAck, type TelemetryRecord } from '../../domain/contracts';
 import { fleetTopics, sharedSubscription, siteIdOfTopic, topics } from '../../domain/topics';
@@ -12,6 +14,7 @@ import { parseConfig } from '../kit/config';
 import { errorStatus, errorText, shorten } from '../kit/status';
 import { linkOf, type MqttLink } from '../mqtt-link/link';
 import { seqRanges, type SeqRange } from '../../io/timeseries/store';
+import { AckCoalescer } from './ack-coalescer';
 import { StoreOutcomeMessageSchema } from '../timeseries-out/stored-message';
 import { TelemetryInConfigSchema, type TelemetryInConfig } from './config';
 import { admitBatch, type Rejection, type TelemetryInStats } from './ingest';
@@ -21,6 +24,8 @@ import { SeqWindow } from './seq-window';
 const STATUS_MS = 1000;
 /** TelemetryAckSchema allows at most this many ranges in one ack. */
 const MAX_ACK_RANGES = 10_000;
+/** A batch this large goes out at once, without waiting for batchMs (timeseries-out's batchMax). */
+const MAX_BATCH_RECORDS = 5000;
 
 export = function register(RED: NodeAPI): void {
   function TelemetryInNode(this: Node, def: NodeDef & Record<string, unknown>): void {
@@ -56,16 +61,24 @@ export = function register(RED: NodeAPI): void {
       dropped.set(kind, { count: (d?.count ?? 0) + 1, detail: d?.detail ?? detail });
     };
 
-    const ack = (siteId: string, ranges: readonly SeqRange[]): void => {
+    const publishAck = (siteId: string, ranges: readonly SeqRange[]): void => {
       for (let i = 0; i < ranges.length; i += MAX_ACK_RANGES) {
         const part = ranges.slice(i, i + MAX_ACK_RANGES);
-        const a: TelemetryAck = { v: 1, siteId, seq: Math.max(...part.map((r) => r[1])), ranges: part };
+        const a: TelemetryAck = { v: 1, siteId, seq: part.at(-1)![1], ranges: part };
         link.publish(topics.telemetryAck(siteId), JSON.stringify(a), { qos: 1 }).then(
           () => { stats.acks += 1; },
           (err: unknown) => drop('ack-failed', `ack to ${siteId}: ${errorText(err)}`),
         );
       }
     };
+    const acks = new AckCoalescer(cfg.ackIntervalMs);
+    const ack = (siteId: string, ranges: readonly SeqRange[]): void => {
+      const due = acks.committed(siteId, ranges, Date.now());
+      if (due) publishAck(due.siteId, due.ranges);
+    };
+    const ackTimer = cfg.ackIntervalMs > 0
+      ? setInterval(() => { for (const due of acks.due(Date.now())) publishAck(due.siteId, due.ranges); }, Math.max(10, Math.min(100, cfg.ackIntervalMs / 4)))
+      : null;
 
     const onTelemetry = (topic: string, payload: Buffer): void => {
       const r = admitBatch(topic, payload, window, Date.now());
@@ -84,22 +97,38 @@ export = function register(RED: NodeAPI): void {
       if (r.stored.length) ack(r.siteId, seqRanges(r.stored));
       if (!r.fresh.length) return;
       stats.fresh += r.fresh.length;
-      forward(r.siteId, gate ? gate.offer(r.siteId, r.fresh, Date.now()) : r.fresh);
+      forward(gate ? gate.offer(r.siteId, r.fresh, Date.now()) : r.fresh);
     };
 
-    /** Records to the store (output 1) and the alarm transitions they carry (output 2). */
-    const forward = (siteId: string, records: TelemetryRecord[]): void => {
+    /** Records and alarms gathered for the next message on outputs 1 and 2. */
+    let batch: { records: TelemetryRecord[]; alarms: Alarm[] } = { records: [], alarms: [] };
+    let batchTimer: NodeJS.Timeout | null = null;
+    const flush = (): void => {
+      if (batchTimer) clearTimeout(batchTimer);
+      batchTimer = null;
+      const { records, alarms } = batch;
       if (!records.length) return;
-      const alarms: NodeMessage[] = [];
-      for (const rec of records) {
-        for (const a of rec.alarms ?? []) alarms.push({ topic: topics.alarm(rec.siteId), payload: { ...a, siteId: rec.siteId } satisfies Alarm, seq: rec.seq } as NodeMessage);
-      }
+      batch = { records: [], alarms: [] };
       stats.alarms += alarms.length;
-      node.send([{ topic: topics.telemetry(siteId), payload: records }, alarms.length ? alarms : null, null] as unknown as NodeMessage[]);
+      node.send([
+        { topic: fleetTopics.telemetry, payload: records },
+        alarms.length ? { topic: fleetTopics.alarm, payload: alarms } : null,
+        null,
+      ] as unknown as NodeMessage[]);
+    };
+    /** Records to the store (output 1) and the alarm transitions they carry (output 2), batched. */
+    const forward = (records: readonly TelemetryRecord[]): void => {
+      if (!records.length) return;
+      for (const rec of records) {
+        batch.records.push(rec);
+        for (const a of rec.alarms ?? []) batch.alarms.push({ ...a, siteId: rec.siteId });
+      }
+      if (cfg.batchMs === 0 || batch.records.length >= MAX_BATCH_RECORDS) flush();
+      else batchTimer ??= setTimeout(flush, cfg.batchMs);
     };
     // With a shared group this runtime sees only part of each site's stream: no order to restore.
     const gate = cfg.orderWaitS > 0 && !cfg.group ? new InOrderGate({ maxWaitMs: cfg.orderWaitS * 1000, maxHeld: 50_000 }) : null;
-    const gateTimer = gate ? setInterval(() => { for (const { siteId, records } of gate.expire(Date.now())) forward(siteId, records); }, 500) : null;
+    const gateTimer = gate ? setInterval(() => { for (const { records } of gate.expire(Date.now())) forward(records); }, 500) : null;
 
     const onState = (topic: string, payload: Buffer): void => {
       const topicSite = siteIdOfTopic(topic);
@@ -151,6 +180,10 @@ export = function register(RED: NodeAPI): void {
     node.on('close', () => {
       clearInterval(statusTimer);
       if (gateTimer) clearInterval(gateTimer);
+      if (batchTimer) clearTimeout(batchTimer);
+      if (ackTimer) clearInterval(ackTimer);
+      // What is committed is owed to the edge now; records not yet handed on are resent by the edge.
+      for (const due of acks.drain(Date.now())) publishAck(due.siteId, due.ranges);
       for (const u of unsubscribe) u();
     });
   }

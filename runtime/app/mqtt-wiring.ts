@@ -12,6 +12,10 @@ import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { revocationCheck } from '../ota/revocations';
 import { loadOrCreateSecrets, secretsPath, siteSecrets, type Secrets } from '../secrets';
 import { FLOW_ENV } from './flow-files';
+import { fleetTopics } from '../../domain/topics';
+
+/** Sites are admitted at the latest this long after the broker started, with or without an ingest. */
+const SITE_HOLD_MAX_MS = 60_000;
 
 export interface MqttWiring {
   /** FLOW_ENV values for the runtime's flows. */
@@ -52,6 +56,8 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
     const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
     broker = await startBroker({
       host: settings.mqttHost, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir), isRevoked,
+      // The flow's telemetry-in subscribes a moment after the broker listens; sites wait for it.
+      holdSitesUntilSubscribed: { filter: fleetTopics.telemetry, maxMs: SITE_HOLD_MAX_MS },
       ...(tls ? { mqtts: { port: settings.mqttsPort, tls } } : {}),
     });
     url = `mqtt://${hostPort(settings.mqttHost, broker.port)}`;

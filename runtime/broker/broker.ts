@@ -55,6 +55,13 @@ export interface BrokerOptions {
    * of its certificate (hex, upper case, no leading zeros). Asked on every CONNECT.
    */
   isRevoked?: (who: { username: string; certificateSerial: string | undefined }) => boolean;
+  /**
+   * Sites are refused (CONNACK 3, server unavailable: they retry) until the cloud account has
+   * subscribed to this filter (or its $share form), at most `maxMs`: an edge that reconnects to a
+   * restarted cloud sends its backlog at once, and without a subscriber yet the broker would drop
+   * it, so the edge would resend it only after its ack timeout, behind newer records.
+   */
+  holdSitesUntilSubscribed?: { filter: string; maxMs: number };
   /** Further aedes options (concurrency, drainTimeout, ...); the auth hooks are ours. */
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
 }
@@ -83,7 +90,7 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-function refused(code: 2 | 4 | 5, message: string): AuthenticateError {
+function refused(code: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code as AuthenticateError['returnCode'] });
 }
 
@@ -123,6 +130,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   // (aedes would otherwise close the holder and hand the id over).
   const identities = new WeakMap<Client, string>();
   const live: { broker?: Aedes } = {};
+  const hold = opts.holdSitesUntilSubscribed;
+  let sitesAdmitted = hold === undefined;
+  const holdTimer = hold ? setTimeout(() => { sitesAdmitted = true; }, hold.maxMs) : undefined;
+  holdTimer?.unref();
 
   const broker = await Aedes.createBroker({
     ...opts.aedes,
@@ -140,6 +151,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (!principal || identity === undefined) {
         stats.refusedConnections++;
         done(refused(byIdentity ? 5 : 4, byIdentity ? 'no usable client certificate identity' : 'bad username or password'), false);
+        return;
+      }
+      if (principal.kind === 'site' && !sitesAdmitted) {
+        stats.refusedConnections++;
+        done(refused(3, 'the cloud is starting: its ingest has not subscribed yet'), false);
         return;
       }
       if (opts.isRevoked?.({ username: identity, certificateSerial: peer?.serial })) {
@@ -227,6 +243,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         resolve(typeof address === 'object' && address ? address.port : 0);
       });
     });
+  if (hold) {
+    broker.on('subscribe', (subscriptions, client) => {
+      if (sitesAdmitted || !client || principals.get(client)?.kind !== 'cloud') return;
+      if (subscriptions.some((sub) => sub.topic === hold.filter || SHARED_SUBSCRIPTION.exec(sub.topic)?.[1] === hold.filter)) {
+        sitesAdmitted = true;
+        clearTimeout(holdTimer);
+      }
+    });
+  }
   const servers: Server[] = [];
   const closeServers = () => Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
   let port: number;
@@ -257,6 +282,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       return broker.connectedClients;
     },
     close: async () => {
+      clearTimeout(holdTimer);
       const closed = closeServers();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       for (const socket of sockets) socket.destroy();

@@ -57,6 +57,20 @@ describe('fleet-hub: the cloud flow and the API in one process', function () {
     assert.deepEqual(seen, ['record s1:1', 'record s1:2', 'alarm s1:CELL_OVER_VOLTAGE', 'state s1:offline']);
   });
 
+  it("publishes a batch of many sites' records and alarms, as telemetry-in sends them, one by one", async () => {
+    await helper.load([fleetHubNode], flow);
+    const seen: string[] = [];
+    fleetHub.on('record', (r) => seen.push(`record ${r.siteId}:${r.seq}`));
+    fleetHub.on('alarm', (a) => seen.push(`alarm ${a.siteId}:${a.code}`));
+    const hub = helper.getNode('hub');
+    const records = [['s1', 1], ['s2', 7]].map(([siteId, seq]) => ({ siteId, seq, ts: 1_700_000_000_000 })) as TelemetryRecord[];
+    hub.receive({ topic: 'lifo4/+/telemetry', payload: records });
+    const alarm = (siteId: string): Alarm => ({ code: 'CELL_OVER_VOLTAGE', severity: 'critical', message: 'x', source: 'safety', ts: 1, active: true, siteId });
+    hub.receive({ topic: 'lifo4/+/alarm', payload: [alarm('s1'), alarm('s2')] });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(seen, ['record s1:1', 'record s2:7', 'alarm s1:CELL_OVER_VOLTAGE', 'alarm s2:CELL_OVER_VOLTAGE']);
+  });
+
   it('refuses what it does not know, and publishes none of it', async () => {
     await helper.load([fleetHubNode], flow);
     let events = 0;

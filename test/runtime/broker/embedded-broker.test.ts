@@ -35,6 +35,32 @@ describe('embedded broker (aedes)', function () {
     describeAclCases(under);
   });
 
+  it("holds sites off until the cloud's ingest has subscribed, so nothing a site sends goes to no one", async function () {
+    const held = await startBroker({ port: 0, credentials: CREDENTIALS, holdSitesUntilSubscribed: { filter: 'lifo4/+/telemetry', maxMs: 60_000 } });
+    try {
+      const b = (): BrokerUnderTest => ({ url: held.url, passwords: PASSWORDS, refusedPublishCloses: true });
+      assert.match((await connectError(b(), SITE_A)) ?? 'connected', /unavailable|3/i, 'a site before the ingest subscribed');
+      const cloud = await connectAs(b(), 'cloud');
+      await cloud.client.subscribeAsync('lifo4/+/state', { qos: 1 });
+      assert.notEqual(await connectError(b(), SITE_A), null, 'another subscription does not open the door');
+      await cloud.client.subscribeAsync('$share/g/lifo4/+/telemetry', { qos: 1 });
+      assert.equal(await connectError(b(), SITE_A), null, 'admitted once the ingest (here its shared form) subscribed');
+      await cloud.end();
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('admits sites after maxMs even when no ingest subscribes', async function () {
+    const held = await startBroker({ port: 0, credentials: CREDENTIALS, holdSitesUntilSubscribed: { filter: 'lifo4/+/telemetry', maxMs: 300 } });
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(await connectError({ url: held.url, passwords: PASSWORDS, refusedPublishCloses: true }, SITE_A), null);
+    } finally {
+      await held.close();
+    }
+  });
+
   it('counts refused publishes, subscriptions and connections', async function () {
     const before = { ...broker!.stats };
     const a = await connectAs(under(), SITE_A);
