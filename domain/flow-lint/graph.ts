@@ -31,6 +31,8 @@ export interface Vertex {
 }
 
 export interface FlowGraph {
+  /** Every entry of the flow by id, config nodes and tabs included (they are no vertices). */
+  readonly nodes: ReadonlyMap<string, FlowNode>;
   readonly vertices: ReadonlyMap<string, Vertex>;
   readonly out: ReadonlyMap<string, ReadonlySet<string>>;
   readonly in: ReadonlyMap<string, ReadonlySet<string>>;
@@ -68,7 +70,11 @@ function subflowPorts(value: unknown): SubflowPort[] {
   });
 }
 
-export function buildFlowGraph(flow: readonly FlowNode[]): FlowGraph {
+/**
+ * `label` names a node in messages; the editor passes its own (Node-RED's label of the node, as
+ * on the canvas), `lifo4 lint` and the runtime use nodeLabel.
+ */
+export function buildFlowGraph(flow: readonly FlowNode[], label: (node: FlowNode) => string = nodeLabel): FlowGraph {
   const vertices = new Map<string, Vertex>();
   const out = new Map<string, Set<string>>();
   const inc = new Map<string, Set<string>>();
@@ -114,7 +120,7 @@ export function buildFlowGraph(flow: readonly FlowNode[]): FlowGraph {
         const key = `${prefix}${n.id}`;
         const disabled = n.d === true;
         const nodeLive = containerLive && !disabled;
-        const base = { id: n.id, type: n.type, label: nodeLabel(n), config: n, scope: [...scopeIds, n.id], live: nodeLive, disabledHere: containerLive && disabled };
+        const base = { id: n.id, type: n.type, label: label(n), config: n, scope: [...scopeIds, n.id], live: nodeLive, disabledHere: containerLive && disabled };
         addVertex({ ...base, key, pseudo: false });
         const ports = wirePorts(n);
         const instanceOf = n.type.startsWith('subflow:') ? subflows.get(n.type.slice('subflow:'.length)) : undefined;
@@ -183,5 +189,5 @@ export function buildFlowGraph(flow: readonly FlowNode[]): FlowGraph {
       }
     }
   }
-  return { vertices, out, in: inc };
+  return { nodes: new Map(flow.map((n) => [n.id, n])), vertices, out, in: inc };
 }

@@ -9,12 +9,15 @@
 //   fall back to 0 W by itself when the controller dies.
 // - disabled-gate (error): a disabled safety-limits or arbiter wired between live nodes: the
 //   integrator believes the path is guarded, and it carries nothing.
+// - two-writers (error): two PCS writes address one device (the same connection address and
+//   unit), typically an imported example next to the default tab: each would overwrite the
+//   other's setpoint every cycle, so both are errors and both refuse to write.
 // - device-unwired (warning): a device node wired to nothing polls for no one.
 // Pure: no Node-RED or I/O imports; the editor runs this same module in the browser.
 import { buildFlowGraph, type FlowGraph, type FlowNode, type Vertex } from './graph';
 import { NODE_ROLES, type NodeRole, type RoleEntry } from './roles';
 
-export type LintRule = 'bypass' | 'no-safety' | 'two-arbiters' | 'no-heartbeat' | 'disabled-gate' | 'device-unwired';
+export type LintRule = 'bypass' | 'no-safety' | 'two-arbiters' | 'two-writers' | 'no-heartbeat' | 'disabled-gate' | 'device-unwired';
 export type LintSeverity = 'error' | 'warning';
 
 export interface LintIssue {
@@ -56,9 +59,67 @@ function pathOf(graph: FlowGraph, parent: ReadonlyMap<string, string>, from: str
   return labels;
 }
 
-export function lintGraph(graph: FlowGraph, roles: Readonly<Record<string, RoleEntry>> = NODE_ROLES): LintResult {
+/** What the host knows that the flow only refers to: environment variables a `${NAME}` property names. */
+export interface LintContext {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A property that is exactly `${NAME}` (Node-RED substitutes it when the flow starts), resolved if known. */
+function resolved(value: unknown, env: LintContext['env']): string {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const ref = /^\$\{([^}\s]+)\}$/.exec(text);
+  const name = ref?.[1];
+  return name !== undefined && env?.[name] !== undefined ? String(env[name]).trim() : text;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** The device a PCS write addresses, as text: its connection's address and the unit id. */
+function writeTarget(graph: FlowGraph, pcs: Vertex, env: LintContext['env']): { key: string; text: string } {
+  const connectionId = typeof pcs.config.connection === 'string' ? pcs.config.connection : '';
+  const unit = resolved(pcs.config.unitId, env);
+  const c = graph.nodes.get(connectionId);
+  if (!c) return { key: `connection ${connectionId}|${unit}`, text: `unit ${unit} of connection ${connectionId || '(none)'}` };
+  const transport = resolved(c.transport, env) || 'tcp';
+  let address: string;
+  if (transport === 'rtu') address = resolved(c.serialPath, env);
+  else {
+    const host = resolved(c.host, env).toLowerCase();
+    address = `${LOOPBACK.has(host) ? '127.0.0.1' : host}:${resolved(c.port, env)}`;
+  }
+  return { key: `${transport}|${address}|${unit}`, text: `unit ${unit} at ${address}` };
+}
+
+/** The label of the tab a vertex sits on (through its outermost subflow instance). */
+function tabOf(graph: FlowGraph, v: Vertex): string {
+  const outer = graph.nodes.get(v.scope[0] ?? '');
+  const tab = typeof outer?.z === 'string' ? graph.nodes.get(outer.z) : undefined;
+  const label = typeof tab?.label === 'string' && tab.label.trim() ? tab.label.trim() : tab?.id;
+  return label ? `tab "${label}"` : 'a subflow';
+}
+
+export function lintGraph(graph: FlowGraph, roles: Readonly<Record<string, RoleEntry>> = NODE_ROLES, context: LintContext = {}): LintResult {
   const issues: LintIssue[] = [];
   const add = (issue: LintIssue): void => { issues.push(issue); };
+
+  const writers = new Map<string, Vertex[]>();
+  for (const v of graph.vertices.values()) {
+    if (!v.live || roleOf(roles, v) !== 'pcs-write') continue;
+    const { key } = writeTarget(graph, v, context.env);
+    writers.set(key, [...(writers.get(key) ?? []), v]);
+  }
+  for (const group of writers.values()) {
+    if (group.length < 2) continue;
+    for (const pcs of group) {
+      const others = group.filter((o) => o !== pcs).map((o) => `${o.label} on ${tabOf(graph, o)}`);
+      add({
+        rule: 'two-writers',
+        severity: 'error',
+        scope: pcs.scope,
+        message: `PCS write ${pcs.label} on ${tabOf(graph, pcs)} writes ${writeTarget(graph, pcs, context.env).text}, as does ${others.join(', ')}: two writers would overwrite each other's setpoint; disable one of them or its tab`,
+      });
+    }
+  }
 
   for (const pcs of graph.vertices.values()) {
     if (!pcs.live || roleOf(roles, pcs) !== 'pcs-write') continue;
@@ -138,8 +199,12 @@ function reachesUpstream(graph: FlowGraph, from: string, wanted: (v: Vertex) => 
 }
 
 /** Lints a flat flow array (the editor's export, a flows file, the runtime's deployed config). */
-export function lintFlow(flow: readonly FlowNode[], roles: Readonly<Record<string, RoleEntry>> = NODE_ROLES): LintResult {
-  return lintGraph(buildFlowGraph(flow), roles);
+export function lintFlow(
+  flow: readonly FlowNode[],
+  roles: Readonly<Record<string, RoleEntry>> = NODE_ROLES,
+  context: LintContext & { readonly label?: (node: FlowNode) => string } = {},
+): LintResult {
+  return lintGraph(buildFlowGraph(flow, context.label), roles, context);
 }
 
 /** The issues about one node on the canvas: itself, or (in a subflow) its definition or an instance. */

@@ -3,6 +3,7 @@
 // module runs in `lifo4 lint` and in the runtime's refusal (nodes/pcs-setpoint/path-check.ts).
 import type { NodeAPI } from 'node-red';
 import { flowLintBrowserScript } from './browser-script';
+import { MODBUS_ADDRESS_ENV } from '../../nodes/modbus-connection/config';
 
 interface PluginApi { registerPlugin(id: string, def: Record<string, unknown>): void }
 
@@ -14,5 +15,16 @@ export = function register(RED: NodeAPI): void {
   RED.httpAdmin.get('/lifo4/flow-lint.js', (_req, res) => {
     script ??= flowLintBrowserScript();
     res.type('application/javascript').set('cache-control', 'no-cache').send(script);
+  });
+  // The Modbus address the runtime gives `${EMS_MODBUS_*}`, so the check in the editor sees that a
+  // connection written as a reference and one written as host and port reach the same device.
+  // Behind the admin login: it says where the site's devices are.
+  RED.httpAdmin.get('/lifo4/flow-env', RED.auth.needsPermission('flows.read'), (_req, res) => {
+    const env: Record<string, string> = {};
+    for (const name of Object.values(MODBUS_ADDRESS_ENV)) {
+      const value = process.env[name];
+      if (value !== undefined) env[name] = value;
+    }
+    res.set('cache-control', 'no-store').json(env);
   });
 };

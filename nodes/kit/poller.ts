@@ -3,7 +3,9 @@
 // poll that overruns its slot makes the next one start at once, then the grid is kept), at a
 // phase within the interval the node chooses, an immediate poll on any input message, status from the connection's health,
 // and errors through node.error(err, msg) so Catch nodes see them. A repeating error is reported
-// once, not every interval; it is reported again after a success.
+// once per failure streak, not every interval, even when its details change from poll to poll
+// (a discovery that fails at each base address says why in parentheses) or it alternates with
+// another; it is reported again after a success.
 // Each telemetry message carries msg.trace = { pollStartedAt: performance.now() at poll start }:
 // the nodes downstream pass the message object on, so the loop latency (poll start to setpoint
 // write acknowledged) can be read at the end of the flow. performance.now() is process-local.
@@ -45,6 +47,8 @@ export class DevicePoller {
   private stopped = false;
   private readonly waiting: Trigger[] = [];
   private lastReported: string | null = null;
+  /** The kinds of error reported since the last success (errorKind). */
+  private readonly reportedKinds = new Set<string>();
   private lastState: TransportHealth['state'] | null = null;
   private readonly onHealth = (h: TransportHealth): void => this.health(h);
 
@@ -110,6 +114,7 @@ export class DevicePoller {
       this.o.node.status(okStatus(telemetrySummary(parsed.data)));
       if (this.lastReported !== null) this.o.node.log(`recovered: ${telemetrySummary(parsed.data)}`);
       this.lastReported = null;
+      this.reportedKinds.clear();
       if (trigger) {
         const out = trigger.msg as NodeMessage;
         out.payload = parsed.data;
@@ -154,10 +159,20 @@ export class DevicePoller {
     return Math.max(0, due - performance.now());
   }
 
-  /** node.error once per distinct error, so that a dead device does not flood the log. */
+  /** node.error once per kind of error and failure streak, so that a dead device does not flood the log. */
   private report(err: Error): void {
-    if (err.message === this.lastReported) return;
+    const kind = errorKind(err.message);
     this.lastReported = err.message;
+    if (this.reportedKinds.has(kind) || this.reportedKinds.size >= 32) return;
+    this.reportedKinds.add(kind);
     this.o.node.error(err, { payload: null, topic: topics.telemetry(this.o.siteId), error: { message: err.message } } as NodeMessage);
   }
+}
+
+/**
+ * What an error is about, without the details that change from poll to poll: "no SunSpec marker
+ * found (40000: connect ECONNREFUSED ...; 0: ...)" and the same with a timeout are one kind.
+ */
+export function errorKind(message: string): string {
+  return message.replace(/\s*\(.*$/s, '').replace(/\d+/g, '#');
 }

@@ -17,5 +17,6 @@ export function deployedPathErrors(RED: NodeAPI, canvasId: string): string[] {
   RED.nodes.eachNode((n) => { config.push(n); });
   const parsed = parseFlow(config);
   if (!parsed.ok) return [`the deployed flow cannot be checked: ${parsed.error}`];
-  return issuesFor(lintFlow(parsed.flow), canvasId).filter((i) => i.severity === 'error').map((i) => i.message);
+  // The env resolves `${EMS_MODBUS_*}` addresses, so two writers of one PCS are found however written.
+  return issuesFor(lintFlow(parsed.flow, undefined, { env: process.env }), canvasId).filter((i) => i.severity === 'error').map((i) => i.message);
 }

@@ -9,6 +9,7 @@ import type { CloudSettings, EdgeSettings } from '../../settings';
 import { SettingsError } from '../../settings';
 import { VersionSchema } from '../ota/manifest';
 import { packageRoot } from '../../io/package-root';
+import { MODBUS_ADDRESS_ENV } from '../../nodes/modbus-connection/config';
 
 const FlowNodeSchema = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
 const FlowSchema = z.array(FlowNodeSchema);
@@ -89,9 +90,17 @@ export const FLOW_ENV = {
   forecastModel: 'EMS_FORECAST_MODEL',
   ageingModel: 'EMS_AGEING_MODEL',
   anomalyModel: 'EMS_ANOMALY_MODEL',
+  /** The Modbus address of the site's devices (--modbus-host, --modbus-port), which the examples refer to. */
+  modbusHost: MODBUS_ADDRESS_ENV.host,
+  modbusPort: MODBUS_ADDRESS_ENV.port,
   /** Where a fresh edge's load forecast asks for past loads: '' = nowhere; beside the simulator its GET /history/load. */
   loadHistoryUrl: 'EMS_LOAD_HISTORY_URL',
 } as const;
+
+/** The edge's Modbus address variables, so an imported example reaches the devices this edge polls. */
+export function edgeModbusEnv(settings: Pick<EdgeSettings, 'modbusHost' | 'modbusPort'>): Record<string, string> {
+  return { [FLOW_ENV.modbusHost]: settings.modbusHost, [FLOW_ENV.modbusPort]: String(settings.modbusPort) };
+}
 
 const ref = (name: string) => `\${${name}}`;
 

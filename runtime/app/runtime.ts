@@ -10,7 +10,7 @@ import type { CloudSettings, EdgeSettings } from '../../settings';
 import { FIELDS, SettingsError, hostPort } from '../../settings';
 import { loadOrCreateSecrets } from '../secrets';
 import { apiRouter } from '../api/health';
-import { prepareFlowFile, FLOW_ENV } from './flow-files';
+import { edgeModbusEnv, prepareFlowFile, FLOW_ENV } from './flow-files';
 import { startCloudHost, type CloudHost } from './cloud-host';
 import { HOST_SETTING } from '../../io/host-resources';
 import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
@@ -200,7 +200,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   const mqtt = settings.role === 'cloud' ? await cloudMqtt(settings, tls) : edgeMqtt(settings);
   Object.assign(process.env, mqtt.env);
   // The edge flow's ONNX models and the past-load source of its forecast (runtime/app/edge-models.ts).
-  if (settings.role === 'edge') Object.assign(process.env, edgeModelEnv(settings.dataDir));
+  if (settings.role === 'edge') Object.assign(process.env, edgeModelEnv(settings.dataDir), edgeModbusEnv(settings));
 
   const bind = listenPort(settings);
   const app = express();

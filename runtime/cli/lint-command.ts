@@ -32,7 +32,7 @@ export function lintFiles(paths: readonly string[]): FileReport[] {
     }
     const parsed = parseFlow(json);
     if (!parsed.ok) return { file, error: parsed.error, issues: [] };
-    return { file, issues: lintFlow(parsed.flow).issues };
+    return { file, issues: lintFlow(parsed.flow, undefined, { env: process.env }).issues };
   });
 }
 

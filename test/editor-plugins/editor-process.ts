@@ -12,10 +12,11 @@ export const USERS = { admin: 'admin-editor-test', viewer: 'viewer-editor-test' 
 
 export interface EditorProcess { url: string; child: ChildProcess; dir: string }
 
-export function startEditor(opts: { auth?: boolean } = {}): Promise<EditorProcess> {
+/** `env`: variables the runtime's flows see besides this process's (e.g. EMS_MODBUS_PORT). */
+export function startEditor(opts: { auth?: boolean; env?: Record<string, string> } = {}): Promise<EditorProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'lifo4-editor-'));
   const args = [join(__dirname, 'editor-runtime-main.js'), dir, ...(opts.auth ? ['auth'] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer): void => {

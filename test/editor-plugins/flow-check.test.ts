@@ -13,8 +13,8 @@ const root = packageRoot;
 const fixture = (name: string): unknown[] => JSON.parse(readFileSync(join(root, 'test', 'domain', 'flow-lint', 'fixtures', `${name}.json`), 'utf8')) as unknown[];
 
 /** Opens the editor on an empty deployed flow and waits for the palette and the plugin. */
-async function openEditor(page: Page, url: string): Promise<void> {
-  const res = await fetch(`${url}/editor/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: '[]' });
+async function openEditor(page: Page, url: string, deployed: unknown[] = []): Promise<void> {
+  const res = await fetch(`${url}/editor/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(deployed) });
   assert.ok(res.ok, `reset flows: ${res.status}`);
   await page.goto(`${url}/editor/`);
   await page.waitForFunction(() => {
@@ -60,16 +60,18 @@ describe('flow safety check in the editor (Chromium)', function () {
 
   before(async function () {
     requireChromium(this);
-    editor = await startEditor();
+    // As the edge runtime sets them (runtime/app/flow-files.ts): the address the default tab polls.
+    editor = await startEditor({ env: { EMS_MODBUS_HOST: '127.0.0.1', EMS_MODBUS_PORT: '5020' } });
     browser = await launch();
   });
   after(async () => {
     await browser?.close();
     if (editor) await stopEditor(editor);
   });
-  beforeEach(async () => {
-    page = await browser.newPage();
-    await openEditor(page, editor.url);
+  beforeEach(async function () {
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // The default tab is deployed before the editor opens, as on an edge.
+    await openEditor(page, editor.url, this.currentTest?.title.includes('second PCS writer') ? fixture('guarded') : []);
   });
   afterEach(async () => { await page?.close(); });
 
@@ -79,13 +81,13 @@ describe('flow safety check in the editor (Chromium)', function () {
     assert.match(errors.join('\n'), /Flow safety check: "manual" \(inject\) reaches PCS write "pcs"/);
 
     await page.click('#red-ui-header-button-deploy:not(.disabled)');
-    const list = page.locator('.red-ui-deploy-dialog-confirm-list');
+    const list = page.locator('.lifo4-flow-check-list');
     await list.waitFor({ timeout: 10_000 }).catch(async (err: unknown) => {
       await page.screenshot({ path: join(tmpdir(), 'lifo4-flow-check-deploy.png') });
       throw err;
     });
-    assert.match(await list.innerText(), /pcs \(pcs-setpoint\)/);
-    await page.locator('.red-ui-notification button', { hasText: 'Cancel' }).click();
+    assert.match(await list.innerText(), /"manual" \(inject\) reaches PCS write "pcs"/);
+    await page.locator('#lifo4-flow-check-cancel').click();
     await list.waitFor({ state: 'detached', timeout: 10_000 });
 
     await rewire(page, 'manual', 'pcs', 'arbiter');
@@ -111,6 +113,35 @@ describe('flow safety check in the editor (Chromium)', function () {
       assert.match(errors.join('\n'), /"rogue" \(peak-shaving\) reaches PCS write "pcs"/);
     });
   }
+
+  it('stops a second PCS writer on another tab at its own dialog: labels, Cancel by default, and a forced deploy that says it refuses', async () => {
+    await importFlow(page, fixture('second-writer'));
+    const errors = await validity(page, 'pcs2', false);
+    assert.match(errors.join('\n'), /"pcs 2" \(pcs-setpoint\) on tab "imported example" writes unit 2 at 127\.0\.0\.1:5020, as does "pcs" \(pcs-setpoint\) on tab "t1"/);
+
+    const flowsNow = async () => ((await (await fetch(`${editor.url}/editor/flows`)).json()) as { id: string }[]).map((n) => n.id);
+    await page.click('#red-ui-header-button-deploy:not(.disabled)');
+    const dialog = page.locator('.lifo4-flow-check-dialog');
+    await dialog.waitFor({ timeout: 10_000 });
+    const text = await dialog.innerText();
+    assert.match(text, /Flow safety check: not deployed/);
+    assert.doesNotMatch(text, /not properly configured|pcs-setpoint [0-9a-f]{6}/);
+    // Nothing is clipped: the dialog fits the window, and Cancel is where Enter goes.
+    const box = await dialog.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 1280 && box.y + box.height <= 800, JSON.stringify(box));
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'lifo4-flow-check-cancel');
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    assert.ok(!(await flowsNow()).includes('pcs2'), 'Cancel deployed the flow');
+
+    await page.click('#red-ui-header-button-deploy:not(.disabled)');
+    await page.locator('#lifo4-flow-check-force').click();
+    const outcome = page.locator('.red-ui-notification', { hasText: 'Deployed with flow safety errors' });
+    await outcome.waitFor({ timeout: 20_000 });
+    assert.match(await outcome.innerText(), /"pcs 2" \(pcs-setpoint\).*refuse every write/s);
+    assert.equal(await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).count(), 0);
+    assert.ok((await flowsNow()).includes('pcs2'));
+  });
 
   it('finds nothing to complain about in a guarded flow', async () => {
     await importFlow(page, fixture('guarded'));

@@ -81,10 +81,16 @@ describe('examples/', function () {
         assert.ok(flow.some((n) => n.type === 'comment' || (n.type === 'tab' && typeof n.info === 'string' && n.info !== '')), 'no comment or tab info');
       });
 
-      it('holds no secrets', () => {
+      it('holds no secrets: credentials only as ${NAME} references the runtime fills in', () => {
         const text = readFileSync(join(examplesDir, file), 'utf8');
-        assert.doesNotMatch(text, /"credentials"\s*:/);
+        for (const n of flowOf(file)) {
+          for (const [k, v] of Object.entries((n.credentials ?? {}) as Record<string, unknown>)) assert.match(String(v), /^\$\{[A-Z_]+\}$/, `${n.id}.credentials.${k}`);
+        }
         assert.doesNotMatch(text, /"(password|key|keys|token|secret)"\s*:\s*"[^"$]/i);
+      });
+
+      it('reaches the simulator through the address the edge polls, never a fixed port', () => {
+        assert.doesNotMatch(readFileSync(join(examplesDir, file), 'utf8'), /"(port|tcpPort)"\s*:\s*"?5020|mqtt:\/\/127\.0\.0\.1:1883/);
       });
 
       it('loads in Node-RED with our nodes', async () => {

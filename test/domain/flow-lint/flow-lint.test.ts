@@ -61,9 +61,12 @@ describe('flow safety check', () => {
     });
     it('a PCS write inside a subflow: only the instance fed around the arbiter, found by instance and by definition id', () => {
       const result = lintFlow(fixture('pcs-in-subflow'));
-      assert.deepEqual(result.issues.map((i) => [i.rule, i.scope]), [['bypass', ['inst-bad', 'sf2-pcs']]]);
-      assert.equal(issuesFor(result, 'inst-ok').length, 0);
-      assert.equal(issuesFor(result, 'sf2-pcs').length, 1);
+      // Both instances also write the one PCS of the subflow's connection: two writers besides.
+      const bypasses = { ...result, issues: result.issues.filter((i) => i.rule === 'bypass') };
+      assert.deepEqual(bypasses.issues.map((i) => [i.rule, i.scope]), [['bypass', ['inst-bad', 'sf2-pcs']]]);
+      assert.equal(issuesFor(bypasses, 'inst-ok').length, 0);
+      assert.equal(issuesFor(bypasses, 'sf2-pcs').length, 1);
+      assert.deepEqual(result.issues.filter((i) => i.rule === 'two-writers').map((i) => i.scope), [['inst-ok', 'sf2-pcs'], ['inst-bad', 'sf2-pcs']]);
     });
     it('a disabled inject wired to the PCS write carries nothing and is no bypass', () => {
       assert.deepEqual(rules('disabled-bypass-node'), []);
@@ -75,6 +78,31 @@ describe('flow safety check', () => {
 
   it('two arbiters driving one PCS write are an error', () => {
     assert.deepEqual(rules('two-arbiters'), ['two-arbiters']);
+  });
+
+  describe('two-writers: two PCS writes on one device, e.g. an imported example beside the default tab', () => {
+    const both = (): FlowNode[] => [...fixture('guarded'), ...fixture('second-writer')];
+    const simulator = { EMS_MODBUS_HOST: 'localhost', EMS_MODBUS_PORT: '5020' };
+
+    it('is an error on each of them, naming the other and its tab', () => {
+      const result = lintFlow(both(), NODE_ROLES, { env: simulator });
+      assert.deepEqual(result.issues.map((i) => [i.rule, i.scope]), [['two-writers', ['pcs']], ['two-writers', ['pcs2']]]);
+      assert.match(issuesFor(result, 'pcs')[0]?.message ?? '', /"pcs" \(pcs-setpoint\) on tab "t1" writes unit 2 at 127\.0\.0\.1:5020, as does "pcs 2" \(pcs-setpoint\) on tab "imported example"/);
+    });
+
+    it('is no error when the second writer addresses another port or unit, or its tab is disabled', () => {
+      assert.deepEqual(lintFlow(both(), NODE_ROLES, { env: { ...simulator, EMS_MODBUS_PORT: '5030' } }).issues, []);
+      const otherUnit = both().map((n) => (n.id === 'pcs2' ? { ...n, unitId: 3 } : n));
+      assert.deepEqual(lintFlow(otherUnit, NODE_ROLES, { env: simulator }).issues, []);
+      const disabled = both().map((n) => (n.id === 't2' ? { ...n, disabled: true } : n));
+      assert.deepEqual(lintFlow(disabled, NODE_ROLES, { env: simulator }).issues, []);
+    });
+
+    it('compares addresses as written when the environment is unknown', () => {
+      assert.deepEqual(lintFlow(both()).issues, []);
+      const literal = both().map((n) => (n.id === 'conn2' ? { ...n, host: '127.0.0.1', port: 5020 } : n));
+      assert.deepEqual(lintFlow(literal).issues.map((i) => i.rule), ['two-writers', 'two-writers']);
+    });
   });
 
   it('an arbiter fed by no safety-limits envelope is an error on the PCS write it drives', () => {
