@@ -451,7 +451,7 @@ export const SiteStateSchema = z.object({
 });
 export type SiteState = z.infer<typeof SiteStateSchema>;
 
-/** What a remote command asks of a site. 'mode' standby holds 0 W at operator level; auto clears it. */
+/** What a remote command asks of a site. 'mode' standby holds 0 W at operator level; auto clears it and resumes automatic operation. */
 export const CommandBodySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('setpoint'), powerW: finite, durationS: z.number().positive().max(86_400) }),
   z.object({ type: z.literal('mode'), mode: z.enum(['auto', 'standby']), durationS: z.number().positive().max(86_400).optional() }),

@@ -73,7 +73,8 @@ export function arbitrate(
     for (const r of all) ignored.push({ source: r.source, level: r.level, why: 'safety', detail: `${envelope.mode}: battery held at 0 W` });
     const causes = envelope.alarms.filter((a) => a.active && a.severity === 'critical');
     const what = envelope.mode === 'ESTOP' ? 'Emergency stop (ESTOP)' : 'Safety stop (SAFE_MODE)';
-    const why = causes.length ? `: ${causes.map((a) => (a.message ? `${a.code} (${a.message})` : a.code)).join('; ')}` : '';
+    // The e-stop's own message says who; other causes keep their code for the alarm list.
+    const why = causes.length ? `: ${causes.map((a) => (a.code === 'ESTOP' ? a.message : a.message ? `${a.code} (${a.message})` : a.code)).join('; ')}` : '';
     const after = envelope.mode === 'ESTOP'
       ? 'until it is reset; after the reset the battery stays at 0 W until someone commands it'
       : 'until the cause clears; then it stays at 0 W until someone commands it';
