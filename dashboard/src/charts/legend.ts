@@ -43,3 +43,9 @@ export function legendItems(option: ChartOption): LegendItem[] {
   }
   return out;
 }
+
+/**
+ * Time-axis labels: the hour, and the date in words where a day starts ("Dec 8"), not ECharts'
+ * bare day number ("8") that reads as a mistyped hour.
+ */
+export const TIME_LABELS = { year: '{yyyy}', month: '{MMM} {yyyy}', day: '{MMM} {d}', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}' } as const;

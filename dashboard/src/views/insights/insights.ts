@@ -7,13 +7,13 @@
 import type { ChartOption } from '../../charts/echarts';
 import type { AnomalyHistory, DayForecast, ForecastView, ModelVersions, Origin, RetrainView, SohPoint } from '../../api/ml-types';
 import { formatDay, humanizeMoments, toMs } from '../../format';
-import { HIDDEN_LEGEND } from '../../charts/legend';
+import { HIDDEN_LEGEND, TIME_LABELS } from '../../charts/legend';
 
 /** The period a history chart covers: its time axis spans all of it, however few points there are. */
 export interface Period { from: number; to: number }
 
 const timeAxis = (period?: Period) => ({
-  type: 'time' as const, min: period?.from, max: period?.to, axisLabel: { hideOverlap: true, fontSize: 11 },
+  type: 'time' as const, min: period?.from, max: period?.to, splitNumber: 4, axisLabel: { hideOverlap: true, fontSize: 11, formatter: TIME_LABELS },
 });
 
 const STEP_MS = 15 * 60_000;

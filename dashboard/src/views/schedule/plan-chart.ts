@@ -4,7 +4,7 @@
 import type { ChartOption } from '../../charts/echarts';
 import type { Plan } from '../../api/types';
 import { COLORS } from '../../charts/colors';
-import { HIDDEN_LEGEND } from '../../charts/legend';
+import { HIDDEN_LEGEND, TIME_LABELS } from '../../charts/legend';
 
 /** The right-hand axes: prices next to the plot, the planned SoC (0-100 %) outside them. */
 const PRICE_AXIS_W = 52;
@@ -33,7 +33,7 @@ export function planChartOption(plan: Plan): ChartOption {
     grid: { left: 48, right: 2 * PRICE_AXIS_W, top: 28, bottom: 30 },
     legend: HIDDEN_LEGEND,
     tooltip: { trigger: 'axis' },
-    xAxis: { type: 'time', axisLabel: { hideOverlap: true, fontSize: 11 } },
+    xAxis: { type: 'time', splitNumber: 4, axisLabel: { hideOverlap: true, fontSize: 11, formatter: TIME_LABELS } },
     yAxis: [
       { type: 'value', name: 'kW', nameTextStyle: { fontSize: 11 }, axisLabel: { fontSize: 11 } },
       { type: 'value', name: tariff ? '€/kWh' : '€/MWh', position: 'right', nameTextStyle: { fontSize: 11 }, axisLabel: { fontSize: 11 }, splitLine: { show: false } },

@@ -2,7 +2,7 @@
 // Pure, so the choice of fields, units and signs is tested without a browser.
 import type { ChartOption } from '../../charts/echarts';
 import { COLORS } from '../../charts/colors';
-import { HIDDEN_LEGEND } from '../../charts/legend';
+import { HIDDEN_LEGEND, TIME_LABELS } from '../../charts/legend';
 import type { TelemetryBucket } from '../../api/types';
 import { toMs } from '../../format';
 
@@ -112,7 +112,7 @@ export function chartOption(name: ChartName, points: readonly Point[], opts: { t
     grid: { left: 48, right: 16, top: 28, bottom: 28 },
     legend: HIDDEN_LEGEND,
     tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? `${v.toFixed(2)} ${def.unit}` : String(v)) },
-    xAxis: { type: 'time', splitNumber: 3, axisLabel: { hideOverlap: true, fontSize: 11 } },
+    xAxis: { type: 'time', splitNumber: 3, axisLabel: { hideOverlap: true, fontSize: 11, formatter: TIME_LABELS } },
     yAxis: {
       type: 'value', name: def.unit, nameTextStyle: { fontSize: 11, align: 'right' }, nameGap: 10,
       scale: name !== 'soc' && range === null,

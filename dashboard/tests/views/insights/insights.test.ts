@@ -100,7 +100,7 @@ describe('insights rows', () => {
 });
 
 describe('insights charts read at a glance', () => {
-  const p = (ts: number, sohPct: number): SohPoint => ({ siteId: 's', origin: 'edge', ts: iso(ts), sohPct, sdPct: 0.5, priorPct: sohPct, source: 'model', measurements: 0, cycles: 1 } as SohPoint);
+  const p = (ts: number, sohPct: number): SohPoint => ({ ts: iso(ts), origin: 'edge', sohPct, sdPct: 0.5, capacityWh: 9000, source: 'prior', measurements: 0, cycles: 1, priorPct: sohPct });
 
   it('span the whole period asked for on the time axis, however young the site', () => {
     const to = START + 2 * 86_400_000;
