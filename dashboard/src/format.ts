@@ -28,6 +28,11 @@ export function formatPct(v: number | null | undefined, digits = 1): string {
   return finite(v) ? `${v.toFixed(digits)} %` : DASH;
 }
 
+/** State of health: one formatter for every page (the BMS's figure and the model's estimate alike). */
+export function formatSoh(v: number | null | undefined): string {
+  return formatPct(v, 1);
+}
+
 export function formatTemp(c: number | null | undefined): string {
   return finite(c) ? `${c.toFixed(1)} °C` : DASH;
 }
@@ -80,16 +85,43 @@ export function formatAgo(t: number | string | null | undefined, now = Date.now(
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-export function formatTime(t: number | string | null | undefined): string {
+// Dates with the month in words ("7 Dec 2026", "Dec 7, 2026"): in the reader's locale and never
+// ambiguous, where 12/07/2026 reads as two different days on either side of the Atlantic.
+const DAY: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric' };
+const CLOCK: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' };
+
+/** A moment: "7 Dec 2026, 06:19:25" (en-GB), "Dec 7, 2026, 06:19:25 AM" (en-US). */
+export function formatTime(t: number | string | null | undefined, locale?: string): string {
   const ms = toMs(t);
   if (ms === null) return DASH;
-  return new Date(ms).toLocaleString(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(ms).toLocaleString(locale, { ...DAY, ...CLOCK, second: '2-digit' });
 }
 
-export function formatClock(t: number | string | null | undefined): string {
+/** A moment to the minute, for tables and captions. */
+export function formatMinute(t: number | string | null | undefined, locale?: string): string {
   const ms = toMs(t);
   if (ms === null) return DASH;
-  return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(ms).toLocaleString(locale, { ...DAY, ...CLOCK });
+}
+
+/** A calendar day; `utc` for periods cut at UTC midnight (they are labelled by their UTC date). */
+export function formatDay(t: number | string | null | undefined, opts: { utc?: boolean; locale?: string } = {}): string {
+  const ms = toMs(t);
+  if (ms === null) return DASH;
+  return new Date(ms).toLocaleDateString(opts.locale, { ...DAY, timeZone: opts.utc ? 'UTC' : undefined });
+}
+
+export function formatClock(t: number | string | null | undefined, locale?: string): string {
+  const ms = toMs(t);
+  if (ms === null) return DASH;
+  return new Date(ms).toLocaleTimeString(locale, { ...CLOCK, second: '2-digit' });
+}
+
+const ISO_MOMENT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/g;
+
+/** Text that carries ISO timestamps (model names such as "forecast.onnx 2026-12-07T06:19:25.510Z") with them as dates. */
+export function humanizeMoments(text: string, locale?: string): string {
+  return text.replace(ISO_MOMENT, (iso) => formatMinute(iso, locale));
 }
 
 export { toMs };

@@ -1,6 +1,7 @@
 // Financial periods and the CSV export: a range split into days (or weeks), one API summary per
 // period, totals, and the same rows as CSV (RFC 4180: comma, CRLF, quotes doubled).
 import type { FinancialSummary } from '../../api/types';
+import { formatDay } from '../../format';
 
 export interface Period {
   label: string;
@@ -14,7 +15,7 @@ export function dailyPeriods(days: number, now = Date.now()): Period[] {
   const out: Period[] = [];
   for (let i = days - 1; i >= 0; i--) {
     const from = today - i * 86_400_000;
-    out.push({ label: new Date(from).toISOString().slice(0, 10), from, to: Math.min(from + 86_400_000, now) });
+    out.push({ label: formatDay(from, { utc: true }), from, to: Math.min(from + 86_400_000, now) });
   }
   return out.filter((p) => p.to > p.from);
 }
@@ -25,12 +26,20 @@ export function weeklyPeriods(weeks: number, now = Date.now()): Period[] {
   for (let i = weeks - 1; i >= 0; i--) {
     const to = now - i * 7 * 86_400_000;
     const from = to - 7 * 86_400_000;
-    out.push({ label: `${new Date(from).toISOString().slice(0, 10)} – ${new Date(to).toISOString().slice(0, 10)}`, from, to });
+    out.push({ label: `${formatDay(from, { utc: true })} – ${formatDay(to, { utc: true })}`, from, to });
   }
   return out;
 }
 
 export type FinancialRow = Period & { summary: FinancialSummary | null; error: string | null };
+
+/**
+ * Whether any telemetry fell in the period: a day before the site existed (or one it was silent
+ * all day) has no figures, which is not the same as earning €0.00.
+ */
+export function hasData(row: FinancialRow): row is FinancialRow & { summary: FinancialSummary } {
+  return row.summary !== null && row.summary.coveragePct > 0;
+}
 
 const SUM_KEYS = ['dischargedWh', 'chargedWh', 'revenueEur', 'costEur', 'arbitrageEur', 'fullCycles', 'throughputKwh', 'degradationCostEur', 'netEur', 'unpricedWh'] as const;
 
@@ -54,13 +63,13 @@ export const CSV_COLUMNS = [
 export function toCsv(siteId: string, rows: readonly FinancialRow[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of rows) {
-    const s = r.summary;
+    const s = hasData(r) ? r.summary : null;
     lines.push(
       [
         siteId, r.label, new Date(r.from).toISOString(), new Date(r.to).toISOString(),
         s ? s.dischargedWh / 1000 : null, s ? s.chargedWh / 1000 : null, s?.revenueEur ?? null, s?.costEur ?? null, s?.arbitrageEur ?? null,
         s?.fullCycles ?? null, s?.throughputKwh ?? null, s?.degradationEurPerKwh ?? null, s?.degradationCostEur ?? null, s?.netEur ?? null,
-        s ? s.unpricedWh / 1000 : null, s?.coveragePct ?? null,
+        s ? s.unpricedWh / 1000 : null, r.summary?.coveragePct ?? null,
       ].map(cell).join(','),
     );
   }

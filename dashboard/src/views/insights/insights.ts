@@ -6,7 +6,15 @@
 // drawn as its own series, named by its origin.
 import type { ChartOption } from '../../charts/echarts';
 import type { AnomalyHistory, DayForecast, ForecastView, ModelVersions, Origin, RetrainView, SohPoint } from '../../api/ml-types';
-import { toMs } from '../../format';
+import { formatDay, humanizeMoments, toMs } from '../../format';
+import { HIDDEN_LEGEND, TIME_LABELS } from '../../charts/legend';
+
+/** The period a history chart covers: its time axis spans all of it, however few points there are. */
+export interface Period { from: number; to: number }
+
+const timeAxis = (period?: Period) => ({
+  type: 'time' as const, min: period?.from, max: period?.to, splitNumber: 4, axisLabel: { hideOverlap: true, fontSize: 11, formatter: TIME_LABELS },
+});
 
 const STEP_MS = 15 * 60_000;
 
@@ -37,8 +45,8 @@ export function forecastChartOption(f: DayForecast): ChartOption {
     v ? [line(name, stepPoints(toMs(v.start) ?? start, v.loadKw, stepMs), color, type)] : [];
   return {
     animation: false,
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
-    legend: { top: 0, textStyle: { fontSize: 11 } },
+    grid: { left: 48, right: 16, top: 28, bottom: 28 },
+    legend: HIDDEN_LEGEND,
     tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? `${v.toFixed(2)} kW` : '—') },
     xAxis: { type: 'time', min: start, max: start + 96 * stepMs, axisLabel: { hideOverlap: true, fontSize: 11 } },
     yAxis: { type: 'value', name: 'kW', nameTextStyle: { fontSize: 11 } },
@@ -72,7 +80,7 @@ export const SOH_COLORS: Record<Origin, string> = { edge: '#16a34a', cloud: '#08
  * The SoH trend (one line per origin), the ±1σ band as thin lines and the ageing model's prior
  * (what cycles alone predict) of the first origin (the edge's where both exist).
  */
-export function sohChartOption(points: readonly SohPoint[]): ChartOption {
+export function sohChartOption(points: readonly SohPoint[], period?: Period): ChartOption {
   const at = (p: SohPoint) => toMs(p.ts) ?? 0;
   const origins = originsOf(points);
   const both = origins.length > 1;
@@ -82,10 +90,10 @@ export function sohChartOption(points: readonly SohPoint[]): ChartOption {
   });
   return {
     animation: false,
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
-    legend: { top: 0, textStyle: { fontSize: 11 } },
+    grid: { left: 48, right: 16, top: 28, bottom: 28 },
+    legend: HIDDEN_LEGEND,
     tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? `${v.toFixed(2)} %` : '—') },
-    xAxis: { type: 'time', axisLabel: { hideOverlap: true, fontSize: 11 } },
+    xAxis: timeAxis(period),
     yAxis: { type: 'value', name: '%', nameTextStyle: { fontSize: 11 }, scale: true },
     series: [
       ...origins.map((o) => {
@@ -108,7 +116,7 @@ export function sohChartOption(points: readonly SohPoint[]): ChartOption {
  * Where the edge and the cloud both scored, each has its own pair of series (the cloud's marks
  * are diamonds).
  */
-export function anomalyChartOption(h: AnomalyHistory): ChartOption {
+export function anomalyChartOption(h: AnomalyHistory, period?: Period): ChartOption {
   const mid = (c: AnomalyHistory['cycles'][number]) => ((toMs(c.cycleStart) ?? 0) + (toMs(c.cycleEnd) ?? 0)) / 2;
   const origins = originsOf(h.cycles);
   const both = origins.length > 1;
@@ -119,10 +127,10 @@ export function anomalyChartOption(h: AnomalyHistory): ChartOption {
     .map((c) => [{ xAxis: toMs(c.cycleStart) ?? 0 }, { xAxis: toMs(c.cycleEnd) ?? 0 }]);
   return {
     animation: false,
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
-    legend: { top: 0, textStyle: { fontSize: 11 } },
+    grid: { left: 48, right: 16, top: 28, bottom: 28 },
+    legend: HIDDEN_LEGEND,
     tooltip: { trigger: 'item', valueFormatter: (v) => (typeof v === 'number' ? v.toFixed(3) : '—') },
-    xAxis: { type: 'time', axisLabel: { hideOverlap: true, fontSize: 11 } },
+    xAxis: timeAxis(period),
     yAxis: { type: 'value', name: 'score', min: 0, max: 1, nameTextStyle: { fontSize: 11 } },
     series: origins.flatMap((o, i) => {
       const cloud = o === 'cloud' && both;
@@ -155,20 +163,19 @@ export interface RetrainRow {
 
 const kw = (v: number) => `${v.toFixed(3)} kW`;
 const pct = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)} %`);
-const day = (iso: string) => iso.slice(0, 10);
 
 /** One table row per retraining, newest first: both MAE/MAPE on the same days, and what stayed. */
 export function retrainRows(retrains: readonly RetrainView[]): RetrainRow[] {
   return retrains.map((r) => ({
     at: r.at,
     // evalTo is exclusive: the last day compared is the one before it.
-    evalWindow: `${day(r.evalFrom)} – ${day(new Date((toMs(r.evalTo) ?? 0) - 1).toISOString())}`,
+    evalWindow: `${formatDay(r.evalFrom, { utc: true })} – ${formatDay((toMs(r.evalTo) ?? 0) - 1, { utc: true })}`,
     currentMae: kw(r.current.mae),
     currentMape: pct(r.current.mapePct),
     candidateMae: kw(r.candidate.mae),
     candidateMape: pct(r.candidate.mapePct),
     outcome: r.replaced ? 'Candidate replaced the model (better)' : 'Current model kept (candidate no better)',
-    modelAfter: r.modelAfter,
+    modelAfter: humanizeMoments(r.modelAfter),
     replaced: r.replaced,
   }));
 }

@@ -1,6 +1,8 @@
 // From points (live pushes or history buckets) to chart series: the four charts of the site page.
 // Pure, so the choice of fields, units and signs is tested without a browser.
 import type { ChartOption } from '../../charts/echarts';
+import { COLORS } from '../../charts/colors';
+import { HIDDEN_LEGEND, TIME_LABELS } from '../../charts/legend';
 import type { TelemetryBucket } from '../../api/types';
 import { toMs } from '../../format';
 
@@ -35,22 +37,22 @@ export const CHARTS = {
   power: {
     title: 'Power flows', unit: 'kW', scale: 1 / 1000,
     series: [
-      { field: 'pcsPowerW', name: 'Battery (+ discharge)', color: '#16a34a', area: true },
-      { field: 'gridPowerW', name: 'Grid (+ import)', color: '#2563eb' },
-      { field: 'netLoadW', name: 'Load net of PV', color: '#9333ea' },
-      { field: 'pvPowerW', name: 'PV', color: '#d97706' },
-      { field: 'setpointW', name: 'Setpoint', color: '#0f172a', dashed: true },
+      { field: 'pcsPowerW', name: 'Battery (+ discharge)', color: COLORS.discharge, area: true },
+      { field: 'gridPowerW', name: 'Grid (+ import)', color: COLORS.grid },
+      { field: 'netLoadW', name: 'Load net of PV', color: COLORS.load },
+      { field: 'pvPowerW', name: 'PV', color: COLORS.pv },
+      { field: 'setpointW', name: 'Setpoint', color: COLORS.setpoint, dashed: true },
     ],
   },
-  soc: { title: 'State of charge', unit: '%', scale: 1, series: [{ field: 'socPct', name: 'SoC', color: '#16a34a', area: true }] },
+  soc: { title: 'State of charge', unit: '%', scale: 1, series: [{ field: 'socPct', name: 'SoC', color: COLORS.discharge, area: true }] },
   temperature: {
     title: 'Temperatures', unit: '°C', scale: 1,
     series: [
-      { field: 'tempMaxC', name: 'Max', color: '#dc2626' },
-      { field: 'tempMinC', name: 'Min', color: '#2563eb' },
+      { field: 'tempMaxC', name: 'Max', color: COLORS.tempMax },
+      { field: 'tempMinC', name: 'Min', color: COLORS.tempMin },
     ],
   },
-  spread: { title: 'Cell voltage spread', unit: 'mV', scale: 1000, series: [{ field: 'cellSpreadV', name: 'Max − min cell', color: '#a16207', area: true }] },
+  spread: { title: 'Cell voltage spread', unit: 'mV', scale: 1000, series: [{ field: 'cellSpreadV', name: 'Max − min cell', color: COLORS.spread, area: true }] },
 } as const satisfies Record<string, { title: string; unit: string; scale: number; series: readonly SeriesDef[] }>;
 
 export type ChartName = keyof typeof CHARTS;
@@ -67,33 +69,55 @@ export function seriesData(points: readonly Point[], field: string, scale: numbe
   return out;
 }
 
+/**
+ * The value axis of a chart with an alarm threshold: from 0 to a round number above both the data
+ * and the threshold, so the threshold line is always on screen (a spread of 1 mV against a 100 mV
+ * alarm shows how far from it the pack is). Without a threshold ECharts fits the data.
+ */
+export function thresholdAxis(values: readonly number[], threshold: number): { min: number; max: number } {
+  const top = Math.max(threshold, ...values.filter(Number.isFinite)) * 1.15;
+  const step = 10 ** Math.floor(Math.log10(top));
+  const nice = [1, 2, 2.5, 5, 10].map((m) => m * step).find((v) => v >= top) ?? 10 * step;
+  return { min: Math.min(0, ...values.filter(Number.isFinite)), max: nice };
+}
+
 /** An ECharts option for one chart; series without any data are left out (e.g. no PV meter). */
 export function chartOption(name: ChartName, points: readonly Point[], opts: { threshold?: number | null } = {}): ChartOption {
   const def = CHARTS[name];
-  const series = def.series
+  const threshold = opts.threshold ?? null;
+  const drawn = def.series
     .map((s: SeriesDef) => ({ s, data: seriesData(points, s.field, (s.scale ?? 1) * def.scale) }))
-    .filter(({ data }) => data.length > 0)
-    .map(({ s, data }) => ({
-      type: 'line' as const,
-      name: s.name,
-      data,
-      showSymbol: false,
-      sampling: 'lttb' as const,
-      lineStyle: { width: 2, color: s.color, type: s.dashed ? ('dashed' as const) : ('solid' as const) },
-      itemStyle: { color: s.color },
-      areaStyle: s.area ? { opacity: 0.08 } : undefined,
-      markLine:
-        opts.threshold !== undefined && opts.threshold !== null && s.field === 'cellSpreadV'
-          ? { silent: true, symbol: 'none', lineStyle: { color: '#b91c1c', type: 'dashed' as const }, data: [{ yAxis: opts.threshold, name: 'alarm' }] }
-          : undefined,
-    }));
+    .filter(({ data }) => data.length > 0);
+  const series = drawn.map(({ s, data }, i) => ({
+    type: 'line' as const,
+    name: s.name,
+    data,
+    showSymbol: false,
+    sampling: 'lttb' as const,
+    lineStyle: { width: 2, color: s.color, type: s.dashed ? ('dashed' as const) : ('solid' as const) },
+    itemStyle: { color: s.color },
+    areaStyle: s.area ? { opacity: 0.08 } : undefined,
+    markLine:
+      threshold !== null && i === 0
+        ? {
+          silent: true, symbol: 'none', lineStyle: { color: COLORS.alarm, type: 'dashed' as const },
+          label: { formatter: `alarm ${threshold} ${def.unit}`, position: 'insideEndTop' as const, color: COLORS.alarm, fontSize: 11 },
+          data: [{ yAxis: threshold, name: 'alarm' }],
+        }
+        : undefined,
+  }));
+  const range = threshold !== null ? thresholdAxis(drawn.flatMap(({ data }) => data.map((d) => d[1])), threshold) : null;
   return {
     animation: false,
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
-    legend: { top: 0, type: 'scroll', textStyle: { fontSize: 11 } },
+    grid: { left: 48, right: 16, top: 28, bottom: 28 },
+    legend: HIDDEN_LEGEND,
     tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? `${v.toFixed(2)} ${def.unit}` : String(v)) },
-    xAxis: { type: 'time', splitNumber: 3, axisLabel: { hideOverlap: true, fontSize: 11 } },
-    yAxis: { type: 'value', name: def.unit, nameTextStyle: { fontSize: 11 }, scale: name !== 'soc', min: name === 'soc' ? 0 : undefined, max: name === 'soc' ? 100 : undefined },
+    xAxis: { type: 'time', splitNumber: 3, axisLabel: { hideOverlap: true, fontSize: 11, formatter: TIME_LABELS } },
+    yAxis: {
+      type: 'value', name: def.unit, nameTextStyle: { fontSize: 11, align: 'right' }, nameGap: 10,
+      scale: name !== 'soc' && range === null,
+      min: name === 'soc' ? 0 : range?.min, max: name === 'soc' ? 100 : range?.max,
+    },
     series,
   } as ChartOption;
 }

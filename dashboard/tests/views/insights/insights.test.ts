@@ -1,6 +1,8 @@
 // The Insights page's charts and rows from the /ml answers: what is drawn where, in which unit.
 import { describe, expect, it } from 'vitest';
 import type { AnomalyHistory, DayForecast, RetrainView, SohPoint } from '../../../src/api/ml-types';
+import { formatDay } from '../../../src/format';
+import { legendItems } from '../../../src/charts/legend';
 import { anomalyChartOption, dateInput, forecastChartOption, latestSohByOrigin, modelRows, retrainRows, sohChartOption, stepPoints } from '../../../src/views/insights/insights';
 
 const START = Date.UTC(2026, 10, 19, 23);
@@ -84,7 +86,7 @@ describe('insights rows', () => {
 
   it('shows both scores of a retraining on the same days, and which model stayed', () => {
     const [kept, replaced] = retrainRows([r(false), r(true)]);
-    expect(kept).toMatchObject({ evalWindow: '2026-11-06 – 2026-11-19', currentMae: '0.200 kW', currentMape: '30.3 %', candidateMae: '0.100 kW', candidateMape: '—', modelAfter: 'forecast.onnx A' });
+    expect(kept).toMatchObject({ evalWindow: `${formatDay('2026-11-06T00:00:00Z', { utc: true })} – ${formatDay('2026-11-19T00:00:00Z', { utc: true })}`, currentMae: '0.200 kW', currentMape: '30.3 %', candidateMae: '0.100 kW', candidateMape: '—', modelAfter: 'forecast.onnx A' });
     expect(kept?.outcome).toMatch(/kept/);
     expect(replaced?.outcome).toMatch(/replaced/);
     expect(replaced?.modelAfter).toBe('forecast.onnx B');
@@ -94,5 +96,18 @@ describe('insights rows', () => {
     const m = (name: string, lastSeen: string, siteId = 's') => ({ siteId, kind: 'forecast' as const, origin: 'edge' as const, name, firstSeen: lastSeen, lastSeen });
     expect(modelRows({ models: [m('old', iso(1)), m('other', iso(3), 't'), m('new', iso(2))], retrains: [] }, 's').map((x) => x.name)).toEqual(['new', 'old']);
     expect(dateInput(new Date(2026, 10, 20, 12).getTime())).toBe('2026-11-20');
+  });
+});
+
+describe('insights charts read at a glance', () => {
+  const p = (ts: number, sohPct: number): SohPoint => ({ ts: iso(ts), origin: 'edge', sohPct, sdPct: 0.5, capacityWh: 9000, source: 'prior', measurements: 0, cycles: 1, priorPct: sohPct });
+
+  it('span the whole period asked for on the time axis, however young the site', () => {
+    const to = START + 2 * 86_400_000;
+    const period = { from: to - 90 * 86_400_000, to };
+    const o = sohChartOption([p(START, 99.9), p(START + 86_400_000, 99.8)], period) as { xAxis: { min: number; max: number }; legend: { show: boolean } };
+    expect(o.xAxis.max - o.xAxis.min).toBe(90 * 86_400_000);
+    expect(o.legend.show).toBe(false);
+    expect(legendItems(o as never).map((i) => i.name)).toContain('SoH');
   });
 });
