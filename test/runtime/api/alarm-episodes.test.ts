@@ -10,7 +10,7 @@ import type { Alarm } from '../../../domain/contracts';
 import { AlarmRules, AlarmStore, COMMUNICATION_LOST, DEFAULT_ALARM_LIMITS, type AlarmView } from '../../../runtime/api/alarms';
 import { cloudDbPath, openCloudDb, type CloudDb } from '../../../runtime/cloud-db/cloud-db';
 import { cloudLimits } from '../../../domain/freshness';
-import { record } from './harness';
+import { call, createUser, login, record, startHarness } from './harness';
 
 const T0 = 1_700_000_000_000;
 
@@ -94,5 +94,41 @@ describe('cloud alarms: episodes, no duplicates, COMMUNICATION_LOST', () => {
     rules.knownSince('site-9', T0 - 60_000);
     rules.tick(T0);
     assert.deepEqual(store.list({ siteIds: ['site-9'], limit: 10 }).map((a) => a.code), [COMMUNICATION_LOST]);
+  });
+});
+
+describe('API: acknowledging an alarm episode', function () {
+  this.timeout(30_000);
+
+  it('acknowledges the root and its knock-on alarms in one request, recorded and audited as the signed-in user', async () => {
+    const h = await startHarness();
+    try {
+      const operator = await login(h, await createUser(h, 'op@episodes.test', 'OPERATOR'));
+      const admin = await login(h, await createUser(h, 'admin@episodes.test', 'ADMIN'));
+      const now = Date.now();
+      h.hub.emit('record', record('site-1', 1, now));
+      for (const [code, dt] of [['OVER_TEMPERATURE', 0], ['BMS_ALARM', 500], ['PCS_FAULT', 1500]] as const) {
+        h.hub.emit('alarm', { siteId: 'site-1', code, severity: 'critical', message: code, source: 'safety-envelope', ts: now + dt, active: true });
+      }
+      const open = await call<{ alarms: AlarmView[] }>(h, 'get', '/alarms', { token: operator.accessToken, query: { siteId: 'site-1', state: 'active' } });
+      const root = open.body.alarms.find((a) => a.code === 'OVER_TEMPERATURE') as AlarmView;
+      assert.deepEqual(new Set(open.body.alarms.map((a) => a.episodeId)), new Set([root.id]));
+      const pcs = open.body.alarms.find((a) => a.code === 'PCS_FAULT') as AlarmView;
+
+      const r = await call<{ episodeId: number; alarms: AlarmView[] }>(h, 'post', `/alarms/${pcs.id}/ack-episode`, { token: operator.accessToken, body: { note: 'fans checked' } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.episodeId, root.id);
+      assert.deepEqual(r.body.alarms.map((a) => [a.code, a.state, a.acknowledgedBy]), [
+        ['OVER_TEMPERATURE', 'acknowledged', 'op@episodes.test'], ['BMS_ALARM', 'acknowledged', 'op@episodes.test'], ['PCS_FAULT', 'acknowledged', 'op@episodes.test'],
+      ]);
+      const audit = await call<{ entries: { email: string; target: string; outcome: string }[] }>(h, 'get', '/audit', { token: admin.accessToken, query: { action: 'ackAlarmEpisode' } });
+      assert.deepEqual(audit.body.entries.map((e) => [e.email, e.outcome]), [['op@episodes.test', 'success']]);
+      assert.match(audit.body.entries[0]?.target ?? '', /OVER_TEMPERATURE/);
+
+      const none = await call<{ alarms: AlarmView[] }>(h, 'post', '/sites/site-1/alarms/ack', { token: operator.accessToken, body: {} });
+      assert.deepEqual(none.body.alarms, [], 'nothing left to acknowledge at the site');
+    } finally {
+      await h.close();
+    }
   });
 });
