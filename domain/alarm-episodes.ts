@@ -96,21 +96,33 @@ export interface EpisodeMember {
 
 /**
  * The episode (root alarm id) of each alarm: see the rule at the top. Causes are settled before
- * their consequences (by depth), so a chain resolves to its first root.
+ * their consequences (by depth), so a chain resolves to its first root. Settled alarms are indexed
+ * by site and code, so a long history costs a look-up per possible cause, not a scan.
  */
 export function episodeRoots(alarms: readonly EpisodeMember[], windowMs = EPISODE_WINDOW_MS): Map<number, number> {
   const root = new Map<number, number>();
-  const order = [...alarms].sort((a, b) => depth(a.code) - depth(b.code) || a.raisedAt - b.raisedAt || a.id - b.id);
-  const settled: EpisodeMember[] = [];
+  const depths = new Map<string, number>();
+  const depthOf = (code: string): number => {
+    let d = depths.get(code);
+    if (d === undefined) depths.set(code, (d = depth(code)));
+    return d;
+  };
+  const order = [...alarms].sort((a, b) => depthOf(a.code) - depthOf(b.code) || a.raisedAt - b.raisedAt || a.id - b.id);
+  const settled = new Map<string, EpisodeMember[]>();
+  const slot = (siteId: string, code: string) => `${siteId}\u0000${code}`;
   for (const a of order) {
-    const causes = causesOf(a.code);
     let cause: EpisodeMember | null = null;
-    for (const b of settled) {
-      if (b.siteId !== a.siteId || !causes.has(b.code) || Math.abs(b.raisedAt - a.raisedAt) > windowMs) continue;
-      if (cause === null || b.raisedAt < cause.raisedAt || (b.raisedAt === cause.raisedAt && b.id < cause.id)) cause = b;
+    for (const code of causesOf(a.code)) {
+      for (const b of settled.get(slot(a.siteId, code)) ?? []) {
+        if (Math.abs(b.raisedAt - a.raisedAt) > windowMs) continue;
+        if (cause === null || b.raisedAt < cause.raisedAt || (b.raisedAt === cause.raisedAt && b.id < cause.id)) cause = b;
+      }
     }
     root.set(a.id, cause ? (root.get(cause.id) as number) : a.id);
-    settled.push(a);
+    const k = slot(a.siteId, a.code);
+    const list = settled.get(k);
+    if (list) list.push(a);
+    else settled.set(k, [a]);
   }
   return root;
 }

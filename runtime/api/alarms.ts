@@ -183,6 +183,11 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
     return this.views(rows);
   }
 
+  /** Open (not cleared) alarms of a site. */
+  openCount(siteId: string): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM alarms WHERE site_id = ? AND state != 'cleared'").get(siteId) as { n: number }).n;
+  }
+
   /** Codes of the site's open alarms from sources other than the cloud's own rules. */
   openSiteCodes(siteId: string): string[] {
     return (this.db.prepare("SELECT code FROM alarms WHERE site_id = ? AND source != ? AND state != 'cleared'").all(siteId, CLOUD_SOURCE) as { code: string }[]).map((r) => r.code);

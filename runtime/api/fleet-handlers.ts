@@ -106,7 +106,7 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       const row = siteOf(s, params.id);
       const st = s.store;
       const latest = st ? (await timed(s, 'latest', () => st.latest([row.id])))[0] : undefined;
-      const openAlarms = s.alarms.list({ siteIds: [row.id], limit: 1000 }).filter((a) => a.state !== 'cleared').length;
+      const openAlarms = s.alarms.openCount(row.id);
       const v = s.sites.view(row);
       return { body: { ...v, latest: latestView(latest), freshness: siteFreshness(s, v.lastSeen, latest), openAlarms, plan: s.plans.latest(row.id) !== null } };
     },
