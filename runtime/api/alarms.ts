@@ -91,18 +91,28 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
     };
   }
 
-  /** The alarms of each site of `rows` raised near them: everything that may share an episode with one of them. */
+  /**
+   * The alarms raised near each of `rows` at its site: everything that may share an episode with
+   * one of them. One indexed window per row, so a page of a long history reads only its surroundings.
+   */
   private neighbours(rows: readonly AlarmRow[]): AlarmRow[] {
-    const bySite = new Map<string, { from: number; to: number }>();
-    for (const r of rows) {
-      const w = bySite.get(r.site_id);
-      bySite.set(r.site_id, { from: Math.min(w?.from ?? r.raised_at, r.raised_at), to: Math.max(w?.to ?? r.raised_at, r.raised_at) });
-    }
     const stmt = this.db.prepare('SELECT * FROM alarms WHERE site_id = ? AND raised_at BETWEEN ? AND ?');
-    const out: AlarmRow[] = [];
+    const out = new Map<number, AlarmRow>();
     // A cause is itself within the window of its consequence, and so on up a chain: two windows cover a chain of three.
-    for (const [site, w] of bySite) out.push(...(stmt.all(site, w.from - 2 * EPISODE_WINDOW_MS, w.to + 2 * EPISODE_WINDOW_MS) as AlarmRow[]));
-    return out;
+    const reach = 2 * EPISODE_WINDOW_MS;
+    let last: { site: string; to: number } | null = null;
+    for (const r of [...rows].sort((a, b) => a.site_id.localeCompare(b.site_id) || a.raised_at - b.raised_at)) {
+      // Rows close together share one read.
+      if (last && last.site === r.site_id && r.raised_at - reach <= last.to) {
+        if (r.raised_at + reach <= last.to) continue;
+        for (const x of stmt.all(r.site_id, last.to, r.raised_at + reach) as AlarmRow[]) out.set(x.id, x);
+        last.to = r.raised_at + reach;
+        continue;
+      }
+      for (const x of stmt.all(r.site_id, r.raised_at - reach, r.raised_at + reach) as AlarmRow[]) out.set(x.id, x);
+      last = { site: r.site_id, to: r.raised_at + reach };
+    }
+    return [...out.values()];
   }
 
   private views(rows: readonly AlarmRow[]): AlarmView[] {

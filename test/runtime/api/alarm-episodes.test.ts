@@ -52,6 +52,8 @@ describe('cloud alarms: episodes, no duplicates, COMMUNICATION_LOST', () => {
     const root = alarms.find((a) => a.code === 'OVER_TEMPERATURE') as AlarmView;
     assert.ok(alarms.every((a) => a.episodeId === root.id), 'one episode, named by its root');
     assert.match(root.remedy, /ventilation/);
+    const [newest] = store.list({ siteIds: ['site-1'], limit: 1, state: 'active' });
+    assert.deepEqual([newest?.code, newest?.episodeId], ['PCS_FAULT', root.id], 'a page without the root still names its episode');
     const band = store.list({ siteIds: ['site-1'], limit: 100, state: 'cleared' });
     assert.deepEqual(band.map((a) => a.code), ['TEMPERATURE_OUT_OF_BAND']);
 
