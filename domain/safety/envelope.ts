@@ -4,6 +4,7 @@
 // telemetry too old, the e-stop) put the site into SAFE_MODE or ESTOP: 0 W both ways. A
 // measurement the BMS does not report (no cell temperatures) is never assumed: the limits fall
 // to a share of the BMS's own current limits (`unmeasuredDerating`) and a warning says why.
+import { STALE_PERIODS } from '../freshness';
 import type { Alarm, BatteryTelemetry, Envelope, Mode, PcsTelemetry, Restriction } from '../contracts';
 import { linearTaper, type LfpProfile } from '../lfp/limits';
 
@@ -26,7 +27,7 @@ export interface SafetyConfig {
   unmeasuredDerating: number;
 }
 
-export const DEFAULT_SAFETY_CONFIG: SafetyConfig = { cycleMs: 1000, staleCycles: 3, hysteresisV: 0.05, hysteresisC: 2, unmeasuredDerating: 0.5 };
+export const DEFAULT_SAFETY_CONFIG: SafetyConfig = { cycleMs: 1000, staleCycles: STALE_PERIODS, hysteresisV: 0.05, hysteresisC: 2, unmeasuredDerating: 0.5 };
 
 export interface SafetyState {
   estop: { latched: boolean; by: string | null; since: number | null };

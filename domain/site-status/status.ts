@@ -1,7 +1,9 @@
 // What the editor's live site sidebar shows about one site: the latest telemetry, envelope and
 // decision reduced to the few numbers an integrator watches, the envelope's active alarms with
-// their acknowledgement, and the last distinct decisions. Pure: the site-status node feeds it and
-// publishes view() to the editor.
+// their acknowledgement, the last distinct decisions, and how fresh each device's data is (the
+// definition the cloud uses too: domain/freshness.ts, in control cycles). Pure: the site-status
+// node feeds it and publishes view(now) to the editor.
+import { edgeLimits, freshness, type Freshness, type FreshnessLimits } from '../freshness';
 import { LEVEL_NAMES, type Alarm, type Decision, type Envelope, type Level, type Mode, type Telemetry } from '../contracts';
 import { SiteTelemetry } from '../telemetry-snapshot';
 
@@ -40,7 +42,11 @@ export interface SiteStatusView {
   decision: DecisionView | null;
   alarms: AlarmView[];
   decisions: DecisionView[];
+  /** Each device's data by age; `site` is the worst of battery and PCS, what the envelope works from. */
+  freshness: { site: Freshness; battery: Freshness; pcs: Freshness; meter: Freshness | null };
 }
+
+const WORSE: Record<Freshness, number> = { fresh: 0, stale: 1, lost: 2 };
 
 const alarmKey = (source: string, code: string): string => `${source}\u0000${code}`;
 
@@ -64,7 +70,7 @@ export class SiteStatus {
   private alarms = new Map<string, AlarmView>();
   private updatedAt = 0;
 
-  constructor(readonly siteId: string) {
+  constructor(readonly siteId: string, private readonly limits: FreshnessLimits = edgeLimits(1000)) {
     this.site = new SiteTelemetry(siteId);
   }
 
@@ -106,9 +112,12 @@ export class SiteStatus {
     return true;
   }
 
-  view(): SiteStatusView {
+  view(now: number = this.updatedAt): SiteStatusView {
     const { battery: b, pcs: p, meter: m } = this.site.snapshot;
     const e = this.envelope;
+    const age = (ts: number | null | undefined): Freshness => freshness(ts ?? null, now, this.limits);
+    const battery = age(b?.ts);
+    const pcs = age(p?.ts);
     return {
       siteId: this.siteId,
       updatedAt: this.updatedAt,
@@ -119,6 +128,7 @@ export class SiteStatus {
       decision: this.decision,
       alarms: [...this.alarms.values()].map((a) => ({ ...a, ack: a.ack ? { ...a.ack } : null })),
       decisions: [...this.history],
+      freshness: { site: WORSE[battery] >= WORSE[pcs] ? battery : pcs, battery, pcs, meter: m ? age(m.ts) : null },
     };
   }
 }

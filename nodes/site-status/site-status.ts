@@ -33,7 +33,7 @@ export = function register(RED: NodeAPI): void {
   const sites = new Map<string, Site>();
 
   RED.httpAdmin.get('/lifo4/site', RED.auth.needsPermission('lifo4.read'), (_req: Request, res: Response) => {
-    res.json({ sites: [...sites.values()].map((s) => s.status.view()) });
+    res.json({ sites: [...sites.values()].map((s) => s.status.view(Date.now())) });
   });
   RED.httpAdmin.post('/lifo4/site/:siteId/alarms/ack', RED.auth.needsPermission('lifo4.write'), express.json({ limit: '4kb' }), (req: Request, res: Response) => {
     const siteId = SiteIdSchema.safeParse(req.params.siteId);
@@ -79,15 +79,24 @@ export = function register(RED: NodeAPI): void {
     const status = new SiteStatus(cfg.siteId);
     let lastPublish = 0;
     let timer: NodeJS.Timeout | null = null;
+    let shownFreshness: string | null = null;
+    // Data that stops arriving sends no message: a clock notices it going stale, once a second.
+    const ageTimer = setInterval(() => {
+      if (status.view(Date.now()).freshness.site !== shownFreshness) changed();
+    }, 1000);
 
     const publish = (): void => {
       timer = null;
       lastPublish = Date.now();
-      const v = status.view();
+      const v = status.view(lastPublish);
+      shownFreshness = v.freshness.site;
       RED.comms.publish(topic, v, true);
       const soc = v.battery ? `SoC ${v.battery.soc.toFixed(1)} %` : 'no battery telemetry';
       const mode = v.envelope?.mode ?? 'no envelope';
-      node.status({ fill: mode === 'NORMAL' ? 'green' : mode === 'DERATED' ? 'yellow' : v.envelope ? 'red' : 'grey', shape: 'dot', text: `${soc} · ${mode}` });
+      if (v.battery && v.freshness.site !== 'fresh') {
+        // Old numbers are not the site now: say since when there are none.
+        node.status({ fill: 'grey', shape: 'ring', text: `no data since ${new Date(Math.max(v.battery.ts, v.pcs?.ts ?? 0)).toLocaleTimeString()} · last ${soc}` });
+      } else node.status({ fill: mode === 'NORMAL' ? 'green' : mode === 'DERATED' ? 'yellow' : v.envelope ? 'red' : 'grey', shape: 'dot', text: `${soc} · ${mode}` });
     };
     const changed = (): void => {
       if (timer) return;
@@ -120,6 +129,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       if (timer) clearTimeout(timer);
+      clearInterval(ageTimer);
       sites.delete(cfg.siteId);
       // A removed node's site leaves the sidebar; a redeployed one publishes again at once.
       if (removed) RED.comms.publish(topic, { siteId: cfg.siteId, removed: true }, false);

@@ -2,9 +2,14 @@
 // one open alarm per (site, code, source), each walking active -> acknowledged -> cleared with
 // every step kept in alarm_events. Silencing mutes an alarm's notifications until a time; the
 // alarm itself stays as it is. A cleared alarm that comes back is a new alarm (new id), so the
-// history of each occurrence stays readable.
+// history of each occurrence stays readable. Alarms set off by one root event form an episode
+// (domain/alarm-episodes.ts), named by the root's id and acknowledged together; a cloud rule that
+// only repeats an open edge alarm is not raised; a site whose telemetry stopped gets
+// COMMUNICATION_LOST (domain/freshness.ts), cleared by its next record.
 import { EventEmitter } from 'node:events';
+import { EPISODE_WINDOW_MS, episodeRoots, remedyOf, repeatersOf, repeatsOpenAlarm } from '../../domain/alarm-episodes';
 import type { Alarm, SiteState, TelemetryRecord } from '../../domain/contracts';
+import { cloudLimits, freshness, type FreshnessLimits } from '../../domain/freshness';
 import type { CloudDb } from '../cloud-db/cloud-db';
 import { conflict, notFound } from './errors';
 
@@ -35,6 +40,10 @@ export interface AlarmView {
   silencedUntil: string | null;
   /** Silenced now (the silence has not expired). */
   silenced: boolean;
+  /** The id of the episode's root alarm (this alarm's own id when it is the root). */
+  episodeId: number;
+  /** What to do about this code, in a sentence. */
+  remedy: string;
 }
 
 export interface AlarmEventView {
@@ -72,13 +81,54 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
     }
   }
 
-  view(r: AlarmRow): AlarmView {
+  private view(r: AlarmRow, episodeId: number): AlarmView {
     return {
       id: r.id, siteId: r.site_id, code: r.code, source: r.source, severity: r.severity, message: r.message, state: r.state,
       raisedAt: iso(r.raised_at) as string, lastSeen: iso(r.last_seen) as string, occurrences: r.occurrences,
       acknowledgedBy: r.acked_by, acknowledgedAt: iso(r.acked_at), clearedAt: iso(r.cleared_at),
       silencedUntil: iso(r.silenced_until), silenced: r.silenced_until !== null && r.silenced_until > this.now(),
+      episodeId, remedy: remedyOf(r.code),
     };
+  }
+
+  /**
+   * The alarms raised near each of `rows` at its site: everything that may share an episode with
+   * one of them. One indexed window per row, so a page of a long history reads only its surroundings.
+   */
+  private neighbours(rows: readonly AlarmRow[]): AlarmRow[] {
+    const stmt = this.db.prepare('SELECT * FROM alarms WHERE site_id = ? AND raised_at BETWEEN ? AND ?');
+    const out = new Map<number, AlarmRow>();
+    // A cause is itself within the window of its consequence, and so on up a chain: two windows cover a chain of three.
+    const reach = 2 * EPISODE_WINDOW_MS;
+    let last: { site: string; to: number } | null = null;
+    for (const r of [...rows].sort((a, b) => a.site_id.localeCompare(b.site_id) || a.raised_at - b.raised_at)) {
+      // Rows close together share one read.
+      if (last && last.site === r.site_id && r.raised_at - reach <= last.to) {
+        if (r.raised_at + reach <= last.to) continue;
+        for (const x of stmt.all(r.site_id, last.to, r.raised_at + reach) as AlarmRow[]) out.set(x.id, x);
+        last.to = r.raised_at + reach;
+        continue;
+      }
+      for (const x of stmt.all(r.site_id, r.raised_at - reach, r.raised_at + reach) as AlarmRow[]) out.set(x.id, x);
+      last = { site: r.site_id, to: r.raised_at + reach };
+    }
+    return [...out.values()];
+  }
+
+  private views(rows: readonly AlarmRow[]): AlarmView[] {
+    if (rows.length === 0) return [];
+    const roots = episodeRoots(this.neighbours(rows).map((r) => ({ id: r.id, siteId: r.site_id, code: r.code, raisedAt: r.raised_at })));
+    return rows.map((r) => this.view(r, roots.get(r.id) ?? r.id));
+  }
+
+  /** Every alarm of the episode `id` belongs to (itself included), oldest first. */
+  private episodeRows(id: number): AlarmRow[] {
+    const r = this.row(id);
+    if (!r) return [];
+    const near = this.neighbours([r]);
+    const roots = episodeRoots(near.map((x) => ({ id: x.id, siteId: x.site_id, code: x.code, raisedAt: x.raised_at })));
+    const episode = roots.get(id) ?? id;
+    return near.filter((x) => (roots.get(x.id) ?? x.id) === episode).sort((a, b) => a.raised_at - b.raised_at || a.id - b.id);
   }
 
   private row(id: number): AlarmRow | undefined {
@@ -90,7 +140,7 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
   }
 
   private changed(id: number, event: AlarmEventView['event']): AlarmView {
-    const v = this.view(this.row(id) as AlarmRow);
+    const v = this.views([this.row(id) as AlarmRow])[0] as AlarmView;
     this.emit('change', v, event);
     return v;
   }
@@ -133,7 +183,24 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
 
   get(id: number): AlarmView | undefined {
     const r = this.row(id);
-    return r ? this.view(r) : undefined;
+    return r ? this.views([r])[0] : undefined;
+  }
+
+  /** The alarm's episode: its root and every consequence, oldest first. */
+  episode(id: number): AlarmView[] {
+    const rows = this.episodeRows(id);
+    if (rows.length === 0) throw notFound(`alarm ${id}`);
+    return this.views(rows);
+  }
+
+  /** Open (not cleared) alarms of a site. */
+  openCount(siteId: string): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM alarms WHERE site_id = ? AND state != 'cleared'").get(siteId) as { n: number }).n;
+  }
+
+  /** Codes of the site's open alarms from sources other than the cloud's own rules. */
+  openSiteCodes(siteId: string): string[] {
+    return (this.db.prepare("SELECT code FROM alarms WHERE site_id = ? AND source != ? AND state != 'cleared'").all(siteId, CLOUD_SOURCE) as { code: string }[]).map((r) => r.code);
   }
 
   history(id: number): AlarmEventView[] {
@@ -147,13 +214,43 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
     const r = this.row(id);
     if (!r) throw notFound(`alarm ${id}`);
     if (r.state === 'cleared') throw conflict(`alarm ${id} is cleared`);
-    if (r.state === 'acknowledged') return this.view(r);
+    if (r.state === 'acknowledged') return this.views([r])[0] as AlarmView;
+    this.ackRows([r], by, note);
+    return this.changed(id, 'acknowledged');
+  }
+
+  /**
+   * Acknowledges every active alarm of the episode `id` belongs to, in one transaction; returns the
+   * whole episode. Acknowledged and cleared members stay as they are.
+   */
+  ackEpisode(id: number, by: string, note: string | null): AlarmView[] {
+    const rows = this.episodeRows(id);
+    if (rows.length === 0) throw notFound(`alarm ${id}`);
+    this.ackAll(rows, by, note);
+    return this.episode(id);
+  }
+
+  /** Acknowledges every active alarm of a site; returns those it acknowledged. */
+  ackSite(siteId: string, by: string, note: string | null): AlarmView[] {
+    const rows = this.db.prepare("SELECT * FROM alarms WHERE site_id = ? AND state = 'active' ORDER BY raised_at, id").all(siteId) as AlarmRow[];
+    this.ackAll(rows, by, note);
+    return this.views(rows.map((r) => this.row(r.id) as AlarmRow));
+  }
+
+  private ackAll(rows: readonly AlarmRow[], by: string, note: string | null): void {
+    const active = rows.filter((r) => r.state === 'active');
+    this.ackRows(active, by, note);
+    for (const r of active) this.changed(r.id, 'acknowledged');
+  }
+
+  private ackRows(rows: readonly AlarmRow[], by: string, note: string | null): void {
     const ts = this.now();
     this.db.transaction(() => {
-      this.db.prepare("UPDATE alarms SET state = 'acknowledged', acked_by = ?, acked_at = ? WHERE id = ?").run(by, ts, id);
-      this.event(id, ts, 'acknowledged', by, note);
+      for (const r of rows) {
+        this.db.prepare("UPDATE alarms SET state = 'acknowledged', acked_by = ?, acked_at = ? WHERE id = ? AND state = 'active'").run(by, ts, r.id);
+        this.event(r.id, ts, 'acknowledged', by, note);
+      }
     })();
-    return this.changed(id, 'acknowledged');
   }
 
   silence(id: number, by: string, untilMs: number, note: string | null): AlarmView {
@@ -176,7 +273,7 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
     if (f.from !== undefined) { where.push('raised_at >= ?'); args.push(f.from); }
     if (f.to !== undefined) { where.push('raised_at < ?'); args.push(f.to); }
     const rows = this.db.prepare(`SELECT * FROM alarms WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT ?`).all(...args, f.limit) as AlarmRow[];
-    return rows.map((r) => this.view(r));
+    return this.views(rows);
   }
 
   /** Open alarms per severity (for /metrics). */
@@ -216,13 +313,30 @@ export const DEFAULT_ALARM_LIMITS: AlarmRuleLimits = {
 
 export const CLOUD_SOURCE = 'cloud';
 
+export const COMMUNICATION_LOST = 'COMMUNICATION_LOST';
+
 /** Applies the site's own alarms and the cloud rules to what the hub delivers. */
 export class AlarmRules {
-  constructor(private readonly alarms: AlarmStore, private readonly limits: AlarmRuleLimits = DEFAULT_ALARM_LIMITS) {}
+  /** When the cloud last received a record of each site (its own clock: the link's liveness, not the data's age). */
+  readonly #received = new Map<string, number>();
+
+  constructor(
+    private readonly alarms: AlarmStore,
+    private readonly limits: AlarmRuleLimits = DEFAULT_ALARM_LIMITS,
+    private readonly fresh: FreshnessLimits = cloudLimits(),
+  ) {}
+
+  /** Sites heard of before this start (their last record): silent ones are found lost on the first tick. */
+  knownSince(siteId: string, ts: number): void {
+    if (!this.#received.has(siteId)) this.#received.set(siteId, ts);
+  }
 
   onSiteAlarm(a: Alarm & { siteId: string }): void {
-    if (a.active) this.alarms.raise({ siteId: a.siteId, code: a.code, source: a.source, severity: a.severity, message: a.message, ts: a.ts });
-    else this.alarms.clear(a.siteId, a.code, a.source, a.ts, a.message || null);
+    if (a.active) {
+      this.alarms.raise({ siteId: a.siteId, code: a.code, source: a.source, severity: a.severity, message: a.message, ts: a.ts });
+      // The cloud's own rule that only repeated this edge alarm gives way to it.
+      for (const code of repeatersOf(a.code)) this.alarms.clear(a.siteId, code, CLOUD_SOURCE, a.ts, `the site raised ${a.code} itself`);
+    } else this.alarms.clear(a.siteId, a.code, a.source, a.ts, a.message || null);
   }
 
   onState(s: SiteState): void {
@@ -232,7 +346,9 @@ export class AlarmRules {
     } else this.alarms.clear(s.siteId, 'SITE_OFFLINE', CLOUD_SOURCE, s.ts, 'the site is back online');
   }
 
-  onRecord(r: TelemetryRecord): void {
+  onRecord(r: TelemetryRecord, receivedAt: number = Date.now()): void {
+    this.#received.set(r.siteId, Math.max(this.#received.get(r.siteId) ?? 0, receivedAt));
+    this.alarms.clear(r.siteId, COMMUNICATION_LOST, CLOUD_SOURCE, receivedAt, 'telemetry is back');
     for (const a of r.alarms ?? []) this.onSiteAlarm({ ...a, siteId: r.siteId });
     const b = r.telemetry?.battery;
     if (!b) return;
@@ -244,13 +360,33 @@ export class AlarmRules {
     const tempIn = b.tempMax <= L.tempHighC - L.tempHysteresisC && b.tempMin >= L.tempLowC + L.tempHysteresisC;
     if (tempOut) {
       const msg = `battery temperature ${b.tempMin.toFixed(1)}..${b.tempMax.toFixed(1)} degC outside ${L.tempLowC}..${L.tempHighC} degC`;
-      this.alarms.raise({ siteId: r.siteId, code: 'TEMPERATURE_OUT_OF_BAND', source: CLOUD_SOURCE, severity: 'critical', message: msg, ts: r.ts });
+      this.raiseUnlessRepeat({ siteId: r.siteId, code: 'TEMPERATURE_OUT_OF_BAND', source: CLOUD_SOURCE, severity: 'critical', message: msg, ts: r.ts });
     } else if (tempIn) this.alarms.clear(r.siteId, 'TEMPERATURE_OUT_OF_BAND', CLOUD_SOURCE, r.ts, 'temperature back in band');
+  }
+
+  /**
+   * The link rule, run about once a second: a site whose records stopped for the lost limit gets
+   * COMMUNICATION_LOST (once; its next record clears it).
+   */
+  tick(now: number): void {
+    for (const [siteId, at] of this.#received) {
+      if (freshness(at, now, this.fresh) !== 'lost') continue;
+      this.alarms.raise({
+        siteId, code: COMMUNICATION_LOST, source: CLOUD_SOURCE, severity: 'critical', ts: now,
+        message: `no telemetry since ${new Date(at).toISOString()} (lost after ${Math.round(this.fresh.lostAfterMs / 1000)} s)`,
+      });
+    }
+  }
+
+  /** A cloud rule's alarm, unless the site itself has the alarm it would repeat open. */
+  private raiseUnlessRepeat(a: Parameters<AlarmStore['raise']>[0]): void {
+    if (repeatsOpenAlarm(a.code, this.alarms.openSiteCodes(a.siteId))) return;
+    this.alarms.raise(a);
   }
 
   private band(r: TelemetryRecord, code: string, severity: Severity, v: number, lo: number, hi: number, hyst: number, unit: string): void {
     if (v < lo || v > hi) {
-      this.alarms.raise({ siteId: r.siteId, code, source: CLOUD_SOURCE, severity, message: `${v.toFixed(1)} ${unit} outside ${lo}..${hi} ${unit}`, ts: r.ts });
+      this.raiseUnlessRepeat({ siteId: r.siteId, code, source: CLOUD_SOURCE, severity, message: `${v.toFixed(1)} ${unit} outside ${lo}..${hi} ${unit}`, ts: r.ts });
     } else if (v >= lo + hyst && v <= hi - hyst) this.alarms.clear(r.siteId, code, CLOUD_SOURCE, r.ts, 'back in band');
   }
 }

@@ -1,6 +1,7 @@
 // Handlers of the fleet routes: sites, telemetry, commands, plans, financial, alarms.
 import { randomUUID } from 'node:crypto';
 import type { CommandAck, CommandBody } from '../../domain/contracts';
+import { freshness } from '../../domain/freshness';
 import { FleetUnavailableError } from '../../io/fleet-hub';
 import type { LatestPoint, TimeseriesStore } from '../../io/timeseries/store';
 import { ApiError, forbidden, notFound, unavailable } from './errors';
@@ -12,7 +13,7 @@ import type { Principal } from './tokens';
 
 type FleetRoutes =
   | 'listSites' | 'createSite' | 'getSite' | 'updateSite' | 'latestTelemetry' | 'telemetryHistory' | 'sendCommand' | 'listCommands'
-  | 'sitePlan' | 'siteFinancial' | 'listAlarms' | 'getAlarm' | 'ackAlarm' | 'silenceAlarm';
+  | 'sitePlan' | 'siteFinancial' | 'listAlarms' | 'getAlarm' | 'ackAlarm' | 'ackAlarmEpisode' | 'ackSiteAlarms' | 'silenceAlarm';
 
 /**
  * How long a command may travel before the site must treat it as void (SignedCommand.expiresAt):
@@ -45,6 +46,15 @@ function latestView(p: LatestPoint | undefined) {
   return p ? { ts: iso(p.ts), seq: p.seq, fields: p.fields } : null;
 }
 
+/**
+ * How fresh the site's data is now: the newest of its last record and the latest stored point,
+ * judged by the cloud's limits (domain/freshness.ts), which the dashboard applies as time passes.
+ */
+function siteFreshness(s: Services, lastSeen: string | null, latest: LatestPoint | undefined) {
+  const ts = Math.max(lastSeen ? Date.parse(lastSeen) : 0, latest?.ts ?? 0) || null;
+  return { state: freshness(ts, Date.now(), s.freshness), lastDataAt: ts === null ? null : iso(ts), ...s.freshness };
+}
+
 function siteOf(s: Services, id: string): SiteRow {
   const row = s.sites.get(id);
   if (!row) throw notFound(`site ${id}`);
@@ -74,7 +84,15 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       const st = s.store;
       const latest = st && rows.length ? await timed(s, 'latest', () => st.latest(rows.map((r) => r.id))) : [];
       const byId = new Map(latest.map((p) => [p.siteId, p]));
-      return { body: { sites: rows.map((r) => ({ ...s.sites.view(r), latest: latestView(byId.get(r.id)) })) } };
+      return {
+        body: {
+          sites: rows.map((r) => {
+            const v = s.sites.view(r);
+            const p = byId.get(r.id);
+            return { ...v, latest: latestView(p), freshness: siteFreshness(s, v.lastSeen, p) };
+          }),
+        },
+      };
     },
 
     createSite({ principal, body }) {
@@ -89,8 +107,9 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       const row = siteOf(s, params.id);
       const st = s.store;
       const latest = st ? (await timed(s, 'latest', () => st.latest([row.id])))[0] : undefined;
-      const openAlarms = s.alarms.list({ siteIds: [row.id], limit: 1000 }).filter((a) => a.state !== 'cleared').length;
-      return { body: { ...s.sites.view(row), latest: latestView(latest), openAlarms, plan: s.plans.latest(row.id) !== null } };
+      const openAlarms = s.alarms.openCount(row.id);
+      const v = s.sites.view(row);
+      return { body: { ...v, latest: latestView(latest), freshness: siteFreshness(s, v.lastSeen, latest), openAlarms, plan: s.plans.latest(row.id) !== null } };
     },
 
     updateSite({ params, body }) {
@@ -205,6 +224,21 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
     ackAlarm({ params, body, principal }) {
       const a = s.alarms.ack(params.id, principal.email, body.note ?? null);
       return { body: a, audit: { target: `alarm ${params.id} (${a.siteId} ${a.code})` } };
+    },
+
+    ackAlarmEpisode({ params, body, principal }) {
+      const episode = s.alarms.ackEpisode(params.id, principal.email, body.note ?? null);
+      const root = episode.find((a) => a.id === a.episodeId) ?? episode[0];
+      return {
+        body: { episodeId: root?.episodeId ?? params.id, alarms: episode },
+        audit: { target: `alarm episode ${root?.episodeId ?? params.id} (${root?.siteId ?? '?'} ${root?.code ?? '?'})`, details: { alarms: episode.map((a) => a.id) } },
+      };
+    },
+
+    ackSiteAlarms({ params, body, principal }) {
+      siteOf(s, params.id);
+      const acked = s.alarms.ackSite(params.id, principal.email, body.note ?? null);
+      return { body: { siteId: params.id, alarms: acked }, audit: { target: `alarms of site ${params.id}`, details: { alarms: acked.map((a) => a.id) } } };
     },
 
     silenceAlarm({ params, body, principal }) {

@@ -232,6 +232,16 @@ export const ROUTES = {
     body: z.strictObject({ note: note.optional() }),
     summary: 'acknowledge an alarm',
   }),
+  ackAlarmEpisode: route({
+    method: 'post', path: '/alarms/:id/ack-episode', tag: 'alarms', access: 'alarms:ack', params: AlarmParams, scope: 'alarm', audit: true, status: 200,
+    body: z.strictObject({ note: note.optional() }),
+    summary: "acknowledge every active alarm of this alarm's episode (its root event and the alarms it set off)",
+  }),
+  ackSiteAlarms: route({
+    method: 'post', path: '/sites/:id/alarms/ack', tag: 'alarms', access: 'alarms:ack', params: SiteParams, scope: 'site', audit: true, status: 200,
+    body: z.strictObject({ note: note.optional() }),
+    summary: 'acknowledge every active alarm of a site',
+  }),
   silenceAlarm: route({
     method: 'post', path: '/alarms/:id/silence', tag: 'alarms', access: 'alarms:silence', params: AlarmParams, scope: 'alarm', audit: true, status: 200,
     body: z.strictObject({ durationS: z.number().int().min(60).max(7 * 86_400), note: note.optional() }),

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { FleetHub } from '../../io/fleet-hub';
 import type { TimeseriesStore } from '../../io/timeseries/store';
+import type { FreshnessLimits } from '../../domain/freshness';
 import type { AlarmStore } from './alarms';
 import type { AuditLog } from './audit';
 import type { CloudDb } from '../cloud-db/cloud-db';
@@ -33,6 +34,8 @@ export interface Services {
   decoyHash: string;
   /** The per-account brake on password and TOTP guesses, shared with the editor's sign-in. */
   throttle: LoginThrottle;
+  /** When a site's telemetry counts as stale and its link as lost (domain/freshness.ts). */
+  freshness: FreshnessLimits;
   /** Tells the realtime channel that who-sees-which-site may have changed. */
   visibilityChanged: () => void;
 }

@@ -10,6 +10,7 @@ import type { TimeseriesStore } from '../../io/timeseries/store';
 import type { Secrets } from '../secrets';
 import { adminHandlers } from '../api/admin-handlers';
 import { AlarmRules, AlarmStore, DEFAULT_ALARM_LIMITS, type AlarmRuleLimits } from '../api/alarms';
+import { cloudLimits, type FreshnessLimits } from '../../domain/freshness';
 import { AuditLog } from '../api/audit';
 import { authHandlers } from '../api/auth-handlers';
 import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
@@ -60,6 +61,8 @@ export interface CloudApiOptions {
   health?: HealthInfo;
   rateLimits?: Partial<RateLimits>;
   alarmLimits?: Partial<AlarmRuleLimits>;
+  /** When a site's telemetry is stale and its link lost (default cloudLimits(): 5 s and 12 s at 1 Hz). */
+  freshness?: FreshnessLimits;
   /**
    * bcrypt cost of new password hashes, default 12. Lower it only in tests (cost 4 takes ~1 ms
    * instead of ~250 ms); it is an explicit option and no environment variable reaches it.
@@ -129,8 +132,9 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     userById: (id) => users.byId(id), ...(opts.sessionCheckMs !== undefined ? { everyMs: opts.sessionCheckMs } : {}),
   });
   const throttle = new LoginThrottle(opts.loginThrottle);
+  const fresh = opts.freshness ?? cloudLimits();
   const services: Services = {
-    db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics, throttle,
+    db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics, throttle, freshness: fresh,
     decoyHash: await decoyHash(cost),
     visibilityChanged: () => realtime.visibilityChanged(),
   };
@@ -147,8 +151,18 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   });
 
   // ---- what the sites send, through the hub
-  const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits });
+  const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits }, fresh);
   alarms.on('change', (a, event) => realtime.alarm(a, event));
+  for (const r of db.prepare('SELECT id, last_seen FROM sites WHERE last_seen IS NOT NULL').all() as { id: string; last_seen: number }[]) rules.knownSince(r.id, r.last_seen);
+  // The link rule: a second is finer than any limit it checks (seconds at 1 Hz telemetry).
+  const linkTimer = setInterval(() => {
+    try {
+      rules.tick(Date.now());
+    } catch (err) {
+      log(`api: link rule: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }, Math.min(1000, fresh.staleAfterMs));
+  linkTimer.unref();
   const guard = <A extends unknown[]>(kind: string, f: (...args: A) => void) => (...args: A) => {
     metrics.ingest.inc({ kind });
     try {
@@ -251,6 +265,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(linkTimer);
       hub.off('record', listeners.record);
       hub.off('alarm', listeners.alarm);
       hub.off('state', listeners.state);

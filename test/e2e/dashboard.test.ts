@@ -170,13 +170,13 @@ describe('operator dashboard in Chromium (e2e)', function () {
     assert.equal(injected.status, 201);
     try {
       await p.click('nav a[href="/alarms"]');
-      const row = p.locator('[data-test=alarm-table] tbody tr[data-state=active]').filter({ hasText: /temp/i }).first();
-      await row.waitFor({ timeout: 90_000 });
+      const card = p.locator('[data-test=alarm-episodes] > li[data-state=active]').filter({ hasText: /temp/i }).first();
+      await card.waitFor({ timeout: 90_000 });
       await p.waitForSelector('[data-test=alarm-badge]');
       await screenshot(p, 'alarms');
-      const code = await row.getAttribute('data-code');
-      await row.locator('[data-test=ack]').click();
-      await p.locator(`[data-test=alarm-table] tbody tr[data-code="${code}"][data-state=acknowledged]`).first().waitFor({ timeout: 30_000 });
+      const episode = await card.getAttribute('data-episode');
+      await card.locator('[data-test=ack-episode]').click();
+      await p.locator(`[data-test=alarm-episodes] > li[data-episode="${episode}"][data-state=acknowledged]`).waitFor({ timeout: 30_000 });
     } finally {
       await fetch(`${t.controlUrl}/faults`, { method: 'DELETE' });
     }

@@ -37,6 +37,8 @@ export const CLIENT_ROUTES = {
   financial: { method: 'get', path: '/sites/{id}/financial', query: ['from', 'to', 'degradationEurPerKwh'] },
   listAlarms: { method: 'get', path: '/alarms', query: ['siteId', 'state', 'severity', 'from', 'to', 'limit'] },
   ackAlarm: { method: 'post', path: '/alarms/{id}/ack', body: ['note'] },
+  ackAlarmEpisode: { method: 'post', path: '/alarms/{id}/ack-episode', body: ['note'] },
+  ackSiteAlarms: { method: 'post', path: '/sites/{id}/alarms/ack', body: ['note'] },
   silenceAlarm: { method: 'post', path: '/alarms/{id}/silence', body: ['durationS', 'note'] },
   listUsers: { method: 'get', path: '/users', query: ['orgId'] },
   createUser: { method: 'post', path: '/users', body: ['email', 'password', 'role', 'orgId', 'siteIds'] },
@@ -163,6 +165,10 @@ export interface AlarmQuery {
 export const alarmsApi = {
   list: (q: AlarmQuery = {}) => call('listAlarms', { query: { ...q } }).as<AlarmView[] | { alarms: AlarmView[] }>().then((r) => listOf<AlarmView>(r, 'alarms')),
   ack: (id: number, note?: string) => call('ackAlarm', { id, body: note ? { note } : {} }).as<AlarmView | { alarm: AlarmView }>().then(unwrapAlarm),
+  /** Acknowledges the active alarms of the episode `id` belongs to; resolves with the whole episode. */
+  ackEpisode: (id: number, note?: string) => call('ackAlarmEpisode', { id, body: note ? { note } : {} }).as<{ episodeId: number; alarms: AlarmView[] }>(),
+  /** Acknowledges every active alarm of a site; resolves with those acknowledged. */
+  ackSite: (siteId: string, note?: string) => call('ackSiteAlarms', { id: siteId, body: note ? { note } : {} }).as<{ siteId: string; alarms: AlarmView[] }>(),
   silence: (id: number, durationS: number, note?: string) =>
     call('silenceAlarm', { id, body: note ? { durationS, note } : { durationS } }).as<AlarmView | { alarm: AlarmView }>().then(unwrapAlarm),
 };

@@ -27,6 +27,15 @@ export interface SiteView {
   state: SiteState;
   stateSince: string | null;
   lastSeen: string | null;
+  /** How fresh the site's data was when the API answered, and the limits to judge it by later (domain/freshness.ts). */
+  freshness?: SiteFreshness;
+}
+
+export interface SiteFreshness {
+  state: 'fresh' | 'stale' | 'lost';
+  lastDataAt: string | null;
+  staleAfterMs: number;
+  lostAfterMs: number;
 }
 
 /** The newest stored values of a site, by field name (io/timeseries/fields.ts). */
@@ -73,6 +82,10 @@ export interface AlarmView {
   clearedAt: string | null;
   silencedUntil: string | null;
   silenced: boolean;
+  /** The id of the episode's root alarm (its own id when it is the root; domain/alarm-episodes.ts). */
+  episodeId: number;
+  /** What to do about this code, in a sentence. */
+  remedy: string;
 }
 
 export interface Aggregate {

@@ -45,3 +45,20 @@ describe('site status view', () => {
     assert.equal(history[0]?.ts, 10 + DECISION_HISTORY + 2);
   });
 });
+
+describe('site status freshness', () => {
+  const battery = (ts: number) => ({
+    ts, soc: 50, soh: 98, voltage: 52, current: 0, power: 0, capacityWh: 10_000, energyAvailableWh: 5000, cellVmax: 3.3, cellVmin: 3.29, cellVavg: 3.3, cellVoltages: [],
+    tempMax: 25, tempMin: 24, cellTemps: [], chargeCurrentMax: null, dischargeCurrentMax: null, chargePowerMax: null, dischargePowerMax: null, cycles: 1, state: 'CONNECTED', alarms: [],
+  });
+
+  it('marks the site stale after the same count of control cycles as the envelope, lost after ten', () => {
+    const s = new SiteStatus('s');
+    s.addTelemetry({ siteId: 's', ts: 1000, battery: battery(1000) });
+    assert.equal(s.view(3999).freshness.battery, 'fresh');
+    assert.equal(s.view(4000).freshness.battery, 'stale');
+    assert.equal(s.view(11_000).freshness.battery, 'lost');
+    assert.equal(s.view(1000).freshness.site, 'lost', 'no PCS data at all: the site cannot be vouched for');
+    assert.equal(s.view(1000).freshness.meter, null);
+  });
+});

@@ -55,7 +55,9 @@ export async function startHarness(opts: Partial<CloudApiOptions> = {}): Promise
   });
   const api = await createCloudApi({
     dataDir: dir, hub, store, secrets, bcryptCost: TEST_BCRYPT_COST, print: (l) => printed.push(l), log: () => undefined,
-    rateLimits: { globalPerMin: 100_000 }, ...opts,
+    rateLimits: { globalPerMin: 100_000 },
+    // The fixtures' sites send one record and fall silent: no COMMUNICATION_LOST unless a test asks for it.
+    freshness: { staleAfterMs: 3_600_000, lostAfterMs: 3_600_000 }, ...opts,
   });
   const app = express();
   app.use('/api/v1', api.router);

@@ -56,6 +56,8 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     listAlarms: { request: () => ({ path: '/alarms', query: { state: 'active' } }) },
     getAlarm: { request: () => ({ path: `/alarms/${f.alarmId}` }) },
     ackAlarm: { request: () => ({ path: `/alarms/${f.alarmId}/ack`, body: { note: 'seen' } }) },
+    ackAlarmEpisode: { request: () => ({ path: `/alarms/${f.alarmId}/ack-episode`, body: { note: 'seen' } }) },
+    ackSiteAlarms: { request: () => ({ path: '/sites/site-a/alarms/ack', body: {} }) },
     silenceAlarm: { request: () => ({ path: `/alarms/${f.alarmId}/silence`, body: { durationS: 600 } }) },
     listUsers: { request: () => ({ path: '/users' }) },
     createUser: { request: () => ({ path: '/users', body: { email: `${fresh('u')}@a.example`, password: PASSWORD, role: 'USER' } }) },

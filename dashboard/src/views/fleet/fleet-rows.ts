@@ -1,15 +1,20 @@
 // The fleet table's rows: each site's state, SoC, power and alarms from the API's answer merged
-// with the realtime pushes, and the sorting and filtering the table offers. Pure: tested alone.
+// with the realtime pushes, and the sorting and filtering the table offers. A site whose data
+// stopped is 'stale' (not 'online'), and its old mode is not shown as current. Pure: tested alone.
 import type { AlarmView } from '../../api/types';
 import type { SiteWithLatest } from '../../stores/sites';
 import type { SiteLive } from '../../stores/realtime';
 import { needsAttention, SEVERITY_RANK } from '../../stores/alarms';
 import { toMs } from '../../format';
+import { shownSiteState, siteFreshness, type Freshness } from '../../components/status';
 
 export interface FleetRow {
   id: string;
   name: string;
-  state: 'online' | 'offline' | 'unknown';
+  state: 'online' | 'offline' | 'unknown' | 'stale';
+  /** The state chip's words ("no data since 14:02:11" when stale). */
+  stateLabel: string;
+  freshness: Freshness;
   socPct: number | null;
   batteryW: number | null;
   gridW: number | null;
@@ -30,6 +35,7 @@ export function fleetRows(
   live: Readonly<Record<string, SiteLive>>,
   alarms: readonly AlarmView[],
   states: Readonly<Record<string, { state: 'online' | 'offline'; ts: number }>> = {},
+  now = Date.now(),
 ): FleetRow[] {
   return sites.map((s) => {
     const l = live[s.id];
@@ -38,14 +44,19 @@ export function fleetRows(
     const worst = mine.reduce<AlarmView['severity'] | null>((w, a) => (w === null || SEVERITY_RANK[a.severity] < SEVERITY_RANK[w] ? a.severity : w), null);
     const lastContact = Math.max(toMs(s.lastSeen) ?? 0, toMs(s.latest?.ts) ?? 0, l?.ts ?? 0) || null;
     const modeCode = fields.modeCode;
+    const fresh = siteFreshness(lastContact, now, s.freshness);
+    const shown = shownSiteState(states[s.id]?.state ?? s.state, fresh, lastContact);
     return {
       id: s.id,
       name: s.name || s.id,
-      state: states[s.id]?.state ?? s.state,
+      state: shown.state as FleetRow['state'],
+      stateLabel: shown.label,
+      freshness: fresh,
       socPct: fields.socPct ?? null,
       batteryW: fields.pcsPowerW ?? fields.batteryPowerW ?? null,
       gridW: fields.gridPowerW ?? null,
-      mode: l?.envelope?.mode ?? (modeCode !== undefined ? (MODE_NAMES[modeCode] ?? null) : null),
+      // An old mode is not the site's mode now.
+      mode: fresh !== 'fresh' ? null : (l?.envelope?.mode ?? (modeCode !== undefined ? (MODE_NAMES[modeCode] ?? null) : null)),
       alarms: mine.length,
       worstSeverity: worst,
       lastContact,
@@ -57,7 +68,7 @@ export function fleetRows(
 
 export interface FleetFilter {
   text: string;
-  state: 'all' | 'online' | 'offline' | 'unknown';
+  state: 'all' | 'online' | 'offline' | 'unknown' | 'stale';
   alarmsOnly: boolean;
 }
 

@@ -5,7 +5,7 @@ import type { AlarmView, SiteView } from '../../../src/api/types';
 const site = (id: string, extra: Partial<SiteView> = {}): SiteView => ({ id, orgId: 'default', name: id, lat: null, lon: null, state: 'online', stateSince: null, lastSeen: null, ...extra });
 const alarm = (siteId: string, severity: AlarmView['severity'], extra: Partial<AlarmView> = {}): AlarmView => ({
   id: Math.floor(Math.random() * 1e9), siteId, code: 'X', source: 's', severity, message: '', state: 'active', raisedAt: '2026-01-01T00:00:00Z', lastSeen: '2026-01-01T00:00:00Z',
-  occurrences: 1, acknowledgedBy: null, acknowledgedAt: null, clearedAt: null, silencedUntil: null, silenced: false, ...extra,
+  occurrences: 1, acknowledgedBy: null, acknowledgedAt: null, clearedAt: null, silencedUntil: null, silenced: false, episodeId: 0, remedy: '', ...extra,
 });
 
 describe('fleet rows', () => {
@@ -42,5 +42,24 @@ describe('fleet rows', () => {
     );
     expect(sortRows(rows, 'socPct', 'asc').map((r) => r.id)).toEqual(['a', 'b', 'c']);
     expect(sortRows(rows, 'socPct', 'desc').map((r) => r.id)).toEqual(['b', 'a', 'c']);
+  });
+});
+
+describe('fleet rows and stale data', () => {
+  const t = Date.parse('2026-01-01T00:00:00Z');
+  const limits = { state: 'fresh' as const, lastDataAt: null, staleAfterMs: 5000, lostAfterMs: 12_000 };
+
+  it('show an online site whose records stopped as stale, since when, and without its old mode', () => {
+    const s = { ...site('a', { freshness: limits }), latest: { ts: new Date(t).toISOString(), seq: 1, fields: { modeCode: 0 } } };
+    expect(fleetRows([s], {}, [], {}, t + 1000)[0]).toMatchObject({ state: 'online', freshness: 'fresh', mode: 'NORMAL' });
+    const stale = fleetRows([s], {}, [], {}, t + 6000)[0];
+    expect(stale).toMatchObject({ state: 'stale', freshness: 'stale', mode: null });
+    expect(stale?.stateLabel).toMatch(/^no data since /);
+    expect(fleetRows([s], {}, [], {}, t + 20_000)[0]?.freshness).toBe('lost');
+    expect(filterRows(fleetRows([s], {}, [], {}, t + 6000), { text: '', state: 'online', alarmsOnly: false })).toEqual([]);
+  });
+
+  it('keep offline as offline whatever the age', () => {
+    expect(fleetRows([site('a', { state: 'offline', freshness: limits })], {}, [], {}, t)[0]).toMatchObject({ state: 'offline', stateLabel: 'offline' });
   });
 });
