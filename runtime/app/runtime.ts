@@ -94,6 +94,9 @@ export function nodeRedSettings(settings: RuntimeSettings, userDir: string, flow
     telemetry: { enabled: false, updateNotification: false },
     diagnostics: { enabled: true, ui: false },
     runtimeState: { enabled: false, ui: false },
+    // This package's nodes first, the role's own category on top (nodes/*/*.html: 'energy edge', 'energy cloud').
+    paletteCategories: ['subflows', ...(settings.role === 'cloud' ? ['energy cloud', 'energy edge'] : ['energy edge', 'energy cloud']),
+      'common', 'function', 'network', 'sequence', 'parser', 'storage'],
     editorTheme: {
       page: { title },
       header: { title },

@@ -143,8 +143,9 @@ describe('flow safety check in the editor (Chromium)', function () {
     assert.ok((await flowsNow()).includes('pcs2'));
   });
 
-  it('finds nothing to complain about in a guarded flow', async () => {
+  it('finds nothing to complain about in a guarded flow; the site and profiles tabs are in reach at 1280 px', async () => {
     await importFlow(page, fixture('guarded'));
     assert.deepEqual(await validity(page, 'pcs', true), []);
+    for (const tab of ['lifo4-site', 'lifo4-profiles']) assert.ok(await page.locator(`#red-ui-tab-${tab}-link-button`).isVisible(), `${tab} is in the overflow menu`);
   });
 });

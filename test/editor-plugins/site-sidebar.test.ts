@@ -101,6 +101,22 @@ describe('live site sidebar (Chromium)', function () {
     await page.locator('.lifo4-site .lifo4-site-mode').waitFor({ timeout: 20_000 });
     await page.locator('.lifo4-site .lifo4-site-decisions tr').first().waitFor({ timeout: 20_000 });
     assert.match(await page.locator('.lifo4-site .lifo4-site-battery').innerText(), /-0\.53 kW/);
+    // The limits tightest first per direction, the one that sets each direction's maximum marked.
+    const limits = await page.locator('.lifo4-site .lifo4-site-limits tr').evaluateAll((rows) => rows.map((r) => ({
+      direction: r.children[0]?.textContent ?? '', binding: r.classList.contains('lifo4-site-binding'), kw: parseFloat(r.children[2]?.textContent ?? ''),
+    })));
+    assert.ok(limits.length > 0);
+    for (const dir of new Set(limits.map((l) => l.direction))) {
+      const mine = limits.filter((l) => l.direction === dir);
+      assert.deepEqual(mine.map((l) => l.kw), [...mine.map((l) => l.kw)].sort((a, b) => a - b), `${dir} limits sorted`);
+      assert.equal(mine[0]?.binding, true, `${dir}: the tightest limit is marked binding`);
+    }
+    // Alarms come before the envelope, so they are above the fold.
+    assert.ok(await page.evaluate(() => {
+      const alarms = document.querySelector('.lifo4-site .lifo4-site-alarms');
+      const limitsTable = document.querySelector('.lifo4-site .lifo4-site-limits');
+      return Boolean(alarms && limitsTable && alarms.compareDocumentPosition(limitsTable) & Node.DOCUMENT_POSITION_FOLLOWING);
+    }));
 
     await page.reload();
     await waitForEditor(page);

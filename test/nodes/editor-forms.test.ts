@@ -18,9 +18,9 @@ describe('editor forms of the device nodes', () => {
   });
 
   for (const type of ['sunspec-device', 'pcs-setpoint', 'profile-device', 'sunspec-decode']) {
-    it(`shows ${type} in the energy palette, with Inputs, Outputs and Details in its help`, () => {
+    it(`shows ${type} in the edge energy palette, with Inputs, Outputs and Details in its help`, () => {
       const text = html(type);
-      assert.match(text, /category: 'energy'/);
+      assert.match(text, /category: 'energy edge'/);
       assert.match(text, /paletteLabel:/);
       for (const section of ['Inputs', 'Outputs', 'Details']) assert.match(text, new RegExp(`<h3>${section}</h3>`));
     });

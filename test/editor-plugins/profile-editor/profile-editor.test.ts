@@ -51,14 +51,17 @@ describe('device profile editor (Chromium)', function () {
     if (sim) await sim.close();
   });
 
-  it('maps two simulator registers, test-reads plausible values, saves, and lists the profile after a reload', async () => {
-    const page = await browser.newPage();
+  it('maps two simulator registers, test-reads plausible values, saves, and lists the profile after a reload; fits at 1280 px', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await openEditor(page, editor.url, admin);
     await showProfilesTab(page);
     await page.locator('.lifo4-pe-list .lifo4-pe-note').waitFor({ timeout: 20_000 }); // "no saved profiles yet"
     await page.locator('.lifo4-pe-open').click();
     const tray = page.locator('.red-ui-tray .lifo4-pe');
     await tray.waitFor({ timeout: 20_000 });
+    // Read now before the profile has a name: a sentence, not a schema path.
+    await page.locator('.lifo4-pe-test').click();
+    assert.match(await page.locator('.lifo4-pe-error').innerText(), /^Give the profile a name first/);
 
     await set(page, '.lifo4-pe-name', 'Simulator battery (SoC, SoH)');
     assert.equal(await page.locator('.lifo4-pe-file').inputValue(), 'Simulator-battery-SoC-SoH', 'file name derived from the device name');
@@ -66,7 +69,7 @@ describe('device profile editor (Chromium)', function () {
     // The browser shows model 802 with SoC at its SunSpec offset; + maps it into a new 802 block.
     const socRow = page.locator('.lifo4-pe-model-points tr[data-point="SoC"]');
     await socRow.waitFor({ timeout: 20_000 });
-    assert.equal((await socRow.locator('td').first().innerText()).trim(), String(battery.socAddress - battery.modelAddress));
+    assert.equal((await socRow.locator('td.lifo4-pe-num').first().innerText()).trim(), String(battery.socAddress - battery.modelAddress));
     await socRow.locator('.lifo4-pe-add-point').click();
     await page.locator('.lifo4-pe-block .lifo4-pe-add-pad').click(); // DoD lies between SoC and SoH
     await page.locator('.lifo4-pe-model-points tr[data-point="SoH"] .lifo4-pe-add-point').click();
@@ -75,6 +78,15 @@ describe('device profile editor (Chromium)', function () {
     await set(page, '.lifo4-pe-points tr[data-point="SoC"] .lifo4-pe-psf', '-1');
     await set(page, '.lifo4-pe-points tr[data-point="SoH"] .lifo4-pe-psf', '-1');
     assert.equal((await page.locator('.lifo4-pe-points tr[data-point="SoH"] .lifo4-pe-point-address').innerText()).trim(), String(battery.sohAddress));
+    // Everything to press or fill is inside the window, not cut off at its right edge.
+    for (const selector of ['.lifo4-pe-model-points tr[data-point="SoC"] .lifo4-pe-add-point', '.lifo4-pe-points tr[data-point="SoH"] .lifo4-pe-punits', '.lifo4-pe-points tr[data-point="SoH"] button']) {
+      const shown = await page.locator(selector).first().evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return r.x >= 0 && r.right <= window.innerWidth && hit !== null && (el === hit || el.contains(hit));
+      });
+      assert.ok(shown, `${selector} is off-screen or clipped`);
+    }
 
     assert.equal(await page.locator('.lifo4-pe-connection option:checked').innerText(), 'simulator');
     await page.locator('.lifo4-pe-test').click();
