@@ -107,9 +107,9 @@ export function envelope(
     const tMax = bat.tempMax;
     const tMin = bat.tempMin;
     hard('OVER_TEMPERATURE', tMax !== null && tMax > p.dischargeTempMaxC, tMax !== null && tMax <= p.dischargeTempMaxC - config.hysteresisC,
-      tMax === null ? `was above ${p.dischargeTempMaxC} degC, and the BMS reports no temperature now` : `${tMax} degC above ${p.dischargeTempMaxC} degC`);
+      tMax === null ? `was above ${p.dischargeTempMaxC} °C, and the BMS reports no temperature now` : `${tMax} °C above ${p.dischargeTempMaxC} °C`);
     hard('UNDER_TEMPERATURE', tMin !== null && tMin < p.dischargeTempMinC, tMin !== null && tMin >= p.dischargeTempMinC + config.hysteresisC,
-      tMin === null ? `was below ${p.dischargeTempMinC} degC, and the BMS reports no temperature now` : `${tMin} degC below ${p.dischargeTempMinC} degC`);
+      tMin === null ? `was below ${p.dischargeTempMinC} °C, and the BMS reports no temperature now` : `${tMin} °C below ${p.dischargeTempMinC} °C`);
 
     // The nominal limits: C-rate of the nameplate energy, the BMS's own limits, the PCS rating.
     const capacityWh = profile.capacityWh ?? bat.capacityWh;
@@ -157,12 +157,12 @@ export function envelope(
       alarm('TEMPERATURE_UNMEASURED', 'warning', `${missing} from the BMS (no SunSpec 805 or its temperature points): limits derated to ${pct}, temperature windows not checked`);
     } else {
       if (tMin < p.chargeTempMinC || tMax > p.chargeTempMaxC) {
-        limit('charge', 'CHARGE_TEMPERATURE', 0, `${tMin}-${tMax} degC outside charge window ${p.chargeTempMinC}-${p.chargeTempMaxC} degC`);
+        limit('charge', 'CHARGE_TEMPERATURE', 0, `${tMin}-${tMax} °C outside charge window ${p.chargeTempMinC}-${p.chargeTempMaxC} °C`);
       } else if (tMax > p.chargeDerateAboveC) {
-        limit('charge', 'CHARGE_TEMPERATURE', fullCharge * linearTaper(tMax, p.chargeDerateAboveC, p.chargeTempMaxC), `${tMax} degC: charge derated above ${p.chargeDerateAboveC} degC`);
+        limit('charge', 'CHARGE_TEMPERATURE', fullCharge * linearTaper(tMax, p.chargeDerateAboveC, p.chargeTempMaxC), `${tMax} °C: charge derated above ${p.chargeDerateAboveC} °C`);
       }
       if (tMax > p.dischargeDerateAboveC) {
-        limit('discharge', 'DISCHARGE_TEMPERATURE', fullDischarge * linearTaper(tMax, p.dischargeDerateAboveC, p.dischargeTempMaxC), `${tMax} degC: discharge derated above ${p.dischargeDerateAboveC} degC`);
+        limit('discharge', 'DISCHARGE_TEMPERATURE', fullDischarge * linearTaper(tMax, p.dischargeDerateAboveC, p.dischargeTempMaxC), `${tMax} °C: discharge derated above ${p.dischargeDerateAboveC} °C`);
       }
     }
     // SoC window.
