@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     const ack: TelemetryAck = { v: 1, siteId, seq: ranges.at(-1)![1], ranges };
     sub.publish(topics.telemetryAck(siteId), JSON.stringify(ack), { qos: 1 });
   };
-  const ackTimer = setInterval(() => { for (const a of acks.due(Date.now())) sendAck(a.siteId, a.ranges); }, ACK_INTERVAL_MS / 10);
+  const ackTimer = setInterval(() => { for (const a of acks.due(Date.now())) sendAck(a.siteId, a.ranges); }, 20);
   sub.on('message', (_topic, payload) => {
     batch.push(...(JSON.parse(payload.toString()) as TelemetryBatch).records);
   });

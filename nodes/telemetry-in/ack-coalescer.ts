@@ -2,14 +2,16 @@
 // naming every range committed since the last one. A site that was not acked within the interval
 // is acked at once (a 1 Hz site sees no added latency); committed ranges that arrive sooner wait
 // until the interval since its last ack has passed and go out merged (a draining backlog gets one
-// ack a second instead of one per store write). The interval must stay well inside the edge's ack
-// timeout, or the edge would resend what is already stored.
+// ack a second instead of one per store write). A held ack counts as sent when it was due, not when
+// the timer got to it: a site committing exactly once per interval would otherwise drift a little
+// later with every ack. The interval must stay well inside the edge's ack timeout, or the edge would
+// resend what is already stored.
 import type { SeqRange } from '../../io/timeseries/store';
 
 interface SiteAcks {
   /** Sorted, disjoint, non-adjacent inclusive ranges owed to the site. */
   owed: SeqRange[];
-  /** When the site was last acked, ms. */
+  /** When the site was last acked (or its held ack was due), ms. */
   lastAt: number;
 }
 
@@ -52,7 +54,9 @@ export class AckCoalescer {
     const out: DueAck[] = [];
     for (const siteId of this.waiting) {
       const site = this.sites.get(siteId)!;
-      if (now - site.lastAt >= this.intervalMs) out.push(this.take(siteId, site, now));
+      const dueAt = site.lastAt + this.intervalMs;
+      // Counted from when it was due, unless it was due a whole interval ago (no burst of acks then).
+      if (now >= dueAt) out.push(this.take(siteId, site, now - dueAt < this.intervalMs ? dueAt : now));
     }
     return out;
   }
@@ -67,10 +71,10 @@ export class AckCoalescer {
     return this.waiting.size;
   }
 
-  private take(siteId: string, site: SiteAcks, now: number): DueAck {
+  private take(siteId: string, site: SiteAcks, at: number): DueAck {
     const ranges = site.owed;
     site.owed = [];
-    site.lastAt = now;
+    site.lastAt = at;
     this.waiting.delete(siteId);
     return { siteId, ranges };
   }

@@ -77,7 +77,7 @@ export = function register(RED: NodeAPI): void {
       if (due) publishAck(due.siteId, due.ranges);
     };
     const ackTimer = cfg.ackIntervalMs > 0
-      ? setInterval(() => { for (const due of acks.due(Date.now())) publishAck(due.siteId, due.ranges); }, Math.max(10, Math.min(100, cfg.ackIntervalMs / 4)))
+      ? setInterval(() => { for (const due of acks.due(Date.now())) publishAck(due.siteId, due.ranges); }, Math.max(10, Math.min(20, cfg.ackIntervalMs / 4)))
       : null;
 
     const onTelemetry = (topic: string, payload: Buffer): void => {

@@ -56,10 +56,11 @@ export interface BrokerOptions {
    */
   isRevoked?: (who: { username: string; certificateSerial: string | undefined }) => boolean;
   /**
-   * Sites are refused (CONNACK 3, server unavailable: they retry) until the cloud account has
-   * subscribed to this filter (or its $share form), at most `maxMs`: an edge that reconnects to a
-   * restarted cloud sends its backlog at once, and without a subscriber yet the broker would drop
-   * it, so the edge would resend it only after its ack timeout, behind newer records.
+   * A site's CONNACK waits until the cloud account has subscribed to this filter (or its $share
+   * form), at most `maxMs`: an edge that reconnects to a restarted cloud sends its backlog at once,
+   * and without a subscriber yet the broker would drop it, so the edge would resend it only after
+   * its ack timeout, behind newer records. (Not a refusal: mqtt.js stops reconnecting after a
+   * refused CONNACK; a client whose connect times out first simply connects again.)
    */
   holdSitesUntilSubscribed?: { filter: string; maxMs: number };
   /** Further aedes options (concurrency, drainTimeout, ...); the auth hooks are ours. */
@@ -90,7 +91,7 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-function refused(code: 2 | 3 | 4 | 5, message: string): AuthenticateError {
+function refused(code: 2 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code as AuthenticateError['returnCode'] });
 }
 
@@ -132,7 +133,16 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const live: { broker?: Aedes } = {};
   const hold = opts.holdSitesUntilSubscribed;
   let sitesAdmitted = hold === undefined;
-  const holdTimer = hold ? setTimeout(() => { sitesAdmitted = true; }, hold.maxMs) : undefined;
+  /** Site CONNECTs waiting for the ingest's subscription. */
+  let waiting: (() => void)[] = [];
+  const admitSites = (): void => {
+    sitesAdmitted = true;
+    clearTimeout(holdTimer);
+    const admit = waiting;
+    waiting = [];
+    for (const go of admit) go();
+  };
+  const holdTimer = hold ? setTimeout(admitSites, hold.maxMs) : undefined;
   holdTimer?.unref();
 
   const broker = await Aedes.createBroker({
@@ -153,35 +163,36 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         done(refused(byIdentity ? 5 : 4, byIdentity ? 'no usable client certificate identity' : 'bad username or password'), false);
         return;
       }
-      if (principal.kind === 'site' && !sitesAdmitted) {
-        stats.refusedConnections++;
-        done(refused(3, 'the cloud is starting: its ingest has not subscribed yet'), false);
-        return;
-      }
-      if (opts.isRevoked?.({ username: identity, certificateSerial: peer?.serial })) {
-        stats.refusedConnections++;
-        done(refused(5, `${identity}: revoked`), false);
-        return;
-      }
-      // A client id is bound to its account for every session, clean or not (acl.ts).
-      if (!mayUseClientId(principal, client.id)) {
-        stats.refusedConnections++;
-        done(refused(2, `client id ${client.id} is not one of ${identity}'s`), false);
-        return;
-      }
-      // aedes keeps connected clients by id in `clients` (not in its typings).
-      const holder = (live.broker as unknown as { clients?: Record<string, Client | undefined> } | undefined)?.clients?.[client.id];
-      const owner = sessionOwner.get(client.id) ?? (holder && holder !== client ? identities.get(holder) : undefined);
-      if (owner !== undefined && owner !== identity) {
-        stats.refusedConnections++;
-        done(refused(2, `client id ${client.id} belongs to another user`), false);
-        return;
-      }
-      // Only persistent sessions have anything to take over; clean ones would only grow the map.
-      if (!client.clean) sessionOwner.set(client.id, identity);
-      principals.set(client, principal);
-      identities.set(client, identity);
-      done(null, true);
+      const identified = identity;
+      // The checks that depend on the moment of connecting run when the site is let in.
+      const admit = (): void => {
+        if (opts.isRevoked?.({ username: identified, certificateSerial: peer?.serial })) {
+          stats.refusedConnections++;
+          done(refused(5, `${identified}: revoked`), false);
+          return;
+        }
+        // A client id is bound to its account for every session, clean or not (acl.ts).
+        if (!mayUseClientId(principal, client.id)) {
+          stats.refusedConnections++;
+          done(refused(2, `client id ${client.id} is not one of ${identified}'s`), false);
+          return;
+        }
+        // aedes keeps connected clients by id in `clients` (not in its typings).
+        const holder = (live.broker as unknown as { clients?: Record<string, Client | undefined> } | undefined)?.clients?.[client.id];
+        const owner = sessionOwner.get(client.id) ?? (holder && holder !== client ? identities.get(holder) : undefined);
+        if (owner !== undefined && owner !== identified) {
+          stats.refusedConnections++;
+          done(refused(2, `client id ${client.id} belongs to another user`), false);
+          return;
+        }
+        // Only persistent sessions have anything to take over; clean ones would only grow the map.
+        if (!client.clean) sessionOwner.set(client.id, identified);
+        principals.set(client, principal);
+        identities.set(client, identified);
+        done(null, true);
+      };
+      if (principal.kind === 'site' && !sitesAdmitted) waiting.push(admit);
+      else admit();
     },
     authorizePublish: (client, packet, done) => {
       const principal = client ? principals.get(client) : undefined;
@@ -246,10 +257,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   if (hold) {
     broker.on('subscribe', (subscriptions, client) => {
       if (sitesAdmitted || !client || principals.get(client)?.kind !== 'cloud') return;
-      if (subscriptions.some((sub) => sub.topic === hold.filter || SHARED_SUBSCRIPTION.exec(sub.topic)?.[1] === hold.filter)) {
-        sitesAdmitted = true;
-        clearTimeout(holdTimer);
-      }
+      if (subscriptions.some((sub) => sub.topic === hold.filter || SHARED_SUBSCRIPTION.exec(sub.topic)?.[1] === hold.filter)) admitSites();
     });
   }
   const servers: Server[] = [];
@@ -283,6 +291,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
     close: async () => {
       clearTimeout(holdTimer);
+      waiting = [];
       const closed = closeServers();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       for (const socket of sockets) socket.destroy();

@@ -24,6 +24,21 @@ describe('telemetry-in coalesced acks', () => {
     assert.equal(c.waitingSites, 0);
   });
 
+  it('does not drift: a site committing once per interval, a little early each time, waits only for its due time', () => {
+    const c = new AckCoalescer(1000);
+    c.committed('a', [[1, 1]], 0);
+    let waited = 0;
+    for (let k = 1; k <= 20; k++) {
+      const commitAt = k * 1000 - 5;
+      assert.equal(c.committed('a', [[k + 1, k + 1]], commitAt), null);
+      // The timer comes round 15 to 35 ms after the ack was due, as a busy event loop lets it.
+      const tick = k * 1000 + 15 + (k % 3) * 10;
+      assert.deepEqual(c.due(tick), [{ siteId: 'a', ranges: [[k + 1, k + 1]] }], `record ${k + 1}`);
+      waited = Math.max(waited, tick - commitAt);
+    }
+    assert.equal(waited, 40, 'the wait stays what the timer adds, record after record');
+  });
+
   it('hands over everything still owed when drained, whatever the interval', () => {
     const c = new AckCoalescer(1000);
     c.committed('a', [[1, 1]], 0);
