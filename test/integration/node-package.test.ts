@@ -136,7 +136,8 @@ describe('the package in a stock Node-RED 4 (npm pack, npm install in a user dir
     const flow: FlowNode[] = EXAMPLES.flatMap((name) =>
       JSON.parse(readFileSync(join(userDir, 'node_modules', 'lifo4-ems', 'examples', `${name}.json`), 'utf8')) as FlowNode[]);
     for (const n of flow) {
-      if (n.type === 'modbus-connection') n.port = sim.modbusPort;
+      // The examples name the edge's ${EMS_MODBUS_*} variables; a stock Node-RED has none: set the address.
+      if (n.type === 'modbus-connection') Object.assign(n, { host: '127.0.0.1', port: sim.modbusPort });
       if (n.type === 'load-forecast') n.historyUrl = `http://127.0.0.1:${sim.controlPort}/history/load`;
     }
     const wire = (from: string, to: string): void => {
