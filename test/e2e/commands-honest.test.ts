@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launch, openPage, requireChromium, screenshot, type WatchedPage } from './browser';
+import { signIn, until } from './steps';
 import { startTarget, type Target } from './target';
 
 const PASSWORD = 'e2e-password-0123';
@@ -24,21 +25,6 @@ async function simPcs(t: Target): Promise<SimPcs> {
   return ((await r.json()) as { pcs: SimPcs }).pcs;
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out: ${what}${last ? ` (${String(last)})` : ''}`);
-}
-
 /** The simulated PCS at 0 W (setpoint and power) at every look for `ms`. */
 async function staysStill(t: Target, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -47,14 +33,6 @@ async function staysStill(t: Target, ms: number): Promise<void> {
     assert.ok(Math.abs(pcs.power) < 1 && Math.abs(pcs.setpoint) < 1, `the PCS moved after a plain reset: ${JSON.stringify(pcs)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-async function signIn(page: Page, url: string, email: string): Promise<void> {
-  await page.goto(`${url}/sign-in`);
-  await page.fill('[data-test=email]', email);
-  await page.fill('[data-test=password]', PASSWORD);
-  await page.click('[data-test=signin-submit]');
-  await page.waitForURL(/\/fleet$/, { timeout: 30_000 });
 }
 
 async function outcome(p: Page, expected: string, timeout = 60_000): Promise<string> {
@@ -93,7 +71,7 @@ describe('honest commands and a reset that restarts nothing, in Chromium (e2e)',
     current = await openPage(browser as Browser, { width, height: width < 500 ? 812 : 900 });
     const p = current.page;
     const t = target as Target;
-    await signIn(p, t.url, email);
+    await signIn(p, t.url, email, PASSWORD);
     await p.goto(`${t.url}/sites/${t.siteId}`);
     await p.waitForSelector('[data-test=command-panel]');
     // The envelope has arrived once the panel states it.

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { generate } from 'otplib';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launch, requireChromium, openPage, screenshot, type WatchedPage } from './browser';
+import { signIn, until } from './steps';
 import { startTarget, type Target } from './target';
 
 const PASSWORD = 'e2e-password-0123';
@@ -27,36 +28,6 @@ async function simState(t: Target): Promise<SimState> {
   const r = await fetch(`${t.controlUrl}/state`);
   assert.equal(r.status, 200);
   return (await r.json()) as SimState;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out: ${what}${last ? ` (${String(last)})` : ''}`);
-}
-
-async function signIn(page: Page, url: string, email: string, totpSecret?: string): Promise<void> {
-  await page.goto(`${url}/sign-in`);
-  await page.fill('[data-test=email]', email);
-  await page.fill('[data-test=password]', PASSWORD);
-  await page.click('[data-test=signin-submit]');
-  if (totpSecret) {
-    await page.waitForSelector('[data-test=totp]');
-    // The code of the next 30 s step: the server accepts one step either side and never a step
-    // already used (the enrolment used the current one).
-    await page.fill('[data-test=totp]', await generate({ secret: totpSecret, epoch: Math.floor(Date.now() / 1000) + 30 }));
-    await page.click('[data-test=signin-submit]');
-  }
-  await page.waitForURL(/\/fleet$/, { timeout: 30_000 });
 }
 
 describe('operator dashboard in Chromium (e2e)', function () {
@@ -117,7 +88,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
     // A fresh session: password, then the TOTP step.
     await p.click('button.signout');
     await p.waitForURL(/sign-in/);
-    await signIn(p, t.url, USERS.admin.email, secret);
+    await signIn(p, t.url, USERS.admin.email, PASSWORD, secret);
     await p.click('nav a[href="/admin"]');
     await p.waitForSelector('[data-test=users-table] tbody tr');
     assert.ok(await p.locator('[data-test=users-table]').getByText(USERS.viewer.email).isVisible());
@@ -127,7 +98,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
   it('an OPERATOR sees the site live, sends a setpoint, gets the ack and the simulated PCS follows', async () => {
     const t = target as Target;
     const { page: p } = await page();
-    await signIn(p, t.url, USERS.operator.email);
+    await signIn(p, t.url, USERS.operator.email, PASSWORD);
     await p.waitForSelector(`[data-site="${t.siteId}"]`, { timeout: 60_000 });
     await screenshot(p, 'fleet');
 
@@ -165,7 +136,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
   it('a simulator over-temperature raises an alarm with a nav badge, and the OPERATOR acknowledges it', async () => {
     const t = target as Target;
     const { page: p } = await page();
-    await signIn(p, t.url, USERS.operator.email);
+    await signIn(p, t.url, USERS.operator.email, PASSWORD);
     const injected = await fetch(`${t.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'over-temperature' }) });
     assert.equal(injected.status, 201);
     try {
@@ -185,7 +156,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
   it('a VIEWER sees the site but no command controls and no acknowledge buttons', async () => {
     const t = target as Target;
     const { page: p } = await page();
-    await signIn(p, t.url, USERS.viewer.email);
+    await signIn(p, t.url, USERS.viewer.email, PASSWORD);
     // A full page load: the session resumes through the httpOnly refresh cookie, which no script sees.
     await p.goto(`${t.url}/sites/${t.siteId}`);
     await p.waitForSelector('[data-test=kpi-soc]');
@@ -208,7 +179,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
   it('schedule, insights, financial and the phone layout (375 px) render without errors', async () => {
     const t = target as Target;
     const { page: p } = await page();
-    await signIn(p, t.url, USERS.operator.email);
+    await signIn(p, t.url, USERS.operator.email, PASSWORD);
     await p.goto(`${t.url}/schedule?site=${t.siteId}`);
     await p.waitForSelector('h1:has-text("Schedule")');
     await p.waitForLoadState('networkidle');
@@ -220,7 +191,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
     await screenshot(p, 'insights');
 
     const phone = await page(375);
-    await signIn(phone.page, t.url, USERS.operator.email);
+    await signIn(phone.page, t.url, USERS.operator.email, PASSWORD);
     await screenshot(phone.page, 'fleet-375');
     await phone.page.goto(`${t.url}/sites/${t.siteId}`);
     await phone.page.waitForSelector('.echart canvas', { timeout: 60_000 });
@@ -233,7 +204,7 @@ describe('operator dashboard in Chromium (e2e)', function () {
     const t = target as Target;
     await t.addUser('manager@e2e.example', 'MANAGER', PASSWORD);
     const { page: p } = await page();
-    await signIn(p, t.url, 'manager@e2e.example');
+    await signIn(p, t.url, 'manager@e2e.example', PASSWORD);
     await p.goto(`${t.url}/financial?site=${t.siteId}`);
     await p.waitForSelector('[data-test=financial-table] tbody tr');
     await screenshot(p, 'financial');

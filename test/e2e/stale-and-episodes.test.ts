@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { launch, openPage, requireChromium, screenshot, type WatchedPage } from './browser';
+import { signIn, until } from './steps';
 import { startTarget, type Target } from './target';
 
 const PASSWORD = 'e2e-password-0123';
@@ -20,29 +21,6 @@ const OPERATOR = 'operator@stale.example';
 const PHONE = { width: 375, height: 812 };
 
 interface ApiAlarm { id: number; code: string; state: string; episodeId: number; acknowledgedBy: string | null; siteId: string }
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out: ${what}${last ? ` (${String(last)})` : ''}`);
-}
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(`${url}/sign-in`);
-  await page.fill('[data-test=email]', OPERATOR);
-  await page.fill('[data-test=password]', PASSWORD);
-  await page.click('[data-test=signin-submit]');
-  await page.waitForURL(/\/fleet$/, { timeout: 30_000 });
-}
 
 /** The API as the operator, with an access token of its own (the pages keep theirs). */
 async function apiAs(url: string): Promise<<T>(path: string) => Promise<T>> {
@@ -134,8 +112,8 @@ describe('stale data and alarm episodes in Chromium (e2e)', function () {
     const api = await apiAs(t.url);
     const desk = await page();
     const phone = await page(PHONE);
-    await signIn(desk, t.url);
-    await signIn(phone, t.url);
+    await signIn(desk, t.url, OPERATOR, PASSWORD);
+    await signIn(phone, t.url, OPERATOR, PASSWORD);
     await desk.waitForSelector(`[data-site="${t.siteId}"] [data-test=fleet-state][data-state=online]`, { timeout: 60_000 });
     const injected = await fetch(`${t.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'over-temperature' }) });
     assert.equal(injected.status, 201);
@@ -186,8 +164,8 @@ describe('stale data and alarm episodes in Chromium (e2e)', function () {
     const api = await apiAs(t.url);
     const desk = await page();
     const phone = await page(PHONE);
-    await signIn(desk, t.url);
-    await signIn(phone, t.url);
+    await signIn(desk, t.url, OPERATOR, PASSWORD);
+    await signIn(phone, t.url, OPERATOR, PASSWORD);
     await desk.goto(`${t.url}/sites/${t.siteId}`);
     await desk.waitForSelector('[data-test=site-state][data-state=online]', { timeout: 60_000 });
     assert.equal(await desk.locator('[data-test=stale-banner]').count(), 0, 'no stale banner while data flows');
