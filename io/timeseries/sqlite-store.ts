@@ -9,6 +9,9 @@ import { FIELD_NAMES, flattenRecord } from './fields';
 import { queuedStore, roundMean, type Aggregate, type LatestPoint, type StoredAlarm, type TimeseriesBackend, type TimeseriesStore } from './store';
 import type { QueueOptions } from './write-queue';
 
+/** Distinct read statements kept prepared: the range query's SQL varies with its fields. */
+const MAX_STATEMENTS = 64;
+
 /** Field names come from fields.ts only; quoting keeps them SQL identifiers whatever their case. */
 const col = (name: string): string => `"${name}"`;
 
@@ -20,6 +23,8 @@ class SqliteBackend implements TimeseriesBackend {
   private readonly insertRecord: Database.Statement;
   private readonly insertAlarm: Database.Statement;
   private readonly commitTx: (records: readonly TelemetryRecord[]) => number;
+  /** Prepared reads by their SQL: preparing costs about as much as a small query (per site and cycle in the cloud's ML pass). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -59,6 +64,17 @@ class SqliteBackend implements TimeseriesBackend {
     });
   }
 
+  /** The prepared statement of `sql`, prepared once (the few query shapes here stay well under the bound). */
+  private statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      if (this.statements.size >= MAX_STATEMENTS) this.statements.delete(this.statements.keys().next().value as string);
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   commit(records: readonly TelemetryRecord[]): Promise<number> {
     return Promise.resolve().then(() => this.commitTx(records));
   }
@@ -71,8 +87,8 @@ class SqliteBackend implements TimeseriesBackend {
   }
 
   async latest(siteIds: readonly string[] | null): Promise<LatestPoint[]> {
-    const sites = siteIds ?? (this.db.prepare('SELECT DISTINCT site_id AS s FROM telemetry ORDER BY s').all() as { s: string }[]).map((r) => r.s);
-    const stmt = this.db.prepare(`SELECT * FROM telemetry WHERE site_id = ? ORDER BY ts DESC, seq DESC LIMIT 1`);
+    const sites = siteIds ?? (this.statement('SELECT DISTINCT site_id AS s FROM telemetry ORDER BY s').all() as { s: string }[]).map((r) => r.s);
+    const stmt = this.statement(`SELECT * FROM telemetry WHERE site_id = ? ORDER BY ts DESC, seq DESC LIMIT 1`);
     const out: LatestPoint[] = [];
     for (const siteId of [...sites].sort()) {
       const row = stmt.get(siteId) as Record<string, number | string | null> | undefined;
@@ -88,8 +104,8 @@ class SqliteBackend implements TimeseriesBackend {
     const aggregates = q.fields.map((f) => `AVG(${col(f)}), MIN(${col(f)}), MAX(${col(f)})`).join(', ');
     // Integer division floors for ts >= 0: intervals start at multiples of everyMs from the epoch.
     // (better-sqlite3 binds a JS number as REAL, which would make it a real division: hence the CAST.)
-    const rows = this.db
-      .prepare(`SELECT (ts / CAST(@every AS INTEGER)) * CAST(@every AS INTEGER) AS start, COUNT(*) AS n, ${aggregates}
+    const rows = this
+      .statement(`SELECT (ts / CAST(@every AS INTEGER)) * CAST(@every AS INTEGER) AS start, COUNT(*) AS n, ${aggregates}
         FROM telemetry WHERE site_id = @site AND ts >= @from AND ts < @to GROUP BY start ORDER BY start`)
       .raw()
       .all({ every: q.everyMs, site: q.siteId, from: q.from, to: q.to }) as (number | null)[][];
@@ -108,15 +124,15 @@ class SqliteBackend implements TimeseriesBackend {
     if (q.siteId !== undefined) { where.push('site_id = @siteId'); params['siteId'] = q.siteId; }
     if (q.from !== undefined) { where.push('ts >= @from'); params['from'] = q.from; }
     if (q.to !== undefined) { where.push('ts < @to'); params['to'] = q.to; }
-    const rows = this.db
-      .prepare(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const rows = this
+      .statement(`SELECT ${ALARM_COLUMNS} FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY ts, site_id, seq, code, source LIMIT @limit`)
       .all(params) as (Omit<StoredAlarm, 'active'> & { active: number })[];
     return rows.map((r) => ({ ...r, active: r.active === 1 }));
   }
 
   async highestSeq(siteId: string): Promise<number> {
-    const row = this.db.prepare('SELECT MAX(seq) AS s FROM telemetry WHERE site_id = ?').get(siteId) as { s: number | null };
+    const row = this.statement('SELECT MAX(seq) AS s FROM telemetry WHERE site_id = ?').get(siteId) as { s: number | null };
     return row.s ?? 0;
   }
 
