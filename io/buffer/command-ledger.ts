@@ -15,9 +15,9 @@ export class CommandLedger {
   constructor(path: string, private readonly now: () => number = Date.now) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
     this.db.exec('CREATE TABLE IF NOT EXISTS seen_commands (id TEXT PRIMARY KEY, until INTEGER NOT NULL)');
     this.insert = this.db.prepare('INSERT OR IGNORE INTO seen_commands (id, until) VALUES (?, ?)');
     this.removeExpired = this.db.prepare('DELETE FROM seen_commands WHERE until < ?');

@@ -101,10 +101,10 @@ export class TelemetryBuffer {
     mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
       // command-in keeps its replay ledger in the same file on its own connection.
       this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
       this.db.exec(SCHEMA);
       const site = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'siteId'").get();
       if (site && site.value !== opts.siteId) throw new Error(`telemetry buffer ${opts.path} belongs to site ${site.value}, not ${opts.siteId}`);

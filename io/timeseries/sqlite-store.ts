@@ -29,10 +29,10 @@ class SqliteBackend implements TimeseriesBackend {
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a commit survives a process crash; only a power cut may lose the last ones.
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
     this.db.exec(`CREATE TABLE IF NOT EXISTS telemetry (
       site_id TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
       PRIMARY KEY (site_id, seq)) WITHOUT ROWID`);

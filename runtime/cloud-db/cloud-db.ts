@@ -21,13 +21,14 @@ export function cloudDbPath(dataDir: string): string {
 export function openCloudDb(path: string): CloudDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
+  // First: the CLI (`lifo4 user ...`) opens this file while the cloud runs, and even switching to
+  // WAL must wait for the other writer rather than fail with SQLITE_BUSY.
+  db.pragma('busy_timeout = 5000');
   // Before the first write: SQLite gives new -wal and -shm files the main file's mode.
   if (path !== ':memory:') ownerOnly(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  // The CLI (`lifo4 user ...`) writes while the cloud runs: wait for the other writer.
-  db.pragma('busy_timeout = 5000');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
     db.close();
