@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { dayAheadKnownUntil } from '../domain/arbitrage/horizon';
 import { parsePriceText } from '../domain/arbitrage/prices';
-import { dispatchKw } from '../domain/arbitrage/dispatch';
+import { demandChargeLimits, dispatchKw } from '../domain/arbitrage/dispatch';
 import { planAt, PriceBook, SITE_TERMINAL_QUANTILE, type ArbitrageSettings, type PlanAt } from '../domain/arbitrage/rolling';
 import { planSchedule } from '../domain/arbitrage/schedule';
 import { SiteHistory } from '../domain/forecast/site-forecast';
@@ -143,7 +143,7 @@ async function rolling(): Promise<Run & { solveMs: number[]; loadMae: number; pv
     }
     const step = plan?.plan.steps.find((s) => s.start === now);
     const kw = step ? dispatchKw({ powerKw: step.powerW / 1000, gridKw: step.gridW === null ? null : step.gridW / 1000 }, net[t], {
-      ...settings, socPct: soc, ...(tariff.demandChargeEurPerKw > 0 ? { importCapKw: peakKw } : {}),
+      ...settings, socPct: soc, ...demandChargeLimits(tariff.demandChargeEurPerKw, peakKw),
     }) : 0;
     const r = apply(soc, kw);
     if (process.env.SITE_TRACE) trace.push([t, net[t], step?.powerW, step?.gridW, kw, soc, spot[t]].join(','));

@@ -9,7 +9,7 @@
 // each meter reading (domain/arbitrage/dispatch.ts). bench/site.ts runs these same functions.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request, LoadForecastSchema, type LoadForecast } from '../../domain/contracts';
-import { dispatchKw } from '../../domain/arbitrage/dispatch';
+import { demandChargeLimits, dispatchKw } from '../../domain/arbitrage/dispatch';
 import { expectedSocPct, planAt, PriceBook, type ArbitrageSettings, type PlanAt, type SiteInputs } from '../../domain/arbitrage/rolling';
 import { NetLoad } from '../../domain/forecast/net-load';
 import { SiteHistory, siteForecastOfNetLoad } from '../../domain/forecast/site-forecast';
@@ -131,7 +131,7 @@ export = function register(RED: NodeAPI): void {
       const step = current?.plan.steps.find((s) => now >= s.start && now < s.start + QUARTER_MS);
       if (!step || soc === null || cap === null) return null;
       const kw = dispatchKw({ powerKw: step.powerW / 1000, gridKw: step.gridW === null ? null : step.gridW / 1000 }, netLoadKw, {
-        ...settingsOf(cap), socPct: soc, ...(config.demandChargeEurPerKw > 0 ? { importCapKw: monthPeak.peakKw(now) } : {}),
+        ...settingsOf(cap), socPct: soc, ...demandChargeLimits(config.demandChargeEurPerKw, monthPeak.peakKw(now)),
       });
       return Math.round(kw * 1000);
     }

@@ -2,7 +2,7 @@
 // dispatch.ts): cases a reader can check by hand, and properties that hold whatever the forecast.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { dispatchKw, type DispatchLimits } from '../../../domain/arbitrage/dispatch';
+import { demandChargeLimits, dispatchKw, type DispatchLimits } from '../../../domain/arbitrage/dispatch';
 import { planAt, PriceBook, type ArbitrageSettings } from '../../../domain/arbitrage/rolling';
 import { planSchedule, type BatteryProblem } from '../../../domain/arbitrage/schedule';
 import { DEFAULT_TARIFF } from '../../../domain/tariff/tariff';
@@ -107,7 +107,7 @@ describe('site plan: the envelope holds whatever the forecast (property)', () =>
             if (x < -1e-6) assert.ok(net - x <= Math.max(importMax, net) + 1e-4, `charging ${x} over the import limit at net ${net}`);
             if (x > 1e-6) assert.ok(net - x >= Math.min(-exportMax, net) - 1e-4, `discharging ${x} over the export limit at net ${net}`);
           });
-          const l: DispatchLimits = { socPct: soc, socMinPct: 5, socMaxPct: 95, maxChargeKw: 5, maxDischargeKw: 5, gridImportMaxKw: importMax, gridExportMaxKw: exportMax, importCapKw: demand > 0 ? 1 : undefined };
+          const l: DispatchLimits = { socPct: soc, socMinPct: 5, socMaxPct: 95, maxChargeKw: 5, maxDischargeKw: 5, gridImportMaxKw: importMax, gridExportMaxKw: exportMax, ...demandChargeLimits(demand, 1) };
           const d = dispatchKw({ powerKw: s.powerKw[0] as number, gridKw: s.gridKw[0] as number }, measured, l);
           assert.ok(d <= 5 && d >= -5, `dispatch ${d}`);
           if (soc <= 5) assert.ok(d <= 0, 'no discharge at the SoC floor');
