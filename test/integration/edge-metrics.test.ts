@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { eventually, freePorts, Lifo4Process } from './lifo4-process';
 import { bearer, edgeToken } from './edge-sign-in';
+import { simControl } from '../runtime/simulator/sim-control';
 
 /** One sample of the exposition text: `name{labels} value`. */
 interface Sample { name: string; labels: Record<string, string>; value: number }
@@ -93,6 +94,26 @@ describe('edge metrics: /metrics behind a scrape token, and the backlog in the t
     assert.equal(sum(second, 'lifo4_edge_modbus_errors_total', { unit: '1' }), 0, 'no errors against a healthy simulator');
     assert.ok(sum(second, 'lifo4_edge_arbiter_level') >= 0);
     assert.equal(sum(second, 'lifo4_edge_safety_mode'), 1, 'one mode in force');
+  });
+
+  it('counts the failed requests by unit and cause while the devices are silent, and the cycles they cost', async () => {
+    const before = await scrape();
+    const control = simControl(() => ports.control);
+    await control.call('POST', '/faults', { type: 'modbus-silence' });
+    try {
+      await eventually(async () => {
+        const s = await scrape();
+        return sum(s, 'lifo4_edge_modbus_errors_total', { unit: '1', code: 'TIMEOUT' }) > 0 && sum(s, 'lifo4_edge_missed_cycles_total') > sum(before, 'lifo4_edge_missed_cycles_total') ? s : undefined;
+      }, 20_000, 'timeouts of unit 1 and a missed cycle counted');
+    } finally {
+      await control.call('DELETE', '/faults');
+    }
+    await eventually(async () => {
+      const a = await scrape();
+      await new Promise((r) => setTimeout(r, 1200));
+      const b = await scrape();
+      return sum(b, 'lifo4_edge_control_cycle_seconds_count') > sum(a, 'lifo4_edge_control_cycle_seconds_count') ? true : undefined;
+    }, 30_000, 'the loop running again');
   });
 
   it('shows the buffer filling while the cloud is away and draining once it stores and acknowledges', async () => {
