@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { mount } from '@vue/test-utils';
+import EdgeHealth from '../../../src/views/site/EdgeHealth.vue';
 import { edgeHealth, formatLag } from '../../../src/views/site/edge-health';
 
 const NOW = Date.parse('2026-12-07T18:00:00Z');
@@ -34,5 +36,15 @@ describe("the site's edge link", () => {
   it('writes durations at the precision an operator reads', () => {
     expect([formatLag(950), formatLag(12_400), formatLag(125_000), formatLag(3_725_000), formatLag(2 * 86_400_000 + 5 * 3_600_000)])
       .toEqual(['950 ms', '12 s', '2 min 5 s', '1 h 2 min', '2 d 5 h']);
+  });
+});
+
+describe('the Edge link card', () => {
+  it('marks the figures of a site that is behind as last known', () => {
+    const w = mount(EdgeHealth, { props: { fields: { edgeBufferDepth: 12, edgeOldestUnsentS: 30, controlCycleMs: 41 }, lastTs: NOW - 20_000, now: NOW, freshness: 'stale', state: 'online' } });
+    expect(w.attributes('data-verdict')).toBe('behind');
+    expect(w.text()).toContain('Online, but its data is 20 s behind');
+    expect(w.find('[data-test="edge-backlog"]').text()).toBe('12 records, oldest 30 s (when the newest record was made)');
+    expect(w.find('[data-test="edge-cycle"]').text()).toBe('41 ms (last known)');
   });
 });
