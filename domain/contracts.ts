@@ -405,6 +405,19 @@ export const InsightsSchema = z.object({
 export type Insights = z.infer<typeof InsightsSchema>;
 
 /**
+ * How the edge keeps up, as of the record: the records in its buffer the cloud has not yet
+ * acknowledged (this one not counted), how old the oldest of them is, and its last control cycle
+ * (battery poll start to PCS setpoint written). Optional in the record: older edges send none.
+ */
+export const EdgeHealthSchema = z.object({
+  bufferDepth: z.number().int().nonnegative(),
+  /** Age of the oldest unacknowledged record when this one was made, s; 0 when none waited. */
+  oldestUnsentS: z.number().finite().nonnegative(),
+  cycleMs: z.number().finite().nonnegative().optional(),
+});
+export type EdgeHealth = z.infer<typeof EdgeHealthSchema>;
+
+/**
  * One record of a site's stream to the cloud: the merged telemetry snapshot of a loop cycle, what
  * the arbiter decided and the envelope it decided in, and any alarm transitions since the previous
  * record. `seq` is per site, starts at 1 and has no gaps: the cloud deduplicates by (siteId, seq)
@@ -419,6 +432,7 @@ export const TelemetryRecordSchema = z.object({
   envelope: EnvelopeSchema.pick({ mode: true, maxChargeW: true, maxDischargeW: true }).optional(),
   alarms: z.array(AlarmSchema).max(100).optional(),
   insights: InsightsSchema.optional(),
+  edge: EdgeHealthSchema.optional(),
 });
 export type TelemetryRecord = z.infer<typeof TelemetryRecordSchema>;
 

@@ -19,6 +19,8 @@ export const SecretsSchema = z
     mqttCloudPassword: secret,
     /** Encrypts the users' TOTP secrets in cloud.db (apart from jwtSecret, so rotating that keeps 2FA). */
     totpKey: secret,
+    /** The bearer token Prometheus scrapes the edge's /metrics with (README, "Edge metrics"). */
+    edgeMetricsToken: secret,
     /** Per site: its MQTT password (user = site id) and the key that signs its commands. */
     sites: z.record(z.string(), z.object({ mqttPassword: secret, commandKey: secret })).default({}),
   })
@@ -26,11 +28,12 @@ export const SecretsSchema = z
   .catchall(z.unknown());
 export type Secrets = z.infer<typeof SecretsSchema>;
 
-const GENERATED: Record<keyof Pick<Secrets, 'credentialSecret' | 'jwtSecret' | 'mqttCloudPassword' | 'totpKey'>, () => string> = {
+const GENERATED: Record<keyof Pick<Secrets, 'credentialSecret' | 'jwtSecret' | 'mqttCloudPassword' | 'totpKey' | 'edgeMetricsToken'>, () => string> = {
   totpKey: () => randomBytes(32).toString('base64url'),
   credentialSecret: () => randomBytes(32).toString('hex'),
   jwtSecret: () => randomBytes(48).toString('base64url'),
   mqttCloudPassword: () => randomBytes(24).toString('base64url'),
+  edgeMetricsToken: () => randomBytes(32).toString('base64url'),
 };
 
 export type SiteSecrets = Secrets['sites'][string];

@@ -84,6 +84,7 @@ export class TelemetryBuffer {
     dropOldest: Database.Statement<[number]>;
     dropOlderThan: Database.Statement<[number]>;
     oldestStoredAt: Database.Statement<[], { stored_at: number }>;
+    oldestTs: Database.Statement<[], { ts: number }>;
     bounds: Database.Statement<[], { first: number | null; last: number | null }>;
     lastAssigned: Database.Statement<[], { seq: number }>;
     setMeta: Database.Statement<[string, string]>;
@@ -120,6 +121,7 @@ export class TelemetryBuffer {
       dropOldest: this.db.prepare('DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT ?)'),
       dropOlderThan: this.db.prepare('DELETE FROM records WHERE stored_at < ?'),
       oldestStoredAt: this.db.prepare('SELECT stored_at FROM records ORDER BY seq LIMIT 1'),
+      oldestTs: this.db.prepare('SELECT ts FROM records ORDER BY seq LIMIT 1'),
       bounds: this.db.prepare('SELECT min(seq) AS first, max(seq) AS last FROM records'),
       lastAssigned: this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'"),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -200,6 +202,12 @@ export class TelemetryBuffer {
       lastAssigned: this.stmt.lastAssigned.get()?.seq ?? 0,
       dropped: this.droppedTotal,
     };
+  }
+
+  /** The time of the oldest record waiting for the cloud's ack (ms epoch), null when none waits. */
+  oldestTs(): number | null {
+    if (this.count === 0) return null;
+    return this.stmt.oldestTs.get()?.ts ?? null;
   }
 
   get size(): number {

@@ -26,6 +26,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import ModbusRTU from 'modbus-serial';
 import { SerialPort } from 'serialport';
+import { NO_METRICS, type EdgeMetrics, type ModbusUnitMetrics } from '../edge-metrics';
 import { RtuPort } from './rtu-port';
 import { interFrameMs, type SerialLine } from './rtu-timing';
 
@@ -61,6 +62,8 @@ export interface TransportOptions {
   unitBackoffMaxMs?: number;
   /** Random source for jitter (tests may pin it). */
   random?: () => number;
+  /** Where requests and errors per unit are counted (the edge's metrics); default nowhere. */
+  metrics?: EdgeMetrics;
 }
 
 export type TransportState = 'connecting' | 'connected' | 'backoff' | 'closed';
@@ -143,6 +146,8 @@ function isReg(v: number): boolean {
 
 export class ModbusTransport extends EventEmitter {
   private readonly opts: Required<Omit<TransportOptions, 'serial' | 'interFrameMs'>> & Pick<TransportOptions, 'serial' | 'interFrameMs'>;
+  /** Each unit's counters, looked up once: a request then costs one call, no allocation. */
+  private readonly unitMetrics = new Map<number, ModbusUnitMetrics>();
   private state: TransportState = 'connecting';
   private client: ModbusRTU | null = null;
   private socket: Duplex | null = null;
@@ -171,6 +176,7 @@ export class ModbusTransport extends EventEmitter {
       unitBackoffMaxMs: 60_000,
       random: Math.random,
       kind: 'tcp',
+      metrics: NO_METRICS,
       ...options,
     };
     if (this.opts.kind === 'rtu' && !this.opts.serial) throw new Error('an RTU transport needs a serial port (path, baud rate, parity, data and stop bits)');
@@ -294,7 +300,20 @@ export class ModbusTransport extends EventEmitter {
     return null;
   }
 
+  private counters(unit: number): ModbusUnitMetrics {
+    let m = this.unitMetrics.get(unit);
+    if (!m) {
+      m = this.opts.metrics.modbusUnit(this.name, unit);
+      this.unitMetrics.set(unit, m);
+    }
+    return m;
+  }
+
   private fail(req: Pending, err: Error): void {
+    // Not for a unit id outside 0..255: bad input must not make up new label values.
+    if (req.waiters.length > 0 && Number.isInteger(req.unit) && req.unit >= 0 && req.unit <= 255) {
+      this.counters(req.unit).error(err instanceof ModbusTransportError ? err.code : 'DISCONNECTED');
+    }
     for (const w of req.waiters.splice(0)) w.reject(err);
   }
 
@@ -312,6 +331,7 @@ export class ModbusTransport extends EventEmitter {
       return this.pump();
     }
     this.inFlight = req;
+    this.counters(req.unit).request();
     const client = this.client;
     const generation = this.generation;
     let settled = false;

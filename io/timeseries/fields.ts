@@ -66,6 +66,10 @@ export const TELEMETRY_FIELDS: readonly FieldDef[] = [
   // the rated energy the SoH is a fraction of.
   { name: 'cellAvgV', unit: 'V', description: 'mean cell voltage (BMS)', of: (r) => battery(r)?.cellVavg },
   { name: 'capacityWh', unit: 'Wh', description: 'battery rated energy (SunSpec 802 WHRtg)', of: (r) => battery(r)?.capacityWh },
+  // How the edge keeps up (EdgeHealthSchema): its backlog and its control loop, as of the record.
+  { name: 'edgeBufferDepth', unit: '1', description: 'records buffered at the edge, not yet acknowledged by the cloud', of: (r) => r.edge?.bufferDepth },
+  { name: 'edgeOldestUnsentS', unit: 's', description: 'age of the oldest unacknowledged record at the edge', of: (r) => r.edge?.oldestUnsentS },
+  { name: 'controlCycleMs', unit: 'ms', description: 'the edge control cycle: battery poll start to PCS setpoint written', of: (r) => r.edge?.cycleMs },
 ];
 
 export const FIELD_NAMES: readonly string[] = TELEMETRY_FIELDS.map((f) => f.name);

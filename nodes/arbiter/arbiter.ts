@@ -8,6 +8,7 @@ import { ArbiterState } from '../../domain/arbiter/controller';
 import { describeIssues, EnvelopeSchema, LEVEL_NAMES, RestartNoticeSchema, type Level } from '../../domain/contracts';
 import { parseConfig } from '../kit/config';
 import { errorStatus } from '../kit/status';
+import { hostMetrics } from '../../io/host-resources';
 
 const ArbiterConfigSchema = z.object({
   rampWPerS: z.coerce.number().positive().default(1000),
@@ -34,11 +35,13 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const state = new ArbiterState(config);
+    const metrics = hostMetrics(RED.settings);
 
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
       const env = EnvelopeSchema.safeParse(msg.payload);
       if (env.success) {
         const decision = state.decide(env.data, Date.now());
+        metrics.decision({ level: decision.level ?? null, mode: decision.mode, setpointW: decision.setpointW, requestedW: decision.requestedW });
         const safe = decision.mode === 'SAFE_MODE' || decision.mode === 'ESTOP';
         const who = decision.level ? `L${decision.level} ${LEVEL_NAMES[decision.level as Level]}` : decision.hold ? 'held after reset' : 'idle';
         node.status({ fill: safe ? 'red' : decision.clamps.length || decision.hold ? 'yellow' : 'green', shape: 'dot', text: `${who} · ${Math.round(decision.setpointW)} W` });

@@ -12,6 +12,7 @@
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { TelemetrySchema, describeIssues, type Telemetry } from '../../domain/contracts';
 import { topics } from '../../domain/topics';
+import type { EdgeMetrics } from '../../io/edge-metrics';
 import type { ModbusTransport, TransportHealth } from '../../io/modbus/transport';
 import { errorStatus, errorText, healthStatus, okStatus, telemetrySummary } from './status';
 
@@ -30,6 +31,8 @@ export interface PollerOptions {
    * shares, so nodes on one connection can keep out of each other's way.
    */
   phase?: () => number;
+  /** Where skipped slots are counted (the edge's metrics, README "Edge metrics"). */
+  metrics?: EdgeMetrics;
 }
 
 type Send = (msg: NodeMessage) => void;
@@ -40,6 +43,8 @@ interface Trigger { msg: NodeMessageInFlow; send: Send; done: Done }
 export interface PollTrace { pollStartedAt: number }
 
 const MAX_WAITING_INPUTS = 10;
+/** A gap between poll starts longer than this many intervals skipped at least one slot. */
+const MISSED_GAP = 1.5;
 
 export class DevicePoller {
   private timer: NodeJS.Timeout | null = null;
@@ -50,6 +55,7 @@ export class DevicePoller {
   /** The kinds of error reported since the last success (errorKind). */
   private readonly reportedKinds = new Set<string>();
   private lastState: TransportHealth['state'] | null = null;
+  private lastStart: number | null = null;
   private readonly onHealth = (h: TransportHealth): void => this.health(h);
 
   constructor(private readonly o: PollerOptions) {
@@ -105,6 +111,7 @@ export class DevicePoller {
     const trigger = this.waiting.shift();
     const started = performance.now();
     const trace: PollTrace = { pollStartedAt: started };
+    this.countMissed(started);
     try {
       const telemetry = await this.o.poll();
       const parsed = TelemetrySchema.safeParse(telemetry);
@@ -146,6 +153,14 @@ export class DevicePoller {
         else this.schedule(this.untilNextSlot(started));
       }
     }
+  }
+
+  /** Slots of the grid that passed without a poll since the previous one (an overrun). */
+  private countMissed(started: number): void {
+    const { interval } = this.o;
+    const gap = this.lastStart === null ? 0 : started - this.lastStart;
+    this.lastStart = started;
+    if (gap > MISSED_GAP * interval) this.o.metrics?.missedCycles(Math.max(1, Math.round(gap / interval) - 1));
   }
 
   /**

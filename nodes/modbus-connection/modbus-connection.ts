@@ -6,6 +6,7 @@ import { parseConfig } from '../kit/config';
 import type { ModbusConnectionNode } from '../kit/connection';
 import { ModbusConnectionConfigSchema, type ModbusConnectionConfig } from './config';
 import { ModbusTransport } from '../../io/modbus/transport';
+import { hostMetrics } from '../../io/host-resources';
 
 export = function (RED: NodeAPI): void {
   function ModbusConnection(this: ModbusConnectionNode, def: NodeDef & Partial<ModbusConnectionConfig>): void {
@@ -23,6 +24,7 @@ export = function (RED: NodeAPI): void {
         ...(config.interFrameMs === null ? {} : { interFrameMs: config.interFrameMs }),
         timeout: config.timeout,
         queueLimit: config.queueLimit,
+        metrics: hostMetrics(RED.settings),
       });
       // Health changes go to the log at debug level; device nodes show them in their status.
       this.transport.on('health', (h: { state: string; lastError: string | null }) => this.debug(`${h.state}${h.lastError ? `: ${h.lastError}` : ''}`));

@@ -3,6 +3,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { parseConfig } from '../kit/config';
 import { errorText } from '../kit/status';
+import { hostMetrics } from '../../io/host-resources';
 import { MqttLinkConfigSchema, MqttLinkCredentialsSchema } from './config';
 import { MqttLinkConnection, type MqttLink, type MqttLinkNodeState } from './link';
 
@@ -37,8 +38,10 @@ export = function register(RED: NodeAPI): void {
     node.publish = conn.publish.bind(conn);
     conn.on('connect', () => node.emit('connect'));
     conn.on('offline', () => node.emit('offline'));
+    const unwatch = hostMetrics(RED.settings).watchMqtt(node.name || node.id, () => conn.connected);
 
     node.on('close', (done: () => void) => {
+      unwatch();
       conn.close().then(done, (err: unknown) => {
         node.warn(errorText(err));
         done();

@@ -10,6 +10,7 @@ import { parseProfile, type Profile } from '../../domain/sunspec/profile';
 import { configAndTransport } from '../kit/connection';
 import { errorStatus, errorText, healthStatus, shorten } from '../kit/status';
 import { unitReaders } from '../../io/modbus/unit-readers';
+import { hostMetrics } from '../../io/host-resources';
 import type { ModbusTransport, TransportHealth } from '../../io/modbus/transport';
 import { PcsSetpointConfigSchema, type PcsSetpointConfig } from './config';
 import { deployedPathErrors } from './path-check';
@@ -48,6 +49,7 @@ export = function (RED: NodeAPI): void {
         return;
       }
     }
+    const metrics = hostMetrics(RED.settings);
     let pcs: Pcs | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
     let lastInputAt = 0;
@@ -173,6 +175,11 @@ export = function (RED: NodeAPI): void {
           await writeAll(cmd.writes);
           lastWriteAt = Date.now();
           command = cmd;
+          // The control cycle ends here: from the battery poll that led to this decision (msg.trace,
+          // nodes/kit/poller.ts) to the setpoint acknowledged by the PCS.
+          const pollStartedAt = (msg as { trace?: { pollStartedAt?: unknown } }).trace?.pollStartedAt;
+          if (typeof pollStartedAt === 'number') metrics.controlCycle(performance.now() - pollStartedAt);
+          metrics.setpointWritten(cmd.watts);
           stopHeartbeat();
           if (!closing) heartbeat = setInterval(beat, config.heartbeat);
           const limited = cmd.watts !== requested ? ` (limited by ${requested > 0 ? p.limits.source.discharge : p.limits.source.charge})` : '';

@@ -6,6 +6,7 @@ import { parseProfile, type Profile } from '../../domain/sunspec/profile';
 import { parseConfig } from '../kit/config';
 import { transportOf } from '../kit/connection';
 import { DevicePoller } from '../kit/poller';
+import { hostMetrics } from '../../io/host-resources';
 import { profileTelemetry, readProfileBlocks } from '../../domain/sunspec/profile-reader';
 import { unitReaders } from '../../io/modbus/unit-readers';
 import { errorStatus } from '../kit/status';
@@ -38,7 +39,7 @@ export = function (RED: NodeAPI): void {
       return profileTelemetry(profile, blocks.map((b) => b.model), config.siteId, config.deviceId, Date.now());
     };
 
-    const poller = new DevicePoller({ node: this, transport, interval: config.interval, siteId: config.siteId, poll, invalidate: () => undefined });
+    const poller = new DevicePoller({ node: this, transport, interval: config.interval, siteId: config.siteId, poll, invalidate: () => undefined, metrics: hostMetrics(RED.settings) });
     this.on('input', (msg, send, done) => poller.input(msg, send, done));
     this.on('close', () => poller.stop());
   }

@@ -8,6 +8,7 @@ import { deviceTelemetry } from '../../domain/sunspec/telemetry';
 import { parseConfig } from '../kit/config';
 import { transportOf } from '../kit/connection';
 import { DevicePoller } from '../kit/poller';
+import { hostMetrics } from '../../io/host-resources';
 import { errorStatus } from '../kit/status';
 import { SunSpecDeviceConfigSchema, type SunSpecDeviceConfig } from './config';
 import { discoverDevice, RoundRobinReader } from '../../domain/sunspec/reader';
@@ -57,6 +58,7 @@ export = function (RED: NodeAPI): void {
       siteId: config.siteId,
       poll,
       invalidate: () => { device = null; },
+      metrics: hostMetrics(RED.settings),
       // The battery poll drives the control cycle (safety-limits decides on battery telemetry,
       // the arbiter and pcs-setpoint follow): PCS and meter polls, which only refresh the site
       // snapshot, run half an interval later so their reads do not queue ahead of the battery's

@@ -6,13 +6,14 @@
 // ride in the next record's `insights`.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
-import { AlarmSchema, DecisionSchema, EnvelopeSchema, InsightsSchema, PlanSchema, TelemetrySchema, describeIssues, type Alarm, type Insights, type SitePlan } from '../../domain/contracts';
+import { AlarmSchema, DecisionSchema, type EdgeHealth, EnvelopeSchema, InsightsSchema, PlanSchema, TelemetrySchema, describeIssues, type Alarm, type Insights, type SitePlan } from '../../domain/contracts';
 import { topics } from '../../domain/topics';
 import { parseConfig } from '../kit/config';
 import { errorStatus, errorText } from '../kit/status';
 import { linkOf, type MqttLink } from '../mqtt-link/link';
 import { siteBufferPath } from '../../io/buffer/location';
 import { TelemetryBuffer } from '../../io/buffer/telemetry-buffer';
+import { hostMetrics } from '../../io/host-resources';
 import { TelemetryOutConfigSchema } from './config';
 import { fitRecord, SiteRecordBuilder } from './record';
 import { MAX_BATCH_BYTES, TelemetrySender } from './sender';
@@ -29,6 +30,14 @@ function insightKind(topic: string | undefined, payload: unknown): keyof Insight
   if (byTopic) return byTopic;
   const kinds = Object.keys(InsightsSchema.shape) as (keyof Insights)[];
   return kinds.find((k) => InsightsSchema.shape[k].unwrap().safeParse(payload).success) ?? null;
+}
+
+/** How the edge keeps up as of `now` (EdgeHealthSchema), rounded to what an operator reads. */
+function edgeHealth(buffer: TelemetryBuffer, now: number, cycleMs: number | null): EdgeHealth {
+  const oldest = buffer.oldestTs();
+  const health: EdgeHealth = { bufferDepth: buffer.size, oldestUnsentS: oldest === null ? 0 : Math.max(0, Math.round((now - oldest) / 100) / 10) };
+  if (cycleMs !== null) health.cycleMs = Math.round(cycleMs * 10) / 10;
+  return health;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -66,6 +75,8 @@ export = function register(RED: NodeAPI): void {
     }
 
     const builder = new SiteRecordBuilder(siteId);
+    const metrics = hostMetrics(RED.settings);
+    const unwatchBuffer = metrics.watchBuffer(siteId, () => ({ depth: buffer.size, oldestTs: buffer.oldestTs() }));
     let rejected = 0;
     let lastStatus = '';
 
@@ -104,6 +115,7 @@ export = function register(RED: NodeAPI): void {
       const now = Date.now();
       const next = builder.take(now);
       if (next) {
+        next.edge = edgeHealth(buffer, now, metrics.lastCycleMs());
         const record = fitRecord(next, MAX_BATCH_BYTES);
         if (!record) {
           rejected++;
@@ -180,6 +192,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (done: () => void) => {
       clearInterval(timer);
+      unwatchBuffer();
       link.removeListener('connect', onLinkChange);
       link.removeListener('offline', onLinkChange);
       sender.stop();

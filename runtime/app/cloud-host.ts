@@ -18,7 +18,7 @@ import { createCloudApi, type CloudApi } from './cloud-api';
 export interface CloudHost {
   api: CloudApi;
   /** What the flow's nodes receive under Node-RED's `lifo4` setting. */
-  resources: Required<HostResources>;
+  resources: Required<Pick<HostResources, 'timeseries' | 'fleetHub'>>;
   /** Closes the API, the OTA connection and the store, in that order. */
   close(): Promise<void>;
 }

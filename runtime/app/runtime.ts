@@ -21,6 +21,8 @@ import { edgeModelEnv } from './edge-models';
 import { nodeRedVersion, packageVersion } from '../package-info';
 import { packageRoot } from '../../io/package-root';
 import { openEdgeAccounts } from '../edge/edge-accounts';
+import { EdgePromMetrics } from '../edge/edge-metrics';
+import { edgeMetricsHandler } from '../edge/metrics-route';
 import { guardUpgrades, hostCheck } from './host-check';
 import { createWebServer, loadTls, securityHeaders, webScheme } from './http-security';
 
@@ -246,10 +248,13 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   const edgeAccounts = settings.role === 'edge' && settings.edgeAuth === 'on' ? await openEdgeAccounts({ dataDir: settings.dataDir, secrets }) : undefined;
   if (settings.role === 'edge' && !edgeAccounts) console.warn(`edge: ${FIELDS.edgeAuth.flag} off: the editor and /nodes answer anyone who reaches ${bind.host}`);
   const adminAuth = cloud?.api.editorAdminAuth ?? edgeAccounts?.editorAdminAuth;
+  // The edge's nodes and Modbus connections report into its Prometheus metrics (README, "Edge metrics").
+  const edgeMetrics = settings.role === 'edge' ? new EdgePromMetrics() : undefined;
   const redSettings = {
     ...nodeRedSettings(settings, userDir, flowFile, secrets.credentialSecret),
     ...(adminAuth ? { adminAuth } : {}),
     ...(cloud ? { [HOST_SETTING]: cloud.resources } : {}),
+    ...(edgeMetrics ? { [HOST_SETTING]: { metrics: edgeMetrics } } : {}),
   };
   RED.init(server, redSettings as unknown as Parameters<typeof RED.init>[1]);
   if (api) {
@@ -258,6 +263,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     api.attachRealtime(server);
   } else {
     if (edgeAccounts) app.use(API_ROOT, edgeAccounts.router);
+    if (edgeMetrics) app.get('/metrics', edgeMetricsHandler({ metrics: edgeMetrics, scrapeToken: secrets.edgeMetricsToken, ...(edgeAccounts ? { tokens: edgeAccounts.tokens } : {}) }));
     app.use(API_ROOT, apiRouter({ ...health, extra: settings.role === 'edge' ? { siteId: settings.siteId } : {} }));
   }
   // The editors' sign-in and sign-out are the API's (limits per address and per account), not Node-RED's.

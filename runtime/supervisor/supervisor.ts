@@ -97,6 +97,7 @@ export function banner(settings: AllSettings, ports: Ports): string {
     `  edge telemetry   ${edge(ports.edgePort)}/nodes/telemetry/latest`,
     `  edge control     ${edge(ports.edgePort)}/nodes/control/latest`,
     `  arbitrage plan   ${edge(ports.edgePort)}/nodes/plan/latest`,
+    `  edge metrics     ${edge(ports.edgePort)}/metrics (Prometheus; Authorization: Bearer <edgeMetricsToken of secrets.json>)`,
     ...edgeSignIn,
     `  MQTT broker      ${settings.mqttUrl ?? `mqtt://${hostPort(settings.mqttHost, ports.mqttPort)}`} (site ${settings.siteId} -> cloud)`,
     `  simulator        Modbus TCP ${hostPort(settings.simHost, ports.modbusPort)} (unit 1 battery, 2 PCS, 3 meter)`,
