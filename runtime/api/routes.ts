@@ -9,6 +9,7 @@ import { isFieldName } from '../../io/timeseries/fields';
 import { ALARM_STATES } from './alarms';
 import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody, RevokeSiteBody } from './ota-schemas';
 import { MlForecastQuery, MlModelsQuery, MlPeriodQuery } from './ml-schemas';
+import { ReportParams, ReportQuery } from './report-schemas';
 import { PasswordSchema } from './passwords';
 import type { Permission } from '../../domain/permissions';
 
@@ -222,6 +223,10 @@ export const ROUTES = {
   siteFinancial: route({
     method: 'get', path: '/sites/:id/financial', tag: 'financial', access: 'financial:read', params: SiteParams, query: PeriodQuery, scope: 'site', status: 200,
     summary: 'arbitrage revenue, full cycles and degradation cost over a period (default the last 24 h)',
+  }),
+  siteMonthlyReport: route({
+    method: 'get', path: '/sites/:id/reports/:month', tag: 'financial', access: 'financial:read', params: ReportParams, query: ReportQuery, scope: 'site', status: 200,
+    summary: "the site's report of a calendar month (UTC, yyyy-mm): energy, cycles, SoH, availability, alarms, bill with and without the battery, import peak; format json (default), csv or pdf (README, \"Monthly report\")",
   }),
 
   // alarms
