@@ -8,13 +8,15 @@
 // - A sample is one interval of the store (mean per field, number of records). Each record stands
 //   for one telemetry interval (`recordMs`), so a sample covers min(span, records x recordMs): a
 //   silence is a gap, never bridged by interpolation, however long it is.
-// - Energy: the battery's DC power (+ = discharge) x covered time; positive means go to
-//   discharged, negative to charged.
+// - Energy: the battery's DC power x covered time, split by direction record by record (the
+//   store's batteryDischargeW and batteryChargeW); for records stored before that split, the
+//   interval's mean power goes to discharged when positive, to charged when negative.
 // - Equivalent full cycles: (charged + discharged) / 2 / the battery's rated energy (the BMS's
 //   WHRtg, the newest in the month), not its aged capacity.
-// - Availability: covered time in which the envelope mode was NORMAL or DERATED (the worst mode of
-//   the sample: one SAFE_MODE or ESTOP record makes its whole sample not controllable), over the
-//   month (up to now for the current month). Records the edge buffered through a link outage and
+// - Availability: covered time in which the envelope mode was NORMAL or DERATED, over the month (up
+//   to now for the current month). A sample that holds controllable and uncontrollable records is
+//   split by its mean mode (exact when it holds two modes, as when a site enters or leaves
+//   SAFE_MODE; records without a mode count as not controllable). Records the edge buffered through a link outage and
 //   sent later count: the site ran and was controlled; the outage shows as COMMUNICATION_LOST.
 // - Bill: 15-minute windows; each window's grid energy (with the battery) and grid + PCS energy
 //   (without it) is priced by siteBill (domain/tariff/tariff.ts) at the spot price of the plan step
@@ -68,6 +70,9 @@ export interface ReportSample {
   records: number;
   /** Battery DC power, W, + = discharge. */
   batteryPowerW: number | null;
+  /** The mean of the battery's power while discharging (0 otherwise) and while charging (as a positive number), W; null in records stored before the store split them. */
+  batteryDischargeW: number | null;
+  batteryChargeW: number | null;
   /** Grid power at the connection point, W, + = import. */
   gridPowerW: number | null;
   /** Grid + PCS AC power: what the grid would have carried without the battery, W. */
@@ -75,8 +80,8 @@ export interface ReportSample {
   sohPct: number | null;
   /** The battery's rated energy, Wh. */
   capacityWh: number | null;
-  /** The worst envelope mode in the interval, as an index of MODES (0 NORMAL .. 3 ESTOP). */
-  worstMode: number | null;
+  /** The envelope mode of the interval's records as indexes of MODES (0 NORMAL .. 3 ESTOP): lowest, mean, highest; null when none carried one. */
+  mode: { min: number; mean: number; max: number } | null;
 }
 
 export interface SohPoint {
@@ -159,6 +164,15 @@ export const AVAILABILITY_DEFINITION =
   'each record counts for one telemetry interval, gaps count as unavailable, SAFE_MODE and ESTOP as not controllable';
 export const PEAK_DEFINITION = 'highest mean grid import of a 15-minute window (UTC-aligned) over the time it was measured';
 
+/** The share of a sample's records in a controllable mode (NORMAL, DERATED), from its lowest, mean and highest mode. */
+export function controllableShare(mode: ReportSample['mode']): number {
+  if (mode === null) return 0;
+  if (mode.max <= CONTROLLABLE_MAX) return 1;
+  if (mode.min > CONTROLLABLE_MAX) return 0;
+  // Records at min and max only: mean = min + (max - min) x (share at max).
+  return Math.min(1, Math.max(0, (mode.max - mode.mean) / (mode.max - mode.min)));
+}
+
 /** Covered ms of a sample inside [from, end): each record stands for one interval, silence is a gap. */
 function covered(s: ReportSample, recordMs: number, from: number, end: number): number {
   if (s.start < from || s.start >= end || s.records <= 0) return 0;
@@ -237,8 +251,11 @@ export function buildMonthlyReport(input: MonthlyReportInput): MonthlyReport {
     const ms = covered(s, input.recordMs, from, end);
     if (ms <= 0) continue;
     onlineMs += ms;
-    if (s.worstMode !== null && s.worstMode <= CONTROLLABLE_MAX) controllableMs += ms;
-    if (s.batteryPowerW !== null) {
+    controllableMs += ms * controllableShare(s.mode);
+    if (s.batteryDischargeW !== null && s.batteryChargeW !== null) {
+      dischargedWh += (s.batteryDischargeW * ms) / HOUR_MS;
+      chargedWh += (s.batteryChargeW * ms) / HOUR_MS;
+    } else if (s.batteryPowerW !== null) {
       const wh = (s.batteryPowerW * ms) / HOUR_MS;
       if (wh >= 0) dischargedWh += wh;
       else chargedWh -= wh;

@@ -15,6 +15,8 @@ const battery = (r: TelemetryRecord) => r.telemetry?.battery;
 const pcs = (r: TelemetryRecord) => r.telemetry?.pcs;
 const meter = (r: TelemetryRecord) => r.telemetry?.meter;
 
+const signedPart = (power: number | undefined, sign: 1 | -1): number | null => (power === undefined ? null : Math.max(0, sign * power));
+
 /** Every field, in storage order. Add new ones at the end: SQLite adds the column on open. */
 export const TELEMETRY_FIELDS: readonly FieldDef[] = [
   { name: 'socPct', unit: '%', description: 'battery state of charge', of: (r) => battery(r)?.soc },
@@ -66,6 +68,10 @@ export const TELEMETRY_FIELDS: readonly FieldDef[] = [
   // the rated energy the SoH is a fraction of.
   { name: 'cellAvgV', unit: 'V', description: 'mean cell voltage (BMS)', of: (r) => battery(r)?.cellVavg },
   { name: 'capacityWh', unit: 'Wh', description: 'battery rated energy (SunSpec 802 WHRtg)', of: (r) => battery(r)?.capacityWh },
+  // The battery's power split by direction: an interval's means then give the energy charged and
+  // discharged even when the power changed sign inside it (the monthly report, domain/reports/monthly.ts).
+  { name: 'batteryDischargeW', unit: 'W', description: 'battery (DC) power while discharging, else 0', of: (r) => signedPart(battery(r)?.power, 1) },
+  { name: 'batteryChargeW', unit: 'W', description: 'battery (DC) power while charging, as a positive number, else 0', of: (r) => signedPart(battery(r)?.power, -1) },
 ];
 
 export const FIELD_NAMES: readonly string[] = TELEMETRY_FIELDS.map((f) => f.name);

@@ -4,13 +4,13 @@
 import { DEFAULT_TELEMETRY_MS } from '../../domain/freshness';
 import { buildMonthlyReport, monthBounds, previousMonth, type AlarmRaised, type MonthlyReport, type ReportMonth, type ReportSample, type SohPoint, type SpotPrice } from '../../domain/reports/monthly';
 import { DEFAULT_TARIFF, type SiteTariff } from '../../domain/tariff/tariff';
-import { rangeBuckets, type TimeseriesStore } from '../../io/timeseries/store';
+import { rangeBuckets, type Aggregate, type TimeseriesStore } from '../../io/timeseries/store';
 import type { CloudDb } from '../cloud-db/cloud-db';
 
 /** The samples' width: one minute keeps a month at 44 640 intervals (5 store queries). */
 export const SAMPLE_MS = 60_000;
 
-const FIELDS = ['batteryPowerW', 'gridPowerW', 'netLoadW', 'sohPct', 'capacityWh', 'modeCode'];
+const FIELDS = ['batteryPowerW', 'batteryDischargeW', 'batteryChargeW', 'gridPowerW', 'netLoadW', 'sohPct', 'capacityWh', 'modeCode'];
 
 export interface MonthlyReportSources {
   db: CloudDb;
@@ -27,6 +27,10 @@ export interface MonthlyReportOptions {
   now?: number;
 }
 
+function modeOf(a: Aggregate | undefined): ReportSample['mode'] {
+  return a && a.min !== null && a.mean !== null && a.max !== null ? { min: a.min, mean: a.mean, max: a.max } : null;
+}
+
 /** The month's telemetry of a site as samples of SAMPLE_MS (only intervals holding records). */
 export async function monthSamples(store: TimeseriesStore, siteId: string, from: number, to: number): Promise<ReportSample[]> {
   const buckets = await rangeBuckets(store, { siteId, from, to, everyMs: SAMPLE_MS, fields: FIELDS });
@@ -35,11 +39,13 @@ export async function monthSamples(store: TimeseriesStore, siteId: string, from:
     spanMs: SAMPLE_MS,
     records: b.count,
     batteryPowerW: b.fields.batteryPowerW?.mean ?? null,
+    batteryDischargeW: b.fields.batteryDischargeW?.mean ?? null,
+    batteryChargeW: b.fields.batteryChargeW?.mean ?? null,
     gridPowerW: b.fields.gridPowerW?.mean ?? null,
     netLoadW: b.fields.netLoadW?.mean ?? null,
     sohPct: b.fields.sohPct?.mean ?? null,
     capacityWh: b.fields.capacityWh?.max ?? null,
-    worstMode: b.fields.modeCode?.max ?? null,
+    mode: modeOf(b.fields.modeCode),
   }));
 }
 

@@ -10,7 +10,7 @@ import { DEFAULT_TARIFF } from '../../../domain/tariff/tariff';
 const NOV = Date.UTC(2026, 10, 1);
 const MIN = 60_000;
 const sample = (start: number, over: Partial<ReportSample> = {}): ReportSample => ({
-  start, spanMs: MIN, records: 60, batteryPowerW: 0, gridPowerW: 0, netLoadW: 0, sohPct: null, capacityWh: 10_000, worstMode: 0, ...over,
+  start, spanMs: MIN, records: 60, batteryPowerW: 0, batteryDischargeW: null, batteryChargeW: null, gridPowerW: 0, netLoadW: 0, sohPct: null, capacityWh: 10_000, mode: { min: 0, mean: 0, max: 0 }, ...over,
 });
 
 /** November 2026, hand-checkable (see each figure's test). */
@@ -23,7 +23,7 @@ function november(over: Partial<MonthlyReportInput> = {}): MonthlyReportInput {
       // 30 records in a minute: 30 s charging 6 kW = 0.05 kWh; grid 7 kW, without the battery 1 kW.
       sample(NOV + MIN, { records: 30, batteryPowerW: -6000, gridPowerW: 7000, netLoadW: 1000 }),
       // Online but in SAFE_MODE: not controllable.
-      sample(NOV + 2 * MIN, { gridPowerW: 2000, netLoadW: 2000, worstMode: 2 }),
+      sample(NOV + 2 * MIN, { gridPowerW: 2000, netLoadW: 2000, mode: { min: 2, mean: 2, max: 2 } }),
       // The month's last minute, after a silence of 30 days (a gap, not bridged): no price.
       sample(Date.UTC(2026, 11, 1) - MIN, { gridPowerW: 500, netLoadW: 500, sohPct: 97 }),
     ],
@@ -60,6 +60,13 @@ describe('monthly report (domain/reports/monthly)', () => {
     // (0.1 + 0.05) / 2 / 10 kWh rated
     assert.equal(r.cycles.equivalentFull, 0.0075);
     assert.equal(r.cycles.capacityKwh, 10);
+  });
+
+  it('counts a minute that discharged and charged as both, from the power split by direction', () => {
+    // 30 s at +2 kW and 30 s at -1 kW: mean +500 W, but 1000 W mean discharging and 500 W mean charging.
+    const r = buildMonthlyReport(november({ samples: [sample(NOV, { batteryPowerW: 500, batteryDischargeW: 1000, batteryChargeW: 500 })] }));
+    assert.equal(r.energy.dischargedKwh, Number((1000 * 60 / 3.6e6).toFixed(3)));
+    assert.equal(r.energy.chargedKwh, Number((500 * 60 / 3.6e6).toFixed(3)));
   });
 
   it('counts as available only covered time in NORMAL or DERATED, over the whole month', () => {
@@ -108,6 +115,14 @@ describe('monthly report (domain/reports/monthly)', () => {
     assert.deepEqual(r.alarms.byType, [{ code: 'SITE_OFFLINE', severity: 'critical', count: 2 }, { code: 'ESTOP', severity: 'critical', count: 1 }]);
   });
 
+  it('splits a minute that enters SAFE_MODE by its mean mode: 45 of 60 records NORMAL, 15 SAFE_MODE', () => {
+    // mean = (45 x 0 + 15 x 2) / 60 = 0.5
+    const r = buildMonthlyReport(november({ samples: [sample(NOV, { mode: { min: 0, mean: 0.5, max: 2 } })] }));
+    assert.equal(r.availability.controllableHours, Number((45 / 3600).toFixed(3)));
+    assert.equal(r.availability.onlineHours, Number((60 / 3600).toFixed(3)));
+    assert.equal(buildMonthlyReport(november({ samples: [sample(NOV, { mode: null })] })).availability.controllableHours, 0);
+  });
+
   it('ends the current month at now and leaves what comes later out', () => {
     const now = NOV + 2 * MIN + 30_000;
     const r = buildMonthlyReport(november({ now }));
@@ -146,9 +161,12 @@ describe('monthly report (domain/reports/monthly)', () => {
           minute: fc.integer({ min: -60, max: 30 * 24 * 60 + 60 }),
           records: fc.integer({ min: 1, max: 120 }),
           batteryPowerW: fc.option(fc.double({ min: -50_000, max: 50_000, noNaN: true }), { nil: null }),
+          batteryDischargeW: fc.option(fc.double({ min: 0, max: 50_000, noNaN: true }), { nil: null }),
+          batteryChargeW: fc.option(fc.double({ min: 0, max: 50_000, noNaN: true }), { nil: null }),
           gridPowerW: fc.option(fc.double({ min: -50_000, max: 50_000, noNaN: true }), { nil: null }),
           netLoadW: fc.option(fc.double({ min: -50_000, max: 50_000, noNaN: true }), { nil: null }),
-          worstMode: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
+          mode: fc.option(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.double({ min: 0, max: 1, noNaN: true }))
+            .map(([a, b, f]) => ({ min: Math.min(a, b), max: Math.max(a, b), mean: Math.min(a, b) + f * Math.abs(a - b) })), { nil: null }),
         }),
         { selector: (s) => s.minute, maxLength: 200 },
       )
