@@ -24,43 +24,9 @@
 // - Import peak: the highest mean import of a 15-minute window over the time it was measured.
 import { MODES } from '../contracts';
 import { siteBill, type Bill, type BillStep, type SiteTariff } from '../tariff/tariff';
+import { monthBounds, monthText, previousMonth, type ReportMonth } from './month';
 
-export interface ReportMonth {
-  year: number;
-  /** 1..12 */
-  month: number;
-}
-
-const MONTH_TEXT = /^(\d{4})-(0[1-9]|1[0-2])$/;
-const WINDOW_MS = 900_000;
-const HOUR_MS = 3_600_000;
-
-/** "2026-11" -> { year: 2026, month: 11 }; null for anything else (years 1970..9999). */
-export function parseMonth(text: string): ReportMonth | null {
-  const m = MONTH_TEXT.exec(text);
-  if (!m) return null;
-  const year = Number(m[1]);
-  if (year < 1970) return null;
-  return { year, month: Number(m[2]) };
-}
-
-export function monthText(m: ReportMonth): string {
-  return `${String(m.year).padStart(4, '0')}-${String(m.month).padStart(2, '0')}`;
-}
-
-/** The month's [from, to) in ms, UTC. */
-export function monthBounds(m: ReportMonth): { from: number; to: number } {
-  return { from: Date.UTC(m.year, m.month - 1, 1), to: Date.UTC(m.year, m.month, 1) };
-}
-
-export function previousMonth(m: ReportMonth): ReportMonth {
-  return m.month === 1 ? { year: m.year - 1, month: 12 } : { year: m.year, month: m.month - 1 };
-}
-
-export function monthOf(ms: number): ReportMonth {
-  const d = new Date(ms);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1 };
-}
+export { monthBounds, monthOf, monthText, parseMonth, previousMonth, type ReportMonth } from './month';
 
 /** One interval of stored telemetry: means of its records, null where no record carried the field. */
 export interface ReportSample {
@@ -154,6 +120,8 @@ export interface MonthlyReport {
   generatedAt: string;
 }
 
+const WINDOW_MS = 900_000;
+const HOUR_MS = 3_600_000;
 const round = (v: number, digits: number): number => Number(v.toFixed(digits)) + 0; // + 0: no -0
 const iso = (ms: number): string => new Date(ms).toISOString();
 const SEVERITY_RANK: Record<string, number> = { info: 0, warning: 1, critical: 2 };
