@@ -37,6 +37,8 @@ export interface RouteSpec {
   readonly audit?: boolean;
   /** Status of success. */
   readonly status: 200 | 201;
+  /** Content types the route may answer with besides JSON (a file, per the query). */
+  readonly files?: readonly string[];
 }
 
 // ------------------------------------------------------------------ shared pieces
@@ -225,7 +227,7 @@ export const ROUTES = {
     summary: 'arbitrage revenue, full cycles and degradation cost over a period (default the last 24 h)',
   }),
   siteMonthlyReport: route({
-    method: 'get', path: '/sites/:id/reports/:month', tag: 'financial', access: 'financial:read', params: ReportParams, query: ReportQuery, scope: 'site', status: 200,
+    method: 'get', path: '/sites/:id/reports/:month', tag: 'financial', access: 'financial:read', params: ReportParams, query: ReportQuery, scope: 'site', status: 200, files: ['text/csv', 'application/pdf'],
     summary: "the site's report of a calendar month (UTC, yyyy-mm): energy, cycles, SoH, availability, alarms, bill with and without the battery, import peak; format json (default), csv or pdf (README, \"Monthly report\")",
   }),
 
