@@ -2,35 +2,16 @@
 // store): the JSON figures from stored records, the same figures as CSV and in the PDF, and the
 // refusals (bad month, bad format, a month not begun, a role without reports, another organisation).
 import { strict as assert } from 'node:assert';
-import type { TelemetryRecord } from '../../../domain/contracts';
 import { monthBounds, monthOf, monthText, previousMonth } from '../../../domain/reports/monthly';
 import type { MonthlyReport } from '../../../domain/reports/monthly';
 import { pdfText } from '../reports/pdf-text';
+import { siteRecord } from '../reports/site-record';
 import { plan } from './fleet-fixture';
 import { call, createUser, login, startHarness, type Harness, type Session } from './harness';
 
 const SITE = 'site-r';
 
-function rec(seq: number, ts: number, batteryW: number, gridW: number): TelemetryRecord {
-  return {
-    siteId: SITE, seq, ts,
-    telemetry: {
-      siteId: SITE, ts,
-      battery: {
-        ts, soc: 50, soh: 97.5, voltage: 51.2, current: batteryW / 51.2, power: batteryW, capacityWh: 10_000, energyAvailableWh: 5000,
-        cellVmax: 3.31, cellVmin: 3.29, cellVavg: 3.3, cellVoltages: [], tempMax: 27, tempMin: 24, cellTemps: [],
-        chargeCurrentMax: 100, dischargeCurrentMax: 100, chargePowerMax: 5000, dischargePowerMax: 5000, cycles: 120, state: 'CONNECTED', alarms: [],
-      },
-      pcs: {
-        ts, power: batteryW, reactivePower: 0, frequency: 50, voltage: 230, state: 'RUNNING', gridConnected: true, setpointEnabled: true,
-        setpoint: batteryW, revertTimeS: 5, revertRemainingS: 4, ratedPowerW: 5000, maxChargeW: 5000, maxDischargeW: 5000,
-        energyInjectedWh: null, energyAbsorbedWh: null, alarms: [],
-      },
-      meter: { ts, power: gridW, frequency: 50, voltage: 230, energyImportWh: null, energyExportWh: null, alarms: [] },
-    },
-    envelope: { mode: 'NORMAL', maxChargeW: 5000, maxDischargeW: 5000 },
-  };
-}
+const rec = (seq: number, ts: number, batteryW: number, gridW: number) => siteRecord(SITE, seq, ts, batteryW, gridW);
 
 async function raw(h: Harness, path: string, token: string): Promise<{ status: number; type: string | null; disposition: string | null; body: Buffer }> {
   const res = await fetch(`${h.url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
