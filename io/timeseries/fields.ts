@@ -15,6 +15,8 @@ const battery = (r: TelemetryRecord) => r.telemetry?.battery;
 const pcs = (r: TelemetryRecord) => r.telemetry?.pcs;
 const meter = (r: TelemetryRecord) => r.telemetry?.meter;
 
+const signedPart = (power: number | undefined, sign: 1 | -1): number | null => (power === undefined ? null : Math.max(0, sign * power));
+
 /** Every field, in storage order. Add new ones at the end: SQLite adds the column on open. */
 export const TELEMETRY_FIELDS: readonly FieldDef[] = [
   { name: 'socPct', unit: '%', description: 'battery state of charge', of: (r) => battery(r)?.soc },
@@ -70,6 +72,10 @@ export const TELEMETRY_FIELDS: readonly FieldDef[] = [
   { name: 'edgeBufferDepth', unit: '1', description: 'records buffered at the edge, not yet acknowledged by the cloud', of: (r) => r.edge?.bufferDepth },
   { name: 'edgeOldestUnsentS', unit: 's', description: 'age of the oldest unacknowledged record at the edge', of: (r) => r.edge?.oldestUnsentS },
   { name: 'controlCycleMs', unit: 'ms', description: 'the edge control cycle: battery poll start to PCS setpoint written', of: (r) => r.edge?.cycleMs },
+  // The battery's power split by direction: an interval's means then give the energy charged and
+  // discharged even when the power changed sign inside it (the monthly report, domain/reports/monthly.ts).
+  { name: 'batteryDischargeW', unit: 'W', description: 'battery (DC) power while discharging, else 0', of: (r) => signedPart(battery(r)?.power, 1) },
+  { name: 'batteryChargeW', unit: 'W', description: 'battery (DC) power while charging, as a positive number, else 0', of: (r) => signedPart(battery(r)?.power, -1) },
 ];
 
 export const FIELD_NAMES: readonly string[] = TELEMETRY_FIELDS.map((f) => f.name);

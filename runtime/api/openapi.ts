@@ -47,7 +47,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       ...(spec.access === 'public' ? { security: [] } : {}),
       parameters: parameters(spec),
       responses: {
-        [String(spec.status)]: { description: 'success', content: { 'application/json': { schema: {} } } },
+        [String(spec.status)]: {
+          description: 'success',
+          content: { 'application/json': { schema: {} }, ...Object.fromEntries((spec.files ?? []).map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) },
+        },
         '400': ERROR,
         ...(spec.access === 'public' ? {} : { '401': ERROR, '403': ERROR }),
         ...(spec.scope ? { '404': ERROR } : {}),

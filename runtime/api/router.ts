@@ -177,7 +177,8 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         const reply = await handler({ params, query, body, principal, req, res, ip: req.ip ?? '' });
         const status = reply.status ?? spec.status;
         audit('success', status, reply.audit);
-        res.status(status).json(reply.body);
+        if (reply.raw) res.status(status).type(reply.raw.contentType).attachment(reply.raw.filename).send(reply.raw.data);
+        else res.status(status).json(reply.body);
       })().catch((thrown: unknown) => {
         // A full bcrypt queue (a login flood) is the server's to say: 503, try again shortly.
         const err = thrown instanceof PoolBusyError ? new ApiError(503, 'busy', thrown.message, { retryAfterS: 1 }, { 'Retry-After': '1' }) : thrown;

@@ -9,6 +9,7 @@ import { isFieldName } from '../../io/timeseries/fields';
 import { ALARM_STATES } from './alarms';
 import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody, RevokeSiteBody } from './ota-schemas';
 import { MlForecastQuery, MlModelsQuery, MlPeriodQuery } from './ml-schemas';
+import { ReportParams, ReportQuery } from './report-schemas';
 import { PasswordSchema } from './passwords';
 import type { Permission } from '../../domain/permissions';
 
@@ -36,6 +37,8 @@ export interface RouteSpec {
   readonly audit?: boolean;
   /** Status of success. */
   readonly status: 200 | 201;
+  /** Content types the route may answer with besides JSON (a file, per the query). */
+  readonly files?: readonly string[];
 }
 
 // ------------------------------------------------------------------ shared pieces
@@ -222,6 +225,10 @@ export const ROUTES = {
   siteFinancial: route({
     method: 'get', path: '/sites/:id/financial', tag: 'financial', access: 'financial:read', params: SiteParams, query: PeriodQuery, scope: 'site', status: 200,
     summary: 'arbitrage revenue, full cycles and degradation cost over a period (default the last 24 h)',
+  }),
+  siteMonthlyReport: route({
+    method: 'get', path: '/sites/:id/reports/:month', tag: 'financial', access: 'financial:read', params: ReportParams, query: ReportQuery, scope: 'site', status: 200, files: ['text/csv', 'application/pdf'],
+    summary: "the site's report of a calendar month (UTC, yyyy-mm): energy, cycles, SoH, availability, alarms, bill with and without the battery, import peak; format json (default), csv or pdf (README, \"Monthly report\")",
   }),
 
   // alarms

@@ -55,6 +55,8 @@ export interface Ctx<R extends RouteSpec> {
 export interface Reply {
   status?: number;
   body: unknown;
+  /** A file instead of JSON (the monthly report's CSV and PDF): sent as an attachment named `filename`. */
+  raw?: { contentType: string; data: Buffer | string; filename: string };
   /** Extra facts for the audit log (never a secret). */
   audit?: { target?: string; details?: Record<string, unknown>; userId?: string; email?: string };
 }

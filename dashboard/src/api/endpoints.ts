@@ -9,6 +9,7 @@ import type {
   SiteView, TelemetryBucket, UserView,
 } from './types';
 import type { AnomalyHistory, DayForecast, ModelVersions, SohPoint } from './ml-types';
+import type { MonthlyReport } from '../../../domain/reports/monthly';
 
 interface ClientRoute {
   method: 'get' | 'post' | 'patch';
@@ -35,6 +36,7 @@ export const CLIENT_ROUTES = {
   listCommands: { method: 'get', path: '/sites/{id}/commands', query: ['limit'] },
   plan: { method: 'get', path: '/sites/{id}/plan' },
   financial: { method: 'get', path: '/sites/{id}/financial', query: ['from', 'to', 'degradationEurPerKwh'] },
+  monthlyReport: { method: 'get', path: '/sites/{id}/reports/{month}', query: ['format'] },
   listAlarms: { method: 'get', path: '/alarms', query: ['siteId', 'state', 'severity', 'from', 'to', 'limit'] },
   ackAlarm: { method: 'post', path: '/alarms/{id}/ack', body: ['note'] },
   ackAlarmEpisode: { method: 'post', path: '/alarms/{id}/ack-episode', body: ['note'] },
@@ -183,6 +185,13 @@ export const plansApi = {
 
 export const financialApi = {
   summary: (siteId: string, q: { from: string; to: string; degradationEurPerKwh?: string }) => call('financial', { id: siteId, query: q }).as<FinancialSummary>(),
+};
+
+/** The monthly report (domain/reports/monthly.ts): JSON for the page, CSV and PDF as files. */
+export const reportsApi = {
+  path: (siteId: string, month: string) => CLIENT_ROUTES.monthlyReport.path.replace('{id}', encodeURIComponent(siteId)).replace('{month}', encodeURIComponent(month)),
+  get: (siteId: string, month: string) => request<MonthlyReport>('GET', reportsApi.path(siteId, month), { query: { format: 'json' } }),
+  file: (siteId: string, month: string, format: 'csv' | 'pdf') => request<Blob>('GET', reportsApi.path(siteId, month), { query: { format }, blob: true }),
 };
 
 export const usersApi = {

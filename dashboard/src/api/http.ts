@@ -30,6 +30,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Answer as text (CSV export) instead of JSON. */
   text?: boolean;
+  /** Answer as a file (the monthly report's CSV and PDF). */
+  blob?: boolean;
 }
 
 /** Where the client gets and renews its access token: the auth store implements it. */
@@ -76,7 +78,7 @@ async function errorOf(res: Response): Promise<ApiRequestError> {
 }
 
 async function send(method: string, path: string, opts: RequestOptions, token: string | null): Promise<Response> {
-  const headers: Record<string, string> = { accept: opts.text ? 'text/csv, text/plain, */*' : 'application/json' };
+  const headers: Record<string, string> = { accept: opts.blob ? '*/*' : opts.text ? 'text/csv, text/plain, */*' : 'application/json' };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   try {
@@ -109,6 +111,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     if (!res.ok) throw err;
   }
   if (res.status === 204) return undefined as T;
+  if (opts.blob) return (await res.blob()) as T;
   if (opts.text) return (await res.text()) as T;
   return (await res.json()) as T;
 }

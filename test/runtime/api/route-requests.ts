@@ -53,6 +53,7 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     listCommands: { request: () => ({ path: '/sites/site-a/commands', query: { limit: '10' } }) },
     sitePlan: { request: () => ({ path: '/sites/site-a/plan' }) },
     siteFinancial: { request: () => ({ path: '/sites/site-a/financial', query: { from, to } }) },
+    siteMonthlyReport: { request: () => ({ path: `/sites/site-a/reports/${new Date(f.t0).toISOString().slice(0, 7)}`, query: { format: 'json' } }) },
     listAlarms: { request: () => ({ path: '/alarms', query: { state: 'active' } }) },
     getAlarm: { request: () => ({ path: `/alarms/${f.alarmId}` }) },
     ackAlarm: { request: () => ({ path: `/alarms/${f.alarmId}/ack`, body: { note: 'seen' } }) },
