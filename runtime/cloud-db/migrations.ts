@@ -157,6 +157,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE notify_episodes (
     site_id TEXT NOT NULL, code TEXT NOT NULL, episode_id INTEGER NOT NULL, last_active INTEGER NOT NULL,
     PRIMARY KEY (site_id, code)) WITHOUT ROWID;
+  -- Every alarm the notifier saw raised, and the episode it was counted in.
+  CREATE TABLE notify_episode_alarms (alarm_id INTEGER PRIMARY KEY, episode_id INTEGER NOT NULL);
   CREATE TABLE notify_escalations (
     alarm_id INTEGER PRIMARY KEY, site_id TEXT NOT NULL, level INTEGER NOT NULL, next_at INTEGER NOT NULL,
     stopped TEXT);                  -- null while running; else why it stopped

@@ -140,12 +140,16 @@ export class Notifier {
     const near = this.#o.db
       .prepare('SELECT site_id AS siteId, code, episode_id AS episodeId, last_active AS lastActive FROM notify_episodes WHERE site_id = ? AND last_active >= ?')
       .all(a.siteId, raisedAt - 2 * EPISODE_WINDOW_MS) as NotifiedEpisode[];
-    const continued = continuedEpisode({ id: a.id, siteId: a.siteId, code: a.code, episodeId: a.episodeId, raisedAt }, near);
-    this.#o.db
-      .prepare('INSERT INTO notify_episodes (site_id, code, episode_id, last_active) VALUES (?, ?, ?, ?) ON CONFLICT (site_id, code) DO UPDATE SET episode_id = excluded.episode_id, last_active = MAX(last_active, excluded.last_active)')
-      .run(a.siteId, a.code, continued ? continued.episodeId : a.episodeId, raisedAt);
-    if (continued) return;
-    this.notify(a, now);
+    const handled = this.#o.db.prepare('SELECT episode_id FROM notify_episode_alarms WHERE alarm_id = ?');
+    const continued = continuedEpisode({ id: a.id, siteId: a.siteId, code: a.code, episodeId: a.episodeId, raisedAt }, near, (id) => (handled.get(id) as { episode_id: number } | undefined)?.episode_id);
+    const episode = continued ?? a.episodeId;
+    this.#o.db.transaction(() => {
+      this.#o.db
+        .prepare('INSERT INTO notify_episodes (site_id, code, episode_id, last_active) VALUES (?, ?, ?, ?) ON CONFLICT (site_id, code) DO UPDATE SET episode_id = excluded.episode_id, last_active = MAX(last_active, excluded.last_active)')
+        .run(a.siteId, a.code, episode, raisedAt);
+      this.#o.db.prepare('INSERT OR REPLACE INTO notify_episode_alarms (alarm_id, episode_id) VALUES (?, ?)').run(a.id, episode);
+    })();
+    if (continued === null) this.notify(a, now);
   }
 
   /** Queues the first messages of an alarm and starts its escalation. */
