@@ -35,6 +35,12 @@ export interface NotifierOptions {
   maxAgeMs?: number;
   /** How often the queue and the escalations are looked at, ms (default 1000). */
   tickMs?: number;
+  /**
+   * How long the first message of an alarm waits for the rest of its episode, ms (default 2000): a
+   * BMS warns a moment before the controller's own over-temperature alarm, and the warning then
+   * turns out to be a consequence; its message is dropped and the root's message tells the story.
+   */
+  groupMs?: number;
   /** How long a webhook may take to answer, ms (default 10 s). */
   webhookTimeoutMs?: number;
   log: (line: string) => void;
@@ -167,14 +173,18 @@ export class Notifier {
     const n = notice(a);
     const mail = alarmMail(n, level, this.#o.escalateAfterMs);
     const kind = level === 0 ? 'alarm' : 'escalation';
+    const grouped = level === 0 ? now + (this.#o.groupMs ?? 2000) : now;
     for (const c of to) {
-      const rules = c.rules ?? defaultRules(c.role);
-      this.outbox.enqueue({ channel: 'email', recipient: c.email, userId: c.userId, alarmId: a.id, kind, level, payload: mail satisfies MailPayload, notBefore: deliverAt(now, rules.quietHours) });
+      const quietEnd = deliverAt(now, (c.rules ?? defaultRules(c.role)).quietHours);
+      this.outbox.enqueue({
+        channel: 'email', recipient: c.email, userId: c.userId, alarmId: a.id, kind, level, payload: mail satisfies MailPayload,
+        notBefore: Math.max(grouped, quietEnd), held: quietEnd > now,
+      });
     }
     const site = this.#o.sites.get(a.siteId);
     if (!site) return;
     for (const w of this.#o.webhooks.forAlarm(site.org_id, a.severity)) {
-      this.outbox.enqueue({ channel: 'webhook', recipient: w.id, alarmId: a.id, kind, level, payload: alarmWebhook(n, level, now) satisfies WebhookBody });
+      this.outbox.enqueue({ channel: 'webhook', recipient: w.id, alarmId: a.id, kind, level, payload: alarmWebhook(n, level, now) satisfies WebhookBody, notBefore: grouped });
     }
   }
 
@@ -262,7 +272,21 @@ export class Notifier {
     }
   }
 
+  /** The episode root an alarm turned out to belong to, when that root was handled already. */
+  private mergedInto(row: OutboxRow): number | null {
+    if (row.kind !== 'alarm' || row.alarm_id === null) return null;
+    const a = this.#o.alarms.get(row.alarm_id);
+    if (!a || a.episodeId === a.id) return null;
+    const root = this.#o.db.prepare('SELECT episode_id FROM notify_episode_alarms WHERE alarm_id = ?').get(a.episodeId) as { episode_id: number } | undefined;
+    return root ? root.episode_id : null;
+  }
+
   private async deliver(row: OutboxRow): Promise<void> {
+    const merged = this.mergedInto(row);
+    if (merged !== null) {
+      this.outbox.cancel(row.id, `part of alarm episode ${merged}, notified with its root`);
+      return;
+    }
     try {
       const status = row.channel === 'email' ? await this.sendMail(row) : await this.postWebhook(row);
       this.outbox.sent(row.id, status);

@@ -49,8 +49,10 @@ export interface NewMessage {
   kind: MessageKind;
   level?: number;
   payload: unknown;
-  /** Not before this time (quiet hours); default now. */
+  /** Not before this time; default now. */
   notBefore?: number;
+  /** Held back by the recipient's quiet hours (shown as such). */
+  held?: boolean;
 }
 
 /** What the API shows of one delivery. */
@@ -87,7 +89,7 @@ export class Outbox {
     const at = Math.max(now, m.notBefore ?? now);
     const r = this.db
       .prepare('INSERT INTO notify_outbox (channel, recipient, user_id, alarm_id, kind, level, payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.channel, m.recipient, m.userId ?? null, m.alarmId ?? null, m.kind, m.level ?? 0, JSON.stringify(m.payload), at > now ? 'held' : 'queued', at, now);
+      .run(m.channel, m.recipient, m.userId ?? null, m.alarmId ?? null, m.kind, m.level ?? 0, JSON.stringify(m.payload), m.held ? 'held' : 'queued', at, now);
     return Number(r.lastInsertRowid);
   }
 
@@ -109,6 +111,10 @@ export class Outbox {
     this.db
       .prepare('UPDATE notify_outbox SET state = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at), last_error = ?, last_status = ? WHERE id = ?')
       .run(nextAt === null ? 'failed' : 'queued', nextAt, error.slice(0, 500), status, id);
+  }
+
+  cancel(id: number, reason: string): void {
+    this.db.prepare("UPDATE notify_outbox SET state = 'cancelled', last_error = ? WHERE id = ? AND state IN ('queued', 'held')").run(reason, id);
   }
 
   /** Drops what is still waiting for an alarm (it was silenced); returns how many. */

@@ -21,6 +21,7 @@ import { Mailbox } from './mailbox';
 import { WebhookReceiver } from './webhook-receiver';
 
 const ESCALATE_MS = 600;
+const GROUP_MS = 300;
 
 describe('notifier: e-mail and webhooks from the durable outbox', function () {
   this.timeout(30_000);
@@ -38,7 +39,7 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
 
   const start = () => new Notifier({
     db, alarms, sites, webhooks, mail: smtpSender(mailbox.url, 'EMS <ems@test.example>'), escalateAfterMs: ESCALATE_MS,
-    backoff: { baseMs: 200, maxMs: 800 }, tickMs: 50, log: (l) => log.push(l),
+    backoff: { baseMs: 200, maxMs: 800 }, tickMs: 50, groupMs: GROUP_MS, log: (l) => log.push(l),
   });
 
   /** A fresh organisation with a site and one user per role given; returns their addresses by role. */
@@ -133,6 +134,19 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it("a consequence raised a moment before its cause is told with the cause's message, not one of its own", async () => {
+    const o = await org(['OPERATOR']);
+    notifier.setRules(o.ids.OPERATOR as string, { email: true, sites: 'all', severities: ['warning', 'critical'], codes: 'all', quietHours: null });
+    const t = Date.now();
+    const warning = raise(o.site, 'BMS_WARNING', t, 'warning') as { id: number };
+    const root = raise(o.site, 'OVER_TEMPERATURE', t + 100) as { id: number };
+    await mailbox.until((m) => m.some((x) => x.to.includes(o.email.OPERATOR as string)), 'the over-temperature mail');
+    await new Promise((r) => setTimeout(r, GROUP_MS + 300));
+    assert.deepEqual(mailbox.to(o.email.OPERATOR as string).map((m) => /(\w+) at /.exec(m.subject)?.[1]), ['OVER_TEMPERATURE']);
+    assert.match(notifier.deliveriesOf(warning.id).deliveries[0]?.lastError ?? '', new RegExp(`part of alarm episode ${root.id}`));
+    alarms.ack(root.id, 'test', null);
   });
 
   it('holds an alarm mail during the quiet hours, due when they end, while others get theirs', async () => {
