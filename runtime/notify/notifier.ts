@@ -205,6 +205,12 @@ export class Notifier {
         this.stopEscalation(e.alarm_id, 'silenced');
         continue;
       }
+      // Raised before its cause, it turned out a consequence: the root's escalation carries the episode.
+      const merged = this.mergedInto(a);
+      if (merged !== null) {
+        this.stopEscalation(e.alarm_id, `part of alarm episode ${merged}`);
+        continue;
+      }
       const seeing = this.seeing(a.siteId);
       const level = e.level + 1;
       if (level >= escalationLadder(seeing).length) {
@@ -273,16 +279,14 @@ export class Notifier {
   }
 
   /** The episode root an alarm turned out to belong to, when that root was handled already. */
-  private mergedInto(row: OutboxRow): number | null {
-    if (row.kind !== 'alarm' || row.alarm_id === null) return null;
-    const a = this.#o.alarms.get(row.alarm_id);
+  private mergedInto(a: AlarmView | undefined): number | null {
     if (!a || a.episodeId === a.id) return null;
     const root = this.#o.db.prepare('SELECT episode_id FROM notify_episode_alarms WHERE alarm_id = ?').get(a.episodeId) as { episode_id: number } | undefined;
     return root ? root.episode_id : null;
   }
 
   private async deliver(row: OutboxRow): Promise<void> {
-    const merged = this.mergedInto(row);
+    const merged = row.kind === 'alarm' && row.alarm_id !== null ? this.mergedInto(this.#o.alarms.get(row.alarm_id)) : null;
     if (merged !== null) {
       this.outbox.cancel(row.id, `part of alarm episode ${merged}, notified with its root`);
       return;

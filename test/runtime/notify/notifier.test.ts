@@ -146,7 +146,17 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
     await new Promise((r) => setTimeout(r, GROUP_MS + 300));
     assert.deepEqual(mailbox.to(o.email.OPERATOR as string).map((m) => /(\w+) at /.exec(m.subject)?.[1]), ['OVER_TEMPERATURE']);
     assert.match(notifier.deliveriesOf(warning.id).deliveries[0]?.lastError ?? '', new RegExp(`part of alarm episode ${root.id}`));
+    // A critical consequence raised first escalates with its root, not on its own.
+    const o2 = await org(['OPERATOR', 'MANAGER']);
+    notifier.setRules(o2.ids.MANAGER as string, { email: false, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null });
+    const t2 = Date.now();
+    const bms = raise(o2.site, 'BMS_FAULT', t2) as { id: number };
+    const root2 = raise(o2.site, 'OVER_TEMPERATURE', t2 + 100) as { id: number };
+    await new Promise((r) => setTimeout(r, ESCALATE_MS + GROUP_MS + 400));
+    assert.match(notifier.deliveriesOf(bms.id).escalation?.stopped ?? '', new RegExp(`part of alarm episode ${root2.id}`));
+    assert.equal(notifier.deliveriesOf(root2.id).escalation?.level, 1, 'the root escalated');
     alarms.ack(root.id, 'test', null);
+    alarms.ackEpisode(root2.id, 'test', null);
   });
 
   it('holds an alarm mail during the quiet hours, due when they end, while others get theirs', async () => {
