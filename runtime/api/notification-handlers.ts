@@ -38,7 +38,7 @@ export function notificationHandlers(s: Services, opts: { escalateAfterS: number
       if (body.sites !== 'all') {
         const visible = new Set(s.sites.visible(principal).map((r) => r.id));
         const unseen = body.sites.filter((id) => !visible.has(id));
-        if (unseen.length) throw new ApiError(400, 'invalid_request', `sites you do not see: ${unseen.join(', ')}`, { issues: [{ path: ['sites'], message: 'not among your sites' }] });
+        if (unseen.length) throw new ApiError(400, 'invalid_request', `sites you do not see: ${unseen.join(', ')}`, { issues: [{ path: 'body.sites', message: 'not among your sites' }] });
       }
       s.notifier.setRules(principal.userId, body);
       return { body: mine(principal), audit: { target: `notification rules of ${principal.email}`, details: { rules: body } } };
