@@ -31,7 +31,7 @@ export interface RouteSpec {
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
   /** What `:id` names; a caller who may not see it gets 404, as if it did not exist. */
-  readonly scope?: 'site' | 'alarm' | 'user' | 'deployment';
+  readonly scope?: 'site' | 'alarm' | 'user' | 'deployment' | 'webhook';
   readonly limits?: readonly LimitName[];
   /** State-changing: every answer past validation goes to the audit log. */
   readonly audit?: boolean;
@@ -332,15 +332,15 @@ export const ROUTES = {
     summary: "register a webhook for my organisation's alarms; the answer carries its HMAC signing secret, shown this once",
   }),
   deleteWebhook: route({
-    method: 'delete', path: '/notifications/webhooks/:id', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, audit: true, status: 200,
+    method: 'delete', path: '/notifications/webhooks/:id', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, scope: 'webhook', audit: true, status: 200,
     summary: 'remove a webhook (its delivery log stays)',
   }),
   testWebhook: route({
-    method: 'post', path: '/notifications/webhooks/:id/test', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, body: Empty, audit: true, status: 201,
+    method: 'post', path: '/notifications/webhooks/:id/test', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, scope: 'webhook', body: Empty, audit: true, status: 201,
     summary: 'queue a signed test delivery to a webhook',
   }),
   webhookDeliveries: route({
-    method: 'get', path: '/notifications/webhooks/:id/deliveries', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, query: DeliveriesQuery, status: 200,
+    method: 'get', path: '/notifications/webhooks/:id/deliveries', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, scope: 'webhook', query: DeliveriesQuery, status: 200,
     summary: "a webhook's delivery log, newest first: state, attempts, the last answer or error",
   }),
 } as const satisfies Record<string, RouteSpec>;

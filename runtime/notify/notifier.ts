@@ -267,9 +267,12 @@ export class Notifier {
     this.#busy = true;
     try {
       this.escalate(this.#now());
+      // A mail server that cannot be reached fails every mail alike: the rest wait for the next pass.
+      let mailUnreachable = false;
       for (const row of this.outbox.due()) {
         if (this.#closed) break;
-        await this.deliver(row);
+        if (row.channel === 'email' && mailUnreachable) continue;
+        if ((await this.deliver(row)) === 'unreachable' && row.channel === 'email') mailUnreachable = true;
       }
     } catch (err) {
       this.#o.log(`notify: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -285,15 +288,16 @@ export class Notifier {
     return root ? root.episode_id : null;
   }
 
-  private async deliver(row: OutboxRow): Promise<void> {
+  private async deliver(row: OutboxRow): Promise<'done' | 'failed' | 'unreachable'> {
     const merged = row.kind === 'alarm' && row.alarm_id !== null ? this.mergedInto(this.#o.alarms.get(row.alarm_id)) : null;
     if (merged !== null) {
       this.outbox.cancel(row.id, `part of alarm episode ${merged}, notified with its root`);
-      return;
+      return 'done';
     }
     try {
       const status = row.channel === 'email' ? await this.sendMail(row) : await this.postWebhook(row);
       this.outbox.sent(row.id, status);
+      return 'done';
     } catch (err) {
       const status = err instanceof DeliveryError ? err.status : null;
       const message = err instanceof Error ? err.message : String(err);
@@ -301,6 +305,8 @@ export class Notifier {
       const giveUp = now - row.created_at >= (this.#o.maxAgeMs ?? 3 * 86_400_000) || (err instanceof DeliveryError && err.permanent);
       this.outbox.failed(row.id, message, status, giveUp ? null : now + retryDelayMs(row.attempts + 1, this.#o.backoff));
       if (giveUp) this.#o.log(`notify: gave up ${row.channel} delivery ${row.id} to ${row.recipient}: ${message}`);
+      // nodemailer: an SMTP answer carries responseCode; a connection that failed does not.
+      return typeof (err as { responseCode?: unknown }).responseCode === 'number' || err instanceof DeliveryError ? 'failed' : 'unreachable';
     }
   }
 
