@@ -45,8 +45,8 @@ const LABELS: Record<DeliverySummary['state'], string> = {
   cancelled: 'cancelled',
 };
 
-/** A short label for the alarm page, e.g. "notified (3), escalated to level 1". */
+/** A short label for the alarm page, e.g. "notified (3), escalated to level 1" or "held (quiet hours), 2 sent". */
 export function deliveryLabel(d: DeliverySummary): string {
-  const n = d.state === 'sent' ? ` (${d.sent})` : d.state === 'failed' ? ` (${d.failed} of ${d.sent + d.waiting + d.failed})` : '';
+  const n = d.state === 'sent' ? ` (${d.sent})` : d.state === 'failed' ? ` (${d.failed} of ${d.sent + d.waiting + d.failed})` : d.sent > 0 ? `, ${d.sent} sent` : '';
   return `${LABELS[d.state]}${n}${d.escalationLevel > 0 ? `, escalated to level ${d.escalationLevel}` : ''}`;
 }

@@ -31,6 +31,7 @@ describe('notification episodes, backoff and delivery state', () => {
     assert.equal(deliveryLabel(summariseDelivery([{ state: 'sent', attempts: 1, level: 0 }, { state: 'sent', attempts: 3, level: 1 }])), 'notified (2), escalated to level 1');
     assert.equal(summariseDelivery([{ state: 'sent', attempts: 1, level: 0 }, { state: 'queued', attempts: 2, level: 0 }]).state, 'retrying');
     assert.equal(summariseDelivery([{ state: 'held', attempts: 0, level: 0 }]).state, 'held');
+    assert.equal(deliveryLabel(summariseDelivery([{ state: 'held', attempts: 0, level: 0 }, { state: 'sent', attempts: 1, level: 0 }])), 'held (quiet hours), 1 sent');
     assert.equal(deliveryLabel(summariseDelivery([{ state: 'failed', attempts: 9, level: 0 }, { state: 'sent', attempts: 1, level: 0 }])), 'delivery failed (1 of 2)');
   });
 });
