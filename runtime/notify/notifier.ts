@@ -156,6 +156,23 @@ export class Notifier {
       this.#o.db.prepare('INSERT OR REPLACE INTO notify_episode_alarms (alarm_id, episode_id) VALUES (?, ?)').run(a.id, episode);
     })();
     if (continued === null) this.notify(a, now);
+    else if (escalates(a)) this.carryEscalation(a, continued, now);
+  }
+
+  /**
+   * A flap is a new alarm in an episode already notified: when the episode's escalation stopped
+   * only because its alarm cleared, the new alarm takes it over where it was, so an alarm that
+   * keeps coming back unacknowledged still climbs the roles.
+   */
+  private carryEscalation(a: AlarmView, episode: number, now: number): void {
+    const members = 'SELECT e.level, e.next_at, e.stopped FROM notify_escalations e JOIN notify_episode_alarms m ON m.alarm_id = e.alarm_id WHERE m.episode_id = ?';
+    const rows = this.#o.db.prepare(members).all(episode) as { level: number; next_at: number; stopped: string | null }[];
+    if (rows.some((r) => r.stopped === null)) return;
+    const cleared = rows.filter((r) => r.stopped === 'cleared').sort((x, y) => y.level - x.level)[0];
+    if (!cleared) return;
+    this.#o.db
+      .prepare('INSERT OR IGNORE INTO notify_escalations (alarm_id, site_id, level, next_at) VALUES (?, ?, ?, ?)')
+      .run(a.id, a.siteId, cleared.level, Math.max(cleared.next_at, now));
   }
 
   /** Queues the first messages of an alarm and starts its escalation. */

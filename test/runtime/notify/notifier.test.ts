@@ -194,6 +194,20 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
     assert.match(notifier.deliveriesOf(a.id).escalation?.stopped ?? '', /acknowledged by operator/);
   });
 
+  it('a critical alarm that flaps unacknowledged still escalates, with one message for the episode', async () => {
+    const o = await org(['OPERATOR', 'MANAGER']);
+    notifier.setRules(o.ids.MANAGER as string, { email: true, sites: 'all', severities: ['warning'], codes: 'all', quietHours: null });
+    const t = Date.now();
+    const first = raise(o.site, 'OVER_TEMPERATURE', t) as { id: number };
+    alarms.clear(o.site, 'OVER_TEMPERATURE', 'safety', t + 100);
+    const again = raise(o.site, 'OVER_TEMPERATURE', t + 200) as { id: number };
+    await mailbox.until((m) => m.some((x) => x.to.includes(o.email.MANAGER as string)), 'the escalation to the manager', 5000);
+    assert.equal(notifier.deliveriesOf(first.id).escalation?.stopped, 'cleared');
+    assert.equal(notifier.deliveriesOf(again.id).escalation?.level, 1, 'the flap carried the escalation on');
+    assert.equal(mailbox.to(o.email.OPERATOR as string).length, 1, 'one message for the episode');
+    alarms.ack(again.id, 'test', null);
+  });
+
   it('silencing stops the escalation and drops what is still held', async () => {
     const o = await org(['OPERATOR', 'MANAGER']);
     notifier.setRules(o.ids.OPERATOR as string, { email: true, sites: 'all', severities: ['critical'], codes: 'all', quietHours: { start: '00:00', end: '23:59', timeZone: 'Pacific/Kiritimati' } });
