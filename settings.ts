@@ -88,6 +88,16 @@ const trustProxy = z.union([
   z.string().transform((t) => t.split(',').map((a) => a.trim())).refine((l) => l.length > 0 && l.every(proxyAddress)),
 ]);
 const sessionHours = z.union([z.number(), numberText]).pipe(z.number().min(0.001).max(168));
+const smtpUrl = text.refine((u) => {
+  if (!/^smtps?:\/\/\S+$/.test(u)) return false;
+  try {
+    return new URL(u).hostname !== '';
+  } catch {
+    return false;
+  }
+});
+const mailFrom = text.pipe(z.string().max(254).regex(/^([^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/));
+const notifySeconds = z.union([z.number(), integerText]).pipe(z.number().int().min(1).max(86_400));
 const onOff = z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1')]);
 
 interface FieldDef<S extends z.ZodType> {
@@ -280,6 +290,24 @@ export const FIELDS = {
     flag: '--editor-session-h', arg: 'HOURS', env: 'LIFO4_EDITOR_SESSION_H', schema: sessionHours, default: 8,
     expected: 'hours, 0.001-168', describe: "length of a cloud editor session, hours",
   }),
+  // Alarm notifications (README, "Notifications").
+  smtpUrl: field({
+    flag: '--smtp-url', arg: 'URL', env: 'LIFO4_SMTP_URL', schema: smtpUrl, default: undefined,
+    expected: 'smtp://[user:pass@]host:port or smtps://[user:pass@]host:port',
+    describe: 'SMTP server for alarm e-mails (none: no e-mail; webhooks still work)',
+  }),
+  smtpFrom: field({
+    flag: '--smtp-from', arg: 'ADDRESS', env: 'LIFO4_SMTP_FROM', schema: mailFrom, default: 'LiFePO4 EMS <lifo4@localhost>',
+    expected: 'a sender such as lifo4@example.com or "Name <lifo4@example.com>"', describe: 'sender of alarm e-mails',
+  }),
+  notifyEscalateS: field({
+    flag: '--notify-escalate-s', arg: 'S', env: 'LIFO4_NOTIFY_ESCALATE_S', schema: notifySeconds, default: 900,
+    expected: 'seconds, 1-86400', describe: 'a critical alarm not acknowledged for this long is e-mailed to the next role up',
+  }),
+  notifyRetryS: field({
+    flag: '--notify-retry-s', arg: 'S', env: 'LIFO4_NOTIFY_RETRY_S', schema: notifySeconds, default: 30,
+    expected: 'seconds, 1-86400', describe: 'first retry delay of a failed e-mail or webhook delivery (doubling, up to 64 times it)',
+  }),
   codeNodes: field({
     flag: '--code-nodes', arg: 'on|off', env: 'LIFO4_CODE_NODES', schema: onOff, default: false,
     expected: 'on or off', describe: "let the cloud's flows use the function, exec and file nodes (code execution in the cloud)",
@@ -301,7 +329,7 @@ const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed'
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
   // The all-in-one points its edge at its own simulator, so it has no --modbus-host.
   all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'otaHealthS'],
-  cloud: [...COMMON_KEYS, ...CLOUD_KEYS, 'trustProxy', 'editorSessionH', 'codeNodes'],
+  cloud: [...COMMON_KEYS, ...CLOUD_KEYS, 'trustProxy', 'editorSessionH', 'codeNodes', 'smtpUrl', 'smtpFrom', 'notifyEscalateS', 'notifyRetryS'],
   edge: [...COMMON_KEYS, ...EDGE_KEYS],
   sim: [...COMMON_KEYS, ...SIM_KEYS],
 };
@@ -352,6 +380,10 @@ const cloudOnlyShape = {
   trustProxy: z.union([z.number(), z.array(z.string())]).optional(),
   editorSessionH: sessionHours,
   codeNodes: z.boolean(),
+  smtpUrl: z.string().optional(),
+  smtpFrom: z.string(),
+  notifyEscalateS: notifySeconds,
+  notifyRetryS: notifySeconds,
 };
 export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape, ...cloudOnlyShape });
 /** Whether a bind address reaches only this machine: 127.0.0.0/8, ::1 or localhost. */

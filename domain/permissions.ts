@@ -36,6 +36,9 @@ export const PERMISSIONS = {
   'users:manage': 'ADMIN',
   'audit:read': 'ADMIN',
   'metrics:read': 'ADMIN',
+  // Webhooks send every alarm of the organisation to a third party: an integration, set up per
+  // organisation like its users (README, "Notifications").
+  'webhooks:manage': 'ADMIN',
   'orgs:manage': 'SUPER_ADMIN',
   'users:reset-2fa': 'SUPER_ADMIN',
   'ota:deploy': 'SUPER_ADMIN',

@@ -27,6 +27,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/financial', name: 'financial', component: () => import('./views/financial/FinancialView.vue'), meta: { permission: 'financial:read', title: 'Financial' } },
   { path: '/admin', name: 'admin', component: () => import('./views/admin/AdminView.vue'), meta: { permission: 'users:read', title: 'Administration' } },
   { path: '/ota', name: 'ota', component: () => import('./views/ota/OtaView.vue'), meta: { permission: 'ota:deploy', title: 'OTA roll-outs' } },
+  { path: '/account/notifications', name: 'notifications', component: () => import('./views/notifications/NotificationsView.vue'), meta: { title: 'Notifications' } },
   { path: '/account', name: 'account', component: () => import('./views/account/AccountView.vue'), meta: { title: 'Account' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { public: true, title: 'Not found' } },
 ];

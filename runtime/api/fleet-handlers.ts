@@ -212,13 +212,16 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
     listAlarms({ principal, query }) {
       let ids = visibleIds(principal);
       if (query.siteId !== undefined) ids = ids.filter((id) => id === query.siteId);
-      return { body: { alarms: s.alarms.list({ siteIds: ids, state: query.state, severity: query.severity, from: query.from, to: query.to, limit: query.limit ?? 200 }) } };
+      const alarms = s.alarms.list({ siteIds: ids, state: query.state, severity: query.severity, from: query.from, to: query.to, limit: query.limit ?? 200 });
+      // Each alarm's notifications, as the alarm page shows them (runtime/notify).
+      const delivery = s.notifier.deliveryOf(alarms.map((a) => a.id));
+      return { body: { alarms: alarms.map((a) => ({ ...a, delivery: delivery.get(a.id) })) } };
     },
 
     getAlarm({ params }) {
       const a = s.alarms.get(params.id);
       if (!a) throw notFound(`alarm ${params.id}`);
-      return { body: { ...a, history: s.alarms.history(params.id) } };
+      return { body: { ...a, history: s.alarms.history(params.id), delivery: s.notifier.deliveryOf([a.id]).get(a.id), notifications: s.notifier.deliveriesOf(a.id) } };
     },
 
     ackAlarm({ params, body, principal }) {

@@ -135,6 +135,10 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         const u = s.users.byId(id as string);
         return u ? seen(p.role === 'SUPER_ADMIN' || u.org_id === p.orgId) : 'missing';
       }
+      case 'webhook': {
+        const w = s.webhooks.get(id as string, null);
+        return w ? seen(p.role === 'SUPER_ADMIN' || w.orgId === p.orgId) : 'missing';
+      }
       case 'deployment':
         // OTA roll-outs span organisations; only ota:deploy (SUPER_ADMIN) reaches these routes.
         return s.db.prepare('SELECT 1 FROM ota_deployments WHERE id = ?').get(id) ? 'yes' : 'missing';

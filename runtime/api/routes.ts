@@ -10,6 +10,7 @@ import { ALARM_STATES } from './alarms';
 import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody, RevokeSiteBody } from './ota-schemas';
 import { MlForecastQuery, MlModelsQuery, MlPeriodQuery } from './ml-schemas';
 import { ReportParams, ReportQuery } from './report-schemas';
+import { CreateWebhookBody, DeliveriesQuery, NotificationRulesSchema, WebhookParams } from './notification-schemas';
 import { PasswordSchema } from './passwords';
 import type { Permission } from '../../domain/permissions';
 
@@ -21,7 +22,7 @@ export type Access = Permission | 'public' | 'authenticated' | 'enrolment';
 export type LimitName = 'login' | 'twoFactor' | 'command' | 'estop';
 
 export interface RouteSpec {
-  readonly method: 'get' | 'post' | 'patch';
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express path below /api/v1. */
   readonly path: string;
   readonly tag: string;
@@ -31,7 +32,7 @@ export interface RouteSpec {
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
   /** What `:id` names; a caller who may not see it gets 404, as if it did not exist. */
-  readonly scope?: 'site' | 'alarm' | 'user' | 'deployment';
+  readonly scope?: 'site' | 'alarm' | 'user' | 'deployment' | 'webhook';
   readonly limits?: readonly LimitName[];
   /** State-changing: every answer past validation goes to the audit log. */
   readonly audit?: boolean;
@@ -318,6 +319,36 @@ export const ROUTES = {
   mlModels: route({
     method: 'get', path: '/ml/models', tag: 'ml', access: 'telemetry:read', query: MlModelsQuery, status: 200,
     summary: "the models my sites' results came from, and every retraining with the scores of the current model and the candidate and which one stayed",
+  }),
+  // notifications: my rules, a test mail, the organisation's webhooks (README, "Notifications")
+  myNotifications: route({
+    method: 'get', path: '/me/notifications', tag: 'notifications', access: 'authenticated', status: 200,
+    summary: 'my notification rules (the defaults of my role until I save my own), whether e-mail is configured, and my recent e-mails',
+  }),
+  setMyNotifications: route({
+    method: 'put', path: '/me/notifications', tag: 'notifications', access: 'authenticated', body: NotificationRulesSchema, audit: true, status: 200,
+    summary: 'replace my notification rules: e-mail on or off, sites (or all I see), severities, alarm codes, quiet hours with a time zone',
+  }),
+  testMyNotifications: route({
+    method: 'post', path: '/me/notifications/test', tag: 'notifications', access: 'authenticated', body: Empty, audit: true, status: 201,
+    summary: 'queue a test e-mail to me (409 when no SMTP server is configured); quiet hours do not hold it',
+  }),
+  listWebhooks: route({ method: 'get', path: '/notifications/webhooks', tag: 'notifications', access: 'webhooks:manage', status: 200, summary: "my organisation's webhooks (all for SUPER_ADMIN)" }),
+  createWebhook: route({
+    method: 'post', path: '/notifications/webhooks', tag: 'notifications', access: 'webhooks:manage', body: CreateWebhookBody, audit: true, status: 201,
+    summary: "register a webhook for my organisation's alarms; the answer carries its HMAC signing secret, shown this once",
+  }),
+  deleteWebhook: route({
+    method: 'delete', path: '/notifications/webhooks/:id', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, scope: 'webhook', audit: true, status: 200,
+    summary: 'remove a webhook (its delivery log stays)',
+  }),
+  testWebhook: route({
+    method: 'post', path: '/notifications/webhooks/:id/test', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, scope: 'webhook', body: Empty, audit: true, status: 201,
+    summary: 'queue a signed test delivery to a webhook',
+  }),
+  webhookDeliveries: route({
+    method: 'get', path: '/notifications/webhooks/:id/deliveries', tag: 'notifications', access: 'webhooks:manage', params: WebhookParams, scope: 'webhook', query: DeliveriesQuery, status: 200,
+    summary: "a webhook's delivery log, newest first: state, attempts, the last answer or error",
   }),
 } as const satisfies Record<string, RouteSpec>;
 

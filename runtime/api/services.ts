@@ -6,6 +6,8 @@ import type { FleetHub } from '../../io/fleet-hub';
 import type { TimeseriesStore } from '../../io/timeseries/store';
 import type { FreshnessLimits } from '../../domain/freshness';
 import type { AlarmStore } from './alarms';
+import type { Notifier } from '../notify/notifier';
+import type { WebhookStore } from '../notify/webhooks';
 import type { AuditLog } from './audit';
 import type { CloudDb } from '../cloud-db/cloud-db';
 import type { LoginThrottle } from './login-throttle';
@@ -38,6 +40,9 @@ export interface Services {
   freshness: FreshnessLimits;
   /** Tells the realtime channel that who-sees-which-site may have changed. */
   visibilityChanged: () => void;
+  /** Alarm notifications: rules, the outbox, escalation (runtime/notify). */
+  notifier: Notifier;
+  webhooks: WebhookStore;
 }
 
 type Part<R, K extends 'params' | 'query' | 'body'> = R extends { readonly [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;

@@ -36,6 +36,10 @@ import { TokenService } from '../api/tokens';
 import { SecretBox } from '../api/totp';
 import { UserStore } from '../api/users';
 import { createFirstAdmin } from '../api/first-user';
+import { notificationHandlers } from '../api/notification-handlers';
+import { smtpSender } from '../notify/mailer';
+import { Notifier } from '../notify/notifier';
+import { WebhookStore } from '../notify/webhooks';
 
 export { INITIAL_ADMIN_EMAIL } from '../api/first-user';
 
@@ -77,7 +81,25 @@ export interface CloudApiOptions {
   ota?: { transport?: OtaTransport | null; publicUrl?: string; mqttUrl?: string; now?: () => number; tickMs?: number };
   /** The cloud's forecasting and retraining: schedule, site calendar, initial model. */
   ml?: Omit<CloudMlOptions, 'dataDir' | 'store' | 'insights' | 'sites' | 'log'>;
+  /** Alarm notifications (README, "Notifications"): the SMTP server, escalation and retry times. */
+  notify?: NotifySettings;
 }
+
+export interface NotifySettings {
+  /** smtp[s]://[user:pass@]host:port; none = no e-mail (webhooks still work). */
+  smtpUrl?: string | undefined;
+  smtpFrom?: string | undefined;
+  /** Seconds a critical alarm may stay unacknowledged before the next role up is told (default 900). */
+  escalateAfterS?: number | undefined;
+  /** First retry delay of a failed delivery, s, doubling up to 64x (default 30). */
+  retryS?: number | undefined;
+  /** How often the queue is looked at, ms (default 1000). */
+  tickMs?: number | undefined;
+}
+
+export const DEFAULT_SMTP_FROM = 'LiFePO4 EMS <lifo4@localhost>';
+export const DEFAULT_ESCALATE_AFTER_S = 900;
+export const DEFAULT_NOTIFY_RETRY_S = 30;
 
 export interface CloudApi {
   /** Mount at /api/v1. */
@@ -100,6 +122,8 @@ export interface CloudApi {
   /** Forecasts, SoH, anomaly scores and model versions in cloud.db; the cloud's own forecasting and retraining. */
   insights: InsightStore;
   ml: CloudMl;
+  /** Alarm notifications; enqueueMail() sends any e-mail (with attachments) through the durable queue. */
+  notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -134,8 +158,18 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   });
   const throttle = new LoginThrottle(opts.loginThrottle);
   const fresh = opts.freshness ?? cloudLimits();
+  const webhooks = new WebhookStore(db, box);
+  const escalateAfterS = opts.notify?.escalateAfterS ?? DEFAULT_ESCALATE_AFTER_S;
+  const retryMs = (opts.notify?.retryS ?? DEFAULT_NOTIFY_RETRY_S) * 1000;
+  const notifier = new Notifier({
+    db, alarms, sites, webhooks, log,
+    mail: opts.notify?.smtpUrl ? smtpSender(opts.notify.smtpUrl, opts.notify.smtpFrom ?? DEFAULT_SMTP_FROM) : null,
+    escalateAfterMs: escalateAfterS * 1000,
+    backoff: { baseMs: retryMs, maxMs: retryMs * 64 },
+    ...(opts.notify?.tickMs !== undefined ? { tickMs: opts.notify.tickMs } : {}),
+  });
   const services: Services = {
-    db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics, throttle, freshness: fresh,
+    db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics, throttle, freshness: fresh, notifier, webhooks,
     decoyHash: await decoyHash(cost),
     visibilityChanged: () => realtime.visibilityChanged(),
   };
@@ -224,6 +258,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ...adminHandlers(services),
     ...otaHandlers(services, ota),
     ...mlHandlers(services, { insights, offsetMs: ml.offsetMs }),
+    ...notificationHandlers(services, { escalateAfterS }),
   };
   const limits = { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits };
   const built = buildRouter(services, handlers, limits, log);
@@ -264,6 +299,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ota,
     insights,
     ml,
+    notifier,
     async close() {
       if (closed) return;
       closed = true;
@@ -277,6 +313,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       editorLimit.close();
       ota.close();
       await ml.close();
+      await notifier.close();
       await realtime.close();
       metrics.registry.clear();
       sites.flush();

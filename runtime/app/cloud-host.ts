@@ -52,6 +52,7 @@ export async function startCloudHost(
       dataDir: settings.dataDir, hub, store, secrets: opts.secrets, health: opts.health,
       behindProxy: settings.trustProxy !== undefined, editorSessionHours: settings.editorSessionH,
       ota: { transport: mqttOtaTransport(client), mqttUrl: opts.mqttUrl },
+      notify: { smtpUrl: settings.smtpUrl, smtpFrom: settings.smtpFrom, escalateAfterS: settings.notifyEscalateS, retryS: settings.notifyRetryS },
     });
     return {
       api,

@@ -134,4 +134,36 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE revoked_sites (site_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, revoked_by TEXT, reason TEXT);
   -- The organisation a claim gives the site to: the claim, not the first to type an id, decides.
   ALTER TABLE ota_claims ADD COLUMN org_id TEXT;`,
+  // 5: notifications (runtime/notify): users' rules, the durable outbox of e-mails and webhook
+  // deliveries (retried with backoff, kept as the delivery log), the episodes already notified (one
+  // message per episode), the escalation of unacknowledged critical alarms, and the organisations'
+  // webhooks with their signing secrets (sealed like the TOTP secrets).
+  `CREATE TABLE notify_rules (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE, rules TEXT NOT NULL, updated_at INTEGER NOT NULL);
+  CREATE TABLE notify_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+    recipient TEXT NOT NULL,        -- an e-mail address or a webhook id
+    user_id TEXT, alarm_id INTEGER,
+    kind TEXT NOT NULL,             -- alarm | escalation | test | mail
+    level INTEGER NOT NULL DEFAULT 0,
+    payload TEXT NOT NULL,          -- JSON: the mail (subject, text, attachments) or the webhook body
+    state TEXT NOT NULL CHECK (state IN ('queued', 'held', 'sent', 'failed', 'cancelled')),
+    attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL,
+    sent_at INTEGER, last_error TEXT, last_status INTEGER);
+  CREATE INDEX notify_outbox_due ON notify_outbox (state, next_at);
+  CREATE INDEX notify_outbox_alarm ON notify_outbox (alarm_id);
+  CREATE INDEX notify_outbox_recipient ON notify_outbox (channel, recipient, id);
+  CREATE TABLE notify_episodes (
+    site_id TEXT NOT NULL, code TEXT NOT NULL, episode_id INTEGER NOT NULL, last_active INTEGER NOT NULL,
+    PRIMARY KEY (site_id, code)) WITHOUT ROWID;
+  -- Every alarm the notifier saw raised, and the episode it was counted in.
+  CREATE TABLE notify_episode_alarms (alarm_id INTEGER PRIMARY KEY, episode_id INTEGER NOT NULL);
+  CREATE TABLE notify_escalations (
+    alarm_id INTEGER PRIMARY KEY, site_id TEXT NOT NULL, level INTEGER NOT NULL, next_at INTEGER NOT NULL,
+    stopped TEXT);                  -- null while running; else why it stopped
+  CREATE INDEX notify_escalations_due ON notify_escalations (next_at) WHERE stopped IS NULL;
+  CREATE TABLE notify_webhooks (
+    id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL,
+    min_severity TEXT NOT NULL, created_by TEXT, created_at INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);`,
 ];

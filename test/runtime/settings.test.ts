@@ -51,7 +51,7 @@ describe('settings', () => {
     it('give each role only its own settings', () => {
       const cloud = loadSettings('cloud', { env: {}, cwd: dir });
       // Settings without a default (an external broker, TLS files, a share group) stay absent.
-      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'cloudHost', 'codeNodes', 'dataDir', 'editorSessionH', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'mqttsPort', 'port', 'role', 'timeseries']);
+      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'cloudHost', 'codeNodes', 'dataDir', 'editorSessionH', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'mqttsPort', 'notifyEscalateS', 'notifyRetryS', 'port', 'role', 'smtpFrom', 'timeseries']);
       assert.equal(loadSettings('edge', { flags: { mqttUrl: 'mqtts://broker.example:8883' }, env: {}, cwd: dir }).mqttUrl, 'mqtts://broker.example:8883');
       assert.throws(() => loadSettings('edge', { flags: { mqttUrl: 'http://x' }, env: {}, cwd: dir }), /--mqtt-url: expected an mqtt:\/\//);
       assert.throws(() => loadSettings('cloud', { flags: { shareGroup: 'a/b' }, env: {}, cwd: dir }), /--share-group/);
@@ -62,6 +62,17 @@ describe('settings', () => {
       const sim = loadSettings('sim', { env: {}, cwd: dir });
       assert.equal(sim.controlPort, 5021);
       assert.ok(!('edgePort' in sim));
+    });
+
+    it("take the cloud's mail server and notification times from flags or LIFO4_*, and refuse what is not SMTP", () => {
+      const cloud = (flags: Record<string, string>, env: Record<string, string> = {}) => loadSettings('cloud', { flags, env, cwd: dir });
+      assert.equal(cloud({}).smtpUrl, undefined, 'no mail server unless configured');
+      assert.equal(cloud({ smtpUrl: 'smtps://user:pa%40ss@mail.example.com:465' }).smtpUrl, 'smtps://user:pa%40ss@mail.example.com:465');
+      assert.equal(cloud({}, { LIFO4_SMTP_URL: 'smtp://127.0.0.1:2525', LIFO4_SMTP_FROM: 'EMS <ems@example.com>' }).smtpFrom, 'EMS <ems@example.com>');
+      assert.equal(cloud({}, { LIFO4_NOTIFY_ESCALATE_S: '5' }).notifyEscalateS, 5);
+      for (const bad of ['http://mail.example.com', 'smtp://', 'mail.example.com:25']) assert.throws(() => cloud({ smtpUrl: bad }), /--smtp-url: expected smtp:\/\//, bad);
+      assert.throws(() => cloud({ smtpFrom: 'not an address' }), /--smtp-from/);
+      assert.throws(() => cloud({ notifyRetryS: '0' }), /--notify-retry-s/);
     });
 
     it("take the cloud's proxy, editor session and code-node settings, and never trust every proxy", () => {

@@ -10,9 +10,10 @@ import type {
 } from './types';
 import type { AnomalyHistory, DayForecast, ModelVersions, SohPoint } from './ml-types';
 import type { MonthlyReport } from '../../../domain/reports/monthly';
+import type { Delivery, MyNotifications, NewWebhook, NotificationRules, Webhook } from '../views/notifications/notification-types';
 
 interface ClientRoute {
-  method: 'get' | 'post' | 'patch';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI form: /sites/{id}. */
   path: string;
   query?: readonly string[];
@@ -60,6 +61,15 @@ export const CLIENT_ROUTES = {
   mlSoh: { method: 'get', path: '/ml/sites/{id}/soh', query: ['from', 'to', 'limit'] },
   mlAnomalies: { method: 'get', path: '/ml/sites/{id}/anomalies', query: ['from', 'to', 'limit'] },
   mlModels: { method: 'get', path: '/ml/models', query: ['siteId', 'limit'] },
+  // notifications (types in views/notifications/notification-types.ts)
+  myNotifications: { method: 'get', path: '/me/notifications' },
+  setMyNotifications: { method: 'put', path: '/me/notifications', body: ['email', 'sites', 'severities', 'codes', 'quietHours'] },
+  testMyNotifications: { method: 'post', path: '/me/notifications/test', body: [] },
+  listWebhooks: { method: 'get', path: '/notifications/webhooks' },
+  createWebhook: { method: 'post', path: '/notifications/webhooks', body: ['url', 'minSeverity'] },
+  deleteWebhook: { method: 'delete', path: '/notifications/webhooks/{id}' },
+  testWebhook: { method: 'post', path: '/notifications/webhooks/{id}/test', body: [] },
+  webhookDeliveries: { method: 'get', path: '/notifications/webhooks/{id}/deliveries', query: ['limit'] },
 } as const satisfies Record<string, ClientRoute>;
 
 type RouteName = keyof typeof CLIENT_ROUTES;
@@ -225,4 +235,15 @@ export const mlApi = {
   soh: (siteId: string, q: { from?: string; to?: string } = {}) => call('mlSoh', { id: siteId, query: q }).as<{ points: SohPoint[] }>().then((r) => r.points),
   anomalies: (siteId: string, q: { from?: string; to?: string } = {}) => call('mlAnomalies', { id: siteId, query: q }).as<AnomalyHistory>(),
   models: (siteId?: string) => call('mlModels', { query: { siteId } }).as<ModelVersions>(),
+};
+
+export const notificationsApi = {
+  mine: () => call('myNotifications').as<MyNotifications>(),
+  save: (rules: NotificationRules) => call('setMyNotifications', { body: { ...rules } }).as<MyNotifications>(),
+  test: () => call('testMyNotifications').as<{ id: number; to: string; state: string }>(),
+  webhooks: () => call('listWebhooks').as<{ webhooks: Webhook[] }>().then((r) => r.webhooks),
+  createWebhook: (url: string, minSeverity: Severity) => call('createWebhook', { body: { url, minSeverity } }).as<NewWebhook>(),
+  deleteWebhook: (id: string) => call('deleteWebhook', { id }).as<Webhook>(),
+  testWebhook: (id: string) => call('testWebhook', { id }).as<{ id: number }>(),
+  deliveries: (id: string) => call('webhookDeliveries', { id, query: { limit: 20 } }).as<{ deliveries: Delivery[] }>().then((r) => r.deliveries),
 };

@@ -2,6 +2,7 @@
 // OpenAPI document by tests/api/openapi.test.ts (see dashboard/README.md): a field renamed or
 // removed on the server fails that test instead of silently becoming `undefined` here.
 import type { Role } from '../auth/permissions';
+import type { DeliverySummary } from '../../../domain/notifications/delivery';
 
 export type { Role };
 
@@ -86,6 +87,8 @@ export interface AlarmView {
   episodeId: number;
   /** What to do about this code, in a sentence. */
   remedy: string;
+  /** What became of the alarm's notifications (the alarm list and page; realtime pushes lack it). */
+  delivery?: DeliverySummary;
 }
 
 export interface Aggregate {

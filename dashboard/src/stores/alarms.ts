@@ -53,7 +53,10 @@ export const useAlarmsStore = defineStore('alarms', () => {
     }
   }
 
-  function upsert(a: AlarmView): void {
+  function upsert(next: AlarmView): void {
+    // A realtime push carries no delivery state: keep the one the list gave.
+    const prev = open.value.find((x) => x.id === next.id);
+    const a = next.delivery === undefined && prev?.delivery !== undefined ? { ...next, delivery: prev.delivery } : next;
     const rest = open.value.filter((x) => x.id !== a.id);
     open.value = a.state === 'cleared' ? rest : [a, ...rest];
     if (a.state === 'cleared') {

@@ -85,5 +85,14 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     mlSoh: { request: () => ({ path: '/ml/sites/site-a/soh', query: { from, to } }) },
     mlAnomalies: { request: () => ({ path: '/ml/sites/site-a/anomalies', query: { from, to, limit: '100' } }) },
     mlModels: { request: () => ({ path: '/ml/models', query: { siteId: 'site-a' } }) },
+    // Notifications: the matrix cloud has no SMTP server, so a test e-mail is refused with 409.
+    myNotifications: { request: () => ({ path: '/me/notifications' }) },
+    setMyNotifications: { request: () => ({ path: '/me/notifications', body: { email: true, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null } }) },
+    testMyNotifications: { request: () => ({ path: '/me/notifications/test', body: {} }), allowed: () => ({ status: 409, error: 'conflict' }) },
+    listWebhooks: { request: () => ({ path: '/notifications/webhooks' }) },
+    createWebhook: { request: () => ({ path: '/notifications/webhooks', body: { url: 'http://127.0.0.1:9/hook', minSeverity: 'critical' } }) },
+    deleteWebhook: { request: () => ({ path: '/notifications/webhooks/00000000-0000-4000-8000-000000000000' }), allowed: () => ({ status: 404, error: 'not_found' }) },
+    testWebhook: { request: () => ({ path: '/notifications/webhooks/00000000-0000-4000-8000-000000000000/test', body: {} }), allowed: () => ({ status: 404, error: 'not_found' }) },
+    webhookDeliveries: { request: () => ({ path: '/notifications/webhooks/00000000-0000-4000-8000-000000000000/deliveries' }), allowed: () => ({ status: 404, error: 'not_found' }) },
   };
 }

@@ -20,6 +20,7 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   'users:manage': 'Add and change users',
   'audit:read': 'Read the audit log',
   'metrics:read': 'Read service metrics',
+  'webhooks:manage': "Manage the organisation's alarm webhooks",
   'orgs:manage': 'Manage organisations',
   'users:reset-2fa': "Turn off another user's two-factor sign-in",
   'ota:deploy': 'Roll out edge software updates (OTA)',
