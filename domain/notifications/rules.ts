@@ -27,11 +27,13 @@ export interface NotificationRules {
   /** 'all' codes, or only these alarm codes. */
   codes: 'all' | readonly string[];
   quietHours: QuietHours | null;
+  /** Last month's report of each of these sites by e-mail on the first of the month (README, "Monthly report"). */
+  monthlyReport: boolean;
 }
 
 /** What a user gets before saving rules of their own (see the top). */
 export function defaultRules(role: Role): NotificationRules {
-  return { email: canAct(role), sites: 'all', severities: ['critical'], codes: 'all', quietHours: null };
+  return { email: canAct(role), sites: 'all', severities: ['critical'], codes: 'all', quietHours: null, monthlyReport: false };
 }
 
 /** Whether a role can act on an alarm of a site it sees (acknowledge it): the roles notified by default. */
@@ -43,6 +45,11 @@ export interface AlarmFacts {
   siteId: string;
   code: string;
   severity: Severity;
+}
+
+/** Whether the rules ask for a site's monthly report (visibility of the site is the caller's to check). */
+export function wantsMonthlyReport(rules: NotificationRules, siteId: string): boolean {
+  return rules.email && rules.monthlyReport && (rules.sites === 'all' || rules.sites.includes(siteId));
 }
 
 /** Whether the rules ask for this alarm (visibility of the site is the caller's to check). */

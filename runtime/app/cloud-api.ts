@@ -38,6 +38,7 @@ import { UserStore } from '../api/users';
 import { createFirstAdmin } from '../api/first-user';
 import { notificationHandlers } from '../api/notification-handlers';
 import { smtpSender } from '../notify/mailer';
+import { MonthlyMailing } from '../notify/monthly-mailing';
 import { Notifier } from '../notify/notifier';
 import { WebhookStore } from '../notify/webhooks';
 
@@ -124,6 +125,8 @@ export interface CloudApi {
   ml: CloudMl;
   /** Alarm notifications; enqueueMail() sends any e-mail (with attachments) through the durable queue. */
   notifier: Notifier;
+  /** Last month's reports by e-mail to those who asked (null without a time-series store). */
+  monthlyMailing: MonthlyMailing | null;
   close(): Promise<void>;
 }
 
@@ -168,6 +171,10 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     backoff: { baseMs: retryMs, maxMs: retryMs * 64 },
     ...(opts.notify?.tickMs !== undefined ? { tickMs: opts.notify.tickMs } : {}),
   });
+  const monthlyMailing = store ? new MonthlyMailing({ db, sites, notifier, store, prices: (id, from, to) => plans.prices(id, from, to), log }) : null;
+  // A cloud that was down on the first of the month mails the reports soon after it starts.
+  const mailingAtStart = setTimeout(() => void monthlyMailing?.runDue(), 60_000);
+  mailingAtStart.unref();
   const services: Services = {
     db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics, throttle, freshness: fresh, notifier, webhooks,
     decoyHash: await decoyHash(cost),
@@ -300,6 +307,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     insights,
     ml,
     notifier,
+    monthlyMailing,
     async close() {
       if (closed) return;
       closed = true;
@@ -313,6 +321,8 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       editorLimit.close();
       ota.close();
       await ml.close();
+      clearTimeout(mailingAtStart);
+      monthlyMailing?.close();
       await notifier.close();
       await realtime.close();
       metrics.registry.clear();

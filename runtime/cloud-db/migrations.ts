@@ -166,4 +166,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE notify_webhooks (
     id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL,
     min_severity TEXT NOT NULL, created_by TEXT, created_at INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);`,
+  // 6: the monthly reports queued for mailing (runtime/notify/monthly-mailing.ts), one row per site,
+  // month and user, so a restart on the first of the month mails nothing twice.
+  `CREATE TABLE notify_monthly_reports (
+    site_id TEXT NOT NULL, month TEXT NOT NULL, user_id TEXT NOT NULL, outbox_id INTEGER NOT NULL, queued_at INTEGER NOT NULL,
+    PRIMARY KEY (site_id, month, user_id)) WITHOUT ROWID;`,
 ];

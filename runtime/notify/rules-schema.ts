@@ -18,4 +18,6 @@ export const NotificationRulesSchema = z.strictObject({
   severities: z.array(z.enum(SEVERITIES)).max(3).refine((l) => new Set(l).size === l.length, 'each severity once'),
   codes: z.union([z.literal('all'), z.array(code).min(1).max(100)]),
   quietHours: QuietHoursSchema.nullable(),
+  // Rules saved before monthly reports could be mailed have no such field: they asked for none.
+  monthlyReport: z.boolean().default(false),
 }) satisfies z.ZodType<NotificationRules>;

@@ -16,7 +16,7 @@ describe('notification recipients', () => {
   });
 
   it('rules choose sites, severities and codes, and an opt-out wins', () => {
-    const mine: NotificationRules = { email: true, sites: ['s2'], severities: ['warning', 'critical'], codes: ['SOC_OUT_OF_BAND'], quietHours: null };
+    const mine: NotificationRules = { email: true, sites: ['s2'], severities: ['warning', 'critical'], codes: ['SOC_OUT_OF_BAND'], quietHours: null, monthlyReport: false };
     assert.equal(wantsAlarm(mine, { siteId: 's2', code: 'SOC_OUT_OF_BAND', severity: 'warning' }), true);
     assert.equal(wantsAlarm(mine, { siteId: 's1', code: 'SOC_OUT_OF_BAND', severity: 'warning' }), false);
     assert.equal(wantsAlarm(mine, { siteId: 's2', code: 'OVER_TEMPERATURE', severity: 'critical' }), false);

@@ -109,7 +109,7 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
   it('sends one message per episode however the alarm flaps inside the window, and a new one after it (property)', async () => {
     // Counted on the webhook (fast): the operator opted out of e-mail.
     const o = await org(['OPERATOR']);
-    notifier.setRules(o.ids.OPERATOR as string, { email: false, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null });
+    notifier.setRules(o.ids.OPERATOR as string, { email: false, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null, monthlyReport: false });
     webhooks.create({ orgId: o.org, url: receiver.url, minSeverity: 'info', createdBy: 'test' });
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 1, max: EPISODE_WINDOW_MS }), { minLength: 1, maxLength: 8 }), async (gaps) => {
@@ -138,7 +138,7 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
 
   it("a consequence raised a moment before its cause is told with the cause's message, not one of its own", async () => {
     const o = await org(['OPERATOR']);
-    notifier.setRules(o.ids.OPERATOR as string, { email: true, sites: 'all', severities: ['warning', 'critical'], codes: 'all', quietHours: null });
+    notifier.setRules(o.ids.OPERATOR as string, { email: true, sites: 'all', severities: ['warning', 'critical'], codes: 'all', quietHours: null, monthlyReport: false });
     const t = Date.now();
     const warning = raise(o.site, 'BMS_WARNING', t, 'warning') as { id: number };
     const root = raise(o.site, 'OVER_TEMPERATURE', t + 100) as { id: number };
@@ -148,7 +148,7 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
     assert.match(notifier.deliveriesOf(warning.id).deliveries[0]?.lastError ?? '', new RegExp(`part of alarm episode ${root.id}`));
     // A critical consequence raised first escalates with its root, not on its own.
     const o2 = await org(['OPERATOR', 'MANAGER']);
-    notifier.setRules(o2.ids.MANAGER as string, { email: false, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null });
+    notifier.setRules(o2.ids.MANAGER as string, { email: false, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null, monthlyReport: false });
     const t2 = Date.now();
     const bms = raise(o2.site, 'BMS_FAULT', t2) as { id: number };
     const root2 = raise(o2.site, 'OVER_TEMPERATURE', t2 + 100) as { id: number };
@@ -166,7 +166,7 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
     const hm = (d: Date) => `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
     notifier.setRules(o.ids.OPERATOR as string, {
       email: true, sites: 'all', severities: ['critical'], codes: 'all',
-      quietHours: { start: hm(new Date(now.getTime() - 60_000)), end: hm(new Date(now.getTime() + 2 * 3_600_000)), timeZone: 'UTC' },
+      quietHours: { start: hm(new Date(now.getTime() - 60_000)), end: hm(new Date(now.getTime() + 2 * 3_600_000)), timeZone: 'UTC' }, monthlyReport: false,
     });
     const a = raise(o.site) as { id: number };
     await mailbox.until((m) => m.some((x) => x.to.includes(o.email.TECHNICIAN as string)), "the technician's mail");
@@ -182,7 +182,7 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
   it('escalates an unacknowledged critical alarm to the next role up, and acknowledging stops it', async () => {
     const o = await org(['OPERATOR', 'MANAGER', 'ADMIN']);
     // The first responders only: the manager and admin opted out of the alarm mails, not of escalation duty.
-    for (const r of ['MANAGER', 'ADMIN']) notifier.setRules(o.ids[r] as string, { email: true, sites: 'all', severities: ['warning'], codes: 'all', quietHours: null });
+    for (const r of ['MANAGER', 'ADMIN']) notifier.setRules(o.ids[r] as string, { email: true, sites: 'all', severities: ['warning'], codes: 'all', quietHours: null, monthlyReport: false });
     const a = raise(o.site, 'ESTOP') as { id: number };
     await mailbox.until((m) => m.some((x) => x.to.includes(o.email.OPERATOR as string)), "the operator's mail");
     assert.equal(mailbox.to(o.email.MANAGER as string).length, 0);
@@ -196,7 +196,7 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
 
   it('a critical alarm that flaps unacknowledged still escalates, with one message for the episode', async () => {
     const o = await org(['OPERATOR', 'MANAGER']);
-    notifier.setRules(o.ids.MANAGER as string, { email: true, sites: 'all', severities: ['warning'], codes: 'all', quietHours: null });
+    notifier.setRules(o.ids.MANAGER as string, { email: true, sites: 'all', severities: ['warning'], codes: 'all', quietHours: null, monthlyReport: false });
     const t = Date.now();
     const first = raise(o.site, 'OVER_TEMPERATURE', t) as { id: number };
     alarms.clear(o.site, 'OVER_TEMPERATURE', 'safety', t + 100);
@@ -210,8 +210,8 @@ describe('notifier: e-mail and webhooks from the durable outbox', function () {
 
   it('silencing stops the escalation and drops what is still held', async () => {
     const o = await org(['OPERATOR', 'MANAGER']);
-    notifier.setRules(o.ids.OPERATOR as string, { email: true, sites: 'all', severities: ['critical'], codes: 'all', quietHours: { start: '00:00', end: '23:59', timeZone: 'Pacific/Kiritimati' } });
-    notifier.setRules(o.ids.MANAGER as string, { email: false, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null });
+    notifier.setRules(o.ids.OPERATOR as string, { email: true, sites: 'all', severities: ['critical'], codes: 'all', quietHours: { start: '00:00', end: '23:59', timeZone: 'Pacific/Kiritimati' }, monthlyReport: false });
+    notifier.setRules(o.ids.MANAGER as string, { email: false, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null, monthlyReport: false });
     const a = raise(o.site, 'COMMUNICATION_LOST') as { id: number };
     alarms.silence(a.id, 'operator', Date.now() + 3_600_000, null);
     await new Promise((r) => setTimeout(r, ESCALATE_MS * 2));

@@ -18,6 +18,7 @@ export interface RulesForm {
   quietStart: string;
   quietEnd: string;
   timeZone: string;
+  monthlyReport: boolean;
 }
 
 export function toForm(r: NotificationRules, browserZone: string): RulesForm {
@@ -32,6 +33,7 @@ export function toForm(r: NotificationRules, browserZone: string): RulesForm {
     quietStart: r.quietHours?.start ?? '22:00',
     quietEnd: r.quietHours?.end ?? '07:00',
     timeZone: r.quietHours?.timeZone ?? browserZone,
+    monthlyReport: r.monthlyReport,
   };
 }
 
@@ -64,6 +66,7 @@ export function fromForm(f: RulesForm): { rules: NotificationRules } | { errors:
       severities: SEVERITIES.filter((s) => f.severities.includes(s)),
       codes: f.allCodes ? 'all' : codes,
       quietHours: f.quiet ? { start: f.quietStart, end: f.quietEnd, timeZone: f.timeZone } : null,
+      monthlyReport: f.monthlyReport,
     },
   };
 }
@@ -71,11 +74,11 @@ export function fromForm(f: RulesForm): { rules: NotificationRules } | { errors:
 /** What the rules mean right now, in a sentence. */
 export function rulesSummary(r: NotificationRules, emailConfigured: boolean, now: number): string {
   if (!emailConfigured) return 'The cloud has no mail server configured: no e-mail is sent to anyone.';
-  if (!r.email) return 'You receive no alarm e-mails (escalations included).';
+  if (!r.email) return 'You receive no alarm e-mails (escalations included) and no monthly reports.';
   const sev = r.severities.length ? r.severities.join(', ') : 'no';
   const sites = r.sites === 'all' ? 'all your sites' : `${r.sites.length} site${r.sites.length === 1 ? '' : 's'}`;
   const codes = r.codes === 'all' ? '' : ` (only ${r.codes.join(', ')})`;
-  let s = `You receive ${sev} alarms of ${sites}${codes} by e-mail.`;
+  let s = `You receive ${sev} alarms of ${sites}${codes} by e-mail${r.monthlyReport ? ", and their monthly reports on the first of the month" : ''}.`;
   const q = r.quietHours;
   if (q) {
     if (inQuietHours(now, q)) {

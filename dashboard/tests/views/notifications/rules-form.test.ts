@@ -3,11 +3,11 @@ import { fromForm, parseCodes, rulesSummary, toForm } from '../../../src/views/n
 import type { NotificationRules } from '../../../src/views/notifications/notification-types';
 import { deliveryLabel, summariseDelivery } from '../../../../domain/notifications/delivery';
 
-const defaults: NotificationRules = { email: true, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null };
+const defaults: NotificationRules = { email: true, sites: 'all', severities: ['critical'], codes: 'all', quietHours: null, monthlyReport: false };
 
 describe('notification settings form', () => {
   it('round-trips rules through the form unchanged', () => {
-    const rules: NotificationRules = { email: true, sites: ['s1', 's2'], severities: ['warning', 'critical'], codes: ['ESTOP', 'OVER_TEMPERATURE'], quietHours: { start: '22:00', end: '06:30', timeZone: 'Europe/Berlin' } };
+    const rules: NotificationRules = { email: true, sites: ['s1', 's2'], severities: ['warning', 'critical'], codes: ['ESTOP', 'OVER_TEMPERATURE'], quietHours: { start: '22:00', end: '06:30', timeZone: 'Europe/Berlin' }, monthlyReport: true };
     expect(fromForm(toForm(rules, 'UTC'))).toEqual({ rules });
     expect(fromForm(toForm(defaults, 'UTC'))).toEqual({ rules: defaults });
   });
