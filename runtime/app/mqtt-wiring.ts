@@ -3,7 +3,7 @@
 // The default flows take the broker address and every secret from FLOW_ENV variables set here, so
 // the flows on disk never hold a secret (flow-files.ts).
 import type { CloudSettings, EdgeSettings } from '../../settings';
-import { hostPort } from '../../settings';
+import { FIELDS, hostPort } from '../../settings';
 import { CLOUD_USERNAME } from '../broker/acl';
 import { startBroker, type RunningBroker } from '../broker/broker';
 import { hashSecret } from '../broker/credentials';
@@ -20,6 +20,8 @@ const SITE_HOLD_MAX_MS = 60_000;
 export interface MqttWiring {
   /** FLOW_ENV values for the runtime's flows. */
   env: Record<string, string>;
+  /** Where the cloud's own MQTT client (OTA notices) connects: the flow's broker, unless that is AMQP. */
+  mqttUrl: string;
   /** The embedded broker the cloud runs, if it runs one. */
   broker?: RunningBroker;
 }
@@ -50,6 +52,10 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
   const secrets = loadOrCreateSecrets(settings.dataDir);
   let broker: RunningBroker | undefined;
   let url = settings.mqttUrl;
+  if (settings.amqpUrl !== undefined && url === undefined) {
+    // The flow's link speaks AMQP; OTA notices still go out over MQTT, to the cluster's MQTT listeners.
+    throw new Error(`${FIELDS.amqpUrl.flag} needs ${FIELDS.mqttUrl.flag} too: the MQTT listeners of the same RabbitMQ cluster, for OTA notices`);
+  }
   if (url === undefined) {
     // The deny list of revoked sites and device certificates is in cloud.db (runtime/ota/revocations.ts).
     let db: CloudDb | undefined;
@@ -64,8 +70,11 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
   }
   return {
     broker,
+    // The OTA client is one connection: the first of a cluster's listeners.
+    mqttUrl: url.split(',')[0]!.trim(),
     env: {
-      [FLOW_ENV.mqttUrl]: url,
+      // With --amqp-url the flow's link is the cloud's AMQP link to the cluster (nodes/mqtt-link/amqp-link.ts).
+      [FLOW_ENV.mqttUrl]: settings.amqpUrl?.join(',') ?? url,
       [FLOW_ENV.mqttUsername]: CLOUD_USERNAME,
       [FLOW_ENV.mqttPassword]: secrets.mqttCloudPassword,
       [FLOW_ENV.secretsFile]: secretsPath(settings.dataDir),
@@ -80,9 +89,11 @@ export const DEFAULT_EDGE_MQTT_URL = 'mqtt://127.0.0.1:1883';
 
 export function edgeMqtt(settings: EdgeSettings): MqttWiring {
   const site = siteSecrets(settings.dataDir, settings.siteId);
+  const url = settings.mqttUrl ?? DEFAULT_EDGE_MQTT_URL;
   return {
+    mqttUrl: url,
     env: {
-      [FLOW_ENV.mqttUrl]: settings.mqttUrl ?? DEFAULT_EDGE_MQTT_URL,
+      [FLOW_ENV.mqttUrl]: url,
       [FLOW_ENV.mqttUsername]: settings.siteId,
       [FLOW_ENV.mqttPassword]: site.mqttPassword,
       [FLOW_ENV.commandKey]: site.commandKey,

@@ -241,7 +241,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   // own accounts guard its editor, its auth API and the flows' endpoints under /nodes (README,
   // "Securing the edge"), unless a lab bench turned them off (loopback only, settings.ts).
   let cloud: CloudHost | undefined;
-  if (settings.role === 'cloud') cloud = await startCloudHost(settings, { userDir, secrets, mqttUrl: mqtt.env[FLOW_ENV.mqttUrl]!, health });
+  if (settings.role === 'cloud') cloud = await startCloudHost(settings, { userDir, secrets, mqttUrl: mqtt.mqttUrl, health });
   const api = cloud?.api;
   const edgeAccounts = settings.role === 'edge' && settings.edgeAuth === 'on' ? await openEdgeAccounts({ dataDir: settings.dataDir, secrets }) : undefined;
   if (settings.role === 'edge' && !edgeAccounts) console.warn(`edge: ${FIELDS.edgeAuth.flag} off: the editor and /nodes answer anyone who reaches ${bind.host}`);
