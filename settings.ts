@@ -196,6 +196,10 @@ export const FIELDS = {
     expected: 'amqp:// or amqps:// URLs of one RabbitMQ cluster, comma-separated or the flag repeated',
     describe: 'consume telemetry and send commands over AMQP on a RabbitMQ cluster (with --mqtt-url for OTA notices; README "Scale-out on a RabbitMQ cluster")',
   }),
+  brokerAuth: field({
+    flag: '--broker-auth', arg: 'on|off', env: 'LIFO4_BROKER_AUTH', schema: onOff, default: false,
+    expected: 'on or off', describe: "serve RabbitMQ's HTTP auth backend at /broker-auth: site accounts and ACL of secrets.json (README \"Scale-out on a RabbitMQ cluster\")",
+  }),
   shareGroup: field({
     flag: '--share-group', arg: 'NAME', env: 'LIFO4_SHARE_GROUP', schema: shareGroup, default: undefined,
     expected: '1-64 letters, digits, - or _',
@@ -307,7 +311,7 @@ const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
 /** Bind addresses that fall back to --host when not given. */
 const BIND_KEYS = ['cloudHost', 'edgeHost', 'mqttHost', 'simHost', 'controlHost'] as const;
 const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
-const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'amqpUrl', 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts', 'tlsCert', 'tlsKey', 'mqttsPort'] as const;
+const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'amqpUrl', 'brokerAuth', 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts', 'tlsCert', 'tlsKey', 'mqttsPort'] as const;
 const EDGE_KEYS = ['edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS, 'allowedHosts'] as const;
 const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery', 'simProfile'] as const;
 
@@ -338,6 +342,7 @@ const cloudShape = {
   mqttPort: port,
   ...mqttClientShape,
   amqpUrl: z.array(z.string()).optional(),
+  brokerAuth: z.boolean(),
   shareGroup: shareGroup.optional(),
   timeseries: z.enum(TIMESERIES_BACKENDS),
   influxUrl: z.string(),

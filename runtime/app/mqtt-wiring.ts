@@ -34,7 +34,7 @@ function tlsEnv(settings: CloudSettings | EdgeSettings): Record<string, string> 
  * The broker's accounts: 'cloud' and one per site in secrets.json, read again on every connect
  * so a site added while the cloud runs can connect without a restart.
  */
-function brokerCredentials(dataDir: string): (username: string) => string | undefined {
+export function brokerCredentials(dataDir: string): (username: string) => string | undefined {
   // Parsed again only when the file changed: after an outage thousands of sites reconnect at once.
   let cached: { mtimeMs: number; secrets: Secrets } | undefined;
   return (username) => {

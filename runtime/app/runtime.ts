@@ -11,10 +11,13 @@ import type { CloudSettings, EdgeSettings } from '../../settings';
 import { FIELDS, SettingsError, hostPort } from '../../settings';
 import { loadOrCreateSecrets } from '../secrets';
 import { apiRouter } from '../api/health';
-import { edgeModbusEnv, prepareFlowFile, FLOW_ENV } from './flow-files';
+import { edgeModbusEnv, prepareFlowFile } from './flow-files';
 import { startCloudHost, type CloudHost } from './cloud-host';
 import { HOST_SETTING } from '../../io/host-resources';
-import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
+import { brokerCredentials, cloudMqtt, edgeMqtt } from './mqtt-wiring';
+import { BROKER_AUTH_ROOT, brokerAuthRouter } from '../api/broker-auth';
+import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
+import { revocationCheck } from '../ota/revocations';
 import { startAgentHealthReports } from '../ota/runtime-health';
 import { edgeHealthFacts } from './edge-health';
 import { edgeModelEnv } from './edge-models';
@@ -255,6 +258,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   if (api) {
     app.use(API_ROOT, api.router);
     app.get('/metrics', api.metricsHandler);
+    if (settings.role === 'cloud' && settings.brokerAuth) {
+      let db: CloudDb | undefined;
+      const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
+      app.use(BROKER_AUTH_ROOT, brokerAuthRouter({ credentials: brokerCredentials(settings.dataDir), isRevoked: (siteId) => isRevoked({ username: siteId, certificateSerial: undefined }) }));
+    }
     api.attachRealtime(server);
   } else {
     if (edgeAccounts) app.use(API_ROOT, edgeAccounts.router);

@@ -3,13 +3,15 @@
 // queue as competing consumers, 20 sites publishing through different nodes like the edge does
 // (seqs, resend until acked) and one real edge with its simulator. Mid-stream one broker node is
 // killed (kill -9), later one cloud process (SIGKILL): every record is still stored exactly once,
-// and a command sent through either cloud reaches the edge and is acknowledged as executed.
+// and a command sent through either cloud reaches the edge and is acknowledged as executed. The
+// edge's account is checked by a cloud through RabbitMQ's HTTP auth backend (--broker-auth on).
 // Listing every site in both APIs and users shared across processes need the shared PostgreSQL
 // cloud state, which this test does not cover.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { FleetSites } from '../../bench/fleet-sites';
 import { loadOrCreateSecrets, secretsPath, siteSecrets } from '../../runtime/secrets';
 import { influxdAvailable, startInfluxd, type RunningInfluxd } from '../services/influxdb';
@@ -52,7 +54,9 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
 
   it('stores every record exactly once and carries commands through either cloud', async () => {
     dir = mkdtempSync(join(tmpdir(), 'lifo4-rabbit-scale-'));
-    [cluster, influx] = await Promise.all([startRabbitCluster(), startInfluxd()]);
+    const [p1, p2, edgePort, modbusPort, controlPort] = await freePorts(5);
+    // Site accounts come from cloud 2 (the one that stays up) through the HTTP auth backend.
+    [cluster, influx] = await Promise.all([startRabbitCluster({ brokerAuthUrl: `http://127.0.0.1:${p2}/broker-auth` }), startInfluxd()]);
     const c = cluster;
     // One installation's secrets, copied to both clouds and (for its own site) the edge.
     const cloudDirs = [join(dir, 'cloud-1'), join(dir, 'cloud-2')];
@@ -61,16 +65,14 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
     const secrets = loadOrCreateSecrets(cloudDirs[0]!);
     const edgeSecrets = siteSecrets(cloudDirs[0]!, EDGE_SITE);
     for (const d of [cloudDirs[1]!, edgeDir]) copyFileSync(secretsPath(cloudDirs[0]!), secretsPath(d));
-    // The cluster's accounts, provisioned as the README says: the cloud's and the site's.
+    // The cloud's AMQP account lives in the cluster (README); the sites' accounts in the cloud.
     await c.addUser('cloud', secrets.mqttCloudPassword);
-    await c.addUser(EDGE_SITE, edgeSecrets.mqttPassword);
 
     const amqpUrls = c.nodes.map((n) => `amqp://127.0.0.1:${n.amqpPort}`).join(',');
     const mqttUrls = c.nodes.map((n) => n.mqttUrl).join(',');
-    const [p1, p2, edgePort, modbusPort, controlPort] = await freePorts(5);
     const apis = [p1, p2].map((p) => `http://127.0.0.1:${p}/api/v1`);
     const clouds = cloudDirs.map((d, i) => new Lifo4Process(['cloud', '--data-dir', d, '--port', String([p1, p2][i]), '--amqp-url', amqpUrls, '--mqtt-url', mqttUrls,
-      '--timeseries', 'influxdb', '--influx-url', `${influx!.url}/lifo4`, '--log-level', 'warn']));
+      '--timeseries', 'influxdb', '--influx-url', `${influx!.url}/lifo4`, '--broker-auth', 'on', '--log-level', 'warn']));
     procs.push(...clouds);
     for (const cloud of clouds) await cloud.waitFor(/cloud ready/, 120_000);
     const tokens: string[] = [];
@@ -89,6 +91,13 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
     procs.push(edge);
     await edge.waitFor(/edge ready/, 60_000);
 
+    // The site's account works for its own topics only: another site's commands are refused.
+    const probe = await mqtt.connectAsync(c.nodes[1]!.mqttUrl, { username: EDGE_SITE, password: edgeSecrets.mqttPassword, clientId: `${EDGE_SITE}:probe`, reconnectPeriod: 0 });
+    const refused = await probe.subscribeAsync('lifo4/bench-00000/cmd', { qos: 0 }).then((g) => g.every((x) => x.qos === 128), () => true);
+    assert.equal(refused || probe.disconnected, true, 'a site subscribed to another site\'s commands');
+    await probe.endAsync(true);
+    await assert.rejects(mqtt.connectAsync(c.nodes[1]!.mqttUrl, { username: EDGE_SITE, password: 'wrong', clientId: `${EDGE_SITE}:bad`, reconnectPeriod: 0 }), /Not authorized|Bad username|password/i);
+
     const fleet = await FleetSites.connect({ url: mqttUrls, password: secrets.mqttCloudPassword, sites: SITES, connections: 3, resendMs: 5000, clientPrefix: `rabbit-${process.pid}` });
     const command = async (i: number, powerW: number): Promise<{ status: number; outcome?: string }> => {
       const res = await fetch(`${apis[i]}/sites/${EDGE_SITE}/commands`, {
@@ -102,10 +111,9 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
       const publishing = fleet.publishFor(40_000);
       await eventually(async () => ((await storedSeqs(influx!.url)).get(EDGE_SITE)?.length ?? 0) >= 3 || undefined, 90_000, 'the edge\'s records stored');
       // Both clouds read the one ingest queue, a quorum queue on all three nodes.
-      const queues = JSON.parse(await c.ctl(['list_queues', 'name', 'type', 'consumers', '--formatter', 'json'])) as { name: string; type: string; consumers: number }[];
-      assert.deepEqual(queues.find((q) => q.name === 'lifo4-share-ingest'), { name: 'lifo4-share-ingest', type: 'quorum', consumers: 2 });
-      const members = await c.ctl(['quorum_status', 'lifo4-share-ingest', '--formatter', 'json']);
-      assert.equal((JSON.parse(members) as unknown[]).length, 3, members);
+      const queues = JSON.parse(await c.ctl(['list_queues', 'name', 'type', 'consumers', 'members', '--formatter', 'json'])) as { name: string; type: string; consumers: number; members: string[] }[];
+      const ingest = queues.find((q) => q.name === 'lifo4-share-ingest');
+      assert.deepEqual(ingest && { ...ingest, members: [...ingest.members].sort() }, { name: 'lifo4-share-ingest', type: 'quorum', consumers: 2, members: c.nodes.map((n) => n.name).sort() });
       assert.deepEqual(await command(0, 1200), { status: 200, outcome: 'executed' }, 'a command through cloud 1');
 
       await c.kill(0);

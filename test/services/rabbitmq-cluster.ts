@@ -40,6 +40,11 @@ export interface RabbitClusterOptions {
   memoryMb?: number;
   /** Plugins besides rabbitmq_mqtt (e.g. rabbitmq_auth_backend_http). */
   plugins?: string[];
+  /**
+   * Where the nodes ask about site accounts (a cloud's /broker-auth, `--broker-auth on`); default
+   * a closed port, so only the accounts added with addUser get in.
+   */
+  brokerAuthUrl?: string;
   /** More rabbitmq.conf lines, added to every node's file. */
   extraConf?: string[];
 }
@@ -118,6 +123,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions = {}): Pr
       NODE_1: nodes[0]!.name, NODE_2: nodes[1]!.name, NODE_3: nodes[2]!.name,
       MEMORY_LIMIT: `${options.memoryMb ?? 256}MB`,
       ADMIN_USER: admin.username, ADMIN_PASS: admin.password,
+      BROKER_AUTH_URL: options.brokerAuthUrl ?? `http://${LOCALHOST}:9/broker-auth`,
     });
     writeFileSync(join(n.dir, 'rabbitmq.conf'), `${conf}\n${(options.extraConf ?? []).join('\n')}\n`);
     writeFileSync(join(n.dir, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
