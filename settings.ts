@@ -373,7 +373,13 @@ const cloudOnlyShape = {
   editorSessionH: sessionHours,
   codeNodes: z.boolean(),
 };
-export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape, ...cloudOnlyShape });
+// OTA notices travel over MQTT: a cloud on a RabbitMQ cluster names the cluster's MQTT listeners too.
+function amqpNeedsMqtt(s: { amqpUrl?: string[] | undefined; mqttUrl?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (s.amqpUrl !== undefined && s.mqttUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['amqpUrl'], message: `needs ${FIELDS.mqttUrl.flag} too: the MQTT listeners of the same RabbitMQ cluster, for OTA notices` });
+  }
+}
+export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape, ...cloudOnlyShape }).superRefine(amqpNeedsMqtt);
 /** Whether a bind address reaches only this machine: 127.0.0.0/8, ::1 or localhost. */
 export function isLoopbackHost(h: string): boolean {
   const v = h.toLowerCase().replace(/^\[|\]$/g, '');
@@ -400,6 +406,7 @@ export const AllSettingsSchema = z
   // The all-in-one binds all four ports on one host: two equal ports would fail at start-up, later
   // and less clearly (0 = any free port never collides).
   .superRefine(edgeAuthOnLoopbackOnly)
+  .superRefine(amqpNeedsMqtt)
   .superRefine((s, ctx) => {
     const ports: [SettingKey, number][] = [['port', s.port], ['edgePort', s.edgePort], ['modbusPort', s.modbusPort], ['controlPort', s.controlPort]];
     for (const [i, [key, value]] of ports.entries()) {

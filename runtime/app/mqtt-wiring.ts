@@ -3,7 +3,7 @@
 // The default flows take the broker address and every secret from FLOW_ENV variables set here, so
 // the flows on disk never hold a secret (flow-files.ts).
 import type { CloudSettings, EdgeSettings } from '../../settings';
-import { FIELDS, hostPort } from '../../settings';
+import { hostPort } from '../../settings';
 import { CLOUD_USERNAME } from '../broker/acl';
 import { startBroker, type RunningBroker } from '../broker/broker';
 import { hashSecret } from '../broker/credentials';
@@ -52,10 +52,6 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
   const secrets = loadOrCreateSecrets(settings.dataDir);
   let broker: RunningBroker | undefined;
   let url = settings.mqttUrl;
-  if (settings.amqpUrl !== undefined && url === undefined) {
-    // The flow's link speaks AMQP; OTA notices still go out over MQTT, to the cluster's MQTT listeners.
-    throw new Error(`${FIELDS.amqpUrl.flag} needs ${FIELDS.mqttUrl.flag} too: the MQTT listeners of the same RabbitMQ cluster, for OTA notices`);
-  }
   if (url === undefined) {
     // The deny list of revoked sites and device certificates is in cloud.db (runtime/ota/revocations.ts).
     let db: CloudDb | undefined;
