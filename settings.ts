@@ -63,7 +63,14 @@ const seed = z.union([z.number(), integerText]).pipe(z.number().int().min(0).max
 const simProfile = z.string().regex(/^[a-z0-9-]{1,64}$/);
 const cycleMs = z.union([z.number(), integerText]).pipe(z.number().int().min(10).max(60_000));
 const healthS = z.union([z.number(), integerText]).pipe(z.number().int().min(1).max(86_400));
-const mqttUrl = text.refine((u) => /^mqtts?:\/\/[^\s/]+(:\d+)?\/?$/.test(u));
+// One broker, or several of one cluster as a comma list (the link fails over between them).
+const mqttUrl = text.refine((u) => u.split(',').every((one) => /^mqtts?:\/\/[^\s/,]+(:\d+)?\/?$/.test(one.trim())));
+// The RabbitMQ nodes of the cloud's AMQP ingest: a comma list from a flag (repeatable) or variable,
+// or a JSON array from the config file; credentials in the URL or, without them, the cloud's account.
+const amqpUrl = /^amqps?:\/\/([^\s/@,]+@)?[^\s/@,]+(:\d+)?(\/[^\s,]*)?$/;
+const amqpUrls = z
+  .union([z.array(z.string()), z.string().transform((t) => t.split(',').map((u) => u.trim()).filter(Boolean))])
+  .pipe(z.array(z.string().regex(amqpUrl)).min(1).max(16));
 const httpUrl = text.refine((u) => /^https?:\/\/\S+$/.test(u));
 // An MQTT shared-subscription group ($share/<group>/...).
 const shareGroup = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -113,6 +120,8 @@ interface FieldDef<S extends z.ZodType> {
   describe: string;
   /** A path: relative values resolve against the working directory (flag, env) or the config file's folder. */
   path?: boolean;
+  /** The flag may be given several times; its values join into one comma list. */
+  repeatable?: boolean;
 }
 
 function field<S extends z.ZodType>(def: FieldDef<S>): FieldDef<S> {
@@ -191,6 +200,15 @@ export const FIELDS = {
   mqttKey: field({
     flag: '--mqtt-key', arg: 'FILE', env: 'LIFO4_MQTT_KEY', schema: text, default: undefined, path: true,
     expected: 'a PEM file path', describe: 'private key of the client certificate',
+  }),
+  amqpUrl: field({
+    flag: '--amqp-url', arg: 'URL', env: 'LIFO4_AMQP_URL', schema: amqpUrls, default: undefined, repeatable: true,
+    expected: 'amqp:// or amqps:// URLs of one RabbitMQ cluster, comma-separated or the flag repeated',
+    describe: 'consume telemetry and send commands over AMQP on a RabbitMQ cluster (with --mqtt-url for OTA notices; README "Scale-out on a RabbitMQ cluster")',
+  }),
+  brokerAuth: field({
+    flag: '--broker-auth', arg: 'on|off', env: 'LIFO4_BROKER_AUTH', schema: onOff, default: false,
+    expected: 'on or off', describe: "serve RabbitMQ's HTTP auth backend at /broker-auth: site accounts and ACL of secrets.json (README \"Scale-out on a RabbitMQ cluster\")",
   }),
   shareGroup: field({
     flag: '--share-group', arg: 'NAME', env: 'LIFO4_SHARE_GROUP', schema: shareGroup, default: undefined,
@@ -321,7 +339,7 @@ const COMMON_KEYS = ['host', 'dataDir', 'logLevel'] as const;
 /** Bind addresses that fall back to --host when not given. */
 const BIND_KEYS = ['cloudHost', 'edgeHost', 'mqttHost', 'simHost', 'controlHost'] as const;
 const MQTT_CLIENT_KEYS = ['mqttUrl', 'mqttCa', 'mqttCert', 'mqttKey'] as const;
-const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts', 'tlsCert', 'tlsKey', 'mqttsPort'] as const;
+const CLOUD_KEYS = ['cloudHost', 'port', 'mqttHost', 'mqttPort', ...MQTT_CLIENT_KEYS, 'amqpUrl', 'brokerAuth', 'shareGroup', 'timeseries', 'influxUrl', 'allowedHosts', 'tlsCert', 'tlsKey', 'mqttsPort'] as const;
 const EDGE_KEYS = ['edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'modbusHost', 'modbusPort', ...MQTT_CLIENT_KEYS, 'allowedHosts'] as const;
 const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'simRtu', 'simRtuBaud', 'simBattery', 'simProfile'] as const;
 
@@ -351,6 +369,8 @@ const cloudShape = {
   allowedHosts: z.array(z.string()),
   mqttPort: port,
   ...mqttClientShape,
+  amqpUrl: z.array(z.string()).optional(),
+  brokerAuth: z.boolean(),
   shareGroup: shareGroup.optional(),
   timeseries: z.enum(TIMESERIES_BACKENDS),
   influxUrl: z.string(),
@@ -385,7 +405,13 @@ const cloudOnlyShape = {
   notifyEscalateS: notifySeconds,
   notifyRetryS: notifySeconds,
 };
-export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape, ...cloudOnlyShape });
+// OTA notices travel over MQTT: a cloud on a RabbitMQ cluster names the cluster's MQTT listeners too.
+function amqpNeedsMqtt(s: { amqpUrl?: string[] | undefined; mqttUrl?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (s.amqpUrl !== undefined && s.mqttUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['amqpUrl'], message: `needs ${FIELDS.mqttUrl.flag} too: the MQTT listeners of the same RabbitMQ cluster, for OTA notices` });
+  }
+}
+export const CloudSettingsSchema = z.object({ role: z.literal('cloud'), ...commonShape, ...cloudShape, ...cloudOnlyShape }).superRefine(amqpNeedsMqtt);
 /** Whether a bind address reaches only this machine: 127.0.0.0/8, ::1 or localhost. */
 export function isLoopbackHost(h: string): boolean {
   const v = h.toLowerCase().replace(/^\[|\]$/g, '');
@@ -412,6 +438,7 @@ export const AllSettingsSchema = z
   // The all-in-one binds all four ports on one host: two equal ports would fail at start-up, later
   // and less clearly (0 = any free port never collides).
   .superRefine(edgeAuthOnLoopbackOnly)
+  .superRefine(amqpNeedsMqtt)
   .superRefine((s, ctx) => {
     const ports: [SettingKey, number][] = [['port', s.port], ['edgePort', s.edgePort], ['modbusPort', s.modbusPort], ['controlPort', s.controlPort]];
     for (const [i, [key, value]] of ports.entries()) {

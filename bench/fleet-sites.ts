@@ -39,6 +39,7 @@ export function record(siteId: string, seq: number, ts: number): TelemetryRecord
 }
 
 export interface FleetSitesOptions {
+  /** One broker, or the MQTT listeners of a cluster as a comma list: connection i starts on node i and fails over to the next. */
   url: string;
   password: string;
   sites: number;
@@ -55,9 +56,12 @@ interface Pending {
   lastAt: number;
 }
 
-function connect(url: string, password: string, clientId: string): Promise<MqttClient> {
+function connect(url: string, password: string, clientId: string, start = 0): Promise<MqttClient> {
+  const list = url.split(',').map((u) => new URL(u.trim()));
+  const rotated = [...list.slice(start % list.length), ...list.slice(0, start % list.length)];
+  const servers = list.length > 1 ? { servers: rotated.map((u) => ({ host: u.hostname, port: Number(u.port), protocol: 'mqtt' as const })) } : {};
   return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { username: CLOUD_USERNAME, password, clientId, clean: true, reconnectPeriod: 500, connectTimeout: 30_000 });
+    const c = mqtt.connect(rotated[0]!.toString(), { username: CLOUD_USERNAME, password, clientId, clean: true, reconnectPeriod: 500, connectTimeout: 30_000, ...servers });
     c.once('connect', () => resolve(c));
     c.once('error', reject);
   });
@@ -88,8 +92,13 @@ export class FleetSites {
 
   static async connect(opts: FleetSitesOptions): Promise<FleetSites> {
     const listener = await connect(opts.url, opts.password, `${opts.clientPrefix}-acks`);
-    await listener.subscribeAsync(`${fleetTopics.telemetry}/ack`, { qos: 1 });
-    const clients = await Promise.all(Array.from({ length: opts.connections }, (_, i) => connect(opts.url, opts.password, `${opts.clientPrefix}-pub-${i}`)));
+    // On a cluster at QoS 0, as the edge does (nodes/mqtt-link/link.ts subscribeQos), made again on
+    // every reconnect: the node holding the subscription may be the one that died.
+    const cluster = opts.url.includes(',');
+    const subscribe = (): void => void listener.subscribeAsync(`${fleetTopics.telemetry}/ack`, { qos: cluster ? 0 : 1 }).catch(() => undefined);
+    await listener.subscribeAsync(`${fleetTopics.telemetry}/ack`, { qos: cluster ? 0 : 1 });
+    if (cluster) listener.on('connect', subscribe);
+    const clients = await Promise.all(Array.from({ length: opts.connections }, (_, i) => connect(opts.url, opts.password, `${opts.clientPrefix}-pub-${i}`, i)));
     return new FleetSites(opts, clients, listener);
   }
 

@@ -21,12 +21,15 @@
 // Run: npm run bench -- fleet --sites N --seconds S [--connections C] [--only flow|floor]
 //      npm run bench -- fleet --find-max [--from N] [--seconds S]: the largest N each of the flow
 //      and the floor holds with p99 < 500 ms, nothing lost and the offered rate acknowledged.
+//      npm run bench -- fleet --cluster [--sites N] [--seconds S]: on a three-node RabbitMQ cluster
+//      with one and with two `lifo4 cloud --amqp-url` processes and InfluxDB (fleet-cluster.ts).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { clusterBench } from './fleet-cluster';
 import { FleetSites, record, siteId } from './fleet-sites';
 import { loadOrCreateSecrets, secretsPath } from '../runtime/secrets';
 import { Lifo4Process, freePorts } from '../test/integration/lifo4-process';
@@ -268,6 +271,15 @@ async function main(): Promise<void> {
     msg_bytes: JSON.stringify({ v: 1, siteId: siteId(0), records: [record(siteId(0), 1, Date.now())] }).length,
     load_avg_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
+  if (process.argv.includes('--cluster')) {
+    const r = await clusterBench({ sites, seconds: SECONDS, connections: Math.min(CONNECTIONS_ARG, sites), resendMs: RESEND_MS, settleMs: SETTLE_MS, percentile });
+    const { clouds: _one, ...one } = r.one;
+    const { clouds: _two, ...two } = r.two;
+    console.log(JSON.stringify({
+      ...base, cluster: true, sites, offered_msgs_per_s: sites, ...prefixed('one_cloud_', one as unknown as Outcome), ...prefixed('two_clouds_', two as unknown as Outcome), scaling_factor: r.scaling,
+    }));
+    return;
+  }
   if (FIND_MAX) {
     const from = arg('from', 2000);
     const flow = only === 'floor' ? null : await findMax(flowRun, from);

@@ -4,7 +4,14 @@ import { SiteIdSchema } from '../../domain/contracts';
 
 export const MqttLinkConfigSchema = z.object({
   name: z.string().default(''),
-  url: z.string().regex(/^mqtts?:\/\/[^\s/]+(:\d+)?\/?$/, 'url: mqtt://host:port or mqtts://host:port').default('mqtt://127.0.0.1:1883'),
+  /**
+   * One broker, or the nodes of one cluster as a comma list (failover between them): mqtt(s):// for
+   * MQTT, or amqp(s):// for the cloud's AMQP link to a RabbitMQ cluster (amqp-link.ts).
+   */
+  url: z.string().regex(
+    /^(mqtts?:\/\/[^\s/,]+(:\d+)?\/?)(\s*,\s*mqtts?:\/\/[^\s/,]+(:\d+)?\/?)*$|^(amqps?:\/\/[^\s/,]+(\/[^\s,]*)?)(\s*,\s*amqps?:\/\/[^\s/,]+(\/[^\s,]*)?)*$/,
+    'url: mqtt://host:port or mqtts://host:port (several: comma-separated), or amqp://host:port for RabbitMQ',
+  ).default('mqtt://127.0.0.1:1883'),
   clientId: z.string().max(128).regex(/^[A-Za-z0-9_.:-]*$/, 'clientId: letters, digits, _ . : - only').default(''),
   /** Set on an edge: the link then keeps lifo4/<siteId>/state retained and leaves 'offline' as its last will. */
   siteId: z.union([z.literal(''), SiteIdSchema]).default(''),

@@ -7,13 +7,25 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { NodeAPI } from 'node-red';
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { MAX_MQTT_PAYLOAD_BYTES, type SiteState } from '../../domain/contracts';
 import { topics } from '../../domain/topics';
 import type { MqttLinkConfig, MqttLinkCredentials } from './config';
 import { topicMatches } from './topic-filter';
 
-export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+/**
+ * A message the broker keeps until it is settled: given to the handlers of a shared subscription
+ * over AMQP (amqp-link.ts), whose queue forgets a message only once the handler says it is stored.
+ * Over MQTT there is none: the broker counts a message as delivered once the client has it.
+ */
+export interface Delivery {
+  /** Done with it (stored, or never storable): the broker deletes it. */
+  settle(): void;
+  /** Not done: the broker delivers it again (to this or another consumer). */
+  requeue(): void;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer, delivery?: Delivery) => void;
 export type QoS = 0 | 1 | 2;
 
 export interface LinkStats {
@@ -31,12 +43,14 @@ export interface LinkStats {
  * subscriptions are re-made) and 'offline' (when a live connection is lost).
  */
 export interface MqttLink {
-  readonly client: MqttClient;
   readonly connected: boolean;
   /** The site this link speaks for ('' in the cloud). */
   readonly siteId: string;
   readonly stats: Readonly<LinkStats>;
-  /** Subscribe `handler` to `filter` (wildcards and $share/<group>/ allowed); returns the unsubscribe. */
+  /**
+   * Subscribe `handler` to `filter` (wildcards and $share/<group>/ allowed); returns the unsubscribe.
+   * Over AMQP the handlers of a shared subscription get a Delivery and must settle it.
+   */
   subscribe(filter: string, qos: QoS, handler: MessageHandler): () => void;
   /** Resolves when the broker has the message (PUBACK for QoS 1), rejects if the client gives up on it. */
   publish(topic: string, payload: string | Buffer, opts?: { qos?: QoS; retain?: boolean }): Promise<void>;
@@ -90,7 +104,31 @@ export function clientOptions(o: MqttLinkOptions): IClientOptions {
   if (c.cert) opts.cert = readFileSync(c.cert);
   if (c.key) opts.key = readFileSync(c.key);
   if (c.siteId) opts.will = { topic: topics.state(c.siteId), payload: siteState(c.siteId, 'offline'), qos: 1, retain: true };
+  const brokers = brokerList(c.url);
+  if (brokers.length > 1) {
+    opts.servers = brokers.map((u) => ({ host: u.hostname, port: Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883)), protocol: u.protocol === 'mqtts:' ? 'mqtts' : 'mqtt' }));
+  }
   return opts;
+}
+
+/**
+ * The brokers of a link's url: one, or the nodes of a cluster as a comma list, rotated by a random
+ * amount so that a fleet spreads over the nodes (mqtt.js tries them in turn on each reconnect).
+ */
+export function brokerList(url: string, random = Math.random): URL[] {
+  const list = url.split(',').map((u) => new URL(u.trim()));
+  const start = Math.floor(random() * list.length);
+  return [...list.slice(start), ...list.slice(0, start)];
+}
+
+/**
+ * The QoS the link subscribes with. With a list of brokers (a RabbitMQ cluster) at most 0: an MQTT
+ * subscriber's QoS 1 queue there lives on one node, and while that node is down the edge could not
+ * subscribe again on another; the app-level acks and resends of telemetry and commands cover what
+ * QoS 0 may lose (README, "Scale-out on a RabbitMQ cluster").
+ */
+export function subscribeQos(requested: QoS, brokers: number): QoS {
+  return brokers > 1 ? 0 : requested;
 }
 
 function siteState(siteId: string, state: SiteState['state']): Buffer {
@@ -112,6 +150,8 @@ export class MqttLinkConnection extends EventEmitter implements MqttLink {
   private wasConnected = false;
   private failedAttempts = 0;
   private closed = false;
+  /** How many brokers the url lists (subscribeQos). */
+  private readonly brokers: number;
 
   constructor(private readonly opts: MqttLinkOptions) {
     super();
@@ -119,7 +159,9 @@ export class MqttLinkConnection extends EventEmitter implements MqttLink {
     this.log = opts.log ?? (() => undefined);
     const base = opts.reconnectMs ?? 1000;
     const max = opts.maxReconnectMs ?? 30_000;
-    this.client = connect(opts.config.url, clientOptions(opts));
+    const options = clientOptions(opts);
+    this.brokers = options.servers?.length ?? 1;
+    this.client = connect(options.servers ? brokerList(opts.config.url)[0]!.toString() : opts.config.url, options);
     // Backoff: mqtt.js retries every options.reconnectPeriod and reads it again for each new
     // timer, so raising it before each attempt doubles the wait (with jitter, so that a fleet
     // reconnecting after a broker restart does not arrive in step).
@@ -150,14 +192,15 @@ export class MqttLinkConnection extends EventEmitter implements MqttLink {
       }
     });
     this.client.on('error', (err) => this.log('warn', `${opts.config.url}: ${err.message}`));
-    this.client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet));
+    this.client.on('message', (topic, payload) => this.dispatch(topic, payload));
   }
 
   get connected(): boolean {
     return this.client.connected;
   }
 
-  subscribe(filter: string, qos: QoS, handler: MessageHandler): () => void {
+  subscribe(filter: string, requested: QoS, handler: MessageHandler): () => void {
+    const qos = subscribeQos(requested, this.brokers);
     let sub = this.subscriptions.get(filter);
     if (!sub) {
       sub = { qos, handlers: new Set() };
@@ -215,7 +258,7 @@ export class MqttLinkConnection extends EventEmitter implements MqttLink {
     });
   }
 
-  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
+  private dispatch(topic: string, payload: Buffer): void {
     if (payload.length > MAX_MQTT_PAYLOAD_BYTES) {
       this.stats.oversized++;
       this.log('warn', `dropped ${payload.length}-byte message on ${topic} (limit ${MAX_MQTT_PAYLOAD_BYTES})`);
@@ -227,7 +270,7 @@ export class MqttLinkConnection extends EventEmitter implements MqttLink {
       for (const handler of sub.handlers) {
         delivered = true;
         try {
-          handler(topic, payload, packet);
+          handler(topic, payload);
         } catch (err) {
           // One subscriber's bug must not starve the others of the message.
           this.log('warn', `handler for ${filter} threw: ${(err as Error).message}`);
@@ -248,7 +291,7 @@ export function linkOf(RED: NodeAPI, id: unknown): MqttLink | Error {
   if (typeof id !== 'string' || id === '') return new Error('no mqtt-link selected: open the node and pick one');
   const node = RED.nodes.getNode(id) as unknown as (Partial<MqttLink> & Partial<MqttLinkNodeState> & { name?: string }) | null;
   if (!node) return new Error(`mqtt-link ${id} not found (not deployed?)`);
-  if (node.configError || !node.client || typeof node.subscribe !== 'function') {
+  if (node.configError || typeof node.subscribe !== 'function') {
     return new Error(`mqtt-link ${node.name || id} is not usable: ${node.configError ?? 'no client'}`);
   }
   return node as MqttLink;

@@ -5,6 +5,7 @@ import { parseConfig } from '../kit/config';
 import { errorText } from '../kit/status';
 import { hostMetrics } from '../../io/host-resources';
 import { MqttLinkConfigSchema, MqttLinkCredentialsSchema } from './config';
+import { AmqpLinkConnection } from './amqp-link';
 import { MqttLinkConnection, type MqttLink, type MqttLinkNodeState } from './link';
 
 type MqttLinkNode = Node<{ username?: string; password?: string }> & MqttLink & MqttLinkNodeState;
@@ -14,14 +15,15 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     node.configError = null;
-    let conn: MqttLinkConnection;
+    let conn: MqttLinkConnection | AmqpLinkConnection;
     try {
       const config = parseConfig(MqttLinkConfigSchema, 'mqtt-link', def);
       const credentials = parseConfig(MqttLinkCredentialsSchema, 'mqtt-link credentials', node.credentials ?? {});
-      conn = new MqttLinkConnection({
-        config, credentials, ownerId: node.id,
-        log: (level, text) => (level === 'warn' ? node.warn(text) : node.debug(text)),
-      });
+      const log = (level: 'warn' | 'debug', text: string): void => (level === 'warn' ? node.warn(text) : node.debug(text));
+      // amqp:// = the cloud on a RabbitMQ cluster: same nodes, AMQP underneath (amqp-link.ts).
+      conn = /^amqps?:/.test(config.url)
+        ? new AmqpLinkConnection({ urls: config.url.split(',').map((u) => u.trim()), credentials, ownerId: node.id, log })
+        : new MqttLinkConnection({ config, credentials, ownerId: node.id, log });
     } catch (err) {
       // A missing certificate file lands here too: the nodes using this link say it is unusable.
       node.configError = errorText(err);
@@ -29,7 +31,7 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     Object.defineProperties(node, {
-      client: { get: () => conn.client, enumerable: true },
+      client: { get: () => (conn instanceof MqttLinkConnection ? conn.client : undefined), enumerable: true },
       connected: { get: () => conn.connected, enumerable: true },
       siteId: { get: () => conn.siteId, enumerable: true },
       stats: { get: () => conn.stats, enumerable: true },

@@ -36,6 +36,8 @@ export interface Admitted {
   stored: number[];
   /** Seqs handed to the store and not yet committed: dropped, their ack follows the commit. */
   inFlight: number;
+  /** Those seqs. */
+  inFlightSeqs: number[];
 }
 
 export function admitBatch(topic: string, payload: Buffer, window: SeqWindow, now: number): Admitted | Rejection {
@@ -52,12 +54,15 @@ export function admitBatch(topic: string, payload: Buffer, window: SeqWindow, no
   if (!parsed.success) return { kind: 'malformed', detail: describeIssues(parsed.error) };
   const batch = parsed.data;
   if (batch.siteId !== topicSite) return { kind: 'wrong-site', detail: `batch for ${batch.siteId} on the topic of ${topicSite}` };
-  const out: Admitted = { siteId: batch.siteId, fresh: [], stored: [], inFlight: 0 };
+  const out: Admitted = { siteId: batch.siteId, fresh: [], stored: [], inFlight: 0, inFlightSeqs: [] };
   for (const r of batch.records) {
     const verdict = window.admit(r.siteId, r.seq, now);
     if (verdict === 'new') out.fresh.push(sealValidRecord(r));
     else if (verdict === 'stored') out.stored.push(r.seq);
-    else out.inFlight += 1;
+    else {
+      out.inFlight += 1;
+      out.inFlightSeqs.push(r.seq);
+    }
   }
   return out;
 }

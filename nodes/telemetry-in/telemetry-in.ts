@@ -12,7 +12,8 @@ import { SiteStateSchema, describeIssues, type Alarm, type SiteState, type Telem
 import { fleetTopics, sharedSubscription, siteIdOfTopic, topics } from '../../domain/topics';
 import { parseConfig } from '../kit/config';
 import { errorStatus, errorText, shorten } from '../kit/status';
-import { linkOf, type MqttLink } from '../mqtt-link/link';
+import { linkOf, type Delivery, type MqttLink } from '../mqtt-link/link';
+import { OwedDeliveries } from './deliveries';
 import { seqRanges, type SeqRange } from '../../io/timeseries/store';
 import { AckCoalescer } from './ack-coalescer';
 import { StoreOutcomeMessageSchema } from '../timeseries-out/stored-message';
@@ -22,6 +23,8 @@ import { InOrderGate } from './in-order';
 import { SeqWindow } from './seq-window';
 
 const STATUS_MS = 1000;
+/** A message whose records the store refused goes back to the broker's queue after this long, ms. */
+const REQUEUE_PAUSE_MS = 1000;
 /** TelemetryAckSchema allows at most this many ranges in one ack. */
 const MAX_ACK_RANGES = 10_000;
 /** A batch this large goes out at once, without waiting for batchMs (timeseries-out's batchMax). */
@@ -80,8 +83,13 @@ export = function register(RED: NodeAPI): void {
       ? setInterval(() => { for (const due of acks.due(Date.now())) publishAck(due.siteId, due.ranges); }, Math.max(10, Math.min(20, cfg.ackIntervalMs / 4)))
       : null;
 
-    const onTelemetry = (topic: string, payload: Buffer): void => {
+    // Over AMQP each message is settled with the broker once its records are committed (deliveries.ts).
+    const owed = new OwedDeliveries<Delivery>();
+    const onTelemetry = (topic: string, payload: Buffer, delivery?: Delivery): void => {
       const r = admitBatch(topic, payload, window, Date.now());
+      // A rejected message never becomes storable: the broker may forget it.
+      if ('kind' in r) delivery?.settle();
+      else if (delivery && !owed.add(delivery, r.siteId, [...r.fresh.map((rec) => rec.seq), ...r.inFlightSeqs], Date.now())) delivery.settle();
       if ('kind' in r) {
         const rejection: Rejection = r;
         if (rejection.kind === 'oversized') ownOversized += 1;
@@ -154,6 +162,7 @@ export = function register(RED: NodeAPI): void {
     const unsubscribe = [link.subscribe(filter, 1, onTelemetry), link.subscribe(fleetTopics.state, 1, onState)];
 
     const showStatus = (): void => {
+      for (const d of owed.expired(Date.now(), cfg.inFlightTtlS * 1000)) d.requeue();
       for (const [kind, d] of dropped) node.warn(`dropped ${d.count} ${kind} message(s), e.g. ${d.detail}`);
       dropped.clear();
       const bad = stats.malformed + stats.wrongSite + stats.oversized;
@@ -170,8 +179,11 @@ export = function register(RED: NodeAPI): void {
         if (m.data.topic === 'stored') {
           window.stored(site.siteId, site.ranges);
           ack(site.siteId, site.ranges);
+          for (const d of owed.stored(site.siteId, site.ranges)) d.settle();
         } else {
           window.refused(site.siteId, site.ranges);
+          // Back to the queue after a pause: a store that refuses now would be handed it again at once.
+          for (const d of owed.refused(site.siteId, site.ranges)) setTimeout(() => d.requeue(), REQUEUE_PAUSE_MS).unref();
         }
       }
       done();

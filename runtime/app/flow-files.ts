@@ -55,14 +55,20 @@ export function addressEdgeFlow(flow: readonly FlowNode[], settings: Pick<EdgeSe
   });
 }
 
+/** The shared group of the cloud's AMQP ingest when --share-group is not given: queue lifo4-share-ingest. */
+export const AMQP_INGEST_GROUP = 'ingest';
+
 /**
  * The default cloud flow set up as configured: the shared ingest group, and the store the runtime
  * opened from its settings (--timeseries, --influx-url), which its API reads too.
  */
-export function addressCloudFlow(flow: readonly FlowNode[], settings: Pick<CloudSettings, 'shareGroup'>): FlowNode[] {
+export function addressCloudFlow(flow: readonly FlowNode[], settings: Pick<CloudSettings, 'shareGroup' | 'amqpUrl'>): FlowNode[] {
+  // Over AMQP the ingest is always the shared quorum queue (nodes/mqtt-link/amqp-link.ts), so
+  // that every cloud process on the cluster takes its share and acks only what it stored.
+  const group = settings.shareGroup ?? (settings.amqpUrl ? AMQP_INGEST_GROUP : '');
   return flow.map((node) => {
     switch (node.type) {
-      case 'telemetry-in': return { ...node, group: settings.shareGroup ?? '' };
+      case 'telemetry-in': return { ...node, group };
       case 'timeseries-out': return { ...node, backend: 'runtime' };
       default: return node;
     }

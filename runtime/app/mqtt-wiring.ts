@@ -20,6 +20,8 @@ const SITE_HOLD_MAX_MS = 60_000;
 export interface MqttWiring {
   /** FLOW_ENV values for the runtime's flows. */
   env: Record<string, string>;
+  /** Where the cloud's own MQTT client (OTA notices) connects: the flow's broker, unless that is AMQP. */
+  mqttUrl: string;
   /** The embedded broker the cloud runs, if it runs one. */
   broker?: RunningBroker;
 }
@@ -32,7 +34,7 @@ function tlsEnv(settings: CloudSettings | EdgeSettings): Record<string, string> 
  * The broker's accounts: 'cloud' and one per site in secrets.json, read again on every connect
  * so a site added while the cloud runs can connect without a restart.
  */
-function brokerCredentials(dataDir: string): (username: string) => string | undefined {
+export function brokerCredentials(dataDir: string): (username: string) => string | undefined {
   // Parsed again only when the file changed: after an outage thousands of sites reconnect at once.
   let cached: { mtimeMs: number; secrets: Secrets } | undefined;
   return (username) => {
@@ -64,8 +66,11 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
   }
   return {
     broker,
+    // The OTA client is one connection: the first of a cluster's listeners.
+    mqttUrl: url.split(',')[0]!.trim(),
     env: {
-      [FLOW_ENV.mqttUrl]: url,
+      // With --amqp-url the flow's link is the cloud's AMQP link to the cluster (nodes/mqtt-link/amqp-link.ts).
+      [FLOW_ENV.mqttUrl]: settings.amqpUrl?.join(',') ?? url,
       [FLOW_ENV.mqttUsername]: CLOUD_USERNAME,
       [FLOW_ENV.mqttPassword]: secrets.mqttCloudPassword,
       [FLOW_ENV.secretsFile]: secretsPath(settings.dataDir),
@@ -80,9 +85,11 @@ export const DEFAULT_EDGE_MQTT_URL = 'mqtt://127.0.0.1:1883';
 
 export function edgeMqtt(settings: EdgeSettings): MqttWiring {
   const site = siteSecrets(settings.dataDir, settings.siteId);
+  const url = settings.mqttUrl ?? DEFAULT_EDGE_MQTT_URL;
   return {
+    mqttUrl: url,
     env: {
-      [FLOW_ENV.mqttUrl]: settings.mqttUrl ?? DEFAULT_EDGE_MQTT_URL,
+      [FLOW_ENV.mqttUrl]: url,
       [FLOW_ENV.mqttUsername]: settings.siteId,
       [FLOW_ENV.mqttPassword]: site.mqttPassword,
       [FLOW_ENV.commandKey]: site.commandKey,

@@ -11,10 +11,13 @@ import type { CloudSettings, EdgeSettings } from '../../settings';
 import { FIELDS, SettingsError, hostPort } from '../../settings';
 import { loadOrCreateSecrets } from '../secrets';
 import { apiRouter } from '../api/health';
-import { edgeModbusEnv, prepareFlowFile, FLOW_ENV } from './flow-files';
+import { edgeModbusEnv, prepareFlowFile } from './flow-files';
 import { startCloudHost, type CloudHost } from './cloud-host';
 import { HOST_SETTING } from '../../io/host-resources';
-import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
+import { brokerCredentials, cloudMqtt, edgeMqtt } from './mqtt-wiring';
+import { BROKER_AUTH_ROOT, brokerAuthRouter } from '../api/broker-auth';
+import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
+import { revocationCheck } from '../ota/revocations';
 import { startAgentHealthReports } from '../ota/runtime-health';
 import { edgeHealthFacts } from './edge-health';
 import { edgeModelEnv } from './edge-models';
@@ -243,7 +246,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   // own accounts guard its editor, its auth API and the flows' endpoints under /nodes (README,
   // "Securing the edge"), unless a lab bench turned them off (loopback only, settings.ts).
   let cloud: CloudHost | undefined;
-  if (settings.role === 'cloud') cloud = await startCloudHost(settings, { userDir, secrets, mqttUrl: mqtt.env[FLOW_ENV.mqttUrl]!, health });
+  if (settings.role === 'cloud') cloud = await startCloudHost(settings, { userDir, secrets, mqttUrl: mqtt.mqttUrl, health });
   const api = cloud?.api;
   const edgeAccounts = settings.role === 'edge' && settings.edgeAuth === 'on' ? await openEdgeAccounts({ dataDir: settings.dataDir, secrets }) : undefined;
   if (settings.role === 'edge' && !edgeAccounts) console.warn(`edge: ${FIELDS.edgeAuth.flag} off: the editor and /nodes answer anyone who reaches ${bind.host}`);
@@ -260,6 +263,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   if (api) {
     app.use(API_ROOT, api.router);
     app.get('/metrics', api.metricsHandler);
+    if (settings.role === 'cloud' && settings.brokerAuth) {
+      let db: CloudDb | undefined;
+      const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
+      app.use(BROKER_AUTH_ROOT, brokerAuthRouter({ credentials: brokerCredentials(settings.dataDir), isRevoked: (siteId) => isRevoked({ username: siteId, certificateSerial: undefined }) }));
+    }
     api.attachRealtime(server);
   } else {
     if (edgeAccounts) app.use(API_ROOT, edgeAccounts.router);

@@ -24,7 +24,9 @@ function describe(key: SettingKey): string {
 function addSettingOptions(cmd: Command, role: Role): () => { flags: Partial<Record<SettingKey, string>>; configFlag?: string } {
   const byAttribute = new Map<string, SettingKey>();
   for (const key of ROLE_KEYS[role]) {
+    const def: { repeatable?: boolean } = FIELDS[key];
     const option = new Option(`${FIELDS[key].flag} <${FIELDS[key].arg}>`, describe(key));
+    if (def.repeatable) option.argParser((value: string, previous: string | undefined) => (previous === undefined ? value : `${previous},${value}`));
     byAttribute.set(option.attributeName(), key);
     cmd.addOption(option);
   }

@@ -51,10 +51,15 @@ describe('settings', () => {
     it('give each role only its own settings', () => {
       const cloud = loadSettings('cloud', { env: {}, cwd: dir });
       // Settings without a default (an external broker, TLS files, a share group) stay absent.
-      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'cloudHost', 'codeNodes', 'dataDir', 'editorSessionH', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'mqttsPort', 'notifyEscalateS', 'notifyRetryS', 'port', 'role', 'smtpFrom', 'timeseries']);
+      assert.deepEqual(Object.keys(cloud).sort(), ['allowedHosts', 'brokerAuth', 'cloudHost', 'codeNodes', 'dataDir', 'editorSessionH', 'host', 'influxUrl', 'logLevel', 'mqttHost', 'mqttPort', 'mqttsPort', 'notifyEscalateS', 'notifyRetryS', 'port', 'role', 'smtpFrom', 'timeseries']);
       assert.equal(loadSettings('edge', { flags: { mqttUrl: 'mqtts://broker.example:8883' }, env: {}, cwd: dir }).mqttUrl, 'mqtts://broker.example:8883');
       assert.throws(() => loadSettings('edge', { flags: { mqttUrl: 'http://x' }, env: {}, cwd: dir }), /--mqtt-url: expected an mqtt:\/\//);
       assert.throws(() => loadSettings('cloud', { flags: { shareGroup: 'a/b' }, env: {}, cwd: dir }), /--share-group/);
+      // A RabbitMQ cluster: its AMQP nodes for the cloud, its MQTT listeners as one list for an edge.
+      assert.deepEqual(loadSettings('cloud', { env: { LIFO4_AMQP_URL: 'amqp://r1:5672, amqp://r2:5672', LIFO4_MQTT_URL: 'mqtt://r1:1883' }, cwd: dir }).amqpUrl, ['amqp://r1:5672', 'amqp://r2:5672']);
+      assert.throws(() => loadSettings('cloud', { flags: { amqpUrl: 'amqp://r1:5672' }, env: {}, cwd: dir }), /--amqp-url: needs --mqtt-url/);
+      assert.throws(() => loadSettings('cloud', { flags: { amqpUrl: 'mqtt://r1:1883' }, env: {}, cwd: dir }), /--amqp-url/);
+      assert.equal(loadSettings('edge', { flags: { mqttUrl: 'mqtt://r1:1883,mqtt://r2:1883' }, env: {}, cwd: dir }).mqttUrl, 'mqtt://r1:1883,mqtt://r2:1883');
       const edge = loadSettings('edge', { env: {}, cwd: dir });
       assert.equal(edge.modbusHost, '127.0.0.1');
       assert.equal(edge.edgePort, 1881);
