@@ -43,7 +43,8 @@ describe('API: notifications', function () {
     const put = await call(h, 'put', '/me/notifications', { token: operator.accessToken, body: rules });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const again = await call<{ rules: unknown; saved: boolean }>(h, 'get', '/me/notifications', { token: operator.accessToken });
-    assert.deepEqual([again.body.saved, again.body.rules], [true, rules]);
+    // Rules without `monthlyReport` ask for no monthly report.
+    assert.deepEqual([again.body.saved, again.body.rules], [true, { ...rules, monthlyReport: false }]);
     const audit = h.api.db.prepare("SELECT outcome, details FROM audit WHERE action = 'setMyNotifications' ORDER BY id DESC LIMIT 1").get() as { outcome: string; details: string };
     assert.equal(audit.outcome, 'success');
     assert.match(audit.details, /Etc\/UTC/);
