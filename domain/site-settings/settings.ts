@@ -6,7 +6,7 @@
 // order stay what they are whatever it says.
 import { z } from 'zod';
 import { LFP_DEFAULTS } from '../lfp/limits';
-import { SiteTariffSchema, type SiteTariff } from '../tariff/tariff';
+import { DEFAULT_TARIFF, SiteTariffSchema, type SiteTariff } from '../tariff/tariff';
 
 const pct = z.number().finite().min(0).max(100);
 
@@ -36,6 +36,21 @@ export const SiteSettingsSchema = SiteSettingsFieldsSchema.extend({
   version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 export type SiteSettings = z.infer<typeof SiteSettingsSchema>;
+
+/**
+ * What the dashboard offers when a site has no document yet: the shipped edge flow's node
+ * configuration (arbitrage on, peak shaving off until enabled, the LFP SoC window, black start on).
+ */
+export const DEFAULT_SETTINGS_FIELDS: Readonly<SiteSettingsFields> = Object.freeze({
+  arbitrageEnabled: true,
+  reserveSocPct: 20,
+  socMinPct: LFP_DEFAULTS.socMinPct,
+  socMaxPct: LFP_DEFAULTS.socMaxPct,
+  peakShavingMode: 'off',
+  peakShavingThresholdKw: 5,
+  tariff: { ...DEFAULT_TARIFF },
+  blackStartEnabled: true,
+});
 
 /** The site's physical limits a document must fit, as the edge knows them. */
 export interface SiteLimits {

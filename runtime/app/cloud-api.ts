@@ -17,6 +17,7 @@ import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth } from '../api/editor-auth';
 import { LoginThrottle, type ThrottleLimits } from '../api/login-throttle';
 import { fleetHandlers } from '../api/fleet-handlers';
+import { settingsHandlers } from '../api/settings-handlers';
 import { ApiMetrics } from '../api/metrics';
 import { mlHandlers } from '../api/ml-handlers';
 import { CloudMl, type CloudMlOptions } from '../ml/cloud-ml';
@@ -219,6 +220,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     openapi: () => ({ body: openapi }),
     ...authHandlers(services),
     ...fleetHandlers(services),
+    ...settingsHandlers(services),
     ...adminHandlers(services),
     ...otaHandlers(services, ota),
     ...mlHandlers(services, { insights, offsetMs: ml.offsetMs }),

@@ -134,4 +134,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE revoked_sites (site_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, revoked_by TEXT, reason TEXT);
   -- The organisation a claim gives the site to: the claim, not the first to type an id, decides.
   ALTER TABLE ota_claims ADD COLUMN org_id TEXT;`,
+  // 5: the strategy settings document each site last applied (the edge's 'executed' ack), with who sent it.
+  `CREATE TABLE site_settings (
+    site_id TEXT PRIMARY KEY, version INTEGER NOT NULL, document TEXT NOT NULL,
+    updated_by TEXT NOT NULL, updated_at INTEGER NOT NULL, command_id TEXT NOT NULL);`,
 ];
