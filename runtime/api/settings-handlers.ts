@@ -5,6 +5,7 @@
 // Only an applied document is stored here, so GET says what the site last applied.
 import { randomUUID } from 'node:crypto';
 import type { CommandAck, SiteSettings, SiteSettingsFields } from '../../domain/contracts';
+import { DEFAULT_SETTINGS_FIELDS } from '../../domain/site-settings/settings';
 import { FleetUnavailableError } from '../../io/fleet-hub';
 import { ApiError, unavailable } from './errors';
 import { COMMAND_VALID_S } from './fleet-handlers';
@@ -56,10 +57,11 @@ export function settingsHandlers(s: Services): Pick<Handlers, SettingsRoutes> {
   return {
     getSiteSettings({ params }) {
       const r = row(params.id);
+      // `defaults`: the shipped flow's node configuration, where an editor starts when the site has no document.
       return {
         body: r
-          ? { siteId: params.id, source: 'document', settings: JSON.parse(r.document) as SiteSettings, appliedBy: r.updated_by, appliedAt: iso(r.updated_at), commandId: r.command_id }
-          : { siteId: params.id, source: 'node-config', settings: null, appliedBy: null, appliedAt: null, commandId: null },
+          ? { siteId: params.id, source: 'document', settings: JSON.parse(r.document) as SiteSettings, appliedBy: r.updated_by, appliedAt: iso(r.updated_at), commandId: r.command_id, defaults: DEFAULT_SETTINGS_FIELDS }
+          : { siteId: params.id, source: 'node-config', settings: null, appliedBy: null, appliedAt: null, commandId: null, defaults: DEFAULT_SETTINGS_FIELDS },
       };
     },
 
