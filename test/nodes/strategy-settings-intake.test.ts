@@ -6,6 +6,8 @@ import helper, { type TestNode } from 'node-red-node-test-helper';
 import type { EffectiveSettings, Request, Telemetry } from '../../domain/contracts';
 import { DEFAULT_SETTINGS_FIELDS, DEFAULT_SITE_LIMITS, type SiteSettings } from '../../domain/site-settings/settings';
 import peakShaving from '../../nodes/peak-shaving/peak-shaving';
+import arbitrage from '../../nodes/arbitrage/arbitrage';
+import { siteTelemetry } from './arbitrage/site-telemetry';
 import { tempUserDirPerTest } from '../user-dir';
 
 helper.init(require.resolve('node-red'));
@@ -92,4 +94,35 @@ describe('strategy nodes: settings from the site document, else from the node', 
     await settle();
     assert.ok((requests.at(-1)?.expiresAt ?? Infinity) <= Date.now(), 'no charge above the 40 % top: the request is withdrawn');
   });
+
+  it('arbitrage: a reserve above the SoC stops the discharge its plan asks for; switched off it withdraws its request', async () => {
+    await helper.load(arbitrage, [
+      { id: 'arb', type: 'arbitrage', siteId: 'site-1', powerKw: 5, capacityKwh: '', wires: [['requests'], []] },
+      { id: 'requests', type: 'helper' },
+    ]);
+    const requests = collect(helper.getNode('requests'));
+    const arb = helper.getNode('arb');
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    arb.receive({ payload: siteTelemetry(50) });
+    arb.receive({ topic: 'prices', payload: { start: hour, stepMinutes: 60, pricesEurPerMWh: [300, 20, 20] } });
+    const first = await waitFor(requests, 1);
+    assert.ok(first.powerW > 0, `dear now: discharge, got ${first.powerW} W`);
+
+    arb.receive({ topic: 'site-settings', payload: effective(doc({ reserveSocPct: 60, socMinPct: 5, socMaxPct: 95 })) });
+    const held = await waitFor(requests, 2);
+    assert.ok(held.powerW <= 0, `SoC 50 % under the 60 % reserve: no discharge, got ${held.powerW} W`);
+
+    arb.receive({ topic: 'site-settings', payload: effective(doc({ arbitrageEnabled: false })) });
+    const off = await waitFor(requests, 3);
+    assert.ok(off.expiresAt <= Date.now(), 'switched off: the request in force ends at once');
+  });
 });
+
+async function waitFor(requests: Request[], n: number): Promise<Request> {
+  const end = Date.now() + 10_000;
+  while (requests.length < n) {
+    if (Date.now() > end) throw new Error(`timed out waiting for request ${n}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return requests[n - 1] as Request;
+}
