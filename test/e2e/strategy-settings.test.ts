@@ -187,4 +187,22 @@ describe('remote strategy settings, from the dashboard to the simulated site (e2
     assert.ok(await p.locator('[data-test=soc-max]').isDisabled());
     assert.equal(await p.locator('[data-test=settings-send]').count(), 0);
   });
+
+  it("the fleet page offers a MANAGER the settings of the sites its filter shows, and a VIEWER not", async () => {
+    const t = target as Target;
+    await current?.close();
+    current = await openPage(browser as Browser);
+    const p = current.page;
+    await signIn(p, t.url, MANAGER, PASSWORD);
+    await p.waitForSelector(`[data-site="${t.siteId}"]`);
+    await p.click('[data-test=fleet-settings]');
+    await p.waitForURL(new RegExp(`/settings\\?sites=${t.siteId}$`));
+    assert.match(await p.locator('[data-test=settings-source]').innerText(), /Settings version 2/);
+
+    await current.close();
+    current = await openPage(browser as Browser);
+    await signIn(current.page, t.url, VIEWER, PASSWORD);
+    await current.page.waitForSelector(`[data-site="${t.siteId}"]`);
+    assert.equal(await current.page.locator('[data-test=fleet-settings]').count(), 0);
+  });
 });
