@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ROLES } from './roles';
 import { FEATURE_NAMES } from './anomaly/feature-names';
 import { STEPS_PER_DAY } from './forecast/features';
+import { SiteSettingsSchema } from './site-settings/settings';
 
 const finite = z.number().finite();
 const epochMs = z.number().int().nonnegative();
@@ -212,6 +213,7 @@ export type Decision = z.infer<typeof DecisionSchema>;
 // ---------------------------------------------------------------- operator commands
 
 export { ROLES, type Role } from './roles';
+export { SiteSettingsSchema, SiteSettingsFieldsSchema, EffectiveSettingsSchema, type SiteSettings, type SiteSettingsFields, type EffectiveSettings } from './site-settings/settings';
 export const RoleSchema = z.enum(ROLES);
 
 /** A person's command for one site, as it reaches the edge flow. */
@@ -472,6 +474,8 @@ export const CommandBodySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('estop') }),
   /** resume: the person resetting chose to resume automatic operation (else the site stays at 0 W). */
   z.object({ type: z.literal('reset'), resume: z.boolean().optional() }),
+  /** The site's strategy settings document (domain/site-settings): the edge checks it against its limits, applies and keeps it. */
+  z.object({ type: z.literal('settings'), settings: SiteSettingsSchema }),
 ]);
 export type CommandBody = z.infer<typeof CommandBodySchema>;
 

@@ -26,6 +26,9 @@ export const PERMISSIONS = {
   'alarms:ack': 'OPERATOR',
   'alarms:silence': 'OPERATOR',
   'financial:read': 'MANAGER',
+  // A site's strategy settings: everyone who sees the site reads them; operations (MANAGER) change them.
+  'settings:read': 'USER',
+  'settings:write': 'MANAGER',
   // The cloud's editor is fleet-wide: its flows, debug output and context hold every organisation's
   // data, and a deploy runs code in the process that holds the fleet's keys. So only the one
   // fleet-wide role reads it or deploys, never a role scoped to one organisation.

@@ -11,6 +11,8 @@ export const topics = {
   ota: (siteId: string) => `${TOPIC_ROOT}/${siteId}/ota`,
   /** The site's current arbitrage plan, retained: only the latest matters, so it skips the buffer. */
   plan: (siteId: string) => `${TOPIC_ROOT}/${siteId}/plan`,
+  /** The strategy settings in force at the site (EffectiveSettings), retained. */
+  settings: (siteId: string) => `${TOPIC_ROOT}/${siteId}/settings`,
 } as const;
 
 /** The cloud's wildcard subscriptions, one site level `+`. */
@@ -20,6 +22,7 @@ export const fleetTopics = {
   alarm: `${TOPIC_ROOT}/+/alarm`,
   cmdAck: `${TOPIC_ROOT}/+/cmd/ack`,
   plan: `${TOPIC_ROOT}/+/plan`,
+  settings: `${TOPIC_ROOT}/+/settings`,
 } as const;
 
 /**

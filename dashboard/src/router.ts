@@ -24,6 +24,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/insights', name: 'insights', component: () => import('./views/insights/InsightsView.vue'), meta: { permission: 'telemetry:read', title: 'Insights' } },
   { path: '/schedule', name: 'schedule', component: () => import('./views/schedule/ScheduleView.vue'), meta: { permission: 'plans:read', title: 'Schedule' } },
   { path: '/sites/:id/reports/:month?', name: 'site-report', component: () => import('./views/reports/ReportView.vue'), props: true, meta: { permission: 'financial:read', title: 'Monthly report' } },
+  { path: '/settings', name: 'settings', component: () => import('./views/settings/SettingsView.vue'), meta: { permission: 'settings:read', title: 'Strategy settings' } },
   { path: '/financial', name: 'financial', component: () => import('./views/financial/FinancialView.vue'), meta: { permission: 'financial:read', title: 'Financial' } },
   { path: '/admin', name: 'admin', component: () => import('./views/admin/AdminView.vue'), meta: { permission: 'users:read', title: 'Administration' } },
   { path: '/ota', name: 'ota', component: () => import('./views/ota/OtaView.vue'), meta: { permission: 'ota:deploy', title: 'OTA roll-outs' } },

@@ -7,7 +7,10 @@ import { causesWords, kw } from '../arbiter/explain';
 /** How long 'standby' holds when the command gives no duration, s. */
 export const DEFAULT_STANDBY_S = 3600;
 
-export function toOperatorCommand(cmd: SignedCommand, standbyS = DEFAULT_STANDBY_S): OperatorCommand {
+/** A command that moves the battery: everything but a settings document (which site-settings takes). */
+export type OperatorSignedCommand = SignedCommand & { body: Exclude<SignedCommand['body'], { type: 'settings' }> };
+
+export function toOperatorCommand(cmd: OperatorSignedCommand, standbyS = DEFAULT_STANDBY_S): OperatorCommand {
   const who = { id: cmd.id, by: cmd.by, role: cmd.role };
   const b = cmd.body;
   switch (b.type) {

@@ -4,7 +4,7 @@
 // definition the cloud uses too: domain/freshness.ts, in control cycles). Pure: the site-status
 // node feeds it and publishes view(now) to the editor.
 import { edgeLimits, freshness, type Freshness, type FreshnessLimits } from '../freshness';
-import { LEVEL_NAMES, type Alarm, type Decision, type Envelope, type Level, type Mode, type Telemetry } from '../contracts';
+import { LEVEL_NAMES, type Alarm, type Decision, type EffectiveSettings, type Envelope, type Level, type Mode, type Telemetry } from '../contracts';
 import { SiteTelemetry } from '../telemetry-snapshot';
 
 /** Decisions kept for the sidebar's history. */
@@ -44,6 +44,8 @@ export interface SiteStatusView {
   decisions: DecisionView[];
   /** Each device's data by age; `site` is the worst of battery and PCS, what the envelope works from. */
   freshness: { site: Freshness; battery: Freshness; pcs: Freshness; meter: Freshness | null };
+  /** The strategy settings in force and where they come from (site-settings), null when no site-settings node reports. */
+  settings?: EffectiveSettings | null;
 }
 
 const WORSE: Record<Freshness, number> = { fresh: 0, stale: 1, lost: 2 };
@@ -69,6 +71,7 @@ export class SiteStatus {
   private history: DecisionView[] = [];
   private alarms = new Map<string, AlarmView>();
   private updatedAt = 0;
+  private settings: EffectiveSettings | null = null;
 
   constructor(readonly siteId: string, private readonly limits: FreshnessLimits = edgeLimits(1000)) {
     this.site = new SiteTelemetry(siteId);
@@ -104,6 +107,10 @@ export class SiteStatus {
     else this.history = [v, ...this.history].slice(0, DECISION_HISTORY);
   }
 
+  setSettings(e: EffectiveSettings): void {
+    this.settings = e;
+  }
+
   /** Acknowledges an active alarm; false when no such alarm is active. An ack ends with the alarm. */
   acknowledge(source: string, code: string, by: string, ts: number): boolean {
     const a = this.alarms.get(alarmKey(source, code));
@@ -129,6 +136,7 @@ export class SiteStatus {
       alarms: [...this.alarms.values()].map((a) => ({ ...a, ack: a.ack ? { ...a.ack } : null })),
       decisions: [...this.history],
       freshness: { site: WORSE[battery] >= WORSE[pcs] ? battery : pcs, battery, pcs, meter: m ? age(m.ts) : null },
+      settings: this.settings,
     };
   }
 }

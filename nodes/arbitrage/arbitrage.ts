@@ -7,13 +7,17 @@
 // the site's inputs): the node keeps the site's own load/PV history and the month's peak import
 // from the meter, re-plans every hour, and between plans turns the plan's step into a power with
 // each meter reading (domain/arbitrage/dispatch.ts). bench/site.ts runs these same functions.
+// The site's settings document (msg.topic 'site-settings' from site-settings) sets on/off, the SoC
+// window (raised to the reserve) and the tariff while one is in force; without one the node's own
+// configuration holds, as in a hand-wired flow.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request, LoadForecastSchema, type LoadForecast } from '../../domain/contracts';
 import { demandChargeLimits, dispatchKw } from '../../domain/arbitrage/dispatch';
 import { expectedSocPct, planAt, PriceBook, type ArbitrageSettings, type PlanAt, type SiteInputs } from '../../domain/arbitrage/rolling';
 import { NetLoad } from '../../domain/forecast/net-load';
 import { SiteHistory, siteForecastOfNetLoad } from '../../domain/forecast/site-forecast';
-import { MonthPeak } from '../../domain/tariff/tariff';
+import { MonthPeak, type SiteTariff } from '../../domain/tariff/tariff';
+import { arbitragePart, EffectiveSettingsSchema, SITE_SETTINGS_MSG_TOPIC, type ArbitrageSettingsPart } from '../../domain/site-settings/settings';
 import { parseConfig } from '../kit/config';
 import { errorStatus, errorText, shorten } from '../kit/status';
 import { ArbitrageConfigSchema, tariffOf, type ArbitrageConfig } from './config';
@@ -49,6 +53,10 @@ export = function register(RED: NodeAPI): void {
 
     const book = new PriceBook();
     let enabled = config.enabled;
+    /** The settings document's part while one is in force (null: the node's configuration). */
+    let fromDocument: ArbitrageSettingsPart | null = null;
+    const socWindow = (): { socMinPct: number; socMaxPct: number } => fromDocument ?? config;
+    const tariff = (): SiteTariff => fromDocument?.tariff ?? tariffOf(config);
     let soc: number | null = null;
     let capacityWh: number | null = null;
     let netLoadKw: number | undefined;
@@ -110,7 +118,7 @@ export = function register(RED: NodeAPI): void {
     function settingsOf(cap: number): ArbitrageSettings {
       return {
         capacityKwh: cap, maxChargeKw: config.powerKw, maxDischargeKw: config.powerKw,
-        etaCharge: config.etaCharge, etaDischarge: config.etaDischarge, socMinPct: config.socMinPct, socMaxPct: config.socMaxPct,
+        etaCharge: config.etaCharge, etaDischarge: config.etaDischarge, socMinPct: socWindow().socMinPct, socMaxPct: socWindow().socMaxPct,
         degradationEurPerKwh: config.degradationEurPerKwh, horizonHours: config.horizonHours,
         ...(config.gridImportMaxKw !== null ? { gridImportMaxKw: config.gridImportMaxKw } : {}),
         ...(config.gridExportMaxKw !== null ? { gridExportMaxKw: config.gridExportMaxKw } : {}),
@@ -122,7 +130,7 @@ export = function register(RED: NodeAPI): void {
       const steps = Math.round(config.horizonHours * 4);
       const own = siteHistory.forecast(now, steps);
       const forecast = own ?? (loadForecast ? siteForecastOfNetLoad(loadForecast.start, loadForecast.loadKw) : null);
-      return { tariff: tariffOf(config), peakSoFarKw: monthPeak.peakKw(now), forecast };
+      return { tariff: tariff(), peakSoFarKw: monthPeak.peakKw(now), forecast };
     }
 
     /** The site plan's step at `now` as a power with the net load measured now, W; null without a step. */
@@ -131,7 +139,7 @@ export = function register(RED: NodeAPI): void {
       const step = current?.plan.steps.find((s) => now >= s.start && now < s.start + QUARTER_MS);
       if (!step || soc === null || cap === null) return null;
       const kw = dispatchKw({ powerKw: step.powerW / 1000, gridKw: step.gridW === null ? null : step.gridW / 1000 }, netLoadKw, {
-        ...settingsOf(cap), socPct: soc, ...demandChargeLimits(config.demandChargeEurPerKw, monthPeak.peakKw(now)),
+        ...settingsOf(cap), socPct: soc, ...demandChargeLimits(tariff().demandChargeEurPerKw, monthPeak.peakKw(now)),
       });
       return Math.round(kw * 1000);
     }
@@ -164,8 +172,28 @@ export = function register(RED: NodeAPI): void {
       boundary = setTimeout(() => void replan('new step'), Math.max(0, wallOf(stepEnd) - Date.now() + 1));
     }
 
+    /** Ends the request in force at once: a switched-off or re-parameterised schedule must not run on until its step ends. */
+    function withdraw(why: string): void {
+      const now = Date.now();
+      lastSent = null;
+      node.send([{ topic: 'request', payload: { level: LEVELS.ECONOMIC, source: 'arbitrage', powerW: 0, ts: now, expiresAt: now, reason: why } satisfies Request }, null]);
+    }
+
     node.on('input', (msg: NodeMessageInFlow, _send, done) => {
       const p = msg.payload;
+      if (msg.topic === SITE_SETTINGS_MSG_TOPIC) {
+        const e = EffectiveSettingsSchema.safeParse(p);
+        if (!e.success) return done(new Error(`arbitrage: bad site settings: ${describeIssues(e.error)}`));
+        fromDocument = e.data.settings ? arbitragePart(e.data.settings) : null;
+        const was = enabled;
+        enabled = fromDocument?.enabled ?? config.enabled;
+        current = null;
+        if (!enabled) {
+          if (was) withdraw('arbitrage switched off by the site settings');
+          node.status({ fill: 'grey', shape: 'ring', text: 'disabled (site settings)' });
+        } else void replan(fromDocument ? `site settings version ${e.data.settings?.version ?? '?'}` : 'node configuration');
+        return done();
+      }
       // On and off as peak-shaving takes it ({enabled: boolean}), or msg.topic 'enabled' with a flag.
       const sw = StrategySwitchSchema.safeParse(p);
       const onOff = sw.success ? sw.data.enabled : null;

@@ -4,8 +4,12 @@
 // connection, steps the pure state machine (domain/black-start/state-machine.ts) and writes
 // its commands back through the same connection, as pcs-setpoint does. Outputs: 1 the level-2
 // Request for the arbiter, 2 the transition log, 3 the commands written and how they went.
+// The site's settings document (msg.topic 'site-settings') may switch black start off: it then
+// stays connected to the grid and takes no new grid loss, but an island in progress is seen through
+// to its resynchronisation (switching off must not drop a site's loads mid-island).
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { EnvelopeSchema, LEVELS, type Envelope, type Request } from '../../domain/contracts';
+import { describeIssues, EnvelopeSchema, LEVELS, type Envelope, type Request } from '../../domain/contracts';
+import { EffectiveSettingsSchema, SITE_SETTINGS_MSG_TOPIC } from '../../domain/site-settings/settings';
 import { ISLAND_MODEL, islandModel } from '../../domain/black-start/island-models';
 import { blackStartInput, islandFeedback } from '../../domain/black-start/inputs';
 import { islandWrites } from '../../domain/black-start/island-writes';
@@ -42,6 +46,8 @@ export = function register(RED: NodeAPI): void {
     let busy = false;
     let closing = false;
     let lastError: string | null = null;
+    /** Off only by a settings document; a node without one runs as configured (always on). */
+    let enabled = true;
 
     async function islandLocation(): Promise<ModelLocation> {
       if (location) return location;
@@ -63,6 +69,10 @@ export = function register(RED: NodeAPI): void {
 
     async function tick(): Promise<void> {
       const now = Date.now();
+      if (!enabled && state.phase === 'GRID_CONNECTED') {
+        node.status({ fill: 'grey', shape: 'ring', text: 'disabled (site settings)' });
+        return;
+      }
       let loc: ModelLocation | null = null;
       let feedback = null;
       try {
@@ -106,6 +116,12 @@ export = function register(RED: NodeAPI): void {
     }, config.interval);
 
     node.on('input', (msg, _send, done) => {
+      if (msg.topic === SITE_SETTINGS_MSG_TOPIC) {
+        const e = EffectiveSettingsSchema.safeParse(msg.payload);
+        if (!e.success) return done(new Error(`black-start: bad site settings: ${describeIssues(e.error)}`));
+        enabled = e.data.settings?.blackStartEnabled ?? true;
+        return done();
+      }
       const t = takeTelemetry(site, msg.payload);
       if (t.kind === 'merged') return done();
       if (t.kind === 'other-site') return done(otherSiteError('black-start', site, t.siteId));

@@ -3,7 +3,9 @@
 // answered on lifo4/<siteId>/cmd/ack: 'rejected' with the reason, or 'accepted' and sent on as an
 // OperatorCommand (output 1, to the operator-command node); 'executed' follows when operator-command
 // accepted an e-stop, reset or clear, or when a decision names a setpoint's id as the winning request.
-// Input: operator-command's acks (msg.topic 'ack') and the arbiter's decisions (msg.topic 'decision').
+// A 'settings' command (the site's strategy settings document) goes to output 3, to the
+// site-settings node, whose ack (applied or refused with the reasons) makes it 'executed' or 'rejected'.
+// Input: operator-command's and site-settings' acks (msg.topic 'ack') and the arbiter's decisions (msg.topic 'decision').
 // Output 2: every CommandAck this node publishes.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
@@ -19,7 +21,8 @@ import { siteBufferPath } from '../../io/buffer/location';
 import { CommandLedger } from '../../io/buffer/command-ledger';
 import { CommandInConfigSchema } from './config';
 
-const OperatorAckSchema = z.object({ id: z.string().nullable().optional(), status: z.enum(['accepted', 'rejected']), reason: z.string().optional() });
+/** An ack from operator-command or, with `from` 'site-settings', from the site-settings node. */
+const OperatorAckSchema = z.object({ id: z.string().nullable().optional(), status: z.enum(['accepted', 'rejected']), reason: z.string().optional(), from: z.string().max(64).optional() });
 const DecisionRefSchema = DecisionSchema.pick({ requestId: true, requestedW: true, limit: true });
 
 interface Pending {
@@ -69,7 +72,7 @@ export = function register(RED: NodeAPI): void {
 
     const publishAck = (id: string, outcome: CommandAck['outcome'], reason?: string, details: Partial<CommandAck> = {}): void => {
       const ack = CommandAckSchema.parse({ v: 1, id, siteId, outcome, ts: Date.now(), ...details, ...(reason !== undefined && { reason: reason.slice(0, 500) }) });
-      node.send([null, { topic: topics.cmdAck(siteId), payload: ack }]);
+      node.send([null, { topic: topics.cmdAck(siteId), payload: ack }, null]);
       link.publish(topics.cmdAck(siteId), JSON.stringify(ack), { qos: 1 }).catch((err: Error) => node.warn(`cmd/ack ${id} ${outcome} not published: ${err.message}`));
     };
 
@@ -89,11 +92,20 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       const cmd = check.cmd;
-      const op = toOperatorCommand(cmd, config.standbyS);
       accepted++;
+      const body = cmd.body;
+      if (body.type === 'settings') {
+        // Executed once site-settings has checked, applied and kept the document (or rejected with its reasons).
+        pending.set(cmd.id, { when: 'accepted', until: cmd.expiresAt + PENDING_GRACE_MS });
+        publishAck(cmd.id, 'accepted');
+        node.send([null, null, { topic: 'settings', payload: { id: cmd.id, by: cmd.by, role: cmd.role, settings: body.settings } }]);
+        showStatus();
+        return;
+      }
+      const op = toOperatorCommand({ ...cmd, body }, config.standbyS);
       pending.set(cmd.id, { when: executedWhen(op), until: cmd.expiresAt + PENDING_GRACE_MS });
       publishAck(cmd.id, 'accepted');
-      node.send([{ topic: 'command', payload: op }, null]);
+      node.send([{ topic: 'command', payload: op }, null, null]);
       showStatus();
     });
     const onLinkChange = (): void => showStatus();
@@ -108,10 +120,10 @@ export = function register(RED: NodeAPI): void {
         if (a.success && a.data.id && p) {
           if (a.data.status === 'rejected') {
             pending.delete(a.data.id);
-            publishAck(a.data.id, 'rejected', `operator-command: ${a.data.reason ?? 'rejected'}`);
+            publishAck(a.data.id, 'rejected', `${a.data.from ?? 'operator-command'}: ${a.data.reason ?? 'rejected'}`);
           } else if (p.when === 'accepted') {
             pending.delete(a.data.id);
-            publishAck(a.data.id, 'executed');
+            publishAck(a.data.id, 'executed', a.data.from === 'site-settings' ? a.data.reason : undefined);
           }
         }
       } else if (msg.topic === 'decision') {

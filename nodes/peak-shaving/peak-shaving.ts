@@ -4,6 +4,8 @@
 // the levels below it (arbitrage, level 5) act: a 0 W request would override them.
 // In 'auto' mode the threshold is learnt over the next day's net load: from the load-forecast
 // node's forecast (topic 'load-forecast') where it covers the day, else from the recent past.
+// The site's settings document (msg.topic 'site-settings') sets on/off, the mode, the threshold, the
+// reserve and the recharge ceiling while one is in force; without one the node's configuration holds.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { z } from 'zod';
 import { describeIssues, LEVELS, StrategySwitchSchema, type Request, LoadForecastSchema, type LoadForecast } from '../../domain/contracts';
@@ -15,6 +17,7 @@ import { otherSiteError, takeTelemetry } from '../kit/site-telemetry';
 import { parseConfig } from '../kit/config';
 import { errorStatus, shorten } from '../kit/status';
 import { controllerConfig, PeakShavingNodeConfigSchema } from './config';
+import { EffectiveSettingsSchema, peakShavingPart, SITE_SETTINGS_MSG_TOPIC } from '../../domain/site-settings/settings';
 
 interface PeakShavingDef extends NodeDef {
   siteId: string;
@@ -45,7 +48,7 @@ export = function register(RED: NodeAPI): void {
       node.error(err);
       return;
     }
-    const control = controllerConfig(cfg);
+    let control = controllerConfig(cfg);
     // The month's billed peak and the learnt history survive a redeploy in the node's context
     // (and a restart, where the runtime backs the default store with files).
     const ctx = node.context();
@@ -63,6 +66,20 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessageInFlow, send, done) => {
       const now = Date.now();
+      if (msg.topic === SITE_SETTINGS_MSG_TOPIC) {
+        const e = EffectiveSettingsSchema.safeParse(msg.payload);
+        if (!e.success) return done(new Error(`peak-shaving: bad site settings: ${describeIssues(e.error)}`));
+        const part = e.data.settings ? peakShavingPart(e.data.settings, cfg.mode) : null;
+        control = controllerConfig(part ? { ...cfg, mode: part.mode, thresholdKw: part.thresholdKw, reserveSocPct: part.reserveSocPct, rechargeToSocPct: part.rechargeToSocPct } : cfg);
+        enabled = part?.enabled ?? cfg.enabled;
+        // The request in force was made with the old parameters: it ends now, the next meter reading makes a new one.
+        if (requesting) {
+          requesting = false;
+          send([{ topic: 'request', payload: withdrawal(now, part ? `site settings version ${e.data.settings?.version ?? '?'}` : 'node configuration') }, null]);
+        }
+        node.status({ fill: 'grey', shape: 'ring', text: enabled ? `${control.mode} · threshold ${kw(control.thresholdW)} (${part ? 'site settings' : 'node configuration'})` : 'disabled (site settings)' });
+        return done();
+      }
       const sw = StrategySwitchSchema.safeParse(msg.payload);
       if (sw.success) {
         enabled = sw.data.enabled;

@@ -5,7 +5,8 @@
 // takes alarm acknowledgements only as an authorised POST (lifo4.write), never over comms.
 import express, { type Request, type Response } from 'express';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { DecisionSchema, describeIssues, EnvelopeSchema, SiteIdSchema, TelemetrySchema } from '../../domain/contracts';
+import { DecisionSchema, describeIssues, EffectiveSettingsSchema, EnvelopeSchema, SiteIdSchema, TelemetrySchema } from '../../domain/contracts';
+import { SITE_SETTINGS_MSG_TOPIC } from '../../domain/site-settings/settings';
 import { SiteStatus } from '../../domain/site-status/status';
 import { parseConfig } from '../kit/config';
 import { errorStatus } from '../kit/status';
@@ -114,6 +115,10 @@ export = function register(RED: NodeAPI): void {
         const e = EnvelopeSchema.safeParse(msg.payload);
         if (!e.success) return done(new Error(`site-status: bad envelope: ${describeIssues(e.error)}`));
         status.setEnvelope(e.data);
+      } else if (msg.topic === SITE_SETTINGS_MSG_TOPIC) {
+        const e = EffectiveSettingsSchema.safeParse(msg.payload);
+        if (!e.success) return done(new Error(`site-status: bad site settings: ${describeIssues(e.error)}`));
+        status.setSettings(e.data);
       } else if (msg.topic === 'decision') {
         const d = DecisionSchema.safeParse(msg.payload);
         if (!d.success) return done(new Error(`site-status: bad decision: ${describeIssues(d.error)}`));

@@ -4,7 +4,7 @@
 // whether it changes state (audited). The router (router.ts), the OpenAPI document (openapi.ts)
 // and the RBAC matrix test are all generated from this one table.
 import { z } from 'zod';
-import { CommandAckSchema, RoleSchema, SiteIdSchema } from '../../domain/contracts';
+import { CommandAckSchema, RoleSchema, SiteIdSchema, SiteSettingsFieldsSchema } from '../../domain/contracts';
 import { isFieldName } from '../../io/timeseries/fields';
 import { ALARM_STATES } from './alarms';
 import { AllowSerialsBody, CreateClaimBody, CreateDeploymentBody, DeploymentParams, EmptyBody, PauseBody, ProvisionBody, RevokeSiteBody } from './ota-schemas';
@@ -99,6 +99,12 @@ export const CommandRequest = z
     if ((c.type === 'estop' || c.type === 'reset') && c.expiresInS !== undefined) ctx.addIssue({ code: 'custom', path: ['expiresInS'], message: `${c.type} does not expire` });
     if (c.type !== 'reset' && c.resume !== undefined) ctx.addIssue({ code: 'custom', path: ['resume'], message: `resume belongs to reset, not ${c.type}` });
   });
+
+/** The same settings for several sites at once (the dashboard's fleet selection). */
+export const FleetSettingsBody = z.strictObject({
+  siteIds: z.array(SiteIdSchema).min(1).max(200).refine((ids) => new Set(ids).size === ids.length, 'each site once'),
+  settings: SiteSettingsFieldsSchema,
+});
 
 const TelemetryQuery = z
   .strictObject({
@@ -221,6 +227,19 @@ export const ROUTES = {
     method: 'get', path: '/sites/:id/commands', tag: 'commands', access: 'commands:read', params: SiteParams, scope: 'site', status: 200,
     query: z.strictObject({ limit: intText(1, 1000).optional() }),
     summary: 'recent commands of the site with their outcome',
+  }),
+  getSiteSettings: route({
+    method: 'get', path: '/sites/:id/settings', tag: 'settings', access: 'settings:read', params: SiteParams, scope: 'site', status: 200,
+    summary: "the strategy settings document the site last applied (null: none sent, the site's flow uses its nodes' own configuration)",
+  }),
+  putSiteSettings: route({
+    method: 'put', path: '/sites/:id/settings', tag: 'settings', access: 'settings:write', params: SiteParams, scope: 'site', body: SiteSettingsFieldsSchema,
+    limits: ['command'], audit: true, status: 200,
+    summary: "send a strategy settings document (next version) as a signed command; answers with what the site did: applied 200, refused with the reasons 409, no answer 504",
+  }),
+  putFleetSettings: route({
+    method: 'put', path: '/settings', tag: 'settings', access: 'settings:write', body: FleetSettingsBody, limits: ['command'], audit: true, status: 200,
+    summary: "send one strategy settings document to a selection of sites (each its next version); answers with each site's outcome: applied, rejected with the reasons, timeout or error",
   }),
   sitePlan: route({ method: 'get', path: '/sites/:id/plan', tag: 'optimization', access: 'plans:read', params: SiteParams, scope: 'site', status: 200, summary: 'the current optimisation plan and its parameters' }),
   siteFinancial: route({

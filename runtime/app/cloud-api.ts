@@ -18,6 +18,7 @@ import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth } from '../a
 import { LoginThrottle, type ThrottleLimits } from '../api/login-throttle';
 import { fleetHandlers } from '../api/fleet-handlers';
 import { reportHandlers } from '../api/report-handlers';
+import { settingsHandlers } from '../api/settings-handlers';
 import { ApiMetrics } from '../api/metrics';
 import { mlHandlers } from '../api/ml-handlers';
 import { CloudMl, type CloudMlOptions } from '../ml/cloud-ml';
@@ -262,6 +263,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ...authHandlers(services),
     ...fleetHandlers(services),
     ...reportHandlers(services),
+    ...settingsHandlers(services),
     ...adminHandlers(services),
     ...otaHandlers(services, ota),
     ...mlHandlers(services, { insights, offsetMs: ml.offsetMs }),

@@ -3,7 +3,7 @@
 // (mosquitto-files.ts), so both brokers say the same thing. Pure: no I/O.
 //
 // A site authenticates with its site id as username and may only speak about itself: it publishes
-// its telemetry, state (retained, also its last will), alarms, command acks and its arbitrage plan
+// its telemetry, state (retained, also its last will), alarms, command acks, its arbitrage plan and strategy settings
 // (retained), and reads the commands, telemetry acks and OTA notices addressed to it. The cloud service account reads and
 // writes everything under lifo4/, including shared subscriptions ($share/<group>/lifo4/...) that
 // spread the ingest over several cloud runtimes. Nobody else gets in.
@@ -14,7 +14,7 @@ import { TOPIC_ROOT } from '../../domain/topics';
 export { CLOUD_USERNAME };
 
 /** Topic suffixes under lifo4/<siteId>/ a site may publish to (domain/topics.ts). */
-export const SITE_PUBLISH = ['telemetry', 'state', 'alarm', 'cmd/ack', 'plan', 'ota/status'] as const;
+export const SITE_PUBLISH = ['telemetry', 'state', 'alarm', 'cmd/ack', 'plan', 'settings', 'ota/status'] as const;
 /** Topic suffixes under lifo4/<siteId>/ a site may subscribe to, exactly (no wildcards). */
 export const SITE_SUBSCRIBE = ['cmd', 'telemetry/ack', 'ota'] as const;
 

@@ -171,4 +171,8 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE notify_monthly_reports (
     site_id TEXT NOT NULL, month TEXT NOT NULL, user_id TEXT NOT NULL, outbox_id INTEGER NOT NULL, queued_at INTEGER NOT NULL,
     PRIMARY KEY (site_id, month, user_id)) WITHOUT ROWID;`,
+  // 7: the strategy settings document each site last applied (the edge's 'executed' ack), with who sent it.
+  `CREATE TABLE site_settings (
+    site_id TEXT PRIMARY KEY, version INTEGER NOT NULL, document TEXT NOT NULL,
+    updated_by TEXT NOT NULL, updated_at INTEGER NOT NULL, command_id TEXT NOT NULL);`,
 ];

@@ -106,6 +106,8 @@ export async function startHarness(opts: { port?: number; dataDir?: string; site
     hub.emit('ack', ack('accepted'));
     await new Promise((r) => setTimeout(r, 400));
     const b = c.body;
+    // No strategies run here: a settings document is refused rather than reported applied.
+    if (b.type === 'settings') return ack('rejected', 'the harness runs no strategies: settings are not applied');
     if (b.type === 'estop') estop = true;
     else if (b.type === 'reset') estop = false;
     else if (estop) return ack('rejected', 'e-stop latched: reset first');

@@ -1,13 +1,15 @@
 // The live site sidebar in real Chromium against a real edge editor with adminAuth: telemetry fed
 // through safety-limits and the arbiter into a site-status node shows up in the "site" tab, SoC
 // changes live, the view survives a reload, and only a user with write permission can
-// acknowledge an alarm (an authorised HTTP call; the read-only user is refused).
+// acknowledge an alarm (an authorised HTTP call; the read-only user is refused). The strategy
+// settings in force show with where they come from: the node configuration, then a document.
 import assert from 'node:assert/strict';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import {
   authHeaders, deploy, login, openEditor, startEditor, stopEditor, waitForEditor, type EditorProcess,
 } from './editor-process';
 import { launch, requireChromium } from '../e2e/browser';
+import { DEFAULT_SETTINGS_FIELDS } from '../../domain/site-settings/settings';
 
 const SITE = 'site-1';
 
@@ -41,6 +43,11 @@ const FLOW = [
   { id: 'safety', type: 'safety-limits', z: 'tab', name: '', siteId: SITE, cycleMs: 1000, staleCycles: 3, capacityWh: '', profile: '', x: 480, y: 60, wires: [['arbiter', 'status']] },
   { id: 'arbiter', type: 'arbiter', z: 'tab', name: '', rampWPerS: 1000, x: 640, y: 60, wires: [['status']] },
   { id: 'status', type: 'site-status', z: 'tab', name: '', siteId: SITE, rateHz: 2, x: 800, y: 120, wires: [] },
+  {
+    id: 'settings-doc', type: 'inject', z: 'tab', name: 'settings-doc', props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '',
+    payload: JSON.stringify({ settings: { ...DEFAULT_SETTINGS_FIELDS, reserveSocPct: 33, peakShavingMode: 'fixed', v: 1, version: 7 } }), payloadType: 'json', x: 120, y: 160, wires: [['settings']],
+  },
+  { id: 'settings', type: 'site-settings', z: 'tab', name: '', link: '', siteId: SITE, socMinPct: 5, socMaxPct: 95, minWindowPct: 10, gridConnectionKw: '', x: 480, y: 160, wires: [['status'], []] },
 ];
 
 async function press(url: string, id: string, token: string): Promise<void> {
@@ -159,5 +166,17 @@ describe('live site sidebar (Chromium)', function () {
     await adminPage.locator('.lifo4-site-alarm[data-code="BMS_WARNING"] button.lifo4-site-ack').click({ timeout: 20_000 });
     await viewerAlarm.locator('.lifo4-site-acked', { hasText: 'acknowledged by admin' }).waitFor({ timeout: 20_000 });
     assert.equal((await snapshot()).sites.find((s) => s.siteId === SITE)?.alarms.find((a) => a.code === 'BMS_WARNING')?.ack?.by, 'admin');
+  });
+
+  it('shows the strategy settings in force and where they come from: node configuration, then a document', async () => {
+    const page = await pageFor(viewer);
+    await press(editor.url, 'soc-40', admin);
+    const source = page.locator('.lifo4-site .lifo4-site-settings-source');
+    await source.filter({ hasText: 'From: node configuration' }).waitFor({ timeout: 20_000 });
+    await press(editor.url, 'settings-doc', admin);
+    await source.filter({ hasText: 'From: settings document version 7 by the flow' }).waitFor({ timeout: 20_000 });
+    const rows = await page.locator('.lifo4-site .lifo4-site-settings-table tr').evaluateAll((trs) => trs.map((r) => Array.from({ length: r.children.length }, (_, i) => r.children[i]?.textContent ?? '')));
+    assert.deepEqual(rows.find((r) => r[0] === 'Reserve SoC'), ['Reserve SoC', '33 %', 'document v7']);
+    assert.deepEqual(rows.find((r) => r[0] === 'Peak shaving'), ['Peak shaving', 'fixed · 5 kW', 'document v7']);
   });
 });

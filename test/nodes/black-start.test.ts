@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
 import blackStart from '../../nodes/black-start/black-start';
-import type { Request } from '../../domain/contracts';
+import type { EffectiveSettings, Request } from '../../domain/contracts';
 import type { IslandCommand, Transition } from '../../domain/black-start/state-machine';
 import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from '../flows/edge-loop';
 import { tempUserDirPerTest } from '../user-dir';
 import { simControl } from '../runtime/simulator/sim-control';
+import { DEFAULT_SETTINGS_FIELDS, DEFAULT_SITE_LIMITS } from '../../domain/site-settings/settings';
 
 helper.init(require.resolve('node-red'));
 
@@ -97,6 +98,24 @@ describe('black-start node on the simulator (edge loop + black-start)', function
     assert.deepEqual(log.map((t) => t.to).slice(-2), ['RESYNC', 'GRID_CONNECTED'], JSON.stringify({ log: log.slice(-3), commands: commands.slice(-3), s: await state() }));
     const resync = log.find((t) => t.to === 'RESYNC');
     assert.match(resync?.reason ?? '', /within the enter-service window for 2 s/);
+  });
+
+  it('switched off by the site settings, takes no grid loss; switched on again, islands the site', async () => {
+    const log = collect<Transition>(helper.getNode('log'));
+    const settings = (blackStartEnabled: boolean, version: number): EffectiveSettings => ({
+      v: 1, siteId: 'site-1', source: 'document', settings: { ...DEFAULT_SETTINGS_FIELDS, blackStartEnabled, v: 1, version },
+      appliedBy: 'manager@example.com', appliedAt: Date.now(), commandId: null, limits: { ...DEFAULT_SITE_LIMITS }, lastRefusal: null,
+    });
+    helper.getNode('bs').receive({ topic: 'site-settings', payload: settings(false, 1) });
+    await until((s) => s.island.state === 'GRID_CONNECTED', 'a connected site');
+    await new Promise((r) => setTimeout(r, 1500));
+    await control('POST', '/faults', { type: 'grid-loss' });
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(log.length, 0, 'no transition while black start is off');
+    assert.notEqual((await state()).island.state, 'ISLANDED');
+    helper.getNode('bs').receive({ topic: 'site-settings', payload: settings(true, 2) });
+    await until((s) => s.island.state === 'ISLANDED', 'an island once black start is on again');
+    assert.equal(log[0]?.to, 'GRID_LOST');
   });
 
   it('leaves the site dark when the PCS may not form an island (below the minimum SoC)', async () => {

@@ -11,6 +11,10 @@ import type {
 import type { AnomalyHistory, DayForecast, ModelVersions, SohPoint } from './ml-types';
 import type { MonthlyReport } from '../../../domain/reports/monthly';
 import type { Delivery, MyNotifications, NewWebhook, NotificationRules, Webhook } from '../views/notifications/notification-types';
+import type { SettingsOutcome, SiteSettingsFields, SiteSettingsView } from './settings-types';
+
+/** The fields of a settings document (domain/site-settings/settings.ts SiteSettingsFieldsSchema). */
+const SETTINGS_FIELDS = ['arbitrageEnabled', 'reserveSocPct', 'socMinPct', 'socMaxPct', 'peakShavingMode', 'peakShavingThresholdKw', 'tariff', 'blackStartEnabled'] as const;
 
 interface ClientRoute {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -36,6 +40,10 @@ export const CLIENT_ROUTES = {
   sendCommand: { method: 'post', path: '/sites/{id}/commands', body: ['type', 'powerW', 'mode', 'expiresInS', 'resume'] },
   listCommands: { method: 'get', path: '/sites/{id}/commands', query: ['limit'] },
   plan: { method: 'get', path: '/sites/{id}/plan' },
+  // strategy settings (types in views/settings/settings-form.ts)
+  getSiteSettings: { method: 'get', path: '/sites/{id}/settings' },
+  putSiteSettings: { method: 'put', path: '/sites/{id}/settings', body: SETTINGS_FIELDS },
+  putFleetSettings: { method: 'put', path: '/settings', body: ['siteIds', 'settings'] },
   financial: { method: 'get', path: '/sites/{id}/financial', query: ['from', 'to', 'degradationEurPerKwh'] },
   monthlyReport: { method: 'get', path: '/sites/{id}/reports/{month}', query: ['format'] },
   listAlarms: { method: 'get', path: '/alarms', query: ['siteId', 'state', 'severity', 'from', 'to', 'limit'] },
@@ -191,6 +199,14 @@ function unwrapAlarm(r: AlarmView | { alarm: AlarmView }): AlarmView {
 
 export const plansApi = {
   latest: (siteId: string) => call('plan', { id: siteId }).as<PlanResponse>(),
+};
+
+export const settingsApi = {
+  get: (siteId: string) => call('getSiteSettings', { id: siteId }).as<SiteSettingsView>(),
+  /** Resolves when the site applied it; a refusal (409, with the reasons) or no answer (504) is an ApiRequestError carrying the outcome. */
+  put: (siteId: string, fields: SiteSettingsFields) => call('putSiteSettings', { id: siteId, body: { ...fields } }).as<SettingsOutcome>(),
+  /** Every site's outcome, applied or not (200 unless the request itself is refused). */
+  putMany: (siteIds: string[], fields: SiteSettingsFields) => call('putFleetSettings', { body: { siteIds, settings: fields } }).as<{ applied: number; total: number; results: SettingsOutcome[] }>(),
 };
 
 export const financialApi = {

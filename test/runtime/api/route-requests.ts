@@ -2,6 +2,7 @@
 // RouteId, so a new route without a request here fails to compile.
 import type { Role } from '../../../domain/contracts';
 import { requiresTwoFactor } from '../../../domain/permissions';
+import { DEFAULT_SETTINGS_FIELDS } from '../../../domain/site-settings/settings';
 import type { RouteId } from '../../../runtime/api/routes';
 import type { Fleet } from './fleet-fixture';
 import { PASSWORD } from './harness';
@@ -17,6 +18,8 @@ export interface RouteCase {
   /** The status a caller holding the permission gets, when not the route's success status. */
   allowed?: (role: Role) => { status: number; error?: string };
 }
+
+const SETTINGS = DEFAULT_SETTINGS_FIELDS;
 
 let n = 0;
 const fresh = (prefix: string) => `${prefix}-${process.pid}-${++n}`;
@@ -51,6 +54,9 @@ export function routeCases(f: Fleet): Record<RouteId, RouteCase> {
     telemetryHistory: { request: () => ({ path: '/sites/site-a/telemetry', query: { from, to, every: '15m' } }) },
     sendCommand: { request: () => ({ path: '/sites/site-a/commands', body: { type: 'setpoint', powerW: 1000, expiresInS: 60 } }) },
     listCommands: { request: () => ({ path: '/sites/site-a/commands', query: { limit: '10' } }) },
+    getSiteSettings: { request: () => ({ path: '/sites/site-a/settings' }) },
+    putSiteSettings: { request: () => ({ path: '/sites/site-a/settings', body: SETTINGS }) },
+    putFleetSettings: { request: () => ({ path: '/settings', body: { siteIds: ['site-a'], settings: SETTINGS } }) },
     sitePlan: { request: () => ({ path: '/sites/site-a/plan' }) },
     siteFinancial: { request: () => ({ path: '/sites/site-a/financial', query: { from, to } }) },
     siteMonthlyReport: { request: () => ({ path: `/sites/site-a/reports/${new Date(f.t0).toISOString().slice(0, 7)}`, query: { format: 'json' } }) },

@@ -13,6 +13,8 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   'alarms:ack': 'Acknowledge alarms',
   'alarms:silence': 'Silence alarms',
   'financial:read': 'See financial reports',
+  'settings:read': "See a site's strategy settings",
+  'settings:write': "Change sites' strategy settings (arbitrage, reserve, SoC window, peak shaving, tariff, black start)",
   'editor:read': 'Open the cloud flow editor',
   'editor:deploy': 'Deploy cloud flows',
   'sites:manage': 'Add and change sites',
