@@ -3,6 +3,7 @@
 // with domain/reports/monthly.ts. The API's report route and the monthly mailing both call this.
 import { DEFAULT_TELEMETRY_MS } from '../../domain/freshness';
 import { buildMonthlyReport, monthBounds, previousMonth, type AlarmRaised, type MonthlyReport, type ReportMonth, type ReportSample, type SohPoint, type SpotPrice } from '../../domain/reports/monthly';
+import { SiteSettingsSchema } from '../../domain/site-settings/settings';
 import { DEFAULT_TARIFF, type SiteTariff } from '../../domain/tariff/tariff';
 import { rangeBuckets, type Aggregate, type TimeseriesStore } from '../../io/timeseries/store';
 import type { CloudDb } from '../cloud-db/cloud-db';
@@ -49,6 +50,18 @@ export async function monthSamples(store: TimeseriesStore, siteId: string, from:
   }));
 }
 
+/**
+ * The tariff of the site's strategy settings document as the site last applied it (README, "Remote
+ * strategy settings"), else the default tariff. One tariff for the whole month: the document in
+ * force now, which the report names as its source.
+ */
+export function siteTariff(db: CloudDb, siteId: string): { tariff: SiteTariff; source: string } {
+  const row = db.prepare('SELECT version, document FROM site_settings WHERE site_id = ?').get(siteId) as { version: number; document: string } | undefined;
+  const doc = row ? SiteSettingsSchema.safeParse(JSON.parse(row.document)) : null;
+  if (doc?.success) return { tariff: doc.data.tariff, source: `the site's strategy settings, version ${doc.data.version} (in force now)` };
+  return { tariff: DEFAULT_TARIFF, source: 'default tariff (domain/tariff/tariff.ts): the site has no strategy settings document' };
+}
+
 export async function loadMonthlyReport(src: MonthlyReportSources, site: { id: string; name: string }, month: ReportMonth, opts: MonthlyReportOptions = {}): Promise<MonthlyReport> {
   const now = opts.now ?? Date.now();
   const { from, to } = monthBounds(month);
@@ -64,7 +77,7 @@ export async function loadMonthlyReport(src: MonthlyReportSources, site: { id: s
   const alarms = src.db
     .prepare('SELECT code, severity, raised_at AS raisedAt FROM alarms WHERE site_id = ? AND raised_at >= ? AND raised_at < ?')
     .all(site.id, from, end) as AlarmRaised[];
-  const tariff = opts.tariff ?? { tariff: DEFAULT_TARIFF, source: 'default tariff (domain/tariff/tariff.ts): the cloud holds no tariff for this site' };
+  const tariff = opts.tariff ?? siteTariff(src.db, site.id);
   return buildMonthlyReport({
     siteId: site.id, siteName: site.name, month, now,
     samples, lastMonthSamples, sohEstimates: soh, alarms,

@@ -3,6 +3,7 @@
 // refusals (bad month, bad format, a month not begun, a role without reports, another organisation).
 import { strict as assert } from 'node:assert';
 import { monthBounds, monthOf, monthText, previousMonth } from '../../../domain/reports/monthly';
+import { DEFAULT_SETTINGS_FIELDS } from '../../../domain/site-settings/settings';
 import type { MonthlyReport } from '../../../domain/reports/monthly';
 import { pdfText } from '../reports/pdf-text';
 import { siteRecord } from '../reports/site-record';
@@ -127,5 +128,19 @@ describe('API monthly report: GET /sites/:id/reports/:yyyy-mm', function () {
     assert.equal(other.status, 404);
     const missing = await call(h, 'get', `/sites/no-such-site/reports/${m}`, { token: manager.accessToken });
     assert.equal(missing.status, 404);
+  });
+
+  it("prices the bill at the tariff of the site's strategy settings when the site has applied one", async () => {
+    const settings = { ...DEFAULT_SETTINGS_FIELDS, tariff: { ...DEFAULT_SETTINGS_FIELDS.tariff, importAdderEurPerKwh: 0.4 }, v: 1, version: 3 };
+    h.api.db.prepare("INSERT INTO site_settings (site_id, version, document, updated_by, updated_at, command_id) VALUES (?, 3, ?, 'manager@a.example', ?, 'c-1')")
+      .run(SITE, JSON.stringify(settings), Date.now());
+    try {
+      const r = (await call<MonthlyReport>(h, 'get', `/sites/${SITE}/reports/${m}`, { token: manager.accessToken })).body;
+      // Import at (0.1 spot + 0.4 adder) EUR/kWh instead of the default 0.3.
+      assert.equal(r.bill.withBattery.totalEur, Number((((1000 * 300 + 4000 * 300) / 3.6e6) * 0.5).toFixed(2)));
+      assert.match(r.bill.tariffSource, /strategy settings, version 3/);
+    } finally {
+      h.api.db.prepare('DELETE FROM site_settings WHERE site_id = ?').run(SITE);
+    }
   });
 });
