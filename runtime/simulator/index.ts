@@ -73,6 +73,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const seed = opts.seed ?? 1;
   const site = createSite(opts.site ?? 'household', seed, opts.startTime, opts.ageCycles);
   const clock = new SimClock(site.simTimeMs, opts.speed ?? 1);
+  site.clockSpeed = clock.speed;
   const images = siteImages(site, { seed, version: packageVersion }, opts.battery ?? 'full');
   const refresh = (): void => {
     for (const image of images.values()) image.refresh();

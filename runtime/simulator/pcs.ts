@@ -195,10 +195,14 @@ export class Pcs {
     return this.config.frequencyHz * (1 - (0.01 * this.acPower) / this.config.ratedW);
   }
 
-  step(dtS: number, dc: DcLimits): void {
-    // Revert timer: counts in simulated seconds.
+  /**
+   * `revertDtS`: the wall-clock seconds the step stands for. The revert timer is the PCS's watchdog
+   * on its controller, and the controller runs on the wall clock whatever the simulator's speed: at
+   * --speed 60 a 5 s timer counted in simulated seconds would expire between two 1 Hz heartbeats.
+   */
+  step(dtS: number, dc: DcLimits, revertDtS = dtS): void {
     if (this.revertRemainingS > 0) {
-      this.revertRemainingS = Math.max(0, this.revertRemainingS - dtS);
+      this.revertRemainingS = Math.max(0, this.revertRemainingS - revertDtS);
       if (this.revertRemainingS === 0) {
         const c = this.controls;
         c.wSet = c.wSetRvrt;

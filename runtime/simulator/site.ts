@@ -206,6 +206,8 @@ export class Site {
    * tens of seconds: the thermal time constant is hours and the RC pair is advanced exactly.
    */
   maxSubstepMs = MAX_SUBSTEP_MS;
+  /** Simulated ms per wall-clock ms (the simulator's --speed); the PCS's revert timer counts wall time. */
+  clockSpeed = 1;
   /** Called after the set of active faults changed (the Modbus server watches modbus-silence). */
   onFaultsChanged: ((faults: ActiveFault[]) => void) | undefined;
 
@@ -310,7 +312,7 @@ export class Site {
     if (this.islandState() === 'ISLANDED') {
       if (!this.pcs.stepForming(dtS, this.breakerLoad() - this.pvW, dc)) this.islandCollapsed = true;
     } else {
-      this.pcs.step(dtS, dc);
+      this.pcs.step(dtS, dc, dtS / this.clockSpeed);
     }
     if (this.faults.growing) this.faults.grow(pack, this.simTimeMs);
     pack.step(dtS, pack.currentForPower(this.pcs.dcPower));

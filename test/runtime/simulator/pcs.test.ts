@@ -89,6 +89,19 @@ describe('PCS (5 kW inverter following the SunSpec 704 setpoint)', () => {
       assert.equal(p.acPower, 2000);
     });
 
+    it('counts wall-clock seconds, so a 1 Hz heartbeat holds the PCS in a simulation at --speed 60', () => {
+      const p = pcs();
+      p.write({ wSetEna: true, wSet: 2000, wRmp: 0, wSetRvrtTms: 5 });
+      // 60 simulated seconds per wall second: 4 wall seconds between writes stay inside the 5 s.
+      for (let k = 0; k < 4; k++) {
+        for (let i = 0; i < 40; i++) p.step(6, unlimited, 0.1);
+        p.write({ wSet: 2000 });
+      }
+      assert.equal(p.acPower, 2000);
+      for (let i = 0; i < 60; i++) p.step(6, unlimited, 0.1);
+      assert.equal(p.controls.wSetEna, false, 'no write for 6 wall seconds: reverted');
+    });
+
     it('never reverts with WSetRvrtTms 0', () => {
       const p = pcs();
       p.write({ wSetEna: true, wSet: 1000, wRmp: 0, wSetRvrtTms: 0 });
