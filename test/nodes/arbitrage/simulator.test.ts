@@ -37,6 +37,11 @@ describe('arbitrage on the simulator', function () {
     // heartbeats 100 ms (30 simulated s) apart. 600 simulated s is 2 s of wall clock.
     const write = flow.find((n) => n.id === 'edge-pcs-write');
     if (write) write.revertTimeout = 600;
+    // Stale after 20 cycles (2 s), not 3 (300 ms): a poll that lags on a busy machine would put the
+    // battery in SAFE_MODE, and leaving it holds the automatic levels until someone resumes them
+    // (domain/arbiter/restart.ts). This test is about following the plan, not about stale data.
+    const safety = flow.find((n) => n.type === 'safety-limits');
+    if (safety) safety.staleCycles = 20;
     // The PCS's losses at 2.5 kW of a 5 kW rating (about 97 %, runtime/simulator/pcs.ts) and the
     // cells' resistance: 0.96 each way is what the simulated site does at this power.
     flow.push(

@@ -100,7 +100,8 @@ describe('API fuzzing (fast-check): refused input is a 4xx with a message and wr
     it(`${spec.method.toUpperCase()} ${spec.path}: any :id`, async () => {
       const c = routeCases(fleet)[id].request();
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.string({ minLength: 1 }), fc.integer({ max: 0 }).map(String), fc.integer({ min: 1_000_000_000 }).map(String), fc.uuid()), async (raw) => {
+        // A short positive number may be a real alarm of the fixture ("1"): the integers below cover numbers.
+        fc.asyncProperty(fc.oneof(fc.string({ minLength: 1 }).filter((x) => !(Number.isInteger(Number(x)) && Number(x) > 0 && Number(x) < 1e9)), fc.integer({ max: 0 }).map(String), fc.integer({ min: 1_000_000_000 }).map(String), fc.uuid()), async (raw) => {
           const path = spec.path.replace(':id', encodeURIComponent(raw));
           // A well-formed id of nothing is a 404: refused as well, and nothing written.
           await check(id, path, c.query, c.body, false);

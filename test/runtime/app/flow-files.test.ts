@@ -109,7 +109,7 @@ describe('default flows', () => {
     assert.equal(connection?.host, '10.0.0.7');
     assert.equal(connection?.port, 15020);
     const serving = flow.filter((n) => 'siteId' in n);
-    assert.deepEqual([...new Set(serving.map((n) => n.type))].sort(), ['anomaly-score', 'arbitrage', 'black-start', 'command-in', 'load-forecast', 'mqtt-link', 'peak-shaving', 'safety-limits', 'site-status', 'site-telemetry', 'soh-estimate', 'sunspec-device', 'telemetry-out']);
+    assert.deepEqual([...new Set(serving.map((n) => n.type))].sort(), ['anomaly-score', 'arbitrage', 'black-start', 'command-in', 'load-forecast', 'mqtt-link', 'peak-shaving', 'safety-limits', 'site-settings', 'site-status', 'site-telemetry', 'soh-estimate', 'sunspec-device', 'telemetry-out']);
     for (const d of serving) assert.equal(d.siteId, 'barn');
   });
 
