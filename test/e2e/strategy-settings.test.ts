@@ -113,8 +113,12 @@ describe('remote strategy settings, from the dashboard to the simulated site (e2
     assert.match(await p.locator('[data-test=settings-source]').innerText(), /node configuration/);
     const bearer = await token(t, MANAGER);
     await resume(t, bearer);
-    // The site exports its PV surplus at 08:00: peak shaving at 0 kW charges the battery with it.
-    await until('the site exporting', 60_000, async () => ((await sim(t)).meter.grid < -200 ? true : null));
+    // The site has a PV surplus at 08:00 (exported, or already charging the battery if arbitrage
+    // plans so): peak shaving at 0 kW then charges the battery with it.
+    await until('a PV surplus at the site', 60_000, async () => {
+      const s = await sim(t);
+      return s.meter.grid + s.pcs.power < -200 ? true : null;
+    });
     await p.uncheck('[data-test=arbitrage-enabled]');
     const first = await sendFromPage(p, { 'peak-threshold': '0', 'reserve-soc': '20', 'soc-min': '5', 'soc-max': '95' }, 'fixed');
     assert.match(first, /^applied: .*settings version 1/, first);

@@ -68,6 +68,13 @@ export interface LoopOptions {
   batteryRtuPath?: string;
   /** A profile family of the library: read and command the devices through its profiles. */
   profile?: string;
+  /**
+   * Cycles of silence before safety-limits calls the telemetry stale (default the product's 3). A
+   * test of something else at a short cycle raises it: on a busy machine one late poll would put
+   * the battery in SAFE_MODE, and leaving it holds the automatic levels and drops earlier requests
+   * until someone resumes (domain/arbiter/restart.ts).
+   */
+  staleCycles?: number;
 }
 
 /** The RTU connection of a battery on an RS-485 bus at `serialPath`, and the id that selects it. */
@@ -92,7 +99,7 @@ export function edgeLoopFlow(o: LoopOptions): TestFlowNode[] {
       case 'modbus-connection': return { ...n, port: o.modbusPort };
       case 'sunspec-device': return { ...n, interval: o.cycleMs, wires, ...(o.batteryRtuPath && n.id === 'edge-battery' ? { connection: 'edge-rs485' } : {}) };
       case 'profile-device': return { ...n, interval: o.cycleMs, wires };
-      case 'safety-limits': return { ...n, cycleMs: o.cycleMs, wires };
+      case 'safety-limits': return { ...n, cycleMs: o.cycleMs, ...(o.staleCycles ? { staleCycles: o.staleCycles } : {}), wires };
       case 'pcs-setpoint': return { ...n, heartbeat: o.cycleMs, wires };
       default: return { ...n, wires };
     }

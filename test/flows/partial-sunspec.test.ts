@@ -35,7 +35,7 @@ describe('the edge control loop with a partial SunSpec battery', function () {
   const { state, until } = simControl(() => sim.controlPort);
   const load = async (battery: BatteryVariant): Promise<void> => {
     sim = await startSimulator({ modbusPort: 0, controlPort: 0, battery });
-    await helper.load(LOOP_NODES, edgeLoopFlow({ modbusPort: sim.modbusPort, cycleMs: CYCLE_MS, taps: { battery: ['edge-battery'], envelopes: ['edge-safety'] } }));
+    await helper.load(LOOP_NODES, edgeLoopFlow({ modbusPort: sim.modbusPort, cycleMs: CYCLE_MS, staleCycles: 10, taps: { battery: ['edge-battery'], envelopes: ['edge-safety'] } }));
   };
   afterEach(async () => {
     await helper.unload();

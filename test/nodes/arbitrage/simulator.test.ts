@@ -29,7 +29,8 @@ describe('arbitrage on the simulator', function () {
   it('keeps the simulated SoC within 1 % of the planned trajectory at every step end', async () => {
     sim = await startSimulator({ modbusPort: 0, controlPort: 0, speed: SPEED, tickMs: 20 });
     const state = async (): Promise<SiteState> => (await fetch(`http://127.0.0.1:${sim.controlPort}/state`)).json() as Promise<SiteState>;
-    const flow = edgeLoopFlow({ modbusPort: sim.modbusPort, cycleMs: 100, taps: {} });
+    // Stale after 20 cycles (2 s): this test is about following the plan, not about stale data.
+    const flow = edgeLoopFlow({ modbusPort: sim.modbusPort, cycleMs: 100, taps: {}, staleCycles: 20 });
     // The arbiter's ramp is in wall-clock W/s; at 300x it would stretch over most of a step.
     const arb = flow.find((n) => n.id === 'edge-arbiter');
     if (arb) arb.rampWPerS = 1_000_000;
@@ -37,11 +38,6 @@ describe('arbitrage on the simulator', function () {
     // heartbeats 100 ms (30 simulated s) apart. 600 simulated s is 2 s of wall clock.
     const write = flow.find((n) => n.id === 'edge-pcs-write');
     if (write) write.revertTimeout = 600;
-    // Stale after 20 cycles (2 s), not 3 (300 ms): a poll that lags on a busy machine would put the
-    // battery in SAFE_MODE, and leaving it holds the automatic levels until someone resumes them
-    // (domain/arbiter/restart.ts). This test is about following the plan, not about stale data.
-    const safety = flow.find((n) => n.type === 'safety-limits');
-    if (safety) safety.staleCycles = 20;
     // The PCS's losses at 2.5 kW of a 5 kW rating (about 97 %, runtime/simulator/pcs.ts) and the
     // cells' resistance: 0.96 each way is what the simulated site does at this power.
     flow.push(

@@ -54,7 +54,9 @@ describe('isolation forest', function () {
   });
 });
 
-describe('anomaly model on the simulator', () => {
+describe('anomaly model on the simulator', function () {
+  // A simulated year of a pack on one core: CPU-bound, slower when the suite runs beside it.
+  this.timeout(120_000);
   it('keeps healthy cycles below the threshold and alarms on a pack with a slow fault', async () => {
     const model = trainAnomalyModel();
     const healthy = simulateCycles({ seed: 31, days: 10, ageCycles: 200, ambientC: 21 });
