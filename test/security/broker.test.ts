@@ -19,9 +19,10 @@ import { call, createUser, login, startHarness, type Harness } from '../runtime/
 import { eventually, freePorts, Lifo4Process, runCli } from '../integration/lifo4-process';
 
 /** Connects, or resolves with the broker's refusal. */
+// 30 s for the CONNACK: the broker checks each password with bcrypt, slower while the suite runs beside it.
 async function tryConnect(url: string, o: IClientOptions): Promise<{ client: MqttClient } | { refused: string }> {
   try {
-    return { client: await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000, protocolVersion: 4, ...o }) };
+    return { client: await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 30_000, protocolVersion: 4, ...o }) };
   } catch (err) {
     return { refused: err instanceof Error ? err.message : String(err) };
   }
