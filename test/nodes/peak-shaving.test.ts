@@ -5,12 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper, { type TestFlowNode, type TestNode } from 'node-red-node-test-helper';
 import peakShaving from '../../nodes/peak-shaving/peak-shaving';
-import type { Request, Telemetry } from '../../domain/contracts';
+import type { Request } from '../../domain/contracts';
 import { startSimulator, type RunningSimulator, type SiteState } from '../../runtime/simulator';
 import { edgeLoopFlow, LOOP_NODES } from '../flows/edge-loop';
 import { packageRoot } from '../../io/package-root';
 import { PeakShavingNodeConfigSchema } from '../../nodes/peak-shaving/config';
 import { tempUserDirPerTest } from '../user-dir';
+import { battery, meter } from './peak-shaving-telemetry';
 
 helper.init(require.resolve('node-red'));
 
@@ -21,23 +22,6 @@ function collect<T>(node: TestNode): T[] {
   node.on('input', (msg: Msg) => got.push(msg.payload as T));
   return got;
 }
-
-const battery = (soc = 50): Telemetry => {
-  const ts = Date.now();
-  return {
-    siteId: 'site-1', ts,
-    battery: {
-      ts, soc, soh: 99, voltage: 52, current: 0, power: 0, capacityWh: 10_000, energyAvailableWh: 5000,
-      cellVmax: 3.3, cellVmin: 3.29, cellVavg: 3.295, cellVoltages: [], tempMax: 25, tempMin: 24, cellTemps: [],
-      chargeCurrentMax: 100, dischargeCurrentMax: 100, chargePowerMax: 5000, dischargePowerMax: 5000, cycles: 1,
-      state: 'CONNECTED', alarms: [],
-    },
-  };
-};
-const meter = (power: number): Telemetry => {
-  const ts = Date.now();
-  return { siteId: 'site-1', ts, meter: { ts, power, frequency: 50, voltage: 230, energyImportWh: null, energyExportWh: null, alarms: [] } };
-};
 
 const until = async (test: () => boolean, what: string, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;

@@ -3,12 +3,13 @@
 // configuration without one.
 import assert from 'node:assert/strict';
 import helper, { type TestNode } from 'node-red-node-test-helper';
-import type { EffectiveSettings, Request, Telemetry } from '../../domain/contracts';
+import type { EffectiveSettings, Request } from '../../domain/contracts';
 import { DEFAULT_SETTINGS_FIELDS, DEFAULT_SITE_LIMITS, type SiteSettings } from '../../domain/site-settings/settings';
 import peakShaving from '../../nodes/peak-shaving/peak-shaving';
 import arbitrage from '../../nodes/arbitrage/arbitrage';
 import { siteTelemetry } from './arbitrage/site-telemetry';
 import { tempUserDirPerTest } from '../user-dir';
+import { battery, meter } from './peak-shaving-telemetry';
 
 helper.init(require.resolve('node-red'));
 
@@ -17,23 +18,6 @@ const effective = (settings: SiteSettings | null): EffectiveSettings => ({
   commandId: null, limits: { ...DEFAULT_SITE_LIMITS }, lastRefusal: null,
 });
 const doc = (over: Partial<SiteSettings>): SiteSettings => ({ ...DEFAULT_SETTINGS_FIELDS, v: 1, version: 1, ...over });
-
-const battery = (soc: number): Telemetry => {
-  const ts = Date.now();
-  return {
-    siteId: 'site-1', ts,
-    battery: {
-      ts, soc, soh: 99, voltage: 52, current: 0, power: 0, capacityWh: 10_000, energyAvailableWh: 5000,
-      cellVmax: 3.3, cellVmin: 3.29, cellVavg: 3.295, cellVoltages: [], tempMax: 25, tempMin: 24, cellTemps: [],
-      chargeCurrentMax: 100, dischargeCurrentMax: 100, chargePowerMax: 5000, dischargePowerMax: 5000, cycles: 1,
-      state: 'CONNECTED', alarms: [],
-    },
-  };
-};
-const meter = (power: number): Telemetry => {
-  const ts = Date.now();
-  return { siteId: 'site-1', ts, meter: { ts, power, frequency: 50, voltage: 230, energyImportWh: null, energyExportWh: null, alarms: [] } };
-};
 
 function collect(node: TestNode): Request[] {
   const got: Request[] = [];
