@@ -126,7 +126,7 @@ export interface CloudApi {
   ml: CloudMl;
   /** Alarm notifications; enqueueMail() sends any e-mail (with attachments) through the durable queue. */
   notifier: Notifier;
-  /** Last month's reports by e-mail to those who asked (null without a time-series store). */
+  /** Last month's reports by e-mail to those who asked (null without a time-series store or SMTP). */
   monthlyMailing: MonthlyMailing | null;
   close(): Promise<void>;
 }
@@ -172,10 +172,9 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     backoff: { baseMs: retryMs, maxMs: retryMs * 64 },
     ...(opts.notify?.tickMs !== undefined ? { tickMs: opts.notify.tickMs } : {}),
   });
-  const monthlyMailing = store ? new MonthlyMailing({ db, sites, notifier, store, prices: (id, from, to) => plans.prices(id, from, to), log }) : null;
-  // A cloud that was down on the first of the month mails the reports soon after it starts.
-  const mailingAtStart = setTimeout(() => void monthlyMailing?.runDue(), 60_000);
-  mailingAtStart.unref();
+  const monthlyMailing = store && notifier.emailConfigured
+    ? new MonthlyMailing({ db, sites, notifier, store, prices: (id, from, to) => plans.prices(id, from, to), log })
+    : null;
   const services: Services = {
     db, users, tokens, sites, alarms, audit, plans, hub, store, box, metrics, throttle, freshness: fresh, notifier, webhooks,
     decoyHash: await decoyHash(cost),
@@ -323,7 +322,6 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       editorLimit.close();
       ota.close();
       await ml.close();
-      clearTimeout(mailingAtStart);
       monthlyMailing?.close();
       await notifier.close();
       await realtime.close();

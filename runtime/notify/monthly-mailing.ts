@@ -24,6 +24,8 @@ export interface MonthlyMailingOptions {
   log: (line: string) => void;
   /** How often it looks whether a month's reports are due, ms (default an hour). */
   checkEveryMs?: number;
+  /** The first look after start, ms (default a minute): a cloud that was down on the first catches up. */
+  firstCheckMs?: number;
   now?: () => number;
 }
 
@@ -47,6 +49,7 @@ export class MonthlyMailing {
   readonly #o: MonthlyMailingOptions;
   readonly #now: () => number;
   readonly #timer: NodeJS.Timeout;
+  readonly #first: NodeJS.Timeout;
   #running: Promise<number> | null = null;
 
   constructor(o: MonthlyMailingOptions) {
@@ -54,6 +57,8 @@ export class MonthlyMailing {
     this.#now = o.now ?? Date.now;
     this.#timer = setInterval(() => void this.runDue(), o.checkEveryMs ?? HOUR_MS);
     this.#timer.unref();
+    this.#first = setTimeout(() => void this.runDue(), o.firstCheckMs ?? 60_000);
+    this.#first.unref();
   }
 
   /** Queues what is due for last month; resolves to the number of mails queued (0 when none or running already). */
@@ -69,6 +74,7 @@ export class MonthlyMailing {
 
   close(): void {
     clearInterval(this.#timer);
+    clearTimeout(this.#first);
   }
 
   async #run(): Promise<number> {
