@@ -10,11 +10,15 @@ export interface HealthInfo {
   startedAt: number;
   /** Extra facts of the role, e.g. the edge's siteId. */
   extra?: Record<string, string | number>;
+  /** Why the runtime cannot serve its part now (the cloud's broker thread restarting): health answers 503. */
+  failing?: () => string | undefined;
 }
 
 export function healthBody(info: HealthInfo, now = Date.now()) {
+  const failing = info.failing?.();
   return {
-    status: 'ok' as const,
+    status: failing === undefined ? ('ok' as const) : ('failing' as const),
+    ...(failing === undefined ? {} : { failing }),
     role: info.role,
     version: info.version,
     uptimeS: Math.round((now - info.startedAt) / 100) / 10,
@@ -26,7 +30,8 @@ export function healthBody(info: HealthInfo, now = Date.now()) {
 export function apiRouter(info: HealthInfo): Router {
   const router = express.Router();
   router.get('/health', (_req, res) => {
-    res.json(healthBody(info));
+    const body = healthBody(info);
+    res.status(body.status === 'ok' ? 200 : 503).json(body);
   });
   // The same error shape as the cloud API (runtime/api/errors.ts): {error, message}.
   router.use((req, res) => {

@@ -257,7 +257,10 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   // ---- HTTP
   const openapi = openApiDocument(opts.health?.version ?? '0');
   const handlers: Handlers = {
-    health: () => ({ body: opts.health ? healthBody(opts.health) : { status: 'ok', role: 'cloud' } }),
+    health: () => {
+      const body = opts.health ? healthBody(opts.health) : { status: 'ok', role: 'cloud' };
+      return body.status === 'ok' ? { body } : { status: 503, body };
+    },
     openapi: () => ({ body: openapi }),
     ...authHandlers(services),
     ...fleetHandlers(services),

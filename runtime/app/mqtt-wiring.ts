@@ -1,16 +1,15 @@
-// How a runtime reaches the MQTT broker: the cloud runs the embedded aedes broker unless an
-// external one is configured (--mqtt-url), the edge connects to the cloud's broker as its site.
+// How a runtime reaches the MQTT broker: the cloud runs the embedded aedes broker, on its own
+// thread (broker-thread.ts), unless an external one is configured (--mqtt-url); the edge connects
+// to the cloud's broker as its site.
 // The default flows take the broker address and every secret from FLOW_ENV variables set here, so
 // the flows on disk never hold a secret (flow-files.ts).
 import type { CloudSettings, EdgeSettings } from '../../settings';
 import { hostPort } from '../../settings';
 import { CLOUD_USERNAME } from '../broker/acl';
-import { startBroker, type RunningBroker } from '../broker/broker';
-import { hashSecret } from '../broker/credentials';
-import { statSync } from 'node:fs';
+import { startBrokerThread, type RunningBrokerThread } from '../broker/broker-thread';
 import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { revocationCheck } from '../ota/revocations';
-import { loadOrCreateSecrets, secretsPath, siteSecrets, type Secrets } from '../secrets';
+import { loadOrCreateSecrets, secretsPath, siteSecrets } from '../secrets';
 import { FLOW_ENV } from './flow-files';
 import { fleetTopics } from '../../domain/topics';
 
@@ -22,42 +21,25 @@ export interface MqttWiring {
   env: Record<string, string>;
   /** Where the cloud's own MQTT client (OTA notices) connects: the flow's broker, unless that is AMQP. */
   mqttUrl: string;
-  /** The embedded broker the cloud runs, if it runs one. */
-  broker?: RunningBroker;
+  /** The embedded broker the cloud runs, if it runs one: on its own thread (broker-thread.ts). */
+  broker?: RunningBrokerThread;
 }
 
 function tlsEnv(settings: CloudSettings | EdgeSettings): Record<string, string> {
   return { [FLOW_ENV.mqttCa]: settings.mqttCa ?? '', [FLOW_ENV.mqttCert]: settings.mqttCert ?? '', [FLOW_ENV.mqttKey]: settings.mqttKey ?? '' };
 }
 
-/**
- * The broker's accounts: 'cloud' and one per site in secrets.json, read again on every connect
- * so a site added while the cloud runs can connect without a restart.
- */
-export function brokerCredentials(dataDir: string): (username: string) => string | undefined {
-  // Parsed again only when the file changed: after an outage thousands of sites reconnect at once.
-  let cached: { mtimeMs: number; secrets: Secrets } | undefined;
-  return (username) => {
-    const mtimeMs = statSync(secretsPath(dataDir)).mtimeMs;
-    if (!cached || cached.mtimeMs !== mtimeMs) cached = { mtimeMs, secrets: loadOrCreateSecrets(dataDir) };
-    const { secrets } = cached;
-    if (username === CLOUD_USERNAME) return hashSecret(secrets.mqttCloudPassword);
-    const site = secrets.sites[username];
-    return site ? hashSecret(site.mqttPassword) : undefined;
-  };
-}
-
 /** With `tls` (--tls-cert/--tls-key) the embedded broker also listens for MQTTS on --mqtts-port. */
 export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; key: Buffer }): Promise<MqttWiring> {
   const secrets = loadOrCreateSecrets(settings.dataDir);
-  let broker: RunningBroker | undefined;
+  let broker: RunningBrokerThread | undefined;
   let url = settings.mqttUrl;
   if (url === undefined) {
     // The deny list of revoked sites and device certificates is in cloud.db (runtime/ota/revocations.ts).
     let db: CloudDb | undefined;
     const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
-    broker = await startBroker({
-      host: settings.mqttHost, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir), isRevoked,
+    broker = await startBrokerThread({
+      host: settings.mqttHost, port: settings.mqttPort, credentials: { secretsOf: settings.dataDir }, isRevoked,
       // The flow's telemetry-in subscribes a moment after the broker listens; sites wait for it.
       holdSitesUntilSubscribed: { filter: fleetTopics.telemetry, maxMs: SITE_HOLD_MAX_MS },
       ...(tls ? { mqtts: { port: settings.mqttsPort, tls } } : {}),

@@ -10,11 +10,12 @@ import RED from 'node-red';
 import type { CloudSettings, EdgeSettings } from '../../settings';
 import { FIELDS, SettingsError, hostPort } from '../../settings';
 import { loadOrCreateSecrets } from '../secrets';
-import { apiRouter } from '../api/health';
+import { apiRouter, type HealthInfo } from '../api/health';
 import { edgeModbusEnv, prepareFlowFile } from './flow-files';
 import { startCloudHost, type CloudHost } from './cloud-host';
 import { HOST_SETTING } from '../../io/host-resources';
-import { brokerCredentials, cloudMqtt, edgeMqtt } from './mqtt-wiring';
+import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
+import { brokerCredentials } from '../broker/site-accounts';
 import { BROKER_AUTH_ROOT, brokerAuthRouter } from '../api/broker-auth';
 import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { revocationCheck } from '../ota/revocations';
@@ -241,7 +242,12 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     socket.once('close', () => sockets.delete(socket));
   });
 
-  const health = { role: settings.role, version: packageVersion, nodeRed: nodeRedVersion(), startedAt };
+  const broker = mqtt.broker;
+  const health: HealthInfo = {
+    role: settings.role, version: packageVersion, nodeRed: nodeRedVersion(), startedAt,
+    // Sites cannot reach a cloud whose broker thread crashed until it runs again (broker-thread.ts).
+    ...(broker ? { failing: () => (broker.state === 'restarting' ? 'the MQTT broker thread crashed and is starting again' : undefined) } : {}),
+  };
   // The cloud's API (users, sites, commands, alarms) also guards the cloud's editor; the edge's
   // own accounts guard its editor, its auth API and the flows' endpoints under /nodes (README,
   // "Securing the edge"), unless a lab bench turned them off (loopback only, settings.ts).

@@ -52,9 +52,10 @@ export interface BrokerOptions {
   maxPacketBytes?: number;
   /**
    * Whether a client is revoked (runtime/ota/revocations.ts): its username, and with mTLS the serial
-   * of its certificate (hex, upper case, no leading zeros). Asked on every CONNECT.
+   * of its certificate (hex, upper case, no leading zeros). Asked on every CONNECT; an answer that
+   * fails (a rejected promise, a throw) refuses the client.
    */
-  isRevoked?: (who: { username: string; certificateSerial: string | undefined }) => boolean;
+  isRevoked?: RevocationCheck;
   /**
    * A site's CONNACK waits until the cloud account has subscribed to this filter (or its $share
    * form), at most `maxMs`: an edge that reconnects to a restarted cloud sends its backlog at once,
@@ -65,7 +66,18 @@ export interface BrokerOptions {
   holdSitesUntilSubscribed?: { filter: string; maxMs: number };
   /** Further aedes options (concurrency, drainTimeout, ...); the auth hooks are ours. */
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
+  /** Where to count (default a new object): the broker thread counts into memory its parent reads. */
+  stats?: BrokerStats;
 }
+
+/** Who is connecting, as the revocation check sees it. */
+export interface ConnectingClient {
+  username: string;
+  certificateSerial: string | undefined;
+}
+
+/** Asked on every CONNECT; may answer later (the deny list is in cloud.db, on the cloud's main thread). */
+export type RevocationCheck = (who: ConnectingClient) => boolean | Promise<boolean>;
 
 export interface BrokerStats {
   /** CONNECTs refused: unknown user, wrong password, no usable identity, revoked, client id of another user. */
@@ -122,7 +134,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const maxPacketBytes = opts.maxPacketBytes ?? MAX_MQTT_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES;
   const lookup = lookupOf(opts.credentials);
   const byIdentity = opts.tls?.requireCertificate === true && opts.tls.identityAsUsername === true;
-  const stats: BrokerStats = { refusedConnections: 0, rejectedPublishes: 0, rejectedSubscriptions: 0, oversizedPackets: 0 };
+  const stats: BrokerStats = opts.stats ?? { refusedConnections: 0, rejectedPublishes: 0, rejectedSubscriptions: 0, oversizedPackets: 0 };
   const principals = new WeakMap<Client, Principal>();
   // Which user a persistent session's client id belongs to: such a session (clean: false) holds
   // queued commands, so one user must not take over another's session by reusing its client id.
@@ -164,9 +176,20 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         return;
       }
       const identified = identity;
-      // The checks that depend on the moment of connecting run when the site is let in.
+      // The checks that depend on the moment of connecting run when the site is let in: first
+      // whether it is revoked (perhaps answered later), then, at once after, who holds its client id.
       const admit = (): void => {
-        if (opts.isRevoked?.({ username: identified, certificateSerial: peer?.serial })) {
+        let revoked: boolean | Promise<boolean>;
+        try {
+          revoked = opts.isRevoked?.({ username: identified, certificateSerial: peer?.serial }) ?? false;
+        } catch {
+          revoked = true;
+        }
+        if (typeof revoked === 'boolean') bind(revoked);
+        else revoked.then(bind, () => bind(true));
+      };
+      const bind = (revoked: boolean): void => {
+        if (revoked) {
           stats.refusedConnections++;
           done(refused(5, `${identified}: revoked`), false);
           return;
