@@ -16,6 +16,7 @@ import { startCloudHost, type CloudHost } from './cloud-host';
 import { HOST_SETTING } from '../../io/host-resources';
 import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
 import { brokerCredentials } from '../broker/site-accounts';
+import { brokerFailing } from '../broker/broker-thread';
 import { BROKER_AUTH_ROOT, brokerAuthRouter } from '../api/broker-auth';
 import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { revocationCheck } from '../ota/revocations';
@@ -245,8 +246,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
   const broker = mqtt.broker;
   const health: HealthInfo = {
     role: settings.role, version: packageVersion, nodeRed: nodeRedVersion(), startedAt,
-    // Sites cannot reach a cloud whose broker thread crashed until it runs again (broker-thread.ts).
-    ...(broker ? { failing: () => (broker.state === 'restarting' ? 'the MQTT broker thread crashed and is starting again' : undefined) } : {}),
+    ...(broker ? { failing: brokerFailing(broker) } : {}),
   };
   // The cloud's API (users, sites, commands, alarms) also guards the cloud's editor; the edge's
   // own accounts guard its editor, its auth API and the flows' endpoints under /nodes (README,

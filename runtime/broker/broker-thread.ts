@@ -40,6 +40,12 @@ export interface RunningBrokerThread extends Omit<RunningBroker, 'aedes'> {
   readonly thread: Worker | undefined;
 }
 
+/** For the runtime's health: why the broker cannot serve now, if it cannot. */
+export function brokerFailing(broker: Pick<RunningBrokerThread, 'state'>): () => string | undefined {
+  // Sites cannot reach the cloud until a crashed thread listens again.
+  return () => (broker.state === 'restarting' ? 'the MQTT broker thread crashed and is starting again' : undefined);
+}
+
 // ---- what the two sides share (the thread imports these; this module never loads the thread's)
 
 const STAT_KEYS = ['refusedConnections', 'rejectedPublishes', 'rejectedSubscriptions', 'oversizedPackets'] as const satisfies readonly (keyof BrokerStats)[];

@@ -9,7 +9,8 @@ import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectingClient } from '../../../runtime/broker/broker';
-import { type BrokerThreadOptions, type RunningBrokerThread, startBrokerThread } from '../../../runtime/broker/broker-thread';
+import { healthBody } from '../../../runtime/api/health';
+import { type BrokerThreadOptions, type RunningBrokerThread, brokerFailing, startBrokerThread } from '../../../runtime/broker/broker-thread';
 import { hashSecret, mosquittoHash } from '../../../runtime/broker/credentials';
 import { loadOrCreateSecrets, siteSecrets } from '../../../runtime/secrets';
 import { type TestCerts, makeCerts, opensslAvailable } from '../../services/certs';
@@ -201,18 +202,25 @@ describe('embedded broker thread: accounts from secrets.json', function () {
 });
 
 describe('embedded broker thread: a crash', function () {
-  it('is logged, shown as restarting, and the thread runs again on the same port', async function () {
+  it("is logged, fails the cloud's health while restarting, and the thread runs again on the same port", async function () {
     const lines: string[] = [];
     await withThread({ log: (line) => lines.push(line), restartDelayMs: { first: 300, max: 1000 } }, async (broker, b) => {
+      const health = { role: 'cloud' as const, version: 'test', nodeRed: 'test', startedAt: Date.now(), failing: brokerFailing(broker) };
+      assert.equal(healthBody(health).status, 'ok');
       const port = broker.port;
       const site = await connectAs(b, SITE_A);
       await broker.thread!.terminate(); // as an uncaught error in aedes would end it
       await until('the crash noticed', () => broker.state === 'restarting');
       assert.equal(broker.connectedClients, 0);
+      assert.deepEqual(
+        { status: healthBody(health).status, failing: healthBody(health).failing },
+        { status: 'failing', failing: 'the MQTT broker thread crashed and is starting again' },
+      );
       assert.match(lines[0] ?? '', /MQTT broker thread crashed .* starting it again on port \d+ in 300 ms/);
       await until('running again', () => broker.state === 'running');
       assert.equal(broker.port, port);
       assert.equal(broker.restarts, 1);
+      assert.equal(healthBody(health).status, 'ok');
       assert.equal(await connectError(b, SITE_A), null, 'sites connect again on the same port');
       assert.notEqual(await connectError(b, SITE_A, 'wrong'), null, 'with the same rules');
       await site.end();
