@@ -85,8 +85,8 @@ const DEFAULT_REVOCATION_TIMEOUT_MS = 5000;
 const DEFAULT_RESTART_DELAY_MS = { first: 200, max: 30_000 };
 /** A thread that ran this long before crashing starts again after the first delay, not a doubled one. */
 const STABLE_MS = 60_000;
-/** How long close() waits for the thread to close its listeners and clients before ending it. */
-const CLOSE_WAIT_MS = 2000;
+/** How long close() waits for the thread to close its listeners and clients before ending it (within the runtime's 1 s for the broker). */
+const CLOSE_WAIT_MS = 800;
 
 export async function startBrokerThread(opts: BrokerThreadOptions): Promise<RunningBrokerThread> {
   const { isRevoked, revocationTimeoutMs, log = (line: string) => console.error(line), restartDelayMs = DEFAULT_RESTART_DELAY_MS, ...broker } = opts;
