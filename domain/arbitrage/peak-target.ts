@@ -10,19 +10,10 @@
 // Pure: it sees only the SoC now and a forecast made from the past.
 import type { SiteForecast } from '../forecast/site-forecast';
 import { DEMAND_CHARGE_RESERVE_SOC_PCT, dispatchKw, type DispatchLimits } from './dispatch';
+import type { ArbitrageSettings } from './rolling';
 
-/** The battery as the live rule drives it. */
-export interface TargetBattery {
-  capacityKwh: number;
-  socMinPct: number;
-  socMaxPct: number;
-  maxChargeKw: number;
-  maxDischargeKw: number;
-  etaCharge: number;
-  etaDischarge: number;
-  gridImportMaxKw?: number;
-  gridExportMaxKw?: number;
-}
+/** The battery as the live rule drives it: the plan's settings without the horizon's. */
+export type TargetBattery = Pick<ArbitrageSettings, 'capacityKwh' | 'socMinPct' | 'socMaxPct' | 'maxChargeKw' | 'maxDischargeKw' | 'etaCharge' | 'etaDischarge' | 'gridImportMaxKw' | 'gridExportMaxKw'>;
 
 /**
  * The battery following a power for `hours`, kW + = discharge, within its power limits and its SoC
