@@ -67,7 +67,8 @@ describe('site forecast (domain/forecast/site-forecast)', () => {
     const now = T0 + 8 * DAY;
     const fresh = new SiteHistory();
     fill(fresh, 8, (d, s) => 1 + ((d * 7 + s) % 5), (_d, s) => sun(s, 3));
-    assert.deepEqual(b.forecast(now, 96), fresh.forecast(now, 96));
+    // 144 steps: the plan's 36 hours, past a day ahead.
+    assert.deepEqual(b.forecast(now, 144), fresh.forecast(now, 144));
   });
 
   it('averages readings into 15-minute steps as they arrive', () => {
