@@ -1,12 +1,13 @@
 // The whole site's bill over a household's year (data/household_profile.csv: load and PV, kW at
 // 15 minutes, Jan-Sep 2014) with day-ahead prices mapped onto its days by day of year: the rolling
 // plan the arbitrage node runs (domain/arbitrage/rolling.ts planAt with the site's tariff, its own
-// load and PV forecast and the month's peak so far), step by step, seeing only the past of load
+// load and PV forecast and the month's peak so far; under a demand charge the dispatch holds the
+// month's import target of domain/arbitrage/peak-target.ts), step by step, seeing only the past of load
 // and PV and the prices published so far (12:00 the day before); against no battery, against the
 // inverter's built-in self-consumption rule, and against the perfect-foresight optimum (one LP over
 // the whole period with the same tariff).
 // Run: npm run bench -- site [--load FILE] [--prices FILE] [--demand-charge EUR_PER_KW]
-//        [--capacity-kwh 10] [--power-kw 5] [--adder 0.2] [--feed-in 0.08] [--days N]
+//        [--capacity-kwh 10] [--power-kw 5] [--adder 0.2] [--feed-in 0.08] [--days N] [--months]
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { dayAheadKnownUntil } from '../domain/arbitrage/horizon';
