@@ -1,12 +1,13 @@
 // The whole site's bill over a household's year (data/household_profile.csv: load and PV, kW at
 // 15 minutes, Jan-Sep 2014) with day-ahead prices mapped onto its days by day of year: the rolling
 // plan the arbitrage node runs (domain/arbitrage/rolling.ts planAt with the site's tariff, its own
-// load and PV forecast and the month's peak so far), step by step, seeing only the past of load
+// load and PV forecast and the month's peak so far; under a demand charge the dispatch holds the
+// month's import target of domain/arbitrage/peak-target.ts), step by step, seeing only the past of load
 // and PV and the prices published so far (12:00 the day before); against no battery, against the
 // inverter's built-in self-consumption rule, and against the perfect-foresight optimum (one LP over
 // the whole period with the same tariff).
 // Run: npm run bench -- site [--load FILE] [--prices FILE] [--demand-charge EUR_PER_KW]
-//        [--capacity-kwh 10] [--power-kw 5] [--adder 0.2] [--feed-in 0.08] [--days N]
+//        [--capacity-kwh 10] [--power-kw 5] [--adder 0.2] [--feed-in 0.08] [--days N] [--months]
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { dayAheadKnownUntil } from '../domain/arbitrage/horizon';
@@ -14,6 +15,7 @@ import { parsePriceText } from '../domain/arbitrage/prices';
 import { demandChargeLimits, dispatchKw } from '../domain/arbitrage/dispatch';
 import { planAt, PriceBook, SITE_TERMINAL_QUANTILE, type ArbitrageSettings, type PlanAt } from '../domain/arbitrage/rolling';
 import { planSchedule } from '../domain/arbitrage/schedule';
+import { heldLevelAheadKw, peakTargetKw, stepBattery } from '../domain/arbitrage/peak-target';
 import { SiteHistory } from '../domain/forecast/site-forecast';
 import { DEFAULT_TARIFF, exportPriceEurPerKwh, importPriceEurPerKwh, MonthPeak, monthIndex, siteBill, type BillStep, type SiteTariff } from '../domain/tariff/tariff';
 import { dataPath, DATA_FILES, parseHouseholdCsv } from '../io/data/real-data';
@@ -33,8 +35,9 @@ const opts = new Command()
   .option('--terminal-quantile <q>', 'import price quantile valuing the energy left at the horizon', String(SITE_TERMINAL_QUANTILE))
   .option('--days <n>', 'only N days (0 = all)', '0')
   .option('--from-day <n>', 'start at this day of the file (0 = its first)', '0')
+  .option('--months', 'add a per-month breakdown (peaks, energy and demand cost, ratio) to the line')
   .parse(process.argv)
-  .opts<{ load: string; prices: string; demandCharge: string; adder: string; vat: string; feedIn: string; capacityKwh: string; powerKw: string; eta: string; degradationEurPerKwh: string; horizonHours: string; days: string; fromDay: string; terminalQuantile: string }>();
+  .opts<{ load: string; prices: string; demandCharge: string; adder: string; vat: string; feedIn: string; capacityKwh: string; powerKw: string; eta: string; degradationEurPerKwh: string; horizonHours: string; days: string; fromDay: string; terminalQuantile: string; months?: boolean }>();
 
 const DAY_MS = 86_400_000;
 const STEP_H = 0.25;
@@ -73,17 +76,7 @@ const net = loadKw.map((l, t) => l - (pvKw[t] as number));
 
 interface Run { gridKw: number[]; throughputKwh: number; endSocPct: number }
 
-/** The battery following a power for a step, kW + = discharge, within its power and SoC limits. */
-function apply(socPct: number, powerKw: number): { kw: number; socPct: number } {
-  const e = (settings.capacityKwh * socPct) / 100;
-  const eMin = (settings.capacityKwh * settings.socMinPct) / 100;
-  const eMax = (settings.capacityKwh * settings.socMaxPct) / 100;
-  let kw = powerKw;
-  if (kw > 0) kw = Math.min(kw, settings.maxDischargeKw, (Math.max(0, e - eMin) * eta) / STEP_H);
-  else kw = -Math.min(-kw, settings.maxChargeKw, Math.max(0, eMax - e) / (eta * STEP_H));
-  const e2 = kw > 0 ? e - (kw * STEP_H) / eta : e - kw * STEP_H * eta;
-  return { kw, socPct: (100 * e2) / settings.capacityKwh };
-}
+const apply = (socPct: number, powerKw: number): { kw: number; socPct: number } => stepBattery(socPct, powerKw, settings, STEP_H);
 
 /** The inverter's built-in rule: charge from PV surplus, discharge into deficit, nothing else. */
 function naive(): Run {
@@ -107,6 +100,7 @@ async function rolling(): Promise<Run & { solveMs: number[]; loadMae: number; pv
   let through = 0;
   let known = 0;
   let plan: PlanAt | null = null;
+  let heldKw = 0;
   const gridKw: number[] = [];
   const solveMs: number[] = [];
   let loadErr = 0;
@@ -126,9 +120,11 @@ async function rolling(): Promise<Run & { solveMs: number[]; loadMae: number; pv
       known = until;
     }
     book.prune(now);
-    const peakKw = peak.peakKw(now);
-    if (!plan || now >= plan.replanAt || newPrices) {
-      const forecast = history.forecast(now, horizonSteps);
+    const replan = !plan || now >= plan.replanAt || newPrices;
+    const forecast = replan ? history.forecast(now, horizonSteps) : null;
+    if (replan) heldKw = tariff.demandChargeEurPerKw > 0 ? heldLevelAheadKw(forecast, now, soc, settings) : 0;
+    const targetKw = peakTargetKw(peak.peakKw(now), heldKw, settings.gridImportMaxKw);
+    if (replan) {
       if (forecast) {
         for (let i = 0; i < forecast.loadKw.length && t + i < n; i++) {
           loadErr += Math.abs((forecast.loadKw[i] as number) - (loadKw[t + i] as number));
@@ -138,12 +134,12 @@ async function rolling(): Promise<Run & { solveMs: number[]; loadMae: number; pv
       }
       const netBefore = t > 0 ? (net[t - 1] as number) : 0;
       const started = performance.now();
-      plan = await planAt(now, book, soc, settings, 'bench', netBefore, undefined, { tariff, peakSoFarKw: peakKw, forecast });
+      plan = await planAt(now, book, soc, settings, 'bench', netBefore, undefined, { tariff, peakSoFarKw: peak.peakKw(now), forecast });
       solveMs.push(performance.now() - started);
     }
     const step = plan?.plan.steps.find((s) => s.start === now);
     const kw = step ? dispatchKw({ powerKw: step.powerW / 1000, gridKw: step.gridW === null ? null : step.gridW / 1000 }, net[t], {
-      ...settings, socPct: soc, ...demandChargeLimits(tariff.demandChargeEurPerKw, peakKw),
+      ...settings, socPct: soc, ...demandChargeLimits(tariff.demandChargeEurPerKw, targetKw),
     }) : 0;
     const r = apply(soc, kw);
     if (process.env.SITE_TRACE) trace.push([t, net[t], step?.powerW, step?.gridW, kw, soc, spot[t]].join(','));
@@ -190,6 +186,35 @@ async function optimum(imp: readonly number[], settle: number): Promise<Run> {
   return { gridKw, throughputKwh: through, endSocPct: soc };
 }
 
+/**
+ * Per calendar month: each run's peak (kW, and the day of the month that set the controller's), its
+ * energy and demand cost, and the month's ratio vs the optimum (the bill alone: the stored energy's
+ * change is settled once over the whole period).
+ */
+function perMonth(runs: Record<'none' | 'naive' | 'rolling' | 'optimum', readonly number[]>, round: (x: number, d?: number) => number): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (let a = 0; a < n; ) {
+    const m = monthIndex(time[a] as number);
+    let b = a;
+    while (b < n && monthIndex(time[b] as number) === m) b++;
+    const bill = (g: readonly number[]): ReturnType<typeof siteBill> => siteBill(g.slice(a, b).map((x, i) => ({ start: time[a + i] as number, hours: STEP_H, gridKw: x, spotEurPerMWh: spot[a + i] as number })), tariff);
+    const peakAt = (g: readonly number[]): number => { let k = a; for (let t = a; t < b; t++) if ((g[t] as number) > (g[k] as number)) k = t; return k; };
+    const [none, nv, ro, op] = [bill(runs.none), bill(runs.naive), bill(runs.rolling), bill(runs.optimum)];
+    const k = peakAt(runs.rolling);
+    out.push({
+      month: new Date(time[a] as number).toISOString().slice(0, 7),
+      peak_kw: { none: round(runs.none[peakAt(runs.none)] as number), naive: round(runs.naive[peakAt(runs.naive)] as number), rolling: round(runs.rolling[k] as number), optimum: round(runs.optimum[peakAt(runs.optimum)] as number) },
+      rolling_peak_at: new Date(time[k] as number).toISOString().slice(5, 16),
+      energy_eur: { none: round(none.energyEur), rolling: round(ro.energyEur), optimum: round(op.energyEur) },
+      demand_eur: { none: round(none.demandEur), rolling: round(ro.demandEur), optimum: round(op.demandEur) },
+      ratio_vs_optimum: round((none.totalEur - ro.totalEur) / (none.totalEur - op.totalEur), 3),
+      naive_ratio: round((none.totalEur - nv.totalEur) / (none.totalEur - op.totalEur), 3),
+    });
+    a = b;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const imp = spot.map((x) => importPriceEurPerKwh(x, tariff));
@@ -215,6 +240,7 @@ async function main(): Promise<void> {
   const sorted = [...r.solveMs].sort((a, b) => a - b);
   const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
   const round = (x: number, d = 2): number => Number(x.toFixed(d));
+  const months = opts.months ? perMonth({ none: net, naive: nv.gridKw, rolling: r.gridKw, optimum: opt.gridKw }, round) : undefined;
   const load = loadKw.reduce((a, b) => a + b, 0) * STEP_H;
   const selfConsumed = r.gridKw.reduce((a, g) => a + Math.max(0, g), 0) * STEP_H;
   const pvTotal = pvKw.reduce((a, b) => a + b, 0) * STEP_H;
@@ -239,6 +265,7 @@ async function main(): Promise<void> {
     solve_p99_ms: round(pct(0.99)),
     optimum_solve_ms: round(optimumMs, 0),
     seconds: round((performance.now() - began) / 1000, 1),
+    ...(months ? { months } : {}),
   }));
 }
 

@@ -19,6 +19,10 @@ export interface SiteForecast {
   /** A high load per step (the loadHighQuantile of the same time of day over the last days), kW:
    * what the load may well reach, for the demand charge's margin. */
   loadHighKw?: number[];
+  /** A high net load per step (load - PV; the netHighQuantile of the same time of day over the
+   * last days), kW: what the site may well draw from a grid or a battery when the load runs high or
+   * the sun does not come, for the demand charge's import target (arbitrage/peak-target.ts). */
+  netHighKw?: number[];
 }
 
 export interface SiteForecastOptions {
@@ -34,9 +38,11 @@ export interface SiteForecastOptions {
   deviationSteps: number;
   /** Quantile of the same time of day's load over the last days that loadHighKw gives, 0..1. */
   loadHighQuantile: number;
+  /** Quantile of the same time of day's net load over the last days that netHighKw gives, 0..1. */
+  netHighQuantile: number;
 }
 
-export const DEFAULT_SITE_FORECAST: SiteForecastOptions = { loadDays: 7, shapeDays: 14, shapeQuantile: 0.9, recentWeight: 0.5, deviationSteps: 8, loadHighQuantile: 0.9 };
+export const DEFAULT_SITE_FORECAST: SiteForecastOptions = { loadDays: 7, shapeDays: 14, shapeQuantile: 0.9, recentWeight: 0.5, deviationSteps: 8, loadHighQuantile: 0.9, netHighQuantile: 0.9 };
 
 export class SiteHistory {
   readonly #load = new Map<number, number>();
@@ -93,16 +99,17 @@ export class SiteHistory {
     if (this.#load.size < STEPS_PER_DAY) return null;
     const first = SiteHistory.step(nowMs);
     const o = this.#o;
-    const sameTimeOfDay = (s: number): number[] => {
+    const sameTimeOfDay = (s: number, net = false): number[] => {
       const vals: number[] = [];
       for (let k = 1; vals.length < o.loadDays && k <= o.loadDays + 7; k++) {
         const back = s - k * STEPS_PER_DAY;
         if (back >= first) continue;
         const v = this.#load.get(back);
-        if (v !== undefined) vals.push(v);
+        if (v !== undefined) vals.push(net ? v - (this.#pv.get(back) ?? 0) : v);
       }
       return vals.sort((a, b) => a - b);
     };
+    const at = (sorted: readonly number[], q: number, dflt: number): number => (sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))] as number) : dflt);
     const loadProfile = (s: number): number => {
       let sum = 0;
       let n = 0;
@@ -150,21 +157,22 @@ export class SiteHistory {
     const deviation = last === undefined ? 0 : last - loadProfile(first - 1);
     const loadKw: number[] = [];
     const loadHighKw: number[] = [];
+    const netHighKw: number[] = [];
     const pvKw: number[] = [];
     for (let i = 0; i < steps; i++) {
       const s = first + i;
       const l = Math.max(0, loadProfile(s) + deviation * Math.exp(-(i + 1) / o.deviationSteps));
       loadKw.push(l);
-      const same = sameTimeOfDay(s);
-      const high = same.length ? (same[Math.min(same.length - 1, Math.floor(o.loadHighQuantile * (same.length - 1) + 0.5))] as number) : l;
-      loadHighKw.push(Math.max(l, high));
-      pvKw.push(shape(s) * ratio);
+      loadHighKw.push(Math.max(l, at(sameTimeOfDay(s), o.loadHighQuantile, l)));
+      const pv = shape(s) * ratio;
+      pvKw.push(pv);
+      netHighKw.push(Math.max(l - pv, at(sameTimeOfDay(s, true), o.netHighQuantile, l - pv)));
     }
-    return { start: first * SITE_STEP_MS, stepMinutes: 15, loadKw, pvKw, loadHighKw };
+    return { start: first * SITE_STEP_MS, stepMinutes: 15, loadKw, pvKw, loadHighKw, netHighKw };
   }
 }
 
 /** A day-ahead net-load forecast (the load-forecast node's) as load and PV: a positive net load is load, a negative one PV surplus. */
 export function siteForecastOfNetLoad(start: number, netKw: readonly number[]): SiteForecast {
-  return { start, stepMinutes: 15, loadKw: netKw.map((x) => Math.max(0, x)), pvKw: netKw.map((x) => Math.max(0, -x)) };
+  return { start, stepMinutes: 15, loadKw: netKw.map((x) => Math.max(0, x)), pvKw: netKw.map((x) => Math.max(0, -x)), netHighKw: [...netKw] };
 }

@@ -13,6 +13,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { describeIssues, LEVELS, PriceSeriesSchema, StrategySwitchSchema, TelemetrySchema, type Request, LoadForecastSchema, type LoadForecast } from '../../domain/contracts';
 import { demandChargeLimits, dispatchKw } from '../../domain/arbitrage/dispatch';
+import { heldLevelAheadKw, peakTargetKw } from '../../domain/arbitrage/peak-target';
 import { expectedSocPct, planAt, PriceBook, type ArbitrageSettings, type PlanAt, type SiteInputs } from '../../domain/arbitrage/rolling';
 import { NetLoad } from '../../domain/forecast/net-load';
 import { SiteHistory, siteForecastOfNetLoad } from '../../domain/forecast/site-forecast';
@@ -67,6 +68,8 @@ export = function register(RED: NodeAPI): void {
     const bill = config.objective === 'bill';
     const siteHistory = new SiteHistory();
     const monthPeak = new MonthPeak();
+    /** Under a demand charge, the import level the site needs ahead (peak-target.ts), set at each plan. */
+    let heldKw = 0;
     let lastSent: { start: number; powerW: number } | null = null;
     let planning = false;
     let again: string | null = null;
@@ -84,7 +87,7 @@ export = function register(RED: NodeAPI): void {
       try {
         const now = planNow();
         book.prune(now);
-        const p = await planAt(now, book, soc, settingsOf(cap), config.siteId, netLoadKw, loadForecast, bill ? siteInputs(now) : undefined);
+        const p = await planAt(now, book, soc, settingsOf(cap), config.siteId, netLoadKw, loadForecast, bill ? siteInputs(now, cap) : undefined);
         if (closed) return;
         if (!p) {
           current = null;
@@ -126,10 +129,11 @@ export = function register(RED: NodeAPI): void {
     }
 
     /** The site plan's inputs: the site's own forecast (the load-forecast node's until a day of its own history), the month's peak. */
-    function siteInputs(now: number): SiteInputs {
+    function siteInputs(now: number, cap: number): SiteInputs {
       const steps = Math.round(config.horizonHours * 4);
       const own = siteHistory.forecast(now, steps);
       const forecast = own ?? (loadForecast ? siteForecastOfNetLoad(loadForecast.start, loadForecast.loadKw) : null);
+      heldKw = tariff().demandChargeEurPerKw > 0 && soc !== null ? heldLevelAheadKw(forecast, now, soc, settingsOf(cap)) : 0;
       return { tariff: tariff(), peakSoFarKw: monthPeak.peakKw(now), forecast };
     }
 
@@ -139,7 +143,7 @@ export = function register(RED: NodeAPI): void {
       const step = current?.plan.steps.find((s) => now >= s.start && now < s.start + QUARTER_MS);
       if (!step || soc === null || cap === null) return null;
       const kw = dispatchKw({ powerKw: step.powerW / 1000, gridKw: step.gridW === null ? null : step.gridW / 1000 }, netLoadKw, {
-        ...settingsOf(cap), socPct: soc, ...demandChargeLimits(tariff().demandChargeEurPerKw, monthPeak.peakKw(now)),
+        ...settingsOf(cap), socPct: soc, ...demandChargeLimits(tariff().demandChargeEurPerKw, peakTargetKw(monthPeak.peakKw(now), heldKw, config.gridImportMaxKw ?? undefined)),
       });
       return Math.round(kw * 1000);
     }

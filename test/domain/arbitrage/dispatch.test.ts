@@ -30,18 +30,19 @@ describe('dispatch (domain/arbitrage/dispatch)', () => {
     near(dispatchKw({ powerKw: 0, gridKw: 0.8 }, 0.5, limits), 0);
   });
 
-  it('discharges to hold the month\'s peak so far under a demand charge', () => {
+  it('discharges to hold the month\'s import target under a demand charge', () => {
     near(dispatchKw({ powerKw: 0, gridKw: 0.5 }, 3, { ...limits, importCapKw: 2 }), 1);
   });
 
-  it('below the demand-charge reserve holds the import at the peak so far: charges with what is left under it, discharges what lies above', () => {
+  it('below the demand-charge reserve holds the import at the target: charges with what is left under it, discharges what lies above', () => {
     const low = { ...limits, socPct: 30, importCapKw: 2, reserveSocPct: 50 };
     near(dispatchKw({ powerKw: 1, gridKw: 0 }, 0.5, low), -1.5);
     near(dispatchKw({ powerKw: 1, gridKw: 0 }, 3, low), 1);
     // Above the reserve the plan's self-consumption runs as before.
     near(dispatchKw({ powerKw: 1, gridKw: 0 }, 0.5, { ...low, socPct: 60 }), 0.5);
-    // A plan that accepted a higher import (a new peak worth its charge) keeps it as the level.
-    near(dispatchKw({ powerKw: 0, gridKw: 2.5 }, 1, low), -1.5);
+    // A plan's higher planned import does not lift the target: the battery still holds the import at it.
+    near(dispatchKw({ powerKw: 0, gridKw: 2.5 }, 1, low), -1);
+    near(dispatchKw({ powerKw: -3, gridKw: 2.5 }, 0.5, { ...low, socPct: 60 }), -1.5);
   });
 
   it('stays inside the power limits and the SoC window, and without a measurement keeps the plan', () => {

@@ -31,6 +31,18 @@ describe('site forecast (domain/forecast/site-forecast)', () => {
     assert.ok((f.loadKw[0] as number) > 12, `the first step keeps most of the deviation: ${f.loadKw[0]}`);
   });
 
+  it('gives a high net load: the same time of day\'s second-highest load less PV of the last week, a dull day among sunny ones', () => {
+    const h = new SiteHistory();
+    // A week of 0.5 kW load and sunny noons, except two dull days (PV 0) with 1 kW at noon.
+    fill(h, 7, (d) => (d === 2 || d === 5 ? 1 : 0.5), (d, s) => (d === 2 || d === 5 ? 0 : sun(s, 4)));
+    const f = h.forecast(T0 + 7 * DAY, 96);
+    assert.ok(f?.netHighKw);
+    // At noon the mean forecast is a surplus; the high net load is a dull day's 1 kW drawn.
+    assert.ok((f.loadKw[48] as number) - (f.pvKw[48] as number) < 0);
+    assert.ok(Math.abs((f.netHighKw[48] as number) - 1) < 1e-9, `noon ${f.netHighKw[48]}`);
+    f.netHighKw.forEach((x, i) => assert.ok(x >= (f.loadKw[i] as number) - (f.pvKw[i] as number) - 1e-9, `step ${i} below the mean forecast`));
+  });
+
   it('forecasts PV as the clear-sky shape times the recent yield', () => {
     const h = new SiteHistory();
     // 14 sunny days at 4 kW peak, then nothing else: tomorrow is forecast sunny.
@@ -55,7 +67,8 @@ describe('site forecast (domain/forecast/site-forecast)', () => {
     const now = T0 + 8 * DAY;
     const fresh = new SiteHistory();
     fill(fresh, 8, (d, s) => 1 + ((d * 7 + s) % 5), (_d, s) => sun(s, 3));
-    assert.deepEqual(b.forecast(now, 96), fresh.forecast(now, 96));
+    // 144 steps: the plan's 36 hours, past a day ahead.
+    assert.deepEqual(b.forecast(now, 144), fresh.forecast(now, 144));
   });
 
   it('averages readings into 15-minute steps as they arrive', () => {

@@ -52,6 +52,23 @@ describe('arbitrage node, objective "bill"', () => {
     assert.match(r2.reason ?? '', /following the meter/);
   });
 
+  it('under a demand charge holds the import at the level the forecast\'s hard hours need: a low battery charges under it', async () => {
+    await helper.load(arbitrage, flow({ demandChargeEurPerKw: 10 }));
+    const arb = helper.getNode('arb');
+    const req = helper.getNode('req');
+    const first = nextMsg(req);
+    // No history of its own yet: the load-forecast node's day stands in, 3 kW from now on.
+    const start = Math.floor(Date.now() / 900_000) * 900_000;
+    arb.receive({ topic: 'load-forecast', payload: { siteId: 'site-1', ts: Date.now(), start, stepMinutes: 15, loadKw: Array.from({ length: 96 }, () => 3), model: 'test', filledSteps: 0 } });
+    // The battery is at 20 % (under the reserve), the site draws 0.5 kW now.
+    arb.receive({ payload: telemetry(20, 500) });
+    arb.receive({ topic: 'prices', payload: { start: Math.floor(Date.now() / HOUR) * HOUR, stepMinutes: 60, pricesEurPerMWh: [50, 50, 50, 50, 50, 50] } });
+    const r = (await first).payload as Request;
+    // A target of zero (the month's peak so far) would leave it nothing to charge with before the 3 kW hours.
+    assert.ok(r.powerW < -1000, `charges under the target, got ${r.powerW} W`);
+    assert.ok(0.5 - r.powerW / 1000 <= 3 + 1e-6, `imports ${0.5 - r.powerW / 1000} kW, above the hard hours' load`);
+  });
+
   it('refuses a tariff outside its bounds with a clear error and plans nothing', async () => {
     await helper.load(arbitrage, flow({ vatFactor: 0.5 }));
     const arb = helper.getNode('arb');
