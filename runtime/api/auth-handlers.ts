@@ -81,7 +81,7 @@ export function authHandlers(s: AuthServices): Pick<Handlers, AuthRoutes> {
 
   return {
     async login(ctx) {
-      const turn = s.throttle.begin(ctx.body.email);
+      const turn = await s.throttle.begin(ctx.body.email);
       if (!turn.attempt) {
         const retryAfterS = Math.max(1, Math.ceil(turn.retryAfterMs / 1000));
         throw new ApiError(429, 'rate_limited', `too many failed login attempts for this account: try again in ${retryAfterS} s`, { retryAfterS }, { 'Retry-After': String(retryAfterS) });

@@ -92,7 +92,7 @@ export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
   };
   async function signIn(username: string, password: string): Promise<EditorSignIn> {
     const email = String(username).toLowerCase();
-    const turn = deps.throttle.begin(email);
+    const turn = await deps.throttle.begin(email);
     if (!turn.attempt) {
       const retryAfterS = Math.max(1, Math.ceil(turn.retryAfterMs / 1000));
       deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'rate limited', retryAfterS } });
