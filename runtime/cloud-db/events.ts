@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { isPgCloudDb, type CloudDb } from './cloud-db';
 
 export interface EventBus {
   /** To every subscriber of `channel` in every process, once. `payload` must survive JSON. */
@@ -225,4 +226,9 @@ export class PgEventBus extends LocalEventBus {
     }
     await super.close();
   }
+}
+
+/** The event bus of the processes sharing `db`: NOTIFY/LISTEN on PostgreSQL, in-process on SQLite. */
+export async function openEventBus(db: CloudDb, opts: PgEventBusOptions = {}): Promise<EventBus> {
+  return isPgCloudDb(db) ? PgEventBus.open(db.pool, opts) : new LocalEventBus();
 }

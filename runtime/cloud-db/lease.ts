@@ -5,11 +5,13 @@
 // holder process dies (even kill -9) the server ends its session, the lock goes with it, and the
 // next process to try takes it (docs/ARCHITECTURE.md, "Leases and the event bus"). Every process
 // tries every `retryMs`; the holder checks its connection as often, so a holder cut off from the
-// server steps down about as fast as another one steps up. On SQLite there is one process: the
+// server steps down about as fast as another one steps up; having lost it, it lets the others try
+// first for a few rounds. On SQLite there is one process: the
 // lease is always held.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { isPgCloudDb, type CloudDb } from './cloud-db';
 
 export const LEASE_NAMES = ['alarms', 'ota-rollout', 'retrain', 'monthly-mailing'] as const;
 export type LeaseName = (typeof LEASE_NAMES)[number];
@@ -58,6 +60,8 @@ export class PgLease implements Lease {
   #busy = false;
   #timer: NodeJS.Timeout | undefined;
   #lastError = '';
+  /** A holder that lost its session waits a few rounds before trying again: the others go first. */
+  #notBefore = 0;
   readonly settled: Promise<void>;
 
   constructor(readonly name: LeaseName, config: pg.ClientConfig, opts: PgLeaseOptions = {}) {
@@ -95,11 +99,12 @@ export class PgLease implements Lease {
     void client.end().catch(() => undefined);
     if (why !== this.#lastError) this.#log(`lease ${this.name}: ${why}`);
     this.#lastError = why;
+    if (this.#held) this.#notBefore = Date.now() + 3 * this.#retryMs;
     this.#set(false);
   }
 
   async #attempt(): Promise<void> {
-    if (this.#closed || this.#busy) return;
+    if (this.#closed || this.#busy || Date.now() < this.#notBefore) return;
     this.#busy = true;
     try {
       let client = this.#client;
@@ -158,4 +163,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The lease `name` for the processes sharing `db`: an advisory lock on PostgreSQL, always held on SQLite. */
+export function openLease(db: CloudDb, name: LeaseName, opts: PgLeaseOptions = {}): Lease {
+  return isPgCloudDb(db) ? new PgLease(name, db.pool.options, opts) : soleLease(name);
 }
