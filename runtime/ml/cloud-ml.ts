@@ -34,7 +34,7 @@ export interface CloudMlOptions {
   store: () => TimeseriesStore | null;
   insights: InsightStore;
   /** The sites to work for. */
-  sites: () => string[];
+  sites: () => string[] | Promise<string[]>;
   /** The model a site starts from (default BUILT_FORECAST_MODEL). */
   initialModel?: string;
   /** Site local time minus UTC, minutes: days begin at the sites' midnights (default 60, CET, like the load-forecast node). */
@@ -104,7 +104,7 @@ export class CloudMl {
   tick(): Promise<void> {
     if (this.#busy || this.#closed) return this.#busy ?? Promise.resolve();
     this.#busy = (async () => {
-      for (const siteId of this.#o.sites()) {
+      for (const siteId of await this.#o.sites()) {
         if (this.#closed) return;
         try {
           if (this.retrainDue(siteId)) {
