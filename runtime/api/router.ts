@@ -6,6 +6,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
 import { z } from 'zod';
+import { sql } from 'kysely';
 import { PoolBusyError } from './bcrypt-pool';
 import { ApiError, errorHandler, forbidden, notFound, sendError, unauthorized, validationError } from './errors';
 import { hasPermission } from '../../domain/permissions';
@@ -120,30 +121,32 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
     });
 
   /** Whether the caller sees what :id names: 'missing' when it does not exist at all. */
-  const visible = (p: Principal, spec: RouteSpec, id: unknown): 'yes' | 'hidden' | 'missing' => {
+  const visible = async (p: Principal, spec: RouteSpec, id: unknown): Promise<'yes' | 'hidden' | 'missing'> => {
     const seen = (ok: boolean) => (ok ? 'yes' : 'hidden');
     switch (spec.scope) {
       case undefined:
         return 'yes';
       case 'site':
-        return s.sites.get(id as string) ? seen(s.sites.canSee(p, id as string)) : 'missing';
+        return (await s.sites.get(id as string)) ? seen(await s.sites.canSee(p, id as string)) : 'missing';
       case 'alarm': {
-        const a = s.alarms.get(id as number);
-        return a ? seen(s.sites.canSee(p, a.siteId)) : 'missing';
+        const a = await s.alarms.get(id as number);
+        return a ? seen(await s.sites.canSee(p, a.siteId)) : 'missing';
       }
       case 'user': {
-        const u = s.users.byId(id as string);
+        const u = await s.users.byId(id as string);
         return u ? seen(p.role === 'SUPER_ADMIN' || u.org_id === p.orgId) : 'missing';
       }
       case 'webhook': {
-        const w = s.webhooks.get(id as string, null);
+        const w = await s.webhooks.get(id as string, null);
         return w ? seen(p.role === 'SUPER_ADMIN' || w.orgId === p.orgId) : 'missing';
       }
       case 'deployment':
         // OTA roll-outs span organisations; only ota:deploy (SUPER_ADMIN) reaches these routes.
-        return s.db.prepare('SELECT 1 FROM ota_deployments WHERE id = ?').get(id) ? 'yes' : 'missing';
+        return (await s.db.one(sql`SELECT 1 AS x FROM ota_deployments WHERE id = ${id as string}`)) ? 'yes' : 'missing';
     }
   };
+
+  const logAuditError = (err: unknown) => log(`api: audit: ${err instanceof Error ? err.message : String(err)}`);
 
   for (const id of ROUTE_IDS) {
     const spec: RouteSpec = ROUTES[id];
@@ -152,9 +155,9 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
       res.locals.route = spec.path;
       let principal: Principal | null = null;
       let quiet = false;
-      const audit = (outcome: 'success' | 'failure' | 'denied', status: number, extra?: Reply['audit']) => {
+      const audit = async (outcome: 'success' | 'failure' | 'denied', status: number, extra?: Reply['audit']): Promise<void> => {
         if (!spec.audit || !principal || quiet) return;
-        s.audit.write({
+        await s.audit.write({
           userId: principal.userId, email: principal.email, role: principal.role, orgId: principal.orgId, ip: req.ip, action: id,
           target: extra?.target ?? (typeof req.params.id === 'string' ? req.params.id.slice(0, 128) : null), outcome, status, details: extra?.details,
         });
@@ -171,7 +174,7 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         const params = spec.params ? parse(spec.params, req.params, 'params') : {};
         const query = parse(spec.query ?? NO_QUERY, req.query, 'query');
         const body = spec.body ? parse(spec.body, req.body ?? {}, 'body') : undefined;
-        const sees = principal ? visible(principal, spec, (params as { id?: unknown }).id) : 'yes';
+        const sees = principal ? await visible(principal, spec, (params as { id?: unknown }).id) : 'yes';
         if (sees !== 'yes') {
           // Another organisation's id answers exactly like an unknown one; only the probe is audited.
           quiet = sees === 'missing';
@@ -180,18 +183,18 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         for (const name of spec.limits ?? []) await run(named[name].mw, req, res);
         const reply = await handler({ params, query, body, principal, req, res, ip: req.ip ?? '' });
         const status = reply.status ?? spec.status;
-        audit('success', status, reply.audit);
+        await audit('success', status, reply.audit);
         if (reply.raw) res.status(status).type(reply.raw.contentType).attachment(reply.raw.filename).send(reply.raw.data);
         else res.status(status).json(reply.body);
-      })().catch((thrown: unknown) => {
+      })().catch(async (thrown: unknown) => {
         // A full bcrypt queue (a login flood) is the server's to say: 503, try again shortly.
         const err = thrown instanceof PoolBusyError ? new ApiError(503, 'busy', thrown.message, { retryAfterS: 1 }, { 'Retry-After': '1' }) : thrown;
         // Refused input (400), ids of nothing (404), rate-limited requests (429) and a busy bcrypt
         // queue write nothing: none was a change the server considered, and auditing them would
         // let anyone fill the log.
         if (err instanceof ApiError && err.status !== 429 && err.code !== 'busy' && err.code !== 'invalid_request') {
-          audit(err.status === 403 || err.status === 404 ? 'denied' : 'failure', err.status, { details: { error: err.code, message: err.message } });
-        } else if (!(err instanceof ApiError)) audit('failure', 500);
+          await audit(err.status === 403 || err.status === 404 ? 'denied' : 'failure', err.status, { details: { error: err.code, message: err.message } }).catch(logAuditError);
+        } else if (!(err instanceof ApiError)) await audit('failure', 500).catch(logAuditError);
         next(err);
       });
     });

@@ -1,8 +1,9 @@
-// The cloud API: createCloudApi() opens <dataDir>/cloud.db, listens to the fleet hub (sites,
-// alarms, plans, realtime) and returns the /api/v1 router, the realtime channel's attach
+// The cloud API: createCloudApi() opens the cloud database (<dataDir>/cloud.db, or the PostgreSQL
+// of --database-url), listens to the fleet hub (sites, alarms, plans, realtime) and returns the /api/v1 router, the realtime channel's attach
 // function, the editor's adminAuth, the /metrics handler and close(). See README section "API".
 import type { Server as HttpServer } from 'node:http';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { sql } from 'kysely';
 import type { Server as IoServer } from 'socket.io';
 import { healthBody, type HealthInfo } from '../api/health';
 import type { FleetEvents, FleetHub } from '../../io/fleet-hub';
@@ -13,7 +14,7 @@ import { AlarmRules, AlarmStore, DEFAULT_ALARM_LIMITS, type AlarmRuleLimits } fr
 import { cloudLimits, type FreshnessLimits } from '../../domain/freshness';
 import { AuditLog } from '../api/audit';
 import { authHandlers } from '../api/auth-handlers';
-import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
+import { cloudDbPath, maskDatabaseUrl, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth } from '../api/editor-auth';
 import { LoginThrottle, type ThrottleLimits } from '../api/login-throttle';
 import { fleetHandlers } from '../api/fleet-handlers';
@@ -47,6 +48,8 @@ export { INITIAL_ADMIN_EMAIL } from '../api/first-user';
 
 export interface CloudApiOptions {
   dataDir: string;
+  /** The cloud database: a PostgreSQL URL (postgres://...) or a SQLite file; default <dataDir>/cloud.db. */
+  database?: string | undefined;
   hub: FleetHub;
   /** The time-series store the host opened, which the flow writes and the API reads; null = none (503). */
   store?: TimeseriesStore | null;
@@ -119,6 +122,11 @@ export interface CloudApi {
   editorSignIn: Router;
   db: CloudDb;
   metrics: ApiMetrics;
+  /**
+   * Resolves once every hub event received so far is in the database: the ingest writes in the
+   * order events arrive, one after another, while the hub's emit returns at once.
+   */
+  settled(): Promise<void>;
   /** OTA bundle store, roll-outs and provisioning. */
   ota: OtaCloud;
   /** Forecasts, SoH, anomaly scores and model versions in cloud.db; the cloud's own forecasting and retraining. */
@@ -136,7 +144,14 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   const log = opts.log ?? ((line: string) => console.error(line));
   const cost = opts.bcryptCost ?? BCRYPT_COST;
-  const db = openCloudDb(cloudDbPath(opts.dataDir));
+  const target = opts.database ?? cloudDbPath(opts.dataDir);
+  let db: CloudDb;
+  try {
+    db = await openCloudDb(target);
+  } catch (err) {
+    // The message names the database without its password.
+    throw new Error(`cloud database ${maskDatabaseUrl(target)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const users = new UserStore(db, cost);
   const tokens = new TokenService(db, users, opts.secrets.jwtSecret);
   const sites = new SiteStore(db);
@@ -150,11 +165,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   const store = opts.store ?? null;
   const metrics = new ApiMetrics({
     openAlarms: () => alarms.openCounts(),
-    sitesByState: () => {
-      const out: Record<string, number> = { online: 0, offline: 0, unknown: 0 };
-      for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM sites GROUP BY state').all() as { state: string; n: number }[]) out[r.state] = r.n;
-      return out;
-    },
+    sitesByState: () => sites.countByState(),
     storeQueued: () => store?.health().queued ?? null,
   });
   const realtime = new RealtimeChannel(tokens, sites, (n) => metrics.realtimeClients.set(n), {
@@ -195,50 +206,59 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   // ---- what the sites send, through the hub
   const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits }, fresh);
   alarms.on('change', (a, event) => realtime.alarm(a, event));
-  for (const r of db.prepare('SELECT id, last_seen FROM sites WHERE last_seen IS NOT NULL').all() as { id: string; last_seen: number }[]) rules.knownSince(r.id, r.last_seen);
-  // The link rule: a second is finer than any limit it checks (seconds at 1 Hz telemetry).
+  for (const r of await db.all<{ id: string; last_seen: number }>(sql`SELECT id, last_seen FROM sites WHERE last_seen IS NOT NULL`)) rules.knownSince(r.id, r.last_seen);
+  // The link rule: a second is finer than any limit it checks (seconds at 1 Hz telemetry). A
+  // tick still running (a slow database) is not run over by the next.
+  let ticking = false;
   const linkTimer = setInterval(() => {
-    try {
-      rules.tick(Date.now());
-    } catch (err) {
-      log(`api: link rule: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    }
+    if (ticking) return;
+    ticking = true;
+    rules.tick(Date.now())
+      .catch((err: unknown) => log(`api: link rule: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`))
+      .finally(() => {
+        ticking = false;
+      });
   }, Math.min(1000, fresh.staleAfterMs));
   linkTimer.unref();
-  const guard = <A extends unknown[]>(kind: string, f: (...args: A) => void) => (...args: A) => {
+  // The hub's events are handled one after another in the order they came, as the synchronous
+  // store did: a site's state, alarms and records keep their order in the database.
+  let ingest: Promise<void> = Promise.resolve();
+  const guard = <A extends unknown[]>(kind: string, f: (...args: A) => Promise<void> | void) => (...args: A) => {
     metrics.ingest.inc({ kind });
-    try {
-      f(...args);
-    } catch (err) {
-      // A listener's exception would surface in the flow node that emitted: log it, keep going.
-      log(`api: hub ${kind} event: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    }
+    ingest = ingest.then(async () => {
+      try {
+        await f(...args);
+      } catch (err) {
+        // A listener's exception would surface in the flow node that emitted: log it, keep going.
+        log(`api: hub ${kind} event: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+    });
   };
-  const seen = (siteId: string) => {
-    if (sites.ensure(siteId)) realtime.visibilityChanged();
+  const seen = async (siteId: string) => {
+    if (await sites.ensure(siteId)) realtime.visibilityChanged();
   };
   const listeners: { [K in keyof FleetEvents]: (...args: FleetEvents[K]) => void } = {
-    record: guard('record', (r) => {
-      seen(r.siteId);
-      sites.seen(r.siteId, r.ts);
+    record: guard('record', async (r) => {
+      await seen(r.siteId);
+      await sites.seen(r.siteId, r.ts);
       realtime.record(r);
-      rules.onRecord(r);
-      insights.ingest(r);
+      await rules.onRecord(r);
+      await insights.ingest(r);
     }),
-    alarm: guard('alarm', (a) => {
-      seen(a.siteId);
-      rules.onSiteAlarm(a);
+    alarm: guard('alarm', async (a) => {
+      await seen(a.siteId);
+      await rules.onSiteAlarm(a);
     }),
-    state: guard('state', (st) => {
-      seen(st.siteId);
-      sites.setState(st.siteId, st.state, st.ts);
+    state: guard('state', async (st) => {
+      await seen(st.siteId);
+      await sites.setState(st.siteId, st.state, st.ts);
       realtime.state(st);
-      rules.onState(st);
+      await rules.onState(st);
     }),
     ack: guard('ack', (a) => realtime.ack(a)),
-    plan: guard('plan', ({ siteId, plan }) => {
-      seen(siteId);
-      plans.save(siteId, plan);
+    plan: guard('plan', async ({ siteId, plan }) => {
+      await seen(siteId);
+      await plans.save(siteId, plan);
       realtime.plan(siteId, plan);
     }),
   };
@@ -249,7 +269,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   hub.on('plan', listeners.plan);
   const ml = new CloudMl({
     ...opts.ml, dataDir: opts.dataDir, store: () => store, insights, log,
-    sites: () => (db.prepare('SELECT id FROM sites ORDER BY id').all() as { id: string }[]).map((r) => r.id),
+    sites: () => sites.ids(),
   });
   // The models open now, in the start-up, not in the middle of the ingest.
   await ml.start();
@@ -277,7 +297,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     void (async () => {
       if (!(trustLoopback && LOOPBACK.has(req.socket.remoteAddress ?? ''))) {
         const h = req.headers.authorization;
-        const p = typeof h === 'string' && h.startsWith('Bearer ') ? tokens.verifyAccess(h.slice(7)) : null;
+        const p = typeof h === 'string' && h.startsWith('Bearer ') ? await tokens.verifyAccess(h.slice(7)) : null;
         if (!p) return void res.status(401).json({ error: 'unauthorized', message: '/metrics needs a loopback client or an access token with metrics:read' });
         if (!hasPermission(p.role, 'metrics:read')) return void res.status(403).json({ error: 'forbidden', message: `/metrics needs metrics:read, which a ${p.role} does not hold` });
       }
@@ -304,6 +324,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     editorSignIn: editorSignInHandler(editorAuth, tokens, editorLimit.mw),
     db,
     metrics,
+    settled: () => ingest,
     ota,
     insights,
     ml,
@@ -318,6 +339,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       hub.off('state', listeners.state);
       hub.off('ack', listeners.ack);
       hub.off('plan', listeners.plan);
+      await ingest;
       built.close();
       editorLimit.close();
       ota.close();
@@ -326,8 +348,8 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       await notifier.close();
       await realtime.close();
       metrics.registry.clear();
-      sites.flush();
-      db.close();
+      await sites.flush();
+      await db.close();
     },
   };
 }

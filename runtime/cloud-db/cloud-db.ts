@@ -41,6 +41,11 @@ export function cloudDbPath(dataDir: string): string {
   return join(dataDir, 'cloud.db');
 }
 
+/** The cloud's database target from its settings: --database-url, else cloud.db in the data dir. */
+export function cloudDatabase(settings: { dataDir: string; databaseUrl?: string | undefined }): string {
+  return settings.databaseUrl ?? cloudDbPath(settings.dataDir);
+}
+
 /** Whether a database target names a PostgreSQL server rather than a SQLite file. */
 export function isPostgresUrl(target: string): boolean {
   return /^postgres(ql)?:\/\//i.test(target);
