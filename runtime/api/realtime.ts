@@ -131,17 +131,17 @@ export class RealtimeChannel {
       const auth = socket.handshake.auth as { token?: unknown } | undefined;
       const header = socket.handshake.headers.authorization;
       const token = typeof auth?.token === 'string' ? auth.token : typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
-      const principal = this.tokens.verifyAccess(token);
-      if (!principal) return next(new Error('unauthorized: a valid access token is required (auth.token)'));
-      const data = socket.data as SocketData;
-      data.token = token;
-      data.principal = principal;
       const version = this.#version;
-      void Promise.resolve(this.sites.visible(principal)).then((rows) => {
-        data.sites = new Set(rows.map((r) => r.id));
+      void (async () => {
+        const principal = await this.tokens.verifyAccess(token);
+        if (!principal) return next(new Error('unauthorized: a valid access token is required (auth.token)'));
+        const data = socket.data as SocketData;
+        data.token = token;
+        data.principal = principal;
+        data.sites = new Set((await this.sites.visible(principal)).map((r) => r.id));
         data.version = version;
         next();
-      }, (err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
+      })().catch((err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
     });
     io.on('connection', (socket: LiveSocket) => {
       const data = socket.data;
@@ -177,17 +177,15 @@ export class RealtimeChannel {
     // Each socket's sites again; events until then go by the sites it had.
     for (const socket of [...io.sockets.sockets.values()] as LiveSocket[]) {
       const data = socket.data;
-      const p = this.tokens.verifyAccess(data.token);
-      if (!p) {
-        socket.disconnect(true);
-        continue;
-      }
-      void Promise.resolve(this.sites.visible(p)).then((rows) => {
+      void (async () => {
+        const p = await this.tokens.verifyAccess(data.token);
+        if (!p) return void socket.disconnect(true);
+        const rows = await this.sites.visible(p);
         if (version < data.version) return;
         data.principal = p;
         data.sites = new Set(rows.map((r) => r.id));
         data.version = version;
-      }, () => undefined);
+      })().catch(() => undefined);
     }
   }
 

@@ -54,7 +54,7 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
   let url = settings.mqttUrl;
   if (url === undefined) {
     // The deny list of revoked sites and device certificates is in cloud.db (runtime/ota/revocations.ts).
-    let db: CloudDb | undefined;
+    let db: Promise<CloudDb> | undefined;
     const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
     broker = await startBroker({
       host: settings.mqttHost, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir), isRevoked,

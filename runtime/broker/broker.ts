@@ -54,7 +54,7 @@ export interface BrokerOptions {
    * Whether a client is revoked (runtime/ota/revocations.ts): its username, and with mTLS the serial
    * of its certificate (hex, upper case, no leading zeros). Asked on every CONNECT.
    */
-  isRevoked?: (who: { username: string; certificateSerial: string | undefined }) => boolean;
+  isRevoked?: (who: { username: string; certificateSerial: string | undefined }) => boolean | Promise<boolean>;
   /**
    * A site's CONNACK waits until the cloud account has subscribed to this filter (or its $share
    * form), at most `maxMs`: an edge that reconnects to a restarted cloud sends its backlog at once,
@@ -166,7 +166,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       const identified = identity;
       // The checks that depend on the moment of connecting run when the site is let in.
       const admit = (): void => {
-        if (opts.isRevoked?.({ username: identified, certificateSerial: peer?.serial })) {
+        // The deny list is in the cloud database: a check that fails refuses (fail closed).
+        void Promise.resolve(opts.isRevoked?.({ username: identified, certificateSerial: peer?.serial }) ?? false).then(admitUnless, () => admitUnless(true));
+      };
+      const admitUnless = (revoked: boolean): void => {
+        if (revoked) {
           stats.refusedConnections++;
           done(refused(5, `${identified}: revoked`), false);
           return;
