@@ -73,8 +73,8 @@ export class MonthlyMailing {
 
   /** Queues what is due for last month; resolves to the number of mails queued (0 when none or running already). */
   runDue(): Promise<number> {
-    if (this.#running || !this.#lease.isHolder()) return Promise.resolve(0);
-    const run = this.#run().catch((err: unknown) => {
+    if (this.#running) return Promise.resolve(0);
+    const run = this.#lease.settled.then(() => (this.#lease.isHolder() ? this.#run() : 0)).catch((err: unknown) => {
       this.#o.log(`monthly reports: ${err instanceof Error ? err.message : String(err)}`);
       return 0;
     });
