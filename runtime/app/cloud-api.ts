@@ -17,6 +17,7 @@ import { authHandlers } from '../api/auth-handlers';
 import { cloudDbPath, maskDatabaseUrl, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth } from '../api/editor-auth';
 import { LoginThrottle, type ThrottleLimits } from '../api/login-throttle';
+import { joinCloudCluster } from '../cloud-db/cluster';
 import { fleetHandlers } from '../api/fleet-handlers';
 import { reportHandlers } from '../api/report-handlers';
 import { settingsHandlers } from '../api/settings-handlers';
@@ -152,6 +153,8 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     // The message names the database without its password.
     throw new Error(`cloud database ${maskDatabaseUrl(target)}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // Several cloud processes on one PostgreSQL: the event bus, the leases, the shared login brake.
+  const cluster = await joinCloudCluster(db, log);
   const users = new UserStore(db, cost);
   const tokens = new TokenService(db, users, opts.secrets.jwtSecret);
   const sites = new SiteStore(db);
@@ -170,8 +173,8 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   });
   const realtime = new RealtimeChannel(tokens, sites, (n) => metrics.realtimeClients.set(n), {
     userById: (id) => users.byId(id), ...(opts.sessionCheckMs !== undefined ? { everyMs: opts.sessionCheckMs } : {}),
-  });
-  const throttle = new LoginThrottle(opts.loginThrottle);
+  }, cluster.bus);
+  const throttle = new LoginThrottle(opts.loginThrottle, undefined, cluster.loginAccounts);
   const fresh = opts.freshness ?? cloudLimits();
   const webhooks = new WebhookStore(db, box);
   const escalateAfterS = opts.notify?.escalateAfterS ?? DEFAULT_ESCALATE_AFTER_S;
@@ -204,14 +207,21 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   });
 
   // ---- what the sites send, through the hub
-  const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits }, fresh);
+  // The alarm rules run where the 'alarms' lease is held, and start afresh from the database there.
+  const startRules = async () => {
+    const started = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits }, fresh);
+    for (const r of await db.all<{ id: string; last_seen: number }>(sql`SELECT id, last_seen FROM sites WHERE last_seen IS NOT NULL`)) started.knownSince(r.id, r.last_seen);
+    return started;
+  };
+  let rules = await startRules();
+  const ruling = () => cluster.alarmLease.isHolder();
+  cluster.alarmLease.onChange((held) => void (held ? alarms.reload().then(startRules).then((r) => { rules = r; }) : undefined));
   alarms.on('change', (a, event) => realtime.alarm(a, event));
-  for (const r of await db.all<{ id: string; last_seen: number }>(sql`SELECT id, last_seen FROM sites WHERE last_seen IS NOT NULL`)) rules.knownSince(r.id, r.last_seen);
   // The link rule: a second is finer than any limit it checks (seconds at 1 Hz telemetry). A
   // tick still running (a slow database) is not run over by the next.
   let ticking = false;
   const linkTimer = setInterval(() => {
-    if (ticking) return;
+    if (ticking || !ruling()) return;
     ticking = true;
     rules.tick(Date.now())
       .catch((err: unknown) => log(`api: link rule: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`))
@@ -242,18 +252,18 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       await seen(r.siteId);
       await sites.seen(r.siteId, r.ts);
       realtime.record(r);
-      await rules.onRecord(r);
+      if (ruling()) await rules.onRecord(r);
       await insights.ingest(r);
     }),
     alarm: guard('alarm', async (a) => {
       await seen(a.siteId);
-      await rules.onSiteAlarm(a);
+      if (ruling()) await rules.onSiteAlarm(a);
     }),
     state: guard('state', async (st) => {
       await seen(st.siteId);
       await sites.setState(st.siteId, st.state, st.ts);
       realtime.state(st);
-      await rules.onState(st);
+      if (ruling()) await rules.onState(st);
     }),
     ack: guard('ack', (a) => realtime.ack(a)),
     plan: guard('plan', async ({ siteId, plan }) => {
@@ -267,9 +277,13 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   hub.on('state', listeners.state);
   hub.on('ack', listeners.ack);
   hub.on('plan', listeners.plan);
+  // Records other cloud processes took from the shared ingest queue reach the alarm rules here.
+  const offRemote = realtime.onRemoteRecord(guard('remote-record', async (r) => {
+    if (ruling()) await rules.onRecord(r);
+  }));
   const ml = new CloudMl({
     ...opts.ml, dataDir: opts.dataDir, store: () => store, insights, log,
-    sites: () => sites.ids(),
+    sites: () => sites.ids(), lease: cluster.retrainLease,
   });
   // The models open now, in the start-up, not in the middle of the ingest.
   await ml.start();
@@ -342,11 +356,13 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       await ingest;
       built.close();
       editorLimit.close();
-      ota.close();
+      await ota.close();
       await ml.close();
-      monthlyMailing?.close();
+      await monthlyMailing?.close();
       await notifier.close();
+      offRemote();
       await realtime.close();
+      await cluster.close();
       metrics.registry.clear();
       await sites.flush();
       await db.close();
