@@ -4,7 +4,8 @@
 // organisations' ids are not even confirmed) -> rate limits -> handler -> audit. A request refused
 // by validation writes nothing, not even an audit row: it never was a request for a change.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler, type Store } from 'express-rate-limit';
+import type { RateStoreFactory } from '../cloud-db/rate-limit-store';
 import { z } from 'zod';
 import { sql } from 'kysely';
 import { PoolBusyError } from './bcrypt-pool';
@@ -50,8 +51,9 @@ function tooMany(what: string) {
 const clientIp = (req: Request) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown');
 const principalKey = (_req: Request, res: Response) => (res.locals.principal as Principal | undefined)?.userId ?? 'anonymous';
 
-function limiter(windowMs: number, limit: number, what: string, more: Partial<Options>): { mw: RateLimitRequestHandler; store: MemoryStore } {
-  const store = new MemoryStore();
+// The counts live in this process (MemoryStore) or, with several cloud processes, in their shared
+// PostgreSQL (`stores`, runtime/cloud-db/rate-limit-store.ts).
+function limiter(windowMs: number, limit: number, what: string, more: Partial<Options>, store: Store = new MemoryStore()): { mw: RateLimitRequestHandler; store: Store } {
   const mw = rateLimit({ windowMs, limit, store, standardHeaders: 'draft-7', legacyHeaders: false, handler: tooMany(what), ...more });
   return { mw, store };
 }
@@ -72,15 +74,15 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'params' |
  * The per-address limit of failed editor sign-ins, for POST /editor/auth/token ahead of Node-RED,
  * which answers a success with 200 and a failure with 401 or 403.
  */
-export function editorLoginLimiter(limits: Pick<RateLimits, 'editorLoginPer15Min'>): { mw: RateLimitRequestHandler; close(): void } {
+export function editorLoginLimiter(limits: Pick<RateLimits, 'editorLoginPer15Min'>, stores?: RateStoreFactory): { mw: RateLimitRequestHandler; close(): void } {
   const refuse = tooMany('failed editor sign-ins from this address');
   const l = limiter(15 * 60_000, limits.editorLoginPer15Min, '', {
     skipSuccessfulRequests: true,
     keyGenerator: clientIp,
     // In front of Node-RED there is no API error handler: answer here.
     handler: (req, res) => refuse(req, res, (err?: unknown) => sendError(res, err as ApiError)),
-  });
-  return { mw: l.mw, close: () => l.store.shutdown() };
+  }, stores?.('editor-login'));
+  return { mw: l.mw, close: () => void l.store.shutdown?.() };
 }
 
 export interface BuiltRouter {
@@ -89,22 +91,22 @@ export interface BuiltRouter {
   close(): void;
 }
 
-export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits, log: (line: string) => void): BuiltRouter {
+export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits, log: (line: string) => void, stores?: RateStoreFactory): BuiltRouter {
   const router = express.Router();
-  const global = limiter(60_000, limits.globalPerMin, 'requests', { keyGenerator: clientIp });
-  const named: Record<LimitName, { mw: RateLimitRequestHandler; store: MemoryStore }> = {
+  const global = limiter(60_000, limits.globalPerMin, 'requests', { keyGenerator: clientIp }, stores?.('global'));
+  const named: Record<LimitName, { mw: RateLimitRequestHandler; store: Store }> = {
     login: limiter(15 * 60_000, limits.loginPer15Min, 'failed login attempts from this address', {
       // Only failures count: a user who logs in correctly is never locked out by the limit.
       skipSuccessfulRequests: true,
       requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.locals.notAFailure === true,
       keyGenerator: clientIp,
-    }),
-    twoFactor: limiter(15 * 60_000, limits.twoFactorPer15Min, 'failed attempts', { skipSuccessfulRequests: true, keyGenerator: principalKey }),
-    command: limiter(60_000, limits.commandsPerMin, 'commands', { keyGenerator: principalKey }),
+    }, stores?.('login')),
+    twoFactor: limiter(15 * 60_000, limits.twoFactorPer15Min, 'failed attempts', { skipSuccessfulRequests: true, keyGenerator: principalKey }, stores?.('two-factor')),
+    command: limiter(60_000, limits.commandsPerMin, 'commands', { keyGenerator: principalKey }, stores?.('command')),
     estop: limiter(60_000, limits.estopPerMin, 'emergency stops', {
       keyGenerator: principalKey,
       skip: (req) => (req.body as { type?: unknown } | undefined)?.type !== 'estop',
-    }),
+    }, stores?.('estop')),
   };
 
   router.use((req, res, next) => {
@@ -207,7 +209,7 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
   return {
     router,
     close() {
-      for (const l of [global, ...Object.values(named)]) l.store.shutdown();
+      for (const l of [global, ...Object.values(named)]) void l.store.shutdown?.();
     },
   };
 }

@@ -303,8 +303,8 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ...notificationHandlers(services, { escalateAfterS }),
   };
   const limits = { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits };
-  const built = buildRouter(services, handlers, limits, log);
-  const editorLimit = editorLoginLimiter(limits);
+  const built = buildRouter(services, handlers, limits, log, cluster.rateStores);
+  const editorLimit = editorLoginLimiter(limits, cluster.rateStores);
 
   const trustLoopback = (opts.trustLoopbackMetrics ?? true) && !opts.behindProxy;
   const metricsHandler: RequestHandler = (req: Request, res: Response) => {
