@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { FleetSites } from '../../bench/fleet-sites';
+import { CLOUD_USERNAME } from '../../domain/contracts';
 import { loadOrCreateSecrets, secretsPath, siteSecrets } from '../../runtime/secrets';
 import { influxdAvailable, startInfluxd, type RunningInfluxd } from '../services/influxdb';
 import { postgresAvailable, startPostgres, type RunningPostgres } from '../services/postgres';
@@ -24,6 +25,8 @@ import { requireService, sleep } from '../services/service';
 import { Lifo4Process, eventually, freePorts, runCliAsync } from './lifo4-process';
 
 const EDGE_SITE = 'edge-1';
+/** A bench site that says goodbye mid-stream (its state message). */
+const PROBE_SITE = 'bench-00003';
 const SITES = 20;
 const OPERATOR = { email: 'op@cluster.test', password: 'operator-pass-1234' };
 
@@ -144,12 +147,15 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
       assert.deepEqual(ingest && { ...ingest, members: [...ingest.members].sort() }, { name: 'lifo4-share-ingest', type: 'quorum', consumers: 2, members: c.nodes.map((n) => n.name).sort() });
       assert.deepEqual(await command(0, 1200), { status: 200, outcome: 'executed' }, 'a command through cloud 1');
 
-      // A site's own alarm reaches both clouds (each has its own queue for alarms): raised once.
-      const siteAlarm = await mqtt.connectAsync(c.nodes[2]!.mqttUrl, { username: EDGE_SITE, password: edgeSecrets.mqttPassword, clientId: `${EDGE_SITE}:alarm-probe`, reconnectPeriod: 0 });
-      await siteAlarm.publishAsync(`lifo4/${EDGE_SITE}/alarm`, JSON.stringify({ code: 'CLUSTER_PROBE', severity: 'warning', message: 'raised once?', source: 'probe', ts: Date.now(), active: true }), { qos: 1 });
-      await siteAlarm.endAsync();
-      const probeAlarms = async () => (await db!.query<{ n: number }>("SELECT COUNT(*)::int AS n FROM alarm_events e JOIN alarms a ON a.id = e.alarm_id WHERE a.code = 'CLUSTER_PROBE' AND e.event = 'raised'")).rows[0]?.n ?? 0;
-      await eventually(async () => ((await probeAlarms()) > 0 ? true : undefined), 30_000, 'the probe alarm raised');
+      // A site's state reaches both clouds (each has its own queue for states): a site that says
+      // it goes offline gets one SITE_OFFLINE alarm, not one per cloud.
+      const goodbye = await mqtt.connectAsync(c.nodes[2]!.mqttUrl, { username: CLOUD_USERNAME, password: secrets.mqttCloudPassword, clientId: `rabbit-${process.pid}-state-probe`, reconnectPeriod: 0 });
+      await goodbye.publishAsync(`lifo4/${PROBE_SITE}/state`, JSON.stringify({ v: 1, siteId: PROBE_SITE, state: 'offline', ts: Date.now() }), { qos: 1 });
+      await goodbye.endAsync();
+      const probeAlarms = async () => (await db!.query<{ n: number }>(
+        "SELECT COUNT(*)::int AS n FROM alarm_events e JOIN alarms a ON a.id = e.alarm_id WHERE a.site_id = $1 AND a.code = 'SITE_OFFLINE' AND e.event = 'raised'", [PROBE_SITE],
+      )).rows[0]?.n ?? 0;
+      await eventually(async () => ((await probeAlarms()) > 0 ? true : undefined), 30_000, 'the SITE_OFFLINE alarm raised');
       await sleep(2000);
       assert.equal(await probeAlarms(), 1, 'the alarm was raised once, not once per cloud');
       firstList = await eventually(async () => {
