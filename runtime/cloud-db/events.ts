@@ -5,9 +5,10 @@
 //
 // publish() hands the payload to this process's subscribers at once (in order, synchronously) and,
 // on PostgreSQL, to the other processes by NOTIFY; each process LISTENs on one dedicated
-// connection and skips its own notifications, so every subscriber gets each event once. A NOTIFY
-// payload is limited to 8000 bytes: a larger event is written to the table bus_payloads and only
-// its id is sent, and the receivers read it from there. The listening connection is reopened after
+// connection and skips its own notifications, so every subscriber gets each event once. Events
+// published while a NOTIFY is on its way travel together in the next one. A NOTIFY payload is
+// limited to 8000 bytes: a larger event is written to the table bus_payloads and only its id is
+// sent, and the receivers read it from there. The listening connection is reopened after
 // it is lost (events published meanwhile are not replayed: the realtime clients reload what they
 // show when they reconnect). Without PostgreSQL (a single process) the bus is in-process only.
 import { randomUUID } from 'node:crypto';
@@ -52,13 +53,17 @@ export const MAX_NOTIFY_BYTES = 7900;
 const PAYLOAD_KEEP_MS = 60_000;
 const PG_CHANNEL = 'lifo4_bus';
 
-interface Envelope {
-  /** The publishing bus (its own notifications are skipped). */
-  o: string;
+/** One event: its channel and its payload, or the id of the payload's row in bus_payloads. */
+interface Item {
   c: string;
-  /** The payload, or the id of its row in bus_payloads. */
   p?: unknown;
   id?: number;
+}
+
+/** One NOTIFY: the publishing bus (its own notifications are skipped) and the events, in order. */
+interface Envelope {
+  o: string;
+  e: Item[];
 }
 
 export interface PgEventBusOptions {
@@ -77,8 +82,12 @@ export class PgEventBus extends LocalEventBus {
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
   #table: Promise<void> | null = null;
-  /** Publishes in order: a NOTIFY leaves after the ones published before it. */
+  /**
+   * Publishes in order: a NOTIFY leaves after the ones before it, and what is published while one
+   * is on its way goes in the next together (one NOTIFY carries many events up to its size).
+   */
   #queue: Promise<void> = Promise.resolve();
+  #pending: { c: string; text: string; payload: unknown }[] = [];
   #sweptAt = 0;
   /** Received events are handed on in the order they arrived, also while a large one is read. */
   #inbox: Promise<void> = Promise.resolve();
@@ -147,44 +156,75 @@ export class PgEventBus extends LocalEventBus {
     } catch {
       return;
     }
-    if (env.o === this.#origin || typeof env.c !== 'string') return;
-    let payload = env.p;
-    if (typeof env.id === 'number') {
-      try {
-        const r = await this.#pool.query<{ body: string }>('SELECT body FROM bus_payloads WHERE id = $1', [env.id]);
-        const body = r.rows[0]?.body;
-        if (body === undefined) return;
-        payload = JSON.parse(body) as unknown;
-      } catch (err) {
-        this.#log(`event bus: reading payload ${env.id}: ${err instanceof Error ? err.message : String(err)}`);
-        return;
+    if (env.o === this.#origin || !Array.isArray(env.e)) return;
+    for (const item of env.e) {
+      if (typeof item.c !== 'string') continue;
+      let payload = item.p;
+      if (typeof item.id === 'number') {
+        try {
+          const r = await this.#pool.query<{ body: string }>('SELECT body FROM bus_payloads WHERE id = $1', [item.id]);
+          const body = r.rows[0]?.body;
+          if (body === undefined) continue;
+          payload = JSON.parse(body) as unknown;
+        } catch (err) {
+          this.#log(`event bus: reading payload ${item.id}: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
       }
+      this.local.emit(item.c, payload);
     }
-    this.local.emit(env.c, payload);
   }
 
   override publish(channel: string, payload: unknown): void {
     super.publish(channel, payload);
-    const env: Envelope = { o: this.#origin, c: channel, p: payload };
-    const text = JSON.stringify(env);
+    this.#pending.push({ c: channel, text: JSON.stringify({ c: channel, p: payload } satisfies Item), payload });
+    if (this.#pending.length > 1) return;
+    // The first event since the last send schedules the next one, after the send in flight.
     this.#queue = this.#queue
-      .then(() => (Buffer.byteLength(text) <= MAX_NOTIFY_BYTES ? this.#notify(text) : this.#notifyLarge(channel, payload)))
-      .catch((err: unknown) => this.#log(`event bus: publish on ${channel}: ${err instanceof Error ? err.message : String(err)}`));
+      .then(() => this.#send())
+      .catch((err: unknown) => this.#log(`event bus: publish: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** Sends what is pending: as few NOTIFYs as fit, each under the size limit, in order. */
+  async #send(): Promise<void> {
+    const items = this.#pending;
+    this.#pending = [];
+    const head = `{"o":${JSON.stringify(this.#origin)},"e":[`;
+    let batch: string[] = [];
+    let bytes = Buffer.byteLength(head) + 2;
+    const flush = async () => {
+      if (batch.length) await this.#notify(`${head}${batch.join(',')}]}`);
+      batch = [];
+      bytes = Buffer.byteLength(head) + 2;
+    };
+    for (const item of items) {
+      let text = item.text;
+      let size = Buffer.byteLength(text);
+      if (Buffer.byteLength(head) + 2 + size > MAX_NOTIFY_BYTES) {
+        text = JSON.stringify({ c: item.c, id: await this.#store(item.payload) } satisfies Item);
+        size = Buffer.byteLength(text);
+      }
+      if (bytes + size + 1 > MAX_NOTIFY_BYTES) await flush();
+      batch.push(text);
+      bytes += size + 1;
+    }
+    await flush();
   }
 
   async #notify(text: string): Promise<void> {
     await this.#pool.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, text]);
   }
 
-  async #notifyLarge(channel: string, payload: unknown): Promise<void> {
+  /** A payload too large for a NOTIFY, kept a minute in bus_payloads; resolves to its row id. */
+  async #store(payload: unknown): Promise<number> {
     await this.#ensureTable();
     const now = Date.now();
     const r = await this.#pool.query<{ id: string }>('INSERT INTO bus_payloads (created_at, body) VALUES ($1, $2) RETURNING id', [now, JSON.stringify(payload)]);
-    await this.#notify(JSON.stringify({ o: this.#origin, c: channel, id: Number(r.rows[0]?.id) } satisfies Envelope));
     if (now - this.#sweptAt > PAYLOAD_KEEP_MS) {
       this.#sweptAt = now;
       await this.#pool.query('DELETE FROM bus_payloads WHERE created_at < $1', [now - PAYLOAD_KEEP_MS]);
     }
+    return Number(r.rows[0]?.id);
   }
 
   /** The table of large payloads belongs to the bus alone; made on first use, under a lock so two processes make it once. */

@@ -94,6 +94,16 @@ describe('the event bus', () => {
       }
     });
 
+    it('carries a burst of events (many to a NOTIFY) complete and in order', async () => {
+      const a = await process_();
+      const b = await process_();
+      const got = collect(b, 'record');
+      const burst = Array.from({ length: 2000 }, (_, i) => ({ siteId: `site-${i % 20}`, seq: i, fields: { socPct: 50, powerW: i } }));
+      for (const e of burst) a.publish('record', e);
+      await until('the burst arrived', () => got.length >= burst.length, 15_000);
+      assert.deepEqual(got, burst);
+    });
+
     it('carries an event larger than a NOTIFY payload, in its place among the others', async () => {
       const a = await process_();
       const b = await process_();
