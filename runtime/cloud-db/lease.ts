@@ -66,7 +66,8 @@ export class PgLease implements Lease {
 
   constructor(readonly name: LeaseName, config: pg.ClientConfig, opts: PgLeaseOptions = {}) {
     // The connection must not time out idle queries' sessions; keepalive finds a dead server.
-    this.#config = { ...config, keepAlive: true, application_name: `lifo4 lease ${name}` };
+    // The session names the lease and the process (pg_stat_activity shows who holds what).
+    this.#config = { ...config, keepAlive: true, application_name: `lifo4 lease ${name} ${process.pid}` };
     this.#key = leaseKey(name);
     this.#retryMs = opts.retryMs ?? DEFAULT_LEASE_RETRY_MS;
     this.#log = opts.log ?? (() => undefined);

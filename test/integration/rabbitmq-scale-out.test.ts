@@ -40,12 +40,15 @@ async function storedSeqs(influxUrl: string): Promise<Map<string, number[]>> {
   return out;
 }
 
-/** Which lease each live session holds (PostgreSQL advisory locks of runtime/cloud-db/lease.ts). */
+/** Which process holds each lease (advisory locks of runtime/cloud-db/lease.ts, whose sessions are named 'lifo4 lease <name> <pid>'). */
 async function leaseHolders(db: pg.Pool): Promise<{ lease: string; pid: number }[]> {
-  const r = await db.query<{ lease: string; pid: number }>(`SELECT substr(a.application_name, length('lifo4 lease ') + 1) AS lease, a.pid
-    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-    WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'lifo4 lease %' ORDER BY 1`);
-  return r.rows;
+  const r = await db.query<{ app: string }>(`SELECT a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'lifo4 lease %'`);
+  return r.rows
+    .map(({ app }) => /^lifo4 lease (\S+) (\d+)$/.exec(app))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ lease: m[1] as string, pid: Number(m[2]) }))
+    .sort((x, y) => x.lease.localeCompare(y.lease));
 }
 
 describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker node and a cloud process', function () {
@@ -164,6 +167,8 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
       }, 30_000, 'cloud 1 lists every site with its latest telemetry');
       const before = await leaseHolders(db!);
       assert.deepEqual(before.map((h) => h.lease), ['alarms', 'ota-rollout', 'retrain'], 'each lease held once');
+      const cloudPids = clouds.map((p) => p.proc.pid);
+      assert.ok(before.every((h) => cloudPids.includes(h.pid)), JSON.stringify({ before, cloudPids }));
 
       await c.kill(0);
       await sleep(8000);
@@ -171,7 +176,7 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
       // The killed cloud's sessions end with it; the survivor takes every lease within seconds.
       const moved = await eventually(async () => {
         const now = await leaseHolders(db!);
-        return now.length === 3 && now.every((h) => !before.some((b) => b.pid === h.pid)) ? now : undefined;
+        return now.length === 3 && now.every((h) => h.pid === clouds[1]!.proc.pid) ? now : undefined;
       }, 30_000, 'the leases moved to cloud 2');
       assert.deepEqual(moved.map((h) => h.lease), ['alarms', 'ota-rollout', 'retrain']);
       await sleep(3000);
