@@ -141,6 +141,9 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
   it('scores every stored cycle once on its schedule: the healthy pack never flagged, the loosening joint flagged, as the edge node does', async () => {
     // The sites become known to the cloud by their records, as in the field.
     for (const p of [healthy, loose]) h.hub.emit('record', { siteId: p.siteId, seq: ++p.seq, ts: p.site.simTimeMs });
+    // The hub's events are handled in order, asynchronously: the sites are registered a moment later.
+    const ids = [healthy.siteId, loose.siteId];
+    await eventually(async () => ((await h.api.db.all(sql`SELECT id FROM sites WHERE id IN (${sql.join(ids)})`)).length === ids.length ? true : undefined), 5000, 'the sites registered');
     await h.api.ml.tick();
     for (const p of [healthy, loose]) {
       const cloud = await cloudOf(h, p.siteId);
@@ -201,7 +204,7 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
     } finally {
       await restarted.close();
     }
-    assert.deepEqual(rows(), before);
+    assert.deepEqual(await rows(), before);
   });
 
   it("shows the cloud's results beside the edge's, each with its origin, on the /ml routes", async () => {
