@@ -7,7 +7,6 @@
 //
 // The records are 10 s apart here (the edge sends one a second; 10 s keeps the test fast): the
 // edge nodes see 10 s point samples (the anomaly node keeps one a minute), the cloud minute means.
-import { sql } from 'kysely';
 import { strict as assert } from 'node:assert';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,9 +82,9 @@ async function run(h: Harness, p: Pack, ms: number, nodes: { soh: TestNode; an: 
   await flush();
 }
 
-const cloudOf = async (h: Harness, siteId: string): Promise<AnomalyPoint[]> => (await h.api.insights.anomalies(siteId, 0, 8e15, 1000)).filter((a) => a.origin === 'cloud');
+const cloudOf = (h: Harness, siteId: string): AnomalyPoint[] => h.api.insights.anomalies(siteId, 0, 8e15, 1000).filter((a) => a.origin === 'cloud');
 const cloudSohOf = (h: Harness, siteId: string) => h.api.insights.soh(siteId, 0, 8e15, 1000).filter((s) => s.origin === 'cloud');
-const count = async (h: Harness, table: string, siteId: string) => (await h.api.db.one<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${sql.table(table)} WHERE site_id = ${siteId} AND origin = 'cloud'`))?.n ?? 0;
+const count = (h: Harness, table: string, siteId: string) => (h.api.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE site_id = ? AND origin = 'cloud'`).get(siteId) as { n: number }).n;
 
 describe('cloud SoH and anomaly scores from the time-series store, on the simulator', function () {
   this.timeout(120_000);
@@ -140,10 +139,9 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
   it('scores every stored cycle once on its schedule: the healthy pack never flagged, the loosening joint flagged, as the edge node does', async () => {
     // The sites become known to the cloud by their records, as in the field.
     for (const p of [healthy, loose]) h.hub.emit('record', { siteId: p.siteId, seq: ++p.seq, ts: p.site.simTimeMs });
-    await h.api.settled();
     await h.api.ml.tick();
     for (const p of [healthy, loose]) {
-      const cloud = await cloudOf(h, p.siteId);
+      const cloud = cloudOf(h, p.siteId);
       assert.equal(cloud.length, DAYS, `${p.siteId}: a score for each stored day`);
       assert.deepEqual(cloud.map((c) => c.cycleStart), p.edgeAnomaly.map((e) => e.cycleStart), 'the same cycles as the edge node');
       cloud.forEach((c, i) => {
@@ -159,7 +157,7 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
       const before = cloud.filter((c) => p.faultAt === null || c.cycleEnd <= p.faultAt);
       assert.ok(before.length >= 1 && before.every((c) => !c.anomalous), `${p.siteId} healthy days: ${before.map((c) => c.score).join(', ')}`);
     }
-    const after = (await cloudOf(h, loose.siteId)).filter((c) => c.cycleStart >= (loose.faultAt ?? Infinity));
+    const after = cloudOf(h, loose.siteId).filter((c) => c.cycleStart >= (loose.faultAt ?? Infinity));
     assert.ok(after.some((c) => c.anomalous), `loose joint: ${after.map((c) => c.score).join(', ')}`);
     assert.ok(after.filter((c) => c.anomalous).every((c) => (c.features.loadDeviationMohm ?? 0) > 0.25), 'flagged by the cell that drops under load');
   });
@@ -189,10 +187,10 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
   });
 
   it('does a cycle once: not again on the next pass, nor after a restart', async () => {
-    const rows = () => Promise.all([healthy, loose].map(async (p) => [await count(h, 'ml_anomalies', p.siteId), await count(h, 'ml_soh', p.siteId)]));
-    const before = await rows();
+    const rows = () => [healthy, loose].map((p) => [count(h, 'ml_anomalies', p.siteId), count(h, 'ml_soh', p.siteId)]);
+    const before = rows();
     await h.api.ml.tick();
-    assert.deepEqual(await rows(), before);
+    assert.deepEqual(rows(), before);
     const restarted = new CloudBattery({
       store: () => h.store, insights: h.api.insights, anomalyModel, ageingModel, cycleUtcOffsetMin: 0, backfillDays: 30, log: (l) => assert.fail(l),
     });
@@ -201,7 +199,7 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
     } finally {
       await restarted.close();
     }
-    assert.deepEqual(await rows(), before);
+    assert.deepEqual(rows(), before);
   });
 
   it("shows the cloud's results beside the edge's, each with its origin, on the /ml routes", async () => {
