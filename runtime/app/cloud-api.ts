@@ -124,8 +124,8 @@ export interface CloudApi {
   db: CloudDb;
   metrics: ApiMetrics;
   /**
-   * Resolves once every hub event received so far is in the database: the ingest writes in the
-   * order events arrive, one after another, while the hub's emit returns at once.
+   * Resolves once every hub event received so far is in the database: the ingest writes each
+   * site's events in the order they arrive, while the hub's emit returns at once.
    */
   settled(): Promise<void>;
   /** OTA bundle store, roll-outs and provisioning. */
@@ -230,12 +230,14 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       });
   }, Math.min(1000, fresh.staleAfterMs));
   linkTimer.unref();
-  // The hub's events are handled one after another in the order they came, as the synchronous
-  // store did: a site's state, alarms and records keep their order in the database.
-  let ingest: Promise<void> = Promise.resolve();
-  const guard = <A extends unknown[]>(kind: string, f: (...args: A) => Promise<void> | void) => (...args: A) => {
+  // Each site's events are handled one after another in the order they came, as the synchronous
+  // store did (its state, alarms and records keep their order in the database); different sites'
+  // go side by side, so one site's database round trips do not hold up the others'.
+  const chains = new Map<string, Promise<void>>();
+  const guard = <A extends [{ siteId: string }, ...unknown[]]>(kind: string, f: (...args: A) => Promise<void> | void) => (...args: A) => {
     metrics.ingest.inc({ kind });
-    ingest = ingest.then(async () => {
+    const site = args[0].siteId;
+    const next = (chains.get(site) ?? Promise.resolve()).then(async () => {
       try {
         await f(...args);
       } catch (err) {
@@ -243,6 +245,13 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
         log(`api: hub ${kind} event: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
     });
+    chains.set(site, next);
+    void next.then(() => {
+      if (chains.get(site) === next) chains.delete(site);
+    });
+  };
+  const settled = async (): Promise<void> => {
+    while (chains.size > 0) await Promise.all(chains.values());
   };
   const seen = async (siteId: string) => {
     if (await sites.ensure(siteId)) realtime.visibilityChanged();
@@ -338,7 +347,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     editorSignIn: editorSignInHandler(editorAuth, tokens, editorLimit.mw),
     db,
     metrics,
-    settled: () => ingest,
+    settled,
     ota,
     insights,
     ml,
@@ -353,7 +362,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       hub.off('state', listeners.state);
       hub.off('ack', listeners.ack);
       hub.off('plan', listeners.plan);
-      await ingest;
+      await settled();
       built.close();
       editorLimit.close();
       await ota.close();

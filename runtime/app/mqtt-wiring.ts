@@ -8,7 +8,7 @@ import { CLOUD_USERNAME } from '../broker/acl';
 import { startBroker, type RunningBroker } from '../broker/broker';
 import { hashSecret } from '../broker/credentials';
 import { statSync } from 'node:fs';
-import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
+import { cloudDatabase, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { revocationCheck } from '../ota/revocations';
 import { loadOrCreateSecrets, secretsPath, siteSecrets, type Secrets } from '../secrets';
 import { FLOW_ENV } from './flow-files';
@@ -53,9 +53,10 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
   let broker: RunningBroker | undefined;
   let url = settings.mqttUrl;
   if (url === undefined) {
-    // The deny list of revoked sites and device certificates is in cloud.db (runtime/ota/revocations.ts).
+    // The deny list of revoked sites and device certificates is in the cloud database, cloud.db or
+    // --database-url (runtime/ota/revocations.ts).
     let db: Promise<CloudDb> | undefined;
-    const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
+    const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDatabase(settings))));
     broker = await startBroker({
       host: settings.mqttHost, port: settings.mqttPort, credentials: brokerCredentials(settings.dataDir), isRevoked,
       // The flow's telemetry-in subscribes a moment after the broker listens; sites wait for it.
