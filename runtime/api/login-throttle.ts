@@ -18,6 +18,7 @@
 // attacker gets no more tries by spreading them over the processes behind a load balancer.
 import { RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type pg from 'pg';
+import { createLimiterTable } from '../cloud-db/rate-limit-store';
 
 export interface ThrottleLimits {
   freeFailures: number;
@@ -161,19 +162,12 @@ export class SharedAccounts {
 
   /** On a PostgreSQL pool; resolves once the limiter's table exists. */
   static async postgres(pool: pg.Pool): Promise<SharedAccounts> {
-    let ready: Promise<void> = Promise.resolve();
-    const accounts = new SharedAccounts((keyPrefix) => {
-      let limiter: RateLimiterPostgres | undefined;
-      const made = new Promise<void>((resolve, reject) => {
-        // One table for the three counters (keys carry their prefix); points: never a refusal of
-        // rate-limiter-flexible's own, the brake decides from the counts.
-        limiter = new RateLimiterPostgres({ storeClient: pool, storeType: 'pool', tableName: 'login_brake', keyPrefix, points: 2 ** 30, duration: JUDGING_FORGET_S }, (err) => (err ? reject(err as Error) : resolve()));
-      });
-      ready = ready.then(() => made);
-      return limiter as RateLimiterPostgres;
-    });
-    await ready;
-    return accounts;
+    await createLimiterTable(pool, 'login_brake');
+    // One table for the three counters (keys carry their prefix); points: never a refusal of
+    // rate-limiter-flexible's own, the brake decides from the counts.
+    return new SharedAccounts((keyPrefix) => new RateLimiterPostgres({
+      storeClient: pool, storeType: 'pool', tableName: 'login_brake', tableCreated: true, keyPrefix, points: 2 ** 30, duration: JUDGING_FORGET_S,
+    }));
   }
 
   async failures(key: string): Promise<number> {

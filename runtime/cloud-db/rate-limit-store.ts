@@ -14,12 +14,27 @@ const TABLE = 'rate_limits';
 
 /** Stores on `pool`; resolves once their table exists. */
 export async function postgresRateStores(pool: pg.Pool): Promise<RateStoreFactory> {
-  await new Promise<void>((resolve, reject) => {
-    // Made once here (concurrent creation by two processes is tolerated by rate-limiter-flexible).
-    void new RateLimiterPostgres({ storeClient: pool, storeType: 'pool', tableName: TABLE, keyPrefix: 'init', points: 1, duration: 1, clearExpiredByTimeout: false }, (err) =>
-      err ? reject(err as Error) : resolve());
-  });
+  await createLimiterTable(pool, TABLE);
   return (prefix) => new PostgresRateStore(pool, prefix);
+}
+
+/**
+ * rate-limiter-flexible's table (its own layout), made here under a transaction-level advisory lock:
+ * two processes starting together would otherwise race on CREATE TABLE IF NOT EXISTS.
+ */
+export async function createLimiterTable(pool: pg.Pool, table: string): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lifo4 table ${table}`]);
+    await c.query(`CREATE TABLE IF NOT EXISTS "${table}" (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`);
+    await c.query('COMMIT');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
 }
 
 class PostgresRateStore implements Store {

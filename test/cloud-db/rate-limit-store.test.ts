@@ -22,6 +22,7 @@ describe('request limits shared through PostgreSQL', function () {
     const url = await (await acquirePostgres()).createDatabase();
     running = true;
     pools.push(new pg.Pool({ connectionString: url, max: 2 }), new pg.Pool({ connectionString: url, max: 2 }));
+    for (const p of pools) p.on('error', () => undefined);
   });
   after(async () => {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));

@@ -82,6 +82,7 @@ describe('two cloud processes on a three-node RabbitMQ cluster, losing a broker 
     [cluster, influx, postgres] = await Promise.all([startRabbitCluster({ brokerAuthUrl: `http://127.0.0.1:${p2}/broker-auth` }), startInfluxd(), startPostgres()]);
     const databaseUrl = await postgres.createDatabase();
     db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    db.on('error', () => undefined);
     const c = cluster;
     // One installation's secrets, copied to both clouds and (for its own site) the edge.
     const cloudDirs = [join(dir, 'cloud-1'), join(dir, 'cloud-2')];

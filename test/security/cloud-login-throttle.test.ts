@@ -95,6 +95,7 @@ describe('the login brake shared by cloud processes on one PostgreSQL', function
     const url = await (await acquirePostgres()).createDatabase();
     db = await openCloudDb(url);
     pools = [new pg.Pool({ connectionString: url, max: 2 }), new pg.Pool({ connectionString: url, max: 2 })];
+    for (const p of pools) p.on('error', () => undefined);
     brakes = await Promise.all(pools.map(async (p) => new LoginThrottle(limits, Date.now, await SharedAccounts.postgres(p))));
   });
   after(async () => {
