@@ -105,6 +105,15 @@ const smtpUrl = text.refine((u) => {
 });
 const mailFrom = text.pipe(z.string().max(254).regex(/^([^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/));
 const notifySeconds = z.union([z.number(), integerText]).pipe(z.number().int().min(1).max(86_400));
+// The cloud's shared PostgreSQL (runtime/cloud-db): host and database, credentials in the URL.
+const databaseUrl = text.refine((u) => {
+  if (!/^postgres(ql)?:\/\/\S+$/.test(u)) return false;
+  try {
+    return new URL(u).hostname !== '';
+  } catch {
+    return false;
+  }
+});
 const onOff = z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1')]);
 
 interface FieldDef<S extends z.ZodType> {
@@ -122,6 +131,8 @@ interface FieldDef<S extends z.ZodType> {
   path?: boolean;
   /** The flag may be given several times; its values join into one comma list. */
   repeatable?: boolean;
+  /** The value may hold a password: an error message does not repeat it. */
+  secret?: boolean;
 }
 
 function field<S extends z.ZodType>(def: FieldDef<S>): FieldDef<S> {
@@ -326,6 +337,11 @@ export const FIELDS = {
     flag: '--notify-retry-s', arg: 'S', env: 'LIFO4_NOTIFY_RETRY_S', schema: notifySeconds, default: 30,
     expected: 'seconds, 1-86400', describe: 'first retry delay of a failed e-mail or webhook delivery (doubling, up to 64 times it)',
   }),
+  databaseUrl: field({
+    flag: '--database-url', arg: 'URL', env: 'LIFO4_DATABASE_URL', schema: databaseUrl, default: undefined, secret: true,
+    expected: 'postgres://user:password@host:port/database',
+    describe: 'keep users, sites, alarms and the rest in this PostgreSQL, shared by several cloud processes (default: SQLite cloud.db in --data-dir; prefer the variable, it keeps the password out of the process list)',
+  }),
   codeNodes: field({
     flag: '--code-nodes', arg: 'on|off', env: 'LIFO4_CODE_NODES', schema: onOff, default: false,
     expected: 'on or off', describe: "let the cloud's flows use the function, exec and file nodes (code execution in the cloud)",
@@ -347,7 +363,7 @@ const SIM_KEYS = ['simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed'
 export const ROLE_KEYS: Record<Role, readonly SettingKey[]> = {
   // The all-in-one points its edge at its own simulator, so it has no --modbus-host.
   all: [...COMMON_KEYS, ...CLOUD_KEYS, 'edgeHost', 'edgePort', 'edgeAuth', 'flowsFile', 'siteId', 'cycleMs', 'simHost', 'modbusPort', 'controlHost', 'controlPort', 'speed', 'site', 'seed', 'otaHealthS'],
-  cloud: [...COMMON_KEYS, ...CLOUD_KEYS, 'trustProxy', 'editorSessionH', 'codeNodes', 'smtpUrl', 'smtpFrom', 'notifyEscalateS', 'notifyRetryS'],
+  cloud: [...COMMON_KEYS, ...CLOUD_KEYS, 'trustProxy', 'editorSessionH', 'codeNodes', 'smtpUrl', 'smtpFrom', 'notifyEscalateS', 'notifyRetryS', 'databaseUrl'],
   edge: [...COMMON_KEYS, ...EDGE_KEYS],
   sim: [...COMMON_KEYS, ...SIM_KEYS],
 };
@@ -404,6 +420,7 @@ const cloudOnlyShape = {
   smtpFrom: z.string(),
   notifyEscalateS: notifySeconds,
   notifyRetryS: notifySeconds,
+  databaseUrl: z.string().optional(),
 };
 // OTA notices travel over MQTT: a cloud on a RabbitMQ cluster names the cluster's MQTT listeners too.
 function amqpNeedsMqtt(s: { amqpUrl?: string[] | undefined; mqttUrl?: string | undefined }, ctx: z.RefinementCtx): void {
@@ -524,7 +541,8 @@ function parseValue<K extends SettingKey>(key: K, raw: Raw): ValueOf<K> {
   const def = FIELDS[key];
   const result = def.schema.safeParse(raw.value);
   if (!result.success) {
-    throw new SettingsError(raw.source, `expected ${def.expected}, got ${describeValue(raw.value)}`);
+    const got = 'secret' in def && def.secret ? 'something else (not repeated: it may hold a password)' : describeValue(raw.value);
+    throw new SettingsError(raw.source, `expected ${def.expected}, got ${got}`);
   }
   const value = result.data as ValueOf<K>;
   if ('path' in def && def.path && typeof value === 'string') return resolve(raw.base, value) as ValueOf<K>;

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const days = arg('days', 30);
   const dir = mkdtempSync(join(tmpdir(), 'lifo4-bench-report-'));
   const store = openSqliteStore(join(dir, 'timeseries.db'));
-  const db = openCloudDb(join(dir, 'cloud.db'));
+  const db = await openCloudDb(join(dir, 'cloud.db'));
   try {
     const plans = new PlanStore(db);
     const n = days * 86_400;
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     }
     for (let d = 0; d < days; d++) {
       const start = NOV + d * 86_400_000;
-      plans.save(SITE, {
+      await plans.save(SITE, {
         siteId: SITE, ts: start, stepMinutes: 60, objectiveEur: 0, solveMs: 0, reason: 'bench',
         steps: Array.from({ length: 24 }, (_, h) => ({ start: start + h * 3_600_000, priceEurPerMWh: 50 + 50 * Math.sin(h / 4), powerW: 0, socPct: 50, gridW: null })),
       });
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     }));
   } finally {
     await store.close();
-    db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -37,10 +37,10 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
 
-async function until<T>(f: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+async function until<T>(f: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const agents: Lifo4Process[] = [];
   const dirs: string[] = [];
-  const db = openCloudDb(join(dataDir, 'cloud.db'));
+  const db = await openCloudDb(join(dataDir, 'cloud.db'));
   const [mqttPort] = await freePorts(1);
   const ca = await loadOrCreateFleetCa(dataDir);
   const certFor = async (cn: string, usage: 'client' | 'server') => {
@@ -95,11 +95,11 @@ async function main(): Promise<void> {
 
     // Provisioning: claim to running (first bundle committed).
     const siteIds = Array.from({ length: edges }, (_, i) => `bench-${String(i + 1).padStart(3, '0')}`);
-    ota.provisioning.allowSerials(siteIds.map((s) => `SN-${s}`));
+    await ota.provisioning.allowSerials(siteIds.map((s) => `SN-${s}`));
     const provisionS: number[] = [];
     await Promise.all(
       siteIds.map(async (siteId, i) => {
-        const claim = ota.provisioning.createClaim(siteId, 3_600_000, 'bench');
+        const claim = await ota.provisioning.createClaim(siteId, 3_600_000, 'bench');
         const dir = join(root, 'edges', siteId);
         dirs.push(dir);
         const t0 = Date.now();
@@ -114,12 +114,12 @@ async function main(): Promise<void> {
 
     // One canary roll-out through all stages.
     await buildTestBundle({ root: join(root, 'v2'), source: new ReleaseSource(join(root, 'v2')), key, version: '2.0.0', sequence: 2, outDir: join(otaDir(dataDir), 'bundles', '2.0.0') });
-    const d = ota.rollouts.create({ version: '2.0.0', sequence: 2, url: ota.bundleUrl('2.0.0'), siteIds, config: { stageMs: 1000, minSites: 1 }, by: 'bench' });
-    const done = await until(() => {
-      const v = ota.rollouts.get(d.id)!;
+    const d = await ota.rollouts.create({ version: '2.0.0', sequence: 2, url: ota.bundleUrl('2.0.0'), siteIds, config: { stageMs: 1000, minSites: 1 }, by: 'bench' });
+    const done = await until(async () => {
+      const v = (await ota.rollouts.get(d.id))!;
       return v.state === 'completed' || v.state === 'paused' || v.state === 'aborted' ? v : undefined;
     }, 600_000, 'roll-out finished');
-    const targets = ota.rollouts.targets(d.id);
+    const targets = await ota.rollouts.targets(d.id);
     const updateS = targets
       .map((t) => {
         const committed = reports.find((r) => r.siteId === t.siteId && r.deploymentId === d.id && r.phase === 'committed');
@@ -140,11 +140,11 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(agents.filter(Boolean).map((a) => a.stop('SIGTERM', 15_000)));
     for (const dir of dirs) killLeftRuntime(dir);
-    ota.close();
+    await ota.close();
     await client.endAsync();
     await broker.close();
     await new Promise((r) => server.close(r));
-    db.close();
+    await db.close();
     removeDir(root);
   }
 }

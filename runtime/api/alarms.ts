@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { EPISODE_WINDOW_MS, episodeRoots, remedyOf, repeatersOf, repeatsOpenAlarm } from '../../domain/alarm-episodes';
 import type { Alarm, SiteState, TelemetryRecord } from '../../domain/contracts';
 import { cloudLimits, freshness, type FreshnessLimits } from '../../domain/freshness';
+import { sql, type RawBuilder } from 'kysely';
 import type { CloudDb } from '../cloud-db/cloud-db';
 import { conflict, notFound } from './errors';
 
@@ -71,14 +72,31 @@ export interface AlarmEvents {
 }
 
 export class AlarmStore extends EventEmitter<AlarmEvents> {
-  /** Open alarms by site\0code\0source -> id: a repeat of an open alarm costs no database write. */
-  readonly #open = new Map<string, number>();
+  /**
+   * Open alarms by site\0code\0source -> id and severity: a repeat of an open alarm costs no query.
+   * Loaded when the store is made; reload() when another process may have changed alarms (a
+   * process taking over the alarm engine).
+   */
+  #open = new Map<string, { id: number; severity: Severity }>();
+  #loaded: Promise<void>;
 
   constructor(private readonly db: CloudDb, private readonly now: () => number = Date.now) {
     super();
-    for (const r of db.prepare("SELECT id, site_id, code, source FROM alarms WHERE state != 'cleared'").all() as AlarmRow[]) {
-      this.#open.set(key(r.site_id, r.code, r.source), r.id);
-    }
+    this.#loaded = this.reload();
+    // Seen by the first call that needs the open alarms; not an unhandled rejection meanwhile.
+    this.#loaded.catch(() => undefined);
+  }
+
+  /** Reads the open alarms again. */
+  reload(): Promise<void> {
+    this.#loaded = (async () => {
+      const open = new Map<string, { id: number; severity: Severity }>();
+      for (const r of await this.db.all<AlarmRow>(sql`SELECT id, site_id, code, source, severity FROM alarms WHERE state != 'cleared'`)) {
+        open.set(key(r.site_id, r.code, r.source), { id: r.id, severity: r.severity });
+      }
+      this.#open = open;
+    })();
+    return this.#loaded;
   }
 
   private view(r: AlarmRow, episodeId: number): AlarmView {
@@ -95,8 +113,9 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
    * The alarms raised near each of `rows` at its site: everything that may share an episode with
    * one of them. One indexed window per row, so a page of a long history reads only its surroundings.
    */
-  private neighbours(rows: readonly AlarmRow[]): AlarmRow[] {
-    const stmt = this.db.prepare('SELECT * FROM alarms WHERE site_id = ? AND raised_at BETWEEN ? AND ?');
+  private async neighbours(rows: readonly AlarmRow[]): Promise<AlarmRow[]> {
+    const window = (site: string, from: number, to: number) =>
+      this.db.all<AlarmRow>(sql`SELECT * FROM alarms WHERE site_id = ${site} AND raised_at BETWEEN ${from} AND ${to}`);
     const out = new Map<number, AlarmRow>();
     // A cause is itself within the window of its consequence, and so on up a chain: two windows cover a chain of three.
     const reach = 2 * EPISODE_WINDOW_MS;
@@ -105,117 +124,142 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
       // Rows close together share one read.
       if (last && last.site === r.site_id && r.raised_at - reach <= last.to) {
         if (r.raised_at + reach <= last.to) continue;
-        for (const x of stmt.all(r.site_id, last.to, r.raised_at + reach) as AlarmRow[]) out.set(x.id, x);
+        for (const x of await window(r.site_id, last.to, r.raised_at + reach)) out.set(x.id, x);
         last.to = r.raised_at + reach;
         continue;
       }
-      for (const x of stmt.all(r.site_id, r.raised_at - reach, r.raised_at + reach) as AlarmRow[]) out.set(x.id, x);
+      for (const x of await window(r.site_id, r.raised_at - reach, r.raised_at + reach)) out.set(x.id, x);
       last = { site: r.site_id, to: r.raised_at + reach };
     }
     return [...out.values()];
   }
 
-  private views(rows: readonly AlarmRow[]): AlarmView[] {
+  private async views(rows: readonly AlarmRow[]): Promise<AlarmView[]> {
     if (rows.length === 0) return [];
-    const roots = episodeRoots(this.neighbours(rows).map((r) => ({ id: r.id, siteId: r.site_id, code: r.code, raisedAt: r.raised_at })));
+    const roots = episodeRoots((await this.neighbours(rows)).map((r) => ({ id: r.id, siteId: r.site_id, code: r.code, raisedAt: r.raised_at })));
     return rows.map((r) => this.view(r, roots.get(r.id) ?? r.id));
   }
 
   /** Every alarm of the episode `id` belongs to (itself included), oldest first. */
-  private episodeRows(id: number): AlarmRow[] {
-    const r = this.row(id);
+  private async episodeRows(id: number): Promise<AlarmRow[]> {
+    const r = await this.row(id);
     if (!r) return [];
-    const near = this.neighbours([r]);
+    const near = await this.neighbours([r]);
     const roots = episodeRoots(near.map((x) => ({ id: x.id, siteId: x.site_id, code: x.code, raisedAt: x.raised_at })));
     const episode = roots.get(id) ?? id;
     return near.filter((x) => (roots.get(x.id) ?? x.id) === episode).sort((a, b) => a.raised_at - b.raised_at || a.id - b.id);
   }
 
-  private row(id: number): AlarmRow | undefined {
-    return this.db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as AlarmRow | undefined;
+  private row(id: number, db: CloudDb = this.db): Promise<AlarmRow | undefined> {
+    return db.one<AlarmRow>(sql`SELECT * FROM alarms WHERE id = ${id}`);
   }
 
-  private event(id: number, ts: number, event: AlarmEventView['event'], by: string | null, note: string | null): void {
-    this.db.prepare('INSERT INTO alarm_events (alarm_id, ts, event, by, note) VALUES (?, ?, ?, ?, ?)').run(id, ts, event, by, note);
+  private async event(db: CloudDb, id: number, ts: number, event: AlarmEventView['event'], by: string | null, note: string | null): Promise<void> {
+    await db.run(sql`INSERT INTO alarm_events (alarm_id, ts, event, "by", note) VALUES (${id}, ${ts}, ${event}, ${by}, ${note})`);
   }
 
-  private changed(id: number, event: AlarmEventView['event']): AlarmView {
-    const v = this.views([this.row(id) as AlarmRow])[0] as AlarmView;
+  private async changed(id: number, event: AlarmEventView['event']): Promise<AlarmView> {
+    const v = (await this.views([(await this.row(id)) as AlarmRow]))[0] as AlarmView;
     this.emit('change', v, event);
     return v;
   }
 
+  /** True when raising `a` would change nothing: it is open already at the same or a higher severity. */
+  keeps(a: { siteId: string; code: string; source: string; severity: Severity }): boolean {
+    const open = this.#open.get(key(a.siteId, a.code, a.source));
+    return open !== undefined && SEVERITY_RANK[a.severity] <= SEVERITY_RANK[open.severity];
+  }
+
   /** Raises (or, when open already, keeps) the alarm of a site, code and source. */
-  raise(a: { siteId: string; code: string; source: string; severity: Severity; message: string; ts: number }): AlarmView | null {
+  async raise(a: { siteId: string; code: string; source: string; severity: Severity; message: string; ts: number }): Promise<AlarmView | null> {
+    await this.#loaded;
     const k = key(a.siteId, a.code, a.source);
     const open = this.#open.get(k);
     if (open !== undefined) {
       // Escalation is news; a repeat at the same or a lower severity is not.
-      const row = this.row(open);
-      if (!row || SEVERITY_RANK[a.severity] <= SEVERITY_RANK[row.severity]) return null;
-      this.db.prepare('UPDATE alarms SET severity = ?, message = ?, last_seen = ?, occurrences = occurrences + 1 WHERE id = ?').run(a.severity, a.message, a.ts, open);
-      this.event(open, a.ts, 'repeated', null, `severity ${a.severity}: ${a.message}`);
-      return this.changed(open, 'repeated');
+      if (SEVERITY_RANK[a.severity] <= SEVERITY_RANK[open.severity]) return null;
+      this.#open.set(k, { id: open.id, severity: a.severity });
+      const updated = await this.db.tx(async (t) => {
+        const n = await t.run(sql`UPDATE alarms SET severity = ${a.severity}, message = ${a.message}, last_seen = ${a.ts}, occurrences = occurrences + 1
+          WHERE id = ${open.id} AND state != 'cleared'`);
+        if (n === 1) await this.event(t, open.id, a.ts, 'repeated', null, `severity ${a.severity}: ${a.message}`);
+        return n === 1;
+      });
+      if (updated) return this.changed(open.id, 'repeated');
+      // Cleared meanwhile by another process: this is a new occurrence.
+      this.#open.delete(k);
     }
-    const id = this.db.transaction(() => {
-      const r = this.db
-        .prepare("INSERT INTO alarms (site_id, code, source, severity, message, state, raised_at, last_seen) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)")
-        .run(a.siteId, a.code, a.source, a.severity, a.message, a.ts, a.ts);
-      const newId = Number(r.lastInsertRowid);
-      this.event(newId, a.ts, 'raised', null, a.message);
-      return newId;
-    })();
-    this.#open.set(k, id);
+    // The partial unique index allows one open alarm per site, code and source: when another
+    // process raised it first, this one adopts it instead of raising it twice.
+    const id = await this.db.tx(async (t) => {
+      const r = await t.one<{ id: number }>(sql`INSERT INTO alarms (site_id, code, source, severity, message, state, raised_at, last_seen)
+        VALUES (${a.siteId}, ${a.code}, ${a.source}, ${a.severity}, ${a.message}, 'active', ${a.ts}, ${a.ts})
+        ON CONFLICT (site_id, code, source) WHERE state != 'cleared' DO NOTHING RETURNING id`);
+      if (r) await this.event(t, r.id, a.ts, 'raised', null, a.message);
+      return r?.id ?? null;
+    });
+    if (id === null) {
+      const other = await this.db.one<AlarmRow>(sql`SELECT * FROM alarms WHERE site_id = ${a.siteId} AND code = ${a.code} AND source = ${a.source} AND state != 'cleared'`);
+      if (other) this.#open.set(k, { id: other.id, severity: other.severity });
+      return null;
+    }
+    this.#open.set(k, { id, severity: a.severity });
     return this.changed(id, 'raised');
   }
 
-  clear(siteId: string, code: string, source: string, ts: number, note: string | null = null): AlarmView | null {
+  async clear(siteId: string, code: string, source: string, ts: number, note: string | null = null): Promise<AlarmView | null> {
+    await this.#loaded;
     const k = key(siteId, code, source);
     const open = this.#open.get(k);
     if (open === undefined) return null;
-    this.db.transaction(() => {
-      this.db.prepare("UPDATE alarms SET state = 'cleared', cleared_at = ?, last_seen = MAX(last_seen, ?) WHERE id = ?").run(ts, ts, open);
-      this.event(open, ts, 'cleared', null, note);
-    })();
     this.#open.delete(k);
-    return this.changed(open, 'cleared');
+    const cleared = await this.db.tx(async (t) => {
+      const n = await t.run(sql`UPDATE alarms SET state = 'cleared', cleared_at = ${ts}, last_seen = CASE WHEN last_seen > ${ts} THEN last_seen ELSE ${ts} END
+        WHERE id = ${open.id} AND state != 'cleared'`);
+      if (n === 1) await this.event(t, open.id, ts, 'cleared', null, note);
+      return n === 1;
+    });
+    return cleared ? this.changed(open.id, 'cleared') : null;
   }
 
-  get(id: number): AlarmView | undefined {
-    const r = this.row(id);
-    return r ? this.views([r])[0] : undefined;
+  async get(id: number): Promise<AlarmView | undefined> {
+    const r = await this.row(id);
+    return r ? (await this.views([r]))[0] : undefined;
   }
 
   /** The alarm's episode: its root and every consequence, oldest first. */
-  episode(id: number): AlarmView[] {
-    const rows = this.episodeRows(id);
+  async episode(id: number): Promise<AlarmView[]> {
+    const rows = await this.episodeRows(id);
     if (rows.length === 0) throw notFound(`alarm ${id}`);
     return this.views(rows);
   }
 
   /** Open (not cleared) alarms of a site. */
-  openCount(siteId: string): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM alarms WHERE site_id = ? AND state != 'cleared'").get(siteId) as { n: number }).n;
+  async openCount(siteId: string): Promise<number> {
+    return (await this.db.one<{ n: number }>(sql`SELECT COUNT(*) AS n FROM alarms WHERE site_id = ${siteId} AND state != 'cleared'`))?.n ?? 0;
   }
 
   /** Codes of the site's open alarms from sources other than the cloud's own rules. */
-  openSiteCodes(siteId: string): string[] {
-    return (this.db.prepare("SELECT code FROM alarms WHERE site_id = ? AND source != ? AND state != 'cleared'").all(siteId, CLOUD_SOURCE) as { code: string }[]).map((r) => r.code);
-  }
-
-  history(id: number): AlarmEventView[] {
-    return (this.db.prepare('SELECT ts, event, by, note FROM alarm_events WHERE alarm_id = ? ORDER BY id').all(id) as { ts: number; event: AlarmEventView['event']; by: string | null; note: string | null }[]).map(
-      (e) => ({ ts: new Date(e.ts).toISOString(), event: e.event, by: e.by, note: e.note }),
+  async openSiteCodes(siteId: string): Promise<string[]> {
+    return (await this.db.all<{ code: string }>(sql`SELECT code FROM alarms WHERE site_id = ${siteId} AND source != ${CLOUD_SOURCE} AND state != 'cleared'`)).map(
+      (r) => r.code,
     );
   }
 
+  async history(id: number): Promise<AlarmEventView[]> {
+    const rows = await this.db.all<{ ts: number; event: AlarmEventView['event']; by: string | null; note: string | null }>(
+      sql`SELECT ts, event, "by", note FROM alarm_events WHERE alarm_id = ${id} ORDER BY id`,
+    );
+    return rows.map((e) => ({ ts: new Date(e.ts).toISOString(), event: e.event, by: e.by, note: e.note }));
+  }
+
   /** Acknowledges an active alarm; acknowledging twice is harmless, a cleared alarm is history. */
-  ack(id: number, by: string, note: string | null): AlarmView {
-    const r = this.row(id);
+  async ack(id: number, by: string, note: string | null): Promise<AlarmView> {
+    const r = await this.row(id);
     if (!r) throw notFound(`alarm ${id}`);
     if (r.state === 'cleared') throw conflict(`alarm ${id} is cleared`);
-    if (r.state === 'acknowledged') return this.views([r])[0] as AlarmView;
-    this.ackRows([r], by, note);
+    if (r.state === 'acknowledged') return (await this.views([r]))[0] as AlarmView;
+    await this.ackRows([r], by, note);
     return this.changed(id, 'acknowledged');
   }
 
@@ -223,63 +267,64 @@ export class AlarmStore extends EventEmitter<AlarmEvents> {
    * Acknowledges every active alarm of the episode `id` belongs to, in one transaction; returns the
    * whole episode. Acknowledged and cleared members stay as they are.
    */
-  ackEpisode(id: number, by: string, note: string | null): AlarmView[] {
-    const rows = this.episodeRows(id);
+  async ackEpisode(id: number, by: string, note: string | null): Promise<AlarmView[]> {
+    const rows = await this.episodeRows(id);
     if (rows.length === 0) throw notFound(`alarm ${id}`);
-    this.ackAll(rows, by, note);
+    await this.ackAll(rows, by, note);
     return this.episode(id);
   }
 
   /** Acknowledges every active alarm of a site; returns those it acknowledged. */
-  ackSite(siteId: string, by: string, note: string | null): AlarmView[] {
-    const rows = this.db.prepare("SELECT * FROM alarms WHERE site_id = ? AND state = 'active' ORDER BY raised_at, id").all(siteId) as AlarmRow[];
-    this.ackAll(rows, by, note);
-    return this.views(rows.map((r) => this.row(r.id) as AlarmRow));
+  async ackSite(siteId: string, by: string, note: string | null): Promise<AlarmView[]> {
+    const rows = await this.db.all<AlarmRow>(sql`SELECT * FROM alarms WHERE site_id = ${siteId} AND state = 'active' ORDER BY raised_at, id`);
+    await this.ackAll(rows, by, note);
+    const now: AlarmRow[] = [];
+    for (const r of rows) now.push((await this.row(r.id)) as AlarmRow);
+    return this.views(now);
   }
 
-  private ackAll(rows: readonly AlarmRow[], by: string, note: string | null): void {
+  private async ackAll(rows: readonly AlarmRow[], by: string, note: string | null): Promise<void> {
     const active = rows.filter((r) => r.state === 'active');
-    this.ackRows(active, by, note);
-    for (const r of active) this.changed(r.id, 'acknowledged');
+    await this.ackRows(active, by, note);
+    for (const r of active) await this.changed(r.id, 'acknowledged');
   }
 
-  private ackRows(rows: readonly AlarmRow[], by: string, note: string | null): void {
+  private async ackRows(rows: readonly AlarmRow[], by: string, note: string | null): Promise<void> {
     const ts = this.now();
-    this.db.transaction(() => {
+    await this.db.tx(async (t) => {
       for (const r of rows) {
-        this.db.prepare("UPDATE alarms SET state = 'acknowledged', acked_by = ?, acked_at = ? WHERE id = ? AND state = 'active'").run(by, ts, r.id);
-        this.event(r.id, ts, 'acknowledged', by, note);
+        await t.run(sql`UPDATE alarms SET state = 'acknowledged', acked_by = ${by}, acked_at = ${ts} WHERE id = ${r.id} AND state = 'active'`);
+        await this.event(t, r.id, ts, 'acknowledged', by, note);
       }
-    })();
+    });
   }
 
-  silence(id: number, by: string, untilMs: number, note: string | null): AlarmView {
-    const r = this.row(id);
+  async silence(id: number, by: string, untilMs: number, note: string | null): Promise<AlarmView> {
+    const r = await this.row(id);
     if (!r) throw notFound(`alarm ${id}`);
     if (r.state === 'cleared') throw conflict(`alarm ${id} is cleared`);
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE alarms SET silenced_until = ?, silenced_by = ? WHERE id = ?').run(untilMs, by, id);
-      this.event(id, this.now(), 'silenced', by, `until ${new Date(untilMs).toISOString()}${note ? `: ${note}` : ''}`);
-    })();
+    await this.db.tx(async (t) => {
+      await t.run(sql`UPDATE alarms SET silenced_until = ${untilMs}, silenced_by = ${by} WHERE id = ${id}`);
+      await this.event(t, id, this.now(), 'silenced', by, `until ${new Date(untilMs).toISOString()}${note ? `: ${note}` : ''}`);
+    });
     return this.changed(id, 'silenced');
   }
 
-  list(f: AlarmFilter): AlarmView[] {
+  async list(f: AlarmFilter): Promise<AlarmView[]> {
     if (f.siteIds.length === 0) return [];
-    const where = [`site_id IN (${f.siteIds.map(() => '?').join(', ')})`];
-    const args: (string | number)[] = [...f.siteIds];
-    if (f.state) { where.push('state = ?'); args.push(f.state); }
-    if (f.severity) { where.push('severity = ?'); args.push(f.severity); }
-    if (f.from !== undefined) { where.push('raised_at >= ?'); args.push(f.from); }
-    if (f.to !== undefined) { where.push('raised_at < ?'); args.push(f.to); }
-    const rows = this.db.prepare(`SELECT * FROM alarms WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT ?`).all(...args, f.limit) as AlarmRow[];
+    const where: RawBuilder<unknown>[] = [sql`site_id IN (${sql.join(f.siteIds)})`];
+    if (f.state) where.push(sql`state = ${f.state}`);
+    if (f.severity) where.push(sql`severity = ${f.severity}`);
+    if (f.from !== undefined) where.push(sql`raised_at >= ${f.from}`);
+    if (f.to !== undefined) where.push(sql`raised_at < ${f.to}`);
+    const rows = await this.db.all<AlarmRow>(sql`SELECT * FROM alarms WHERE ${sql.join(where, sql` AND `)} ORDER BY raised_at DESC, id DESC LIMIT ${f.limit}`);
     return this.views(rows);
   }
 
   /** Open alarms per severity (for /metrics). */
-  openCounts(): Record<Severity, number> {
+  async openCounts(): Promise<Record<Severity, number>> {
     const out: Record<Severity, number> = { info: 0, warning: 0, critical: 0 };
-    for (const r of this.db.prepare("SELECT severity, COUNT(*) AS n FROM alarms WHERE state != 'cleared' GROUP BY severity").all() as { severity: Severity; n: number }[]) {
+    for (const r of await this.db.all<{ severity: Severity; n: number }>(sql`SELECT severity, COUNT(*) AS n FROM alarms WHERE state != 'cleared' GROUP BY severity`)) {
       out[r.severity] = r.n;
     }
     return out;
@@ -331,47 +376,48 @@ export class AlarmRules {
     if (!this.#received.has(siteId)) this.#received.set(siteId, ts);
   }
 
-  onSiteAlarm(a: Alarm & { siteId: string }): void {
+  async onSiteAlarm(a: Alarm & { siteId: string }): Promise<void> {
     if (a.active) {
-      this.alarms.raise({ siteId: a.siteId, code: a.code, source: a.source, severity: a.severity, message: a.message, ts: a.ts });
+      await this.alarms.raise({ siteId: a.siteId, code: a.code, source: a.source, severity: a.severity, message: a.message, ts: a.ts });
       // The cloud's own rule that only repeated this edge alarm gives way to it.
-      for (const code of repeatersOf(a.code)) this.alarms.clear(a.siteId, code, CLOUD_SOURCE, a.ts, `the site raised ${a.code} itself`);
-    } else this.alarms.clear(a.siteId, a.code, a.source, a.ts, a.message || null);
+      for (const code of repeatersOf(a.code)) await this.alarms.clear(a.siteId, code, CLOUD_SOURCE, a.ts, `the site raised ${a.code} itself`);
+    } else await this.alarms.clear(a.siteId, a.code, a.source, a.ts, a.message || null);
   }
 
-  onState(s: SiteState): void {
+  async onState(s: SiteState): Promise<void> {
     // The edge's MQTT last will says 'offline' when its connection dies without a goodbye.
     if (s.state === 'offline') {
-      this.alarms.raise({ siteId: s.siteId, code: 'SITE_OFFLINE', source: CLOUD_SOURCE, severity: 'critical', message: 'the site stopped talking to the cloud (MQTT last will or goodbye)', ts: s.ts });
-    } else this.alarms.clear(s.siteId, 'SITE_OFFLINE', CLOUD_SOURCE, s.ts, 'the site is back online');
+      await this.alarms.raise({ siteId: s.siteId, code: 'SITE_OFFLINE', source: CLOUD_SOURCE, severity: 'critical', message: 'the site stopped talking to the cloud (MQTT last will or goodbye)', ts: s.ts });
+    } else await this.alarms.clear(s.siteId, 'SITE_OFFLINE', CLOUD_SOURCE, s.ts, 'the site is back online');
   }
 
-  onRecord(r: TelemetryRecord, receivedAt: number = Date.now()): void {
+  /** A record's alarms and bands; an alarm that is open already (or not open) costs no query. */
+  async onRecord(r: TelemetryRecord, receivedAt: number = Date.now()): Promise<void> {
     this.#received.set(r.siteId, Math.max(this.#received.get(r.siteId) ?? 0, receivedAt));
-    this.alarms.clear(r.siteId, COMMUNICATION_LOST, CLOUD_SOURCE, receivedAt, 'telemetry is back');
-    for (const a of r.alarms ?? []) this.onSiteAlarm({ ...a, siteId: r.siteId });
+    await this.alarms.clear(r.siteId, COMMUNICATION_LOST, CLOUD_SOURCE, receivedAt, 'telemetry is back');
+    for (const a of r.alarms ?? []) await this.onSiteAlarm({ ...a, siteId: r.siteId });
     const b = r.telemetry?.battery;
     if (!b) return;
     const L = this.limits;
-    this.band(r, 'SOC_OUT_OF_BAND', 'warning', b.soc, L.socLowPct, L.socHighPct, L.socHysteresisPct, '%');
+    await this.band(r, 'SOC_OUT_OF_BAND', 'warning', b.soc, L.socLowPct, L.socHighPct, L.socHysteresisPct, '%');
     // A BMS without temperatures (null) neither raises nor clears the band: the edge's envelope derates for it.
     if (b.tempMax === null || b.tempMin === null) return;
     const tempOut = b.tempMax > L.tempHighC || b.tempMin < L.tempLowC;
     const tempIn = b.tempMax <= L.tempHighC - L.tempHysteresisC && b.tempMin >= L.tempLowC + L.tempHysteresisC;
     if (tempOut) {
       const msg = `battery temperature ${b.tempMin.toFixed(1)}..${b.tempMax.toFixed(1)} degC outside ${L.tempLowC}..${L.tempHighC} degC`;
-      this.raiseUnlessRepeat({ siteId: r.siteId, code: 'TEMPERATURE_OUT_OF_BAND', source: CLOUD_SOURCE, severity: 'critical', message: msg, ts: r.ts });
-    } else if (tempIn) this.alarms.clear(r.siteId, 'TEMPERATURE_OUT_OF_BAND', CLOUD_SOURCE, r.ts, 'temperature back in band');
+      await this.raiseUnlessRepeat({ siteId: r.siteId, code: 'TEMPERATURE_OUT_OF_BAND', source: CLOUD_SOURCE, severity: 'critical', message: msg, ts: r.ts });
+    } else if (tempIn) await this.alarms.clear(r.siteId, 'TEMPERATURE_OUT_OF_BAND', CLOUD_SOURCE, r.ts, 'temperature back in band');
   }
 
   /**
    * The link rule, run about once a second: a site whose records stopped for the lost limit gets
    * COMMUNICATION_LOST (once; its next record clears it).
    */
-  tick(now: number): void {
-    for (const [siteId, at] of this.#received) {
+  async tick(now: number): Promise<void> {
+    for (const [siteId, at] of [...this.#received]) {
       if (freshness(at, now, this.fresh) !== 'lost') continue;
-      this.alarms.raise({
+      await this.alarms.raise({
         siteId, code: COMMUNICATION_LOST, source: CLOUD_SOURCE, severity: 'critical', ts: now,
         message: `no telemetry since ${new Date(at).toISOString()} (lost after ${Math.round(this.fresh.lostAfterMs / 1000)} s)`,
       });
@@ -379,14 +425,16 @@ export class AlarmRules {
   }
 
   /** A cloud rule's alarm, unless the site itself has the alarm it would repeat open. */
-  private raiseUnlessRepeat(a: Parameters<AlarmStore['raise']>[0]): void {
-    if (repeatsOpenAlarm(a.code, this.alarms.openSiteCodes(a.siteId))) return;
-    this.alarms.raise(a);
+  private async raiseUnlessRepeat(a: Parameters<AlarmStore['raise']>[0]): Promise<void> {
+    // Open already: a record that keeps a band alarm up costs no query.
+    if (this.alarms.keeps(a)) return;
+    if (repeatsOpenAlarm(a.code, await this.alarms.openSiteCodes(a.siteId))) return;
+    await this.alarms.raise(a);
   }
 
-  private band(r: TelemetryRecord, code: string, severity: Severity, v: number, lo: number, hi: number, hyst: number, unit: string): void {
+  private async band(r: TelemetryRecord, code: string, severity: Severity, v: number, lo: number, hi: number, hyst: number, unit: string): Promise<void> {
     if (v < lo || v > hi) {
-      this.raiseUnlessRepeat({ siteId: r.siteId, code, source: CLOUD_SOURCE, severity, message: `${v.toFixed(1)} ${unit} outside ${lo}..${hi} ${unit}`, ts: r.ts });
-    } else if (v >= lo + hyst && v <= hi - hyst) this.alarms.clear(r.siteId, code, CLOUD_SOURCE, r.ts, 'back in band');
+      await this.raiseUnlessRepeat({ siteId: r.siteId, code, source: CLOUD_SOURCE, severity, message: `${v.toFixed(1)} ${unit} outside ${lo}..${hi} ${unit}`, ts: r.ts });
+    } else if (v >= lo + hyst && v <= hi - hyst) await this.alarms.clear(r.siteId, code, CLOUD_SOURCE, r.ts, 'back in band');
   }
 }

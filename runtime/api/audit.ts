@@ -1,6 +1,7 @@
 // The audit log: every state-changing request and every login attempt, with who, when, what, the
 // target and the outcome. Written in the same transaction scope
 // as nothing else: an audit row must exist even when the action failed.
+import { sql, type RawBuilder } from 'kysely';
 import type { CloudDb } from '../cloud-db/cloud-db';
 
 export interface AuditEntry {
@@ -49,22 +50,21 @@ export interface AuditQuery {
 export class AuditLog {
   constructor(private readonly db: CloudDb) {}
 
-  write(e: AuditEntry): void {
-    this.db
-      .prepare('INSERT INTO audit (ts, user_id, email, role, org_id, ip, action, target, outcome, status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(Date.now(), e.userId ?? null, e.email ?? null, e.role ?? null, e.orgId ?? null, e.ip ?? null, e.action, e.target ?? null, e.outcome, e.status ?? null, e.details ? JSON.stringify(e.details) : null);
+  async write(e: AuditEntry): Promise<void> {
+    await this.db.run(sql`INSERT INTO audit (ts, user_id, email, role, org_id, ip, action, target, outcome, status, details)
+      VALUES (${Date.now()}, ${e.userId ?? null}, ${e.email ?? null}, ${e.role ?? null}, ${e.orgId ?? null}, ${e.ip ?? null}, ${e.action},
+        ${e.target ?? null}, ${e.outcome}, ${e.status ?? null}, ${e.details ? JSON.stringify(e.details) : null})`);
   }
 
-  query(q: AuditQuery): AuditView[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.from !== undefined) { where.push('ts >= ?'); args.push(q.from); }
-    if (q.to !== undefined) { where.push('ts < ?'); args.push(q.to); }
-    if (q.userId !== undefined) { where.push('user_id = ?'); args.push(q.userId); }
-    if (q.action !== undefined) { where.push('action = ?'); args.push(q.action); }
-    if (q.orgId !== null) { where.push('org_id = ?'); args.push(q.orgId); }
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit) as AuditRow[]).map((r) => ({
+  async query(q: AuditQuery): Promise<AuditView[]> {
+    const where: RawBuilder<unknown>[] = [];
+    if (q.from !== undefined) where.push(sql`ts >= ${q.from}`);
+    if (q.to !== undefined) where.push(sql`ts < ${q.to}`);
+    if (q.userId !== undefined) where.push(sql`user_id = ${q.userId}`);
+    if (q.action !== undefined) where.push(sql`action = ${q.action}`);
+    if (q.orgId !== null) where.push(sql`org_id = ${q.orgId}`);
+    const filter = where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``;
+    return (await this.db.all<AuditRow>(sql`SELECT * FROM audit ${filter} ORDER BY id DESC LIMIT ${q.limit}`)).map((r) => ({
       id: r.id, ts: new Date(r.ts).toISOString(), userId: r.user_id, email: r.email, role: r.role, orgId: r.org_id, ip: r.ip,
       action: r.action, target: r.target, outcome: r.outcome, status: r.status, details: r.details ? (JSON.parse(r.details) as unknown) : null,
     }));

@@ -6,7 +6,7 @@
 // a site may use only the queues of the client ids it may use. RabbitMQ POSTs form fields and
 // reads "allow" or "deny" from the body. Served at /broker-auth with --broker-auth on (README,
 // "Scale-out on a RabbitMQ cluster"): the brokers' network should be the only one that reaches it.
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { MQTT_EXCHANGE, topicOfRoutingKey } from '../../io/amqp/topology';
 import { mayPublish, maySubscribe, mayUseClientId, principalOf, type Principal } from '../broker/acl';
 import { verifyPassword } from '../broker/credentials';
@@ -18,7 +18,7 @@ export interface BrokerAuthOptions {
   /** The stored hash of a username's broker password, or undefined when there is no such account. */
   credentials: (username: string) => string | undefined;
   /** Whether a site is revoked (runtime/ota/revocations.ts): it may not connect any more. */
-  isRevoked?: (siteId: string) => boolean;
+  isRevoked?: (siteId: string) => boolean | Promise<boolean>;
 }
 
 const field = (req: Request, name: string): string => {
@@ -27,10 +27,10 @@ const field = (req: Request, name: string): string => {
 };
 
 /** The principal of a known, not revoked username, or null. */
-function known(o: BrokerAuthOptions, username: string): Principal | null {
+async function known(o: BrokerAuthOptions, username: string): Promise<Principal | null> {
   const p = principalOf(username);
   if (!p || o.credentials(username) === undefined) return null;
-  if (p.kind === 'site' && o.isRevoked?.(p.siteId)) return null;
+  if (p.kind === 'site' && (await o.isRevoked?.(p.siteId))) return null;
   return p;
 }
 
@@ -60,19 +60,21 @@ export function brokerAuthRouter(o: BrokerAuthOptions): Router {
   const router = express.Router();
   router.use(express.urlencoded({ extended: false, limit: '8kb' }));
   const answer = (res: Response, allow: boolean): void => void res.type('text/plain').send(allow ? 'allow' : 'deny');
-  router.post('/user', (req, res) => {
+  // A check that fails (the database is away) goes to Express's error handler: a 500, which RabbitMQ takes as a refusal.
+  const decide = (res: Response, next: NextFunction, allow: () => Promise<boolean>): void => void allow().then((ok) => answer(res, ok), next);
+  router.post('/user', (req, res, next) => decide(res, next, async () => {
     const username = field(req, 'username');
-    const hash = known(o, username) ? o.credentials(username) : undefined;
-    answer(res, hash !== undefined && verifyPassword(field(req, 'password'), hash));
-  });
-  router.post('/vhost', (req, res) => answer(res, known(o, field(req, 'username')) !== null && field(req, 'vhost') === '/'));
-  router.post('/resource', (req, res) => {
-    const p = known(o, field(req, 'username'));
-    answer(res, p !== null && field(req, 'vhost') === '/' && mayUseResource(p, field(req, 'resource'), field(req, 'name'), field(req, 'permission')));
-  });
-  router.post('/topic', (req, res) => {
-    const p = known(o, field(req, 'username'));
-    answer(res, p !== null && field(req, 'vhost') === '/' && mayUseTopic(p, field(req, 'name'), field(req, 'routing_key'), field(req, 'permission')));
-  });
+    const hash = (await known(o, username)) ? o.credentials(username) : undefined;
+    return hash !== undefined && verifyPassword(field(req, 'password'), hash);
+  }));
+  router.post('/vhost', (req, res, next) => decide(res, next, async () => (await known(o, field(req, 'username'))) !== null && field(req, 'vhost') === '/'));
+  router.post('/resource', (req, res, next) => decide(res, next, async () => {
+    const p = await known(o, field(req, 'username'));
+    return p !== null && field(req, 'vhost') === '/' && mayUseResource(p, field(req, 'resource'), field(req, 'name'), field(req, 'permission'));
+  }));
+  router.post('/topic', (req, res, next) => decide(res, next, async () => {
+    const p = await known(o, field(req, 'username'));
+    return p !== null && field(req, 'vhost') === '/' && mayUseTopic(p, field(req, 'name'), field(req, 'routing_key'), field(req, 'permission'));
+  }));
   return router;
 }

@@ -92,13 +92,13 @@ export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
   };
   async function signIn(username: string, password: string): Promise<EditorSignIn> {
     const email = String(username).toLowerCase();
-    const turn = deps.throttle.begin(email);
+    const turn = await deps.throttle.begin(email);
     if (!turn.attempt) {
       const retryAfterS = Math.max(1, Math.ceil(turn.retryAfterMs / 1000));
-      deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'rate limited', retryAfterS } });
+      await deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'rate limited', retryAfterS } });
       return { outcome: 'braked', retryAfterS };
     }
-    const u = deps.users.byEmail(email);
+    const u = await deps.users.byEmail(email);
     const pw = String(password);
     const twoFactor = u?.totp_secret != null;
     const secretPart = twoFactor ? pw.slice(0, -6) : pw;
@@ -106,22 +106,22 @@ export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
     try {
       ok = await verifyPassword(secretPart, u?.password_hash ?? deps.decoyHash);
     } catch (err) {
-      turn.attempt.settle(undefined);
+      await turn.attempt.settle(undefined);
       if (err instanceof PoolBusyError) {
-        deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'busy' } });
+        await deps.audit.write({ email, action: 'editor-login', outcome: 'denied', details: { reason: 'busy' } });
         return { outcome: 'busy' };
       }
       throw err;
     }
     if (ok && u && twoFactor) {
       const step = await checkTotp(deps.box.open(u.totp_secret as string), pw.slice(-6), u.totp_last_step);
-      ok = step !== null && deps.users.useTotpStep(u.id, step);
+      ok = step !== null && (await deps.users.useTotpStep(u.id, step));
     }
     const user = ok && u ? editorUser(u) : null;
     // Right credentials without an editor right are no guess: they clear the brake like a login.
-    turn.attempt.settle(ok);
-    deps.audit.write({ userId: u?.id, email, role: u?.role, orgId: u?.org_id, action: 'editor-login', outcome: user ? 'success' : 'failure', details: user ? { permissions: user.permissions } : undefined });
-    return user && u ? { outcome: 'ok', user, token: deps.tokens.signEditor(u, sessionS), expiresInS: sessionS } : { outcome: 'refused' };
+    await turn.attempt.settle(ok);
+    await deps.audit.write({ userId: u?.id, email, role: u?.role, orgId: u?.org_id, action: 'editor-login', outcome: user ? 'success' : 'failure', details: user ? { permissions: user.permissions } : undefined });
+    return user && u ? { outcome: 'ok', user, token: await deps.tokens.signEditor(u, sessionS), expiresInS: sessionS } : { outcome: 'refused' };
   }
 
   return {
@@ -131,8 +131,8 @@ export function editorAdminAuth(deps: EditorAuthDeps): EditorAdminAuth {
       return null;
     },
     async tokens(token) {
-      const p = deps.tokens.verifyEditor(String(token));
-      return p ? editorUser(deps.users.byId(p.userId)) : null;
+      const p = await deps.tokens.verifyEditor(String(token));
+      return p ? editorUser(await deps.users.byId(p.userId)) : null;
     },
     signIn,
     async authenticate(username, password) {
@@ -175,11 +175,11 @@ export function editorSignInHandler(auth: Pick<EditorAdminAuth, 'signIn'>, token
       }
     }, next);
   };
-  const signOut: RequestHandler = (req, res) => {
+  const signOut: RequestHandler = (req, res, next) => {
     const token = ((req.body ?? {}) as { token?: unknown }).token;
     // Like Node-RED's: only a valid token signs out, and only itself.
-    if (typeof token !== 'string' || !tokens.revokeEditor(token)) return refuse(res, 401, 'unauthorized', 'a valid editor token is required');
-    res.status(200).end();
+    if (typeof token !== 'string') return refuse(res, 401, 'unauthorized', 'a valid editor token is required');
+    tokens.revokeEditor(token).then((ok) => (ok ? void res.status(200).end() : refuse(res, 401, 'unauthorized', 'a valid editor token is required')), next);
   };
   const unreadable: express.ErrorRequestHandler = (_err, _req, res, _next) => refuse(res, 400, 'invalid_request', 'the request body could not be read');
   const body = [express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' })];

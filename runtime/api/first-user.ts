@@ -8,13 +8,13 @@ export const INITIAL_ADMIN_EMAIL = 'admin@localhost';
 
 /** Creates the initial SUPER_ADMIN if there is no user; true when it did. */
 export async function createFirstAdmin(users: UserStore, who: 'cloud' | 'edge', print: (line: string) => void): Promise<boolean> {
-  if (users.count() > 0) return false;
+  if ((await users.count()) > 0) return false;
   const password = randomBytes(18).toString('base64url');
   try {
     await users.create({ email: INITIAL_ADMIN_EMAIL, password, role: 'SUPER_ADMIN' });
   } catch (err) {
     // Another process created the first user meanwhile: theirs stands.
-    if (users.count() > 0) return false;
+    if ((await users.count()) > 0) return false;
     throw err;
   }
   const api = who === 'cloud' ? 'the API' : "the edge's API";

@@ -1,5 +1,6 @@
 // Handlers of the fleet routes: sites, telemetry, commands, plans, financial, alarms.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { CommandAck, CommandBody } from '../../domain/contracts';
 import { freshness } from '../../domain/freshness';
 import { FleetUnavailableError } from '../../io/fleet-hub';
@@ -55,8 +56,8 @@ function siteFreshness(s: Services, lastSeen: string | null, latest: LatestPoint
   return { state: freshness(ts, Date.now(), s.freshness), lastDataAt: ts === null ? null : iso(ts), ...s.freshness };
 }
 
-function siteOf(s: Services, id: string): SiteRow {
-  const row = s.sites.get(id);
+async function siteOf(s: Services, id: string): Promise<SiteRow> {
+  const row = await s.sites.get(id);
   if (!row) throw notFound(`site ${id}`);
   return row;
 }
@@ -76,11 +77,11 @@ function toCommandBody(c: { type: 'setpoint' | 'mode' | 'estop' | 'reset'; power
 }
 
 export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
-  const visibleIds = (p: Principal) => s.sites.visible(p).map((r) => r.id);
+  const visibleIds = async (p: Principal) => (await s.sites.visible(p)).map((r) => r.id);
 
   return {
     async listSites({ principal }) {
-      const rows = s.sites.visible(principal);
+      const rows = await s.sites.visible(principal);
       const st = s.store;
       const latest = st && rows.length ? await timed(s, 'latest', () => st.latest(rows.map((r) => r.id))) : [];
       const byId = new Map(latest.map((p) => [p.siteId, p]));
@@ -95,29 +96,30 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       };
     },
 
-    createSite({ principal, body }) {
+    async createSite({ principal, body }) {
       const orgId = body.orgId ?? principal.orgId;
       if (orgId !== principal.orgId && principal.role !== 'SUPER_ADMIN') throw forbidden('only a SUPER_ADMIN registers sites for another organisation');
-      const row = s.sites.create({ id: body.id, orgId, name: body.name, lat: body.lat, lon: body.lon });
+      const row = await s.sites.create({ id: body.id, orgId, name: body.name, lat: body.lat, lon: body.lon });
       s.visibilityChanged();
       return { status: 201, body: s.sites.view(row), audit: { target: row.id } };
     },
 
     async getSite({ params }) {
-      const row = siteOf(s, params.id);
+      const row = await siteOf(s, params.id);
       const st = s.store;
       const latest = st ? (await timed(s, 'latest', () => st.latest([row.id])))[0] : undefined;
-      const openAlarms = s.alarms.openCount(row.id);
+      const openAlarms = await s.alarms.openCount(row.id);
       const v = s.sites.view(row);
-      return { body: { ...v, latest: latestView(latest), freshness: siteFreshness(s, v.lastSeen, latest), openAlarms, plan: s.plans.latest(row.id) !== null } };
+      const plan = (await s.plans.latest(row.id)) !== null;
+      return { body: { ...v, latest: latestView(latest), freshness: siteFreshness(s, v.lastSeen, latest), openAlarms, plan } };
     },
 
-    updateSite({ params, body }) {
-      return { body: s.sites.view(s.sites.update(params.id, body)) };
+    async updateSite({ params, body }) {
+      return { body: s.sites.view(await s.sites.update(params.id, body)) };
     },
 
     async latestTelemetry({ params }) {
-      siteOf(s, params.id);
+      await siteOf(s, params.id);
       const st = store(s);
       const p = (await timed(s, 'latest', () => st.latest([params.id])))[0];
       if (!p) throw notFound(`telemetry of site ${params.id}`);
@@ -140,17 +142,17 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       if (!s.hub.canSendCommands) throw unavailable('no command path: the cloud flow has no fleet-hub wired to a command-out node');
       const id = `api-${randomUUID()}`;
       const cmd = toCommandBody(body);
-      s.db.prepare('INSERT INTO commands (id, site_id, user_id, body, issued_at) VALUES (?, ?, ?, ?, ?)').run(id, params.id, principal.userId, JSON.stringify(cmd), Date.now());
+      await s.db.run(sql`INSERT INTO commands (id, site_id, user_id, body, issued_at) VALUES (${id}, ${params.id}, ${principal.userId}, ${JSON.stringify(cmd)}, ${Date.now()})`);
       let ack: CommandAck;
       try {
         ack = await s.hub.sendCommand({ siteId: params.id, body: cmd, by: principal.email, role: principal.role, expiresInS: COMMAND_VALID_S, id });
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        s.db.prepare("UPDATE commands SET outcome = 'error', reason = ?, acked_at = ? WHERE id = ?").run(reason.slice(0, 500), Date.now(), id);
+        await s.db.run(sql`UPDATE commands SET outcome = 'error', reason = ${reason.slice(0, 500)}, acked_at = ${Date.now()} WHERE id = ${id}`);
         if (err instanceof FleetUnavailableError) throw unavailable(reason);
         throw new ApiError(502, 'command_failed', `the command path failed: ${reason}`, { id });
       }
-      s.db.prepare('UPDATE commands SET outcome = ?, reason = ?, acked_at = ? WHERE id = ?').run(ack.outcome, ack.reason ?? null, ack.ts, id);
+      await s.db.run(sql`UPDATE commands SET outcome = ${ack.outcome}, reason = ${ack.reason ?? null}, acked_at = ${ack.ts} WHERE id = ${id}`);
       s.metrics.commands.inc({ type: cmd.type, outcome: ack.outcome });
       const audit = { target: params.id, details: { id, command: cmd, outcome: ack.outcome } };
       if (ack.outcome === 'executed' || ack.outcome === 'accepted') return { body: { id, outcome: ack.outcome, ack }, audit };
@@ -158,10 +160,13 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       throw new ApiError(504, 'command_timeout', `the site did not answer in time${ack.reason ? `: ${ack.reason}` : ''}`, { id, ack });
     },
 
-    listCommands({ params, query }) {
-      const rows = s.db
-        .prepare('SELECT c.*, u.email FROM commands c LEFT JOIN users u ON u.id = c.user_id WHERE c.site_id = ? ORDER BY c.issued_at DESC, c.rowid DESC LIMIT ?')
-        .all(params.id, query.limit ?? 100) as { id: string; body: string; issued_at: number; outcome: string | null; reason: string | null; acked_at: number | null; email: string | null }[];
+    async listCommands({ params, query }) {
+      // Commands of one millisecond in the order they were issued: SQLite's rowid, PostgreSQL's seq (migrations.ts).
+      const issueOrder = s.db.dialect === 'sqlite' ? sql`c.rowid` : sql`c.seq`;
+      const rows = await s.db.all<{ id: string; body: string; issued_at: number; outcome: string | null; reason: string | null; acked_at: number | null; email: string | null }>(
+        sql`SELECT c.*, u.email FROM commands c LEFT JOIN users u ON u.id = c.user_id WHERE c.site_id = ${params.id}
+          ORDER BY c.issued_at DESC, ${issueOrder} DESC LIMIT ${query.limit ?? 100}`,
+      );
       return {
         body: {
           commands: rows.map((c) => ({
@@ -172,8 +177,8 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       };
     },
 
-    sitePlan({ params }) {
-      const plan = s.plans.latest(params.id);
+    async sitePlan({ params }) {
+      const plan = await s.plans.latest(params.id);
       if (!plan) throw notFound(`a plan for site ${params.id} (the site has not published one yet)`);
       const first = plan.steps[0];
       const last = plan.steps[plan.steps.length - 1];
@@ -205,32 +210,34 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
         powerW: b.fields.pcsPowerW?.mean ?? b.fields.batteryPowerW?.mean ?? null,
         socPct: b.fields.socPct?.mean ?? null,
       }));
-      const summary = financialSummary(intervals, { from, to }, s.plans.prices(params.id, from, to), query.degradationEurPerKwh);
+      const summary = financialSummary(intervals, { from, to }, await s.plans.prices(params.id, from, to), query.degradationEurPerKwh);
       return { body: { siteId: params.id, from: iso(from), to: iso(to), intervalMs: everyMs, ...summary } };
     },
 
-    listAlarms({ principal, query }) {
-      let ids = visibleIds(principal);
+    async listAlarms({ principal, query }) {
+      let ids = await visibleIds(principal);
       if (query.siteId !== undefined) ids = ids.filter((id) => id === query.siteId);
-      const alarms = s.alarms.list({ siteIds: ids, state: query.state, severity: query.severity, from: query.from, to: query.to, limit: query.limit ?? 200 });
+      const alarms = await s.alarms.list({ siteIds: ids, state: query.state, severity: query.severity, from: query.from, to: query.to, limit: query.limit ?? 200 });
       // Each alarm's notifications, as the alarm page shows them (runtime/notify).
-      const delivery = s.notifier.deliveryOf(alarms.map((a) => a.id));
+      const delivery = await s.notifier.deliveryOf(alarms.map((a) => a.id));
       return { body: { alarms: alarms.map((a) => ({ ...a, delivery: delivery.get(a.id) })) } };
     },
 
-    getAlarm({ params }) {
-      const a = s.alarms.get(params.id);
+    async getAlarm({ params }) {
+      const a = await s.alarms.get(params.id);
       if (!a) throw notFound(`alarm ${params.id}`);
-      return { body: { ...a, history: s.alarms.history(params.id), delivery: s.notifier.deliveryOf([a.id]).get(a.id), notifications: s.notifier.deliveriesOf(a.id) } };
+      const history = await s.alarms.history(params.id);
+      const delivery = (await s.notifier.deliveryOf([a.id])).get(a.id);
+      return { body: { ...a, history, delivery, notifications: await s.notifier.deliveriesOf(a.id) } };
     },
 
-    ackAlarm({ params, body, principal }) {
-      const a = s.alarms.ack(params.id, principal.email, body.note ?? null);
+    async ackAlarm({ params, body, principal }) {
+      const a = await s.alarms.ack(params.id, principal.email, body.note ?? null);
       return { body: a, audit: { target: `alarm ${params.id} (${a.siteId} ${a.code})` } };
     },
 
-    ackAlarmEpisode({ params, body, principal }) {
-      const episode = s.alarms.ackEpisode(params.id, principal.email, body.note ?? null);
+    async ackAlarmEpisode({ params, body, principal }) {
+      const episode = await s.alarms.ackEpisode(params.id, principal.email, body.note ?? null);
       const root = episode.find((a) => a.id === a.episodeId) ?? episode[0];
       return {
         body: { episodeId: root?.episodeId ?? params.id, alarms: episode },
@@ -238,14 +245,14 @@ export function fleetHandlers(s: Services): Pick<Handlers, FleetRoutes> {
       };
     },
 
-    ackSiteAlarms({ params, body, principal }) {
-      siteOf(s, params.id);
-      const acked = s.alarms.ackSite(params.id, principal.email, body.note ?? null);
+    async ackSiteAlarms({ params, body, principal }) {
+      await siteOf(s, params.id);
+      const acked = await s.alarms.ackSite(params.id, principal.email, body.note ?? null);
       return { body: { siteId: params.id, alarms: acked }, audit: { target: `alarms of site ${params.id}`, details: { alarms: acked.map((a) => a.id) } } };
     },
 
-    silenceAlarm({ params, body, principal }) {
-      const a = s.alarms.silence(params.id, principal.email, Date.now() + body.durationS * 1000, body.note ?? null);
+    async silenceAlarm({ params, body, principal }) {
+      const a = await s.alarms.silence(params.id, principal.email, Date.now() + body.durationS * 1000, body.note ?? null);
       return { body: a, audit: { target: `alarm ${params.id} (${a.siteId} ${a.code})`, details: { durationS: body.durationS } } };
     },
   };

@@ -4,8 +4,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface MetricSources {
-  openAlarms: () => Record<string, number>;
-  sitesByState: () => Record<string, number>;
+  openAlarms: () => Promise<Record<string, number>>;
+  sitesByState: () => Promise<Record<string, number>>;
   storeQueued: () => number | null;
 }
 
@@ -33,14 +33,14 @@ export class ApiMetrics {
     this.realtimeClients = new Gauge({ name: 'lifo4_realtime_clients', help: 'connected realtime (socket.io) clients', registers });
     new Gauge({
       name: 'lifo4_active_alarms', help: 'open (active or acknowledged) alarms by severity', labelNames: ['severity'], registers,
-      collect() {
-        for (const [severity, n] of Object.entries(src.openAlarms())) this.set({ severity }, n);
+      async collect() {
+        for (const [severity, n] of Object.entries(await src.openAlarms())) this.set({ severity }, n);
       },
     });
     new Gauge({
       name: 'lifo4_sites', help: 'known sites by state (online = connected)', labelNames: ['state'], registers,
-      collect() {
-        for (const [state, n] of Object.entries(src.sitesByState())) this.set({ state }, n);
+      async collect() {
+        for (const [state, n] of Object.entries(await src.sitesByState())) this.set({ state }, n);
       },
     });
     new Gauge({

@@ -47,7 +47,7 @@ export function mlHandlers(s: Services, ml: MlApi): Pick<Handlers, MlRoutes> {
     async mlForecast({ params, query }) {
       // The day as a UTC midnight; a site's day starts at its own midnight, within half a day of it.
       const midnight = query.day ?? Math.floor((Date.now() + ml.offsetMs) / DAY_MS) * DAY_MS;
-      const found = ml.insights.latestForecasts(params.id, midnight - HALF_DAY, midnight + HALF_DAY);
+      const found = await ml.insights.latestForecasts(params.id, midnight - HALF_DAY, midnight + HALF_DAY);
       const start = found.edge?.start ?? found.cloud?.start ?? midnight - ml.offsetMs;
       const store = s.store;
       // The store keeps nothing before 1970: no query for days it cannot hold.
@@ -60,17 +60,17 @@ export function mlHandlers(s: Services, ml: MlApi): Pick<Handlers, MlRoutes> {
       };
     },
 
-    mlSoh({ params, query }) {
+    async mlSoh({ params, query }) {
       const to = query.to ?? Date.now() + DAY_MS;
       const from = query.from ?? to - 366 * DAY_MS;
-      const points = ml.insights.soh(params.id, from, to, query.limit ?? 5000);
+      const points = await ml.insights.soh(params.id, from, to, query.limit ?? 5000);
       return { body: { siteId: params.id, from: iso(from), to: iso(to), points: points.map((p) => ({ ...p, ts: iso(p.ts) })) } };
     },
 
-    mlAnomalies({ params, query }) {
+    async mlAnomalies({ params, query }) {
       const to = query.to ?? Date.now() + DAY_MS;
       const from = query.from ?? to - 91 * DAY_MS;
-      const cycles = ml.insights.anomalies(params.id, from, to, query.limit ?? 5000);
+      const cycles = await ml.insights.anomalies(params.id, from, to, query.limit ?? 5000);
       return {
         body: {
           siteId: params.id, from: iso(from), to: iso(to),
@@ -80,13 +80,13 @@ export function mlHandlers(s: Services, ml: MlApi): Pick<Handlers, MlRoutes> {
       };
     },
 
-    mlModels({ principal, query }) {
-      let ids = s.sites.visible(principal).map((r) => r.id);
+    async mlModels({ principal, query }) {
+      let ids = (await s.sites.visible(principal)).map((r) => r.id);
       if (query.siteId !== undefined) ids = ids.filter((id) => id === query.siteId);
       return {
         body: {
-          models: ml.insights.models(ids).map((m) => ({ ...m, firstSeen: iso(m.firstSeen), lastSeen: iso(m.lastSeen) })),
-          retrains: ml.insights.retrains(ids, query.limit ?? 200).map((r) => ({ ...r, at: iso(r.at), evalFrom: iso(r.evalFrom), evalTo: iso(r.evalTo) })),
+          models: (await ml.insights.models(ids)).map((m) => ({ ...m, firstSeen: iso(m.firstSeen), lastSeen: iso(m.lastSeen) })),
+          retrains: (await ml.insights.retrains(ids, query.limit ?? 200)).map((r) => ({ ...r, at: iso(r.at), evalFrom: iso(r.evalFrom), evalTo: iso(r.evalTo) })),
         },
       };
     },

@@ -11,8 +11,8 @@ type NotificationRoutes = 'myNotifications' | 'setMyNotifications' | 'testMyNoti
 const orgScope = (p: Principal) => (p.role === 'SUPER_ADMIN' ? null : p.orgId);
 
 export function notificationHandlers(s: Services, opts: { escalateAfterS: number }): Pick<Handlers, NotificationRoutes> {
-  const mine = (p: Principal) => {
-    const { rules, saved } = s.notifier.effectiveRules(p.userId, p.role);
+  const mine = async (p: Principal) => {
+    const { rules, saved } = await s.notifier.effectiveRules(p.userId, p.role);
     return {
       rules, saved,
       emailConfigured: s.notifier.emailConfigured,
@@ -20,33 +20,33 @@ export function notificationHandlers(s: Services, opts: { escalateAfterS: number
       /** Whether my role acts on alarms: critical alarms reach me by default and escalations may. */
       actsOnAlarms: canAct(p.role),
       escalateAfterS: opts.escalateAfterS,
-      sites: s.sites.visible(p).map((r) => r.id),
-      recent: s.notifier.outbox.forRecipient('email', p.email, 10),
+      sites: (await s.sites.visible(p)).map((r) => r.id),
+      recent: await s.notifier.outbox.forRecipient('email', p.email, 10),
     };
   };
-  const webhook = (p: Principal, id: string) => {
-    const w = s.webhooks.get(id, orgScope(p));
+  const webhook = async (p: Principal, id: string) => {
+    const w = await s.webhooks.get(id, orgScope(p));
     if (!w) throw notFound(`webhook ${id}`);
     return w;
   };
   return {
-    myNotifications({ principal }) {
-      return { body: mine(principal) };
+    async myNotifications({ principal }) {
+      return { body: await mine(principal) };
     },
 
-    setMyNotifications({ principal, body }) {
+    async setMyNotifications({ principal, body }) {
       if (body.sites !== 'all') {
-        const visible = new Set(s.sites.visible(principal).map((r) => r.id));
+        const visible = new Set((await s.sites.visible(principal)).map((r) => r.id));
         const unseen = body.sites.filter((id) => !visible.has(id));
         if (unseen.length) throw new ApiError(400, 'invalid_request', `sites you do not see: ${unseen.join(', ')}`, { issues: [{ path: 'body.sites', message: 'not among your sites' }] });
       }
-      s.notifier.setRules(principal.userId, body);
-      return { body: mine(principal), audit: { target: `notification rules of ${principal.email}`, details: { rules: body } } };
+      await s.notifier.setRules(principal.userId, body);
+      return { body: await mine(principal), audit: { target: `notification rules of ${principal.email}`, details: { rules: body } } };
     },
 
-    testMyNotifications({ principal }) {
+    async testMyNotifications({ principal }) {
       if (!s.notifier.emailConfigured) throw conflict('no SMTP server is configured: start the cloud with --smtp-url (README, "Notifications")');
-      const id = s.notifier.enqueueMail({
+      const id = await s.notifier.enqueueMail({
         to: principal.email,
         subject: '[LiFePO4 EMS] test e-mail',
         text: `This is a test from LiFePO4 EMS, sent to ${principal.email} at your request. Alarm e-mails will reach you here.`,
@@ -54,29 +54,29 @@ export function notificationHandlers(s: Services, opts: { escalateAfterS: number
       return { body: { id, to: principal.email, state: 'queued' } };
     },
 
-    listWebhooks({ principal }) {
-      return { body: { webhooks: s.webhooks.list(orgScope(principal)) } };
+    async listWebhooks({ principal }) {
+      return { body: { webhooks: await s.webhooks.list(orgScope(principal)) } };
     },
 
-    createWebhook({ principal, body }) {
-      const w = s.webhooks.create({ orgId: principal.orgId, url: body.url, minSeverity: body.minSeverity, createdBy: principal.email });
+    async createWebhook({ principal, body }) {
+      const w = await s.webhooks.create({ orgId: principal.orgId, url: body.url, minSeverity: body.minSeverity, createdBy: principal.email });
       // The secret is in the answer only: the audit log names the webhook, never its secret.
       return { body: w, audit: { target: `webhook ${w.id}`, details: { url: w.url, minSeverity: w.minSeverity } } };
     },
 
-    deleteWebhook({ principal, params }) {
-      const w = s.webhooks.remove(params.id, orgScope(principal));
+    async deleteWebhook({ principal, params }) {
+      const w = await s.webhooks.remove(params.id, orgScope(principal));
       return { body: w, audit: { target: `webhook ${w.id}`, details: { url: w.url } } };
     },
 
-    testWebhook({ principal, params }) {
-      const w = webhook(principal, params.id);
-      return { body: { id: s.notifier.enqueueWebhookTest(w.id), webhookId: w.id, state: 'queued' }, audit: { target: `webhook ${w.id}` } };
+    async testWebhook({ principal, params }) {
+      const w = await webhook(principal, params.id);
+      return { body: { id: await s.notifier.enqueueWebhookTest(w.id), webhookId: w.id, state: 'queued' }, audit: { target: `webhook ${w.id}` } };
     },
 
-    webhookDeliveries({ principal, params, query }) {
-      const w = webhook(principal, params.id);
-      return { body: { webhook: w, deliveries: s.notifier.outbox.forRecipient('webhook', w.id, query.limit ?? 100) } };
+    async webhookDeliveries({ principal, params, query }) {
+      const w = await webhook(principal, params.id);
+      return { body: { webhook: w, deliveries: await s.notifier.outbox.forRecipient('webhook', w.id, query.limit ?? 100) } };
     },
   };
 }

@@ -22,9 +22,9 @@ export function otaHandlers(s: Services, ota: OtaCloud): Pick<Handlers, OtaRoute
   return {
     otaBundles: () => ({ body: { bundles: ota.bundles() } }),
 
-    otaDeployments: () => ({ body: { deployments: ota.rollouts.list() } }),
+    otaDeployments: async () => ({ body: { deployments: await ota.rollouts.list() } }),
 
-    otaCreateDeployment({ body, principal }) {
+    async otaCreateDeployment({ body, principal }) {
       const manifest = ota.bundle(body.version);
       if (!manifest) throw notFound(`bundle ${body.version}`);
       if (!ota.canNotify) throw unavailable('the cloud has no MQTT connection to notify sites');
@@ -38,72 +38,72 @@ export function otaHandlers(s: Services, ota: OtaCloud): Pick<Handlers, OtaRoute
       };
       let view;
       try {
-        view = ota.rollouts.create({ version: manifest.version, sequence: manifest.sequence, url: ota.bundleUrl(manifest.version), siteIds: body.siteIds, config, by: principal.email });
+        view = await ota.rollouts.create({ version: manifest.version, sequence: manifest.sequence, url: ota.bundleUrl(manifest.version), siteIds: body.siteIds, config, by: principal.email });
       } catch (err) {
         if (err instanceof Error && err.name === 'ZodError') throw new ApiError(400, 'invalid_request', `roll-out settings: ${err.message}`);
         rolloutError(err);
       }
-      for (const id of body.siteIds) s.sites.ensure(id);
+      for (const id of body.siteIds) await s.sites.ensure(id);
       return { status: 201, body: view, audit: { target: view.id, details: { version: view.version, sites: body.siteIds.length, stages: view.config.stages } } };
     },
 
-    otaDeployment({ params }) {
-      const d = ota.rollouts.get(params.id);
+    async otaDeployment({ params }) {
+      const d = await ota.rollouts.get(params.id);
       if (!d) throw notFound(`deployment ${params.id}`);
-      return { body: { ...d, targets: ota.rollouts.targets(params.id) } };
+      return { body: { ...d, targets: await ota.rollouts.targets(params.id) } };
     },
 
-    otaPause({ params, body }) {
+    async otaPause({ params, body }) {
       try {
-        return { body: ota.rollouts.pause(params.id, body.reason ?? 'paused by an operator') };
+        return { body: await ota.rollouts.pause(params.id, body.reason ?? 'paused by an operator') };
       } catch (err) {
         return rolloutError(err);
       }
     },
-    otaResume({ params }) {
+    async otaResume({ params }) {
       try {
-        return { body: ota.rollouts.resume(params.id) };
+        return { body: await ota.rollouts.resume(params.id) };
       } catch (err) {
         return rolloutError(err);
       }
     },
-    otaAbort({ params }) {
+    async otaAbort({ params }) {
       try {
-        return { body: ota.rollouts.abort(params.id) };
+        return { body: await ota.rollouts.abort(params.id) };
       } catch (err) {
         return rolloutError(err);
       }
     },
 
-    otaCreateClaim({ body, principal }) {
+    async otaCreateClaim({ body, principal }) {
       // The claim decides the site's organisation (provisioning moves it there): by default the one
       // it is registered in, else the default one. An unknown id is registered only at provisioning.
-      const orgId = body.orgId ?? s.sites.get(body.siteId)?.org_id ?? DEFAULT_ORG_ID;
-      if (s.db.prepare('SELECT 1 FROM orgs WHERE id = ?').get(orgId) === undefined) throw notFound(`organisation ${orgId}`);
-      const claim = ota.provisioning.createClaim(body.siteId, Math.round((body.ttlHours ?? 72) * 3_600_000), principal.email, orgId);
+      const orgId = body.orgId ?? (await s.sites.get(body.siteId))?.org_id ?? DEFAULT_ORG_ID;
+      if (!(await s.users.orgExists(orgId))) throw notFound(`organisation ${orgId}`);
+      const claim = await ota.provisioning.createClaim(body.siteId, Math.round((body.ttlHours ?? 72) * 3_600_000), principal.email, orgId);
       // The token is in the answer only, never in the audit log.
       return { status: 201, body: { siteId: body.siteId, token: claim.token, expiresAt: new Date(claim.expiresAt).toISOString() }, audit: { target: body.siteId } };
     },
 
     // An ADMIN revokes a site of their organisation (the route's scope), a SUPER_ADMIN any site.
-    revokeSite({ params, body, principal }) {
-      const certificates = revokeSite(s.db, params.id, principal.email, body.reason ?? null);
+    async revokeSite({ params, body, principal }) {
+      const certificates = await revokeSite(s.db, params.id, principal.email, body.reason ?? null);
       return { body: { siteId: params.id, revokedCertificates: certificates }, audit: { target: params.id, details: { certificates, reason: body.reason ?? null } } };
     },
 
-    otaAllowSerials({ body }) {
-      const added = ota.provisioning.allowSerials(body.serials, body.note);
+    async otaAllowSerials({ body }) {
+      const added = await ota.provisioning.allowSerials(body.serials, body.note);
       return { body: { added, serials: body.serials.length }, audit: { details: { added, serials: body.serials.slice(0, 20) } } };
     },
 
     async otaRenew({ body, ip }) {
       try {
         const r = await ota.provisioning.renew(body);
-        s.audit.write({ action: 'otaRenew', ip, target: r.siteId, outcome: 'success', status: 200, details: { serial: r.deviceSerial } });
+        await s.audit.write({ action: 'otaRenew', ip, target: r.siteId, outcome: 'success', status: 200, details: { serial: r.deviceSerial } });
         return { body: { certificate: r.certificate, caChain: r.caChain } };
       } catch (err) {
         if (err instanceof ProvisioningError) {
-          s.audit.write({ action: 'otaRenew', ip, outcome: err.status === 400 ? 'failure' : 'denied', status: err.status, details: { error: err.code } });
+          await s.audit.write({ action: 'otaRenew', ip, outcome: err.status === 400 ? 'failure' : 'denied', status: err.status, details: { error: err.code } });
           throw new ApiError(err.status, err.code, err.message);
         }
         throw err;
@@ -113,12 +113,12 @@ export function otaHandlers(s: Services, ota: OtaCloud): Pick<Handlers, OtaRoute
     async otaProvision({ body, ip }) {
       try {
         const r = await ota.provisioning.provision(body);
-        s.audit.write({ action: 'otaProvision', ip, target: r.siteId, outcome: 'success', status: 200, details: { serial: r.serial } });
+        await s.audit.write({ action: 'otaProvision', ip, target: r.siteId, outcome: 'success', status: 200, details: { serial: r.serial } });
         const { serial: _serial, ...answer } = r;
         return { body: answer };
       } catch (err) {
         if (err instanceof ProvisioningError) {
-          s.audit.write({ action: 'otaProvision', ip, outcome: err.status === 400 ? 'failure' : 'denied', status: err.status, details: { error: err.code } });
+          await s.audit.write({ action: 'otaProvision', ip, outcome: err.status === 400 ? 'failure' : 'denied', status: err.status, details: { error: err.code } });
           throw new ApiError(err.status, err.code, err.message);
         }
         throw err;

@@ -10,7 +10,7 @@ import type { Handlers, Services } from './services';
 export function reportHandlers(s: Services): Pick<Handlers, 'siteMonthlyReport'> {
   return {
     async siteMonthlyReport({ params, query }) {
-      const site = s.sites.get(params.id);
+      const site = await s.sites.get(params.id);
       if (!site) throw notFound(`site ${params.id}`);
       const store = s.store;
       if (!store) throw unavailable('no time-series store: this cloud runtime was started without one');

@@ -4,8 +4,10 @@
 // organisations' ids are not even confirmed) -> rate limits -> handler -> audit. A request refused
 // by validation writes nothing, not even an audit row: it never was a request for a change.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Options, type RateLimitRequestHandler, type Store } from 'express-rate-limit';
+import type { RateStoreFactory } from '../cloud-db/rate-limit-store';
 import { z } from 'zod';
+import { sql } from 'kysely';
 import { PoolBusyError } from './bcrypt-pool';
 import { ApiError, errorHandler, forbidden, notFound, sendError, unauthorized, validationError } from './errors';
 import { hasPermission } from '../../domain/permissions';
@@ -49,8 +51,9 @@ function tooMany(what: string) {
 const clientIp = (req: Request) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown');
 const principalKey = (_req: Request, res: Response) => (res.locals.principal as Principal | undefined)?.userId ?? 'anonymous';
 
-function limiter(windowMs: number, limit: number, what: string, more: Partial<Options>): { mw: RateLimitRequestHandler; store: MemoryStore } {
-  const store = new MemoryStore();
+// The counts live in this process (MemoryStore) or, with several cloud processes, in their shared
+// PostgreSQL (`stores`, runtime/cloud-db/rate-limit-store.ts).
+function limiter(windowMs: number, limit: number, what: string, more: Partial<Options>, store: Store = new MemoryStore()): { mw: RateLimitRequestHandler; store: Store } {
   const mw = rateLimit({ windowMs, limit, store, standardHeaders: 'draft-7', legacyHeaders: false, handler: tooMany(what), ...more });
   return { mw, store };
 }
@@ -71,15 +74,15 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'params' |
  * The per-address limit of failed editor sign-ins, for POST /editor/auth/token ahead of Node-RED,
  * which answers a success with 200 and a failure with 401 or 403.
  */
-export function editorLoginLimiter(limits: Pick<RateLimits, 'editorLoginPer15Min'>): { mw: RateLimitRequestHandler; close(): void } {
+export function editorLoginLimiter(limits: Pick<RateLimits, 'editorLoginPer15Min'>, stores?: RateStoreFactory): { mw: RateLimitRequestHandler; close(): void } {
   const refuse = tooMany('failed editor sign-ins from this address');
   const l = limiter(15 * 60_000, limits.editorLoginPer15Min, '', {
     skipSuccessfulRequests: true,
     keyGenerator: clientIp,
     // In front of Node-RED there is no API error handler: answer here.
     handler: (req, res) => refuse(req, res, (err?: unknown) => sendError(res, err as ApiError)),
-  });
-  return { mw: l.mw, close: () => l.store.shutdown() };
+  }, stores?.('editor-login'));
+  return { mw: l.mw, close: () => void l.store.shutdown?.() };
 }
 
 export interface BuiltRouter {
@@ -88,22 +91,22 @@ export interface BuiltRouter {
   close(): void;
 }
 
-export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits, log: (line: string) => void): BuiltRouter {
+export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits, log: (line: string) => void, stores?: RateStoreFactory): BuiltRouter {
   const router = express.Router();
-  const global = limiter(60_000, limits.globalPerMin, 'requests', { keyGenerator: clientIp });
-  const named: Record<LimitName, { mw: RateLimitRequestHandler; store: MemoryStore }> = {
+  const global = limiter(60_000, limits.globalPerMin, 'requests', { keyGenerator: clientIp }, stores?.('global'));
+  const named: Record<LimitName, { mw: RateLimitRequestHandler; store: Store }> = {
     login: limiter(15 * 60_000, limits.loginPer15Min, 'failed login attempts from this address', {
       // Only failures count: a user who logs in correctly is never locked out by the limit.
       skipSuccessfulRequests: true,
       requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.locals.notAFailure === true,
       keyGenerator: clientIp,
-    }),
-    twoFactor: limiter(15 * 60_000, limits.twoFactorPer15Min, 'failed attempts', { skipSuccessfulRequests: true, keyGenerator: principalKey }),
-    command: limiter(60_000, limits.commandsPerMin, 'commands', { keyGenerator: principalKey }),
+    }, stores?.('login')),
+    twoFactor: limiter(15 * 60_000, limits.twoFactorPer15Min, 'failed attempts', { skipSuccessfulRequests: true, keyGenerator: principalKey }, stores?.('two-factor')),
+    command: limiter(60_000, limits.commandsPerMin, 'commands', { keyGenerator: principalKey }, stores?.('command')),
     estop: limiter(60_000, limits.estopPerMin, 'emergency stops', {
       keyGenerator: principalKey,
       skip: (req) => (req.body as { type?: unknown } | undefined)?.type !== 'estop',
-    }),
+    }, stores?.('estop')),
   };
 
   router.use((req, res, next) => {
@@ -120,30 +123,32 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
     });
 
   /** Whether the caller sees what :id names: 'missing' when it does not exist at all. */
-  const visible = (p: Principal, spec: RouteSpec, id: unknown): 'yes' | 'hidden' | 'missing' => {
+  const visible = async (p: Principal, spec: RouteSpec, id: unknown): Promise<'yes' | 'hidden' | 'missing'> => {
     const seen = (ok: boolean) => (ok ? 'yes' : 'hidden');
     switch (spec.scope) {
       case undefined:
         return 'yes';
       case 'site':
-        return s.sites.get(id as string) ? seen(s.sites.canSee(p, id as string)) : 'missing';
+        return (await s.sites.get(id as string)) ? seen(await s.sites.canSee(p, id as string)) : 'missing';
       case 'alarm': {
-        const a = s.alarms.get(id as number);
-        return a ? seen(s.sites.canSee(p, a.siteId)) : 'missing';
+        const a = await s.alarms.get(id as number);
+        return a ? seen(await s.sites.canSee(p, a.siteId)) : 'missing';
       }
       case 'user': {
-        const u = s.users.byId(id as string);
+        const u = await s.users.byId(id as string);
         return u ? seen(p.role === 'SUPER_ADMIN' || u.org_id === p.orgId) : 'missing';
       }
       case 'webhook': {
-        const w = s.webhooks.get(id as string, null);
+        const w = await s.webhooks.get(id as string, null);
         return w ? seen(p.role === 'SUPER_ADMIN' || w.orgId === p.orgId) : 'missing';
       }
       case 'deployment':
         // OTA roll-outs span organisations; only ota:deploy (SUPER_ADMIN) reaches these routes.
-        return s.db.prepare('SELECT 1 FROM ota_deployments WHERE id = ?').get(id) ? 'yes' : 'missing';
+        return (await s.db.one(sql`SELECT 1 AS x FROM ota_deployments WHERE id = ${id as string}`)) ? 'yes' : 'missing';
     }
   };
+
+  const logAuditError = (err: unknown) => log(`api: audit: ${err instanceof Error ? err.message : String(err)}`);
 
   for (const id of ROUTE_IDS) {
     const spec: RouteSpec = ROUTES[id];
@@ -152,9 +157,9 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
       res.locals.route = spec.path;
       let principal: Principal | null = null;
       let quiet = false;
-      const audit = (outcome: 'success' | 'failure' | 'denied', status: number, extra?: Reply['audit']) => {
+      const audit = async (outcome: 'success' | 'failure' | 'denied', status: number, extra?: Reply['audit']): Promise<void> => {
         if (!spec.audit || !principal || quiet) return;
-        s.audit.write({
+        await s.audit.write({
           userId: principal.userId, email: principal.email, role: principal.role, orgId: principal.orgId, ip: req.ip, action: id,
           target: extra?.target ?? (typeof req.params.id === 'string' ? req.params.id.slice(0, 128) : null), outcome, status, details: extra?.details,
         });
@@ -171,7 +176,7 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         const params = spec.params ? parse(spec.params, req.params, 'params') : {};
         const query = parse(spec.query ?? NO_QUERY, req.query, 'query');
         const body = spec.body ? parse(spec.body, req.body ?? {}, 'body') : undefined;
-        const sees = principal ? visible(principal, spec, (params as { id?: unknown }).id) : 'yes';
+        const sees = principal ? await visible(principal, spec, (params as { id?: unknown }).id) : 'yes';
         if (sees !== 'yes') {
           // Another organisation's id answers exactly like an unknown one; only the probe is audited.
           quiet = sees === 'missing';
@@ -180,18 +185,18 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
         for (const name of spec.limits ?? []) await run(named[name].mw, req, res);
         const reply = await handler({ params, query, body, principal, req, res, ip: req.ip ?? '' });
         const status = reply.status ?? spec.status;
-        audit('success', status, reply.audit);
+        await audit('success', status, reply.audit);
         if (reply.raw) res.status(status).type(reply.raw.contentType).attachment(reply.raw.filename).send(reply.raw.data);
         else res.status(status).json(reply.body);
-      })().catch((thrown: unknown) => {
+      })().catch(async (thrown: unknown) => {
         // A full bcrypt queue (a login flood) is the server's to say: 503, try again shortly.
         const err = thrown instanceof PoolBusyError ? new ApiError(503, 'busy', thrown.message, { retryAfterS: 1 }, { 'Retry-After': '1' }) : thrown;
         // Refused input (400), ids of nothing (404), rate-limited requests (429) and a busy bcrypt
         // queue write nothing: none was a change the server considered, and auditing them would
         // let anyone fill the log.
         if (err instanceof ApiError && err.status !== 429 && err.code !== 'busy' && err.code !== 'invalid_request') {
-          audit(err.status === 403 || err.status === 404 ? 'denied' : 'failure', err.status, { details: { error: err.code, message: err.message } });
-        } else if (!(err instanceof ApiError)) audit('failure', 500);
+          await audit(err.status === 403 || err.status === 404 ? 'denied' : 'failure', err.status, { details: { error: err.code, message: err.message } }).catch(logAuditError);
+        } else if (!(err instanceof ApiError)) await audit('failure', 500).catch(logAuditError);
         next(err);
       });
     });
@@ -204,7 +209,7 @@ export function buildRouter(s: Services, handlers: Handlers, limits: RateLimits,
   return {
     router,
     close() {
-      for (const l of [global, ...Object.values(named)]) l.store.shutdown();
+      for (const l of [global, ...Object.values(named)]) void l.store.shutdown?.();
     },
   };
 }

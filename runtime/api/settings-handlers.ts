@@ -4,6 +4,7 @@
 // limits and acknowledges 'executed' once applied and kept, 'rejected' with the reasons otherwise.
 // Only an applied document is stored here, so GET says what the site last applied.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { CommandAck, SiteSettings, SiteSettingsFields } from '../../domain/contracts';
 import { DEFAULT_SETTINGS_FIELDS } from '../../domain/site-settings/settings';
 import { FleetUnavailableError } from '../../io/fleet-hub';
@@ -25,28 +26,29 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function settingsHandlers(s: Services): Pick<Handlers, SettingsRoutes> {
   const row = (siteId: string) =>
-    s.db.prepare('SELECT version, document, updated_by, updated_at, command_id FROM site_settings WHERE site_id = ?').get(siteId) as SettingsRow | undefined;
+    s.db.one<SettingsRow>(sql`SELECT version, document, updated_by, updated_at, command_id FROM site_settings WHERE site_id = ${siteId}`);
 
   async function apply(siteId: string, fields: SiteSettingsFields, p: Principal): Promise<SettingsOutcome> {
-    const settings: SiteSettings = { ...fields, v: 1, version: (row(siteId)?.version ?? 0) + 1 };
+    const settings: SiteSettings = { ...fields, v: 1, version: ((await row(siteId))?.version ?? 0) + 1 };
     const id = `settings-${randomUUID()}`;
     const body = { type: 'settings' as const, settings };
-    s.db.prepare('INSERT INTO commands (id, site_id, user_id, body, issued_at) VALUES (?, ?, ?, ?, ?)').run(id, siteId, p.userId, JSON.stringify(body), Date.now());
+    await s.db.run(sql`INSERT INTO commands (id, site_id, user_id, body, issued_at) VALUES (${id}, ${siteId}, ${p.userId}, ${JSON.stringify(body)}, ${Date.now()})`);
     let ack: CommandAck;
     try {
       ack = await s.hub.sendCommand({ siteId, body, by: p.email, role: p.role, expiresInS: COMMAND_VALID_S, id });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      s.db.prepare("UPDATE commands SET outcome = 'error', reason = ?, acked_at = ? WHERE id = ?").run(reason.slice(0, 500), Date.now(), id);
+      await s.db.run(sql`UPDATE commands SET outcome = 'error', reason = ${reason.slice(0, 500)}, acked_at = ${Date.now()} WHERE id = ${id}`);
       if (err instanceof FleetUnavailableError) throw unavailable(reason);
       return { siteId, outcome: 'error', reason, commandId: id };
     }
-    s.db.prepare('UPDATE commands SET outcome = ?, reason = ?, acked_at = ? WHERE id = ?').run(ack.outcome, ack.reason ?? null, ack.ts, id);
+    await s.db.run(sql`UPDATE commands SET outcome = ${ack.outcome}, reason = ${ack.reason ?? null}, acked_at = ${ack.ts} WHERE id = ${id}`);
     s.metrics.commands.inc({ type: 'settings', outcome: ack.outcome });
     if (ack.outcome === 'executed') {
-      s.db.prepare(`INSERT INTO site_settings (site_id, version, document, updated_by, updated_at, command_id) VALUES (?, ?, ?, ?, ?, ?)
+      await s.db.run(sql`INSERT INTO site_settings (site_id, version, document, updated_by, updated_at, command_id)
+        VALUES (${siteId}, ${settings.version}, ${JSON.stringify(settings)}, ${p.email}, ${ack.ts}, ${id})
         ON CONFLICT (site_id) DO UPDATE SET version = excluded.version, document = excluded.document, updated_by = excluded.updated_by,
-        updated_at = excluded.updated_at, command_id = excluded.command_id`).run(siteId, settings.version, JSON.stringify(settings), p.email, ack.ts, id);
+        updated_at = excluded.updated_at, command_id = excluded.command_id`);
       return { siteId, outcome: 'applied', settings, commandId: id, ack };
     }
     // 'accepted' alone is not an answer: the site took the command but never said it applied it.
@@ -55,8 +57,8 @@ export function settingsHandlers(s: Services): Pick<Handlers, SettingsRoutes> {
   }
 
   return {
-    getSiteSettings({ params }) {
-      const r = row(params.id);
+    async getSiteSettings({ params }) {
+      const r = await row(params.id);
       // `defaults`: the shipped flow's node configuration, where an editor starts when the site has no document.
       return {
         body: r
@@ -79,8 +81,8 @@ export function settingsHandlers(s: Services): Pick<Handlers, SettingsRoutes> {
       if (!s.hub.canSendCommands) throw unavailable('no command path: the cloud flow has no fleet-hub wired to a command-out node');
       // Side by side: each site answers within the command timeout, fifty sites do not take fifty times as long.
       // A site the caller may not see is answered like one that does not exist, and nothing is sent to it.
-      const results = await Promise.all(body.siteIds.map((id): Promise<SettingsOutcome> | SettingsOutcome =>
-        s.sites.canSee(principal, id) ? apply(id, body.settings, principal) : { siteId: id, outcome: 'error', reason: `no site ${id}`, commandId: '' }));
+      const results = await Promise.all(body.siteIds.map(async (id): Promise<SettingsOutcome> =>
+        (await s.sites.canSee(principal, id)) ? apply(id, body.settings, principal) : { siteId: id, outcome: 'error', reason: `no site ${id}`, commandId: '' }));
       const applied = results.filter((r) => r.outcome === 'applied').length;
       return {
         body: { applied, total: results.length, results },

@@ -13,6 +13,7 @@
 //   token again means it was stolen (or the client misbehaves), so the whole family is revoked.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { sql } from 'kysely';
 import { Passport } from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { z } from 'zod';
@@ -70,7 +71,9 @@ export class TokenService {
         typ,
         new JwtStrategy(
           { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE },
-          (payload: unknown, done: (err: unknown, user?: Principal | false) => void) => done(null, this.principalOf(payload, typ) ?? false),
+          (payload: unknown, done: (err: unknown, user?: Principal | false) => void) => {
+            this.principalOf(payload, typ).then((p) => done(null, p ?? false), (err: unknown) => done(err));
+          },
         ),
       );
     }
@@ -87,8 +90,8 @@ export class TokenService {
    * has a row in refresh_tokens (whose secret nobody receives), so that signing out, and every
    * change that revokes the user's refresh tokens, ends it in every process.
    */
-  signEditor(user: UserRow, ttlS: number): string {
-    const [sid] = this.issueRefresh(user.id).split('.');
+  async signEditor(user: UserRow, ttlS: number): Promise<string> {
+    const [sid] = (await this.issueRefresh(user.id)).split('.');
     return this.sign(user, 'editor', ttlS, sid);
   }
 
@@ -103,18 +106,18 @@ export class TokenService {
   }
 
   /** The principal of an editor token, or null (bad, expired, signed out, or the user changed since). */
-  verifyEditor(token: string): Principal | null {
+  async verifyEditor(token: string): Promise<Principal | null> {
     const c = this.#editorClaims(token);
     if (!c) return null;
-    const row = this.db.prepare('SELECT revoked_at FROM refresh_tokens WHERE id = ?').get(c.sid) as { revoked_at: number | null } | undefined;
+    const row = await this.db.one<{ revoked_at: number | null }>(sql`SELECT revoked_at FROM refresh_tokens WHERE id = ${c.sid}`);
     return row && row.revoked_at === null ? this.principalOf(c.payload, 'editor') : null;
   }
 
   /** Signs an editor session out; true when the token was a valid editor token. */
-  revokeEditor(token: string): boolean {
+  async revokeEditor(token: string): Promise<boolean> {
     const c = this.#editorClaims(token);
     if (!c) return false;
-    this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), c.sid);
+    await this.db.run(sql`UPDATE refresh_tokens SET revoked_at = ${Date.now()} WHERE id = ${c.sid} AND revoked_at IS NULL`);
     return true;
   }
 
@@ -127,77 +130,79 @@ export class TokenService {
   }
 
   /** The principal of verified claims, or null when the user is gone, disabled or the token voided. */
-  principalOf(payload: unknown, typ: Claims['typ']): Principal | null {
+  async principalOf(payload: unknown, typ: Claims['typ']): Promise<Principal | null> {
     const c = ClaimsSchema.safeParse(payload);
     if (!c.success || c.data.typ !== typ) return null;
-    const user = this.users.byId(c.data.sub);
+    const user = await this.users.byId(c.data.sub);
     if (!user || user.disabled !== 0 || user.token_version !== c.data.tv) return null;
     const exp = (payload as { exp?: unknown }).exp;
     return { userId: user.id, email: user.email, role: user.role, orgId: user.org_id, tokenExp: typeof exp === 'number' ? exp : 0, via: typ, tokenVersion: user.token_version };
   }
 
   /** For the realtime handshake: the same checks as passport-jwt, through the same library. */
-  verifyAccess(token: string): Principal | null {
+  async verifyAccess(token: string): Promise<Principal | null> {
+    let payload: unknown;
     try {
-      const payload = jwt.verify(token, this.#secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
-      return this.principalOf(payload, 'access');
+      payload = jwt.verify(token, this.#secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
     } catch {
       return null;
     }
+    return this.principalOf(payload, 'access');
   }
 
-  issueRefresh(userId: string, family: string = randomUUID()): string {
+  async issueRefresh(userId: string, family: string = randomUUID(), db: CloudDb = this.db): Promise<string> {
     const id = randomUUID();
     const secret = randomBytes(32).toString('base64url');
     const now = Date.now();
-    this.db
-      .prepare('INSERT INTO refresh_tokens (id, family, user_id, secret_hash, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(id, family, userId, sha256(secret), now, now + REFRESH_TTL_MS);
+    await db.run(sql`INSERT INTO refresh_tokens (id, family, user_id, secret_hash, issued_at, expires_at)
+      VALUES (${id}, ${family}, ${userId}, ${sha256(secret)}, ${now}, ${now + REFRESH_TTL_MS})`);
     return `${id}.${secret}`;
   }
 
-  private find(token: string): { id: string; family: string; user_id: string; expires_at: number; used_at: number | null; revoked_at: number | null } | null {
+  private async find(token: string): Promise<{ id: string; family: string; user_id: string; expires_at: number; used_at: number | null; revoked_at: number | null } | null> {
     const [id, secret] = token.split('.');
     if (!id || !secret) return null;
-    const row = this.db.prepare('SELECT * FROM refresh_tokens WHERE id = ?').get(id) as
-      | { id: string; family: string; user_id: string; secret_hash: string; expires_at: number; used_at: number | null; revoked_at: number | null }
-      | undefined;
+    const row = await this.db.one<{ id: string; family: string; user_id: string; secret_hash: string; expires_at: number; used_at: number | null; revoked_at: number | null }>(
+      sql`SELECT * FROM refresh_tokens WHERE id = ${id}`,
+    );
     if (!row) return null;
     const a = Buffer.from(row.secret_hash, 'hex');
     const b = Buffer.from(sha256(secret), 'hex');
     return a.length === b.length && timingSafeEqual(a, b) ? row : null;
   }
 
-  revokeFamily(family: string): void {
-    this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL').run(Date.now(), family);
+  async revokeFamily(family: string, db: CloudDb = this.db): Promise<void> {
+    await db.run(sql`UPDATE refresh_tokens SET revoked_at = ${Date.now()} WHERE family = ${family} AND revoked_at IS NULL`);
   }
 
   /**
    * Uses a refresh token: returns its user and the next token of the family. A token used before
    * revokes its family (reuse detection); an expired, revoked or unknown one is refused.
    */
-  rotate(token: string): { user: UserRow; refreshToken: string; reused: false } | { reused: true; userId: string } {
-    const row = this.find(token);
+  async rotate(token: string): Promise<{ user: UserRow; refreshToken: string; reused: false } | { reused: true; userId: string }> {
+    const row = await this.find(token);
     const invalid = unauthorized('the refresh token is invalid, expired or revoked', 'invalid_refresh_token');
     if (!row) throw invalid;
-    return this.db.transaction(() => {
-      if (row.used_at !== null) {
-        this.revokeFamily(row.family);
-        return { reused: true as const, userId: row.user_id };
-      }
+    const reused = async (t: CloudDb) => {
+      await this.revokeFamily(row.family, t);
+      return { reused: true as const, userId: row.user_id };
+    };
+    return this.db.tx(async (t) => {
+      if (row.used_at !== null) return reused(t);
       if (row.revoked_at !== null || row.expires_at <= Date.now()) throw invalid;
-      const user = this.users.byId(row.user_id);
+      const user = await this.users.byId(row.user_id, t);
       if (!user || user.disabled !== 0) throw invalid;
-      this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL').run(Date.now(), row.id);
-      return { user, refreshToken: this.issueRefresh(row.user_id, row.family), reused: false as const };
-    })();
+      // Only one of two requests presenting the same token at once marks it used; the other is a reuse.
+      if ((await t.run(sql`UPDATE refresh_tokens SET used_at = ${Date.now()} WHERE id = ${row.id} AND used_at IS NULL`)) === 0) return reused(t);
+      return { user, refreshToken: await this.issueRefresh(row.user_id, row.family, t), reused: false as const };
+    });
   }
 
   /** Logout: revokes the token's whole family; true when the token was known. */
-  revoke(token: string): { userId: string } | null {
-    const row = this.find(token);
+  async revoke(token: string): Promise<{ userId: string } | null> {
+    const row = await this.find(token);
     if (!row) return null;
-    this.revokeFamily(row.family);
+    await this.revokeFamily(row.family);
     return { userId: row.user_id };
   }
 }

@@ -4,9 +4,10 @@
 // editor tokens at once (every request checks it, the realtime channel polls it), and revokes its
 // refresh tokens: every session of the user ends, wherever the change was made.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Role } from '../../domain/contracts';
 import { DEFAULT_ORG_ID, type CloudDb } from '../cloud-db/cloud-db';
-import { conflict, notFound } from './errors';
+import { ApiError, conflict, notFound } from './errors';
 import { BCRYPT_COST, hashPassword } from './passwords';
 
 export interface UserRow {
@@ -50,27 +51,27 @@ export class UserStore {
     private readonly bcryptCost: number = BCRYPT_COST,
   ) {}
 
-  count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.db.one<{ n: number }>(sql`SELECT COUNT(*) AS n FROM users`))?.n ?? 0;
   }
 
-  byEmail(email: string): UserRow | undefined {
-    return this.db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+  byEmail(email: string, db: CloudDb = this.db): Promise<UserRow | undefined> {
+    return db.one<UserRow>(sql`SELECT * FROM users WHERE lower(email) = lower(${email})`);
   }
 
-  byId(id: string): UserRow | undefined {
-    return this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  byId(id: string, db: CloudDb = this.db): Promise<UserRow | undefined> {
+    return db.one<UserRow>(sql`SELECT * FROM users WHERE id = ${id}`);
   }
 
-  orgExists(orgId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM orgs WHERE id = ?').get(orgId) !== undefined;
+  async orgExists(orgId: string): Promise<boolean> {
+    return (await this.db.one(sql`SELECT 1 AS x FROM orgs WHERE id = ${orgId}`)) !== undefined;
   }
 
-  siteIdsOf(userId: string): string[] {
-    return (this.db.prepare('SELECT site_id AS s FROM user_sites WHERE user_id = ? ORDER BY s').all(userId) as { s: string }[]).map((r) => r.s);
+  async siteIdsOf(userId: string): Promise<string[]> {
+    return (await this.db.all<{ s: string }>(sql`SELECT site_id AS s FROM user_sites WHERE user_id = ${userId} ORDER BY s`)).map((r) => r.s);
   }
 
-  view(row: UserRow): UserView {
+  async view(row: UserRow): Promise<UserView> {
     return {
       id: row.id,
       email: row.email,
@@ -78,140 +79,148 @@ export class UserStore {
       orgId: row.org_id,
       twoFactor: row.totp_secret !== null,
       disabled: row.disabled !== 0,
-      siteIds: this.siteIdsOf(row.id),
+      siteIds: await this.siteIdsOf(row.id),
       createdAt: new Date(row.created_at).toISOString(),
     };
   }
 
   /** Users of one organisation, or of all when `orgId` is null; by email. */
-  list(orgId: string | null): UserView[] {
-    const rows = (orgId === null
-      ? this.db.prepare('SELECT * FROM users ORDER BY email').all()
-      : this.db.prepare('SELECT * FROM users WHERE org_id = ? ORDER BY email').all(orgId)) as UserRow[];
-    return rows.map((r) => this.view(r));
+  async list(orgId: string | null): Promise<UserView[]> {
+    const rows = await (orgId === null
+      ? this.db.all<UserRow>(sql`SELECT * FROM users ORDER BY email`)
+      : this.db.all<UserRow>(sql`SELECT * FROM users WHERE org_id = ${orgId} ORDER BY email`));
+    const out: UserView[] = [];
+    for (const r of rows) out.push(await this.view(r));
+    return out;
   }
 
   async create(u: NewUser): Promise<UserRow> {
     const orgId = u.orgId ?? DEFAULT_ORG_ID;
-    if (!this.orgExists(orgId)) throw notFound(`organisation ${orgId}`);
-    if (this.byEmail(u.email)) throw conflict(`a user with email ${u.email} exists`);
-    this.checkSites(orgId, u.siteIds ?? []);
+    if (!(await this.orgExists(orgId))) throw notFound(`organisation ${orgId}`);
+    if (await this.byEmail(u.email)) throw conflict(`a user with email ${u.email} exists`);
+    await this.checkSites(orgId, u.siteIds ?? []);
     const hash = await hashPassword(u.password, this.bcryptCost);
     const id = randomUUID();
     const now = Date.now();
-    this.db.transaction(() => {
-      // Checked again inside the transaction: another request may have created it while we hashed.
-      if (this.byEmail(u.email)) throw conflict(`a user with email ${u.email} exists`);
-      this.db
-        .prepare('INSERT INTO users (id, email, password_hash, role, org_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(id, u.email, hash, u.role, orgId, now, now);
-      this.writeSites(id, u.siteIds ?? []);
-    })();
-    return this.byId(id) as UserRow;
+    try {
+      await this.db.tx(async (t) => {
+        // Checked again inside the transaction: another request may have created it while we
+        // hashed. The unique index on the address decides between two processes racing here.
+        if (await this.byEmail(u.email, t)) throw conflict(`a user with email ${u.email} exists`);
+        await t.run(sql`INSERT INTO users (id, email, password_hash, role, org_id, created_at, updated_at)
+          VALUES (${id}, ${u.email}, ${hash}, ${u.role}, ${orgId}, ${now}, ${now})`);
+        await this.writeSites(t, id, u.siteIds ?? []);
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError) && (await this.byEmail(u.email))) throw conflict(`a user with email ${u.email} exists`);
+      throw err;
+    }
+    return (await this.byId(id)) as UserRow;
   }
 
-  private checkSites(orgId: string, siteIds: readonly string[]): void {
-    const stmt = this.db.prepare('SELECT org_id FROM sites WHERE id = ?');
+  private async checkSites(orgId: string, siteIds: readonly string[]): Promise<void> {
     for (const s of siteIds) {
-      const row = stmt.get(s) as { org_id: string } | undefined;
+      const row = await this.db.one<{ org_id: string }>(sql`SELECT org_id FROM sites WHERE id = ${s}`);
       if (!row || row.org_id !== orgId) throw notFound(`site ${s} in organisation ${orgId}`);
     }
   }
 
-  private writeSites(userId: string, siteIds: readonly string[]): void {
-    this.db.prepare('DELETE FROM user_sites WHERE user_id = ?').run(userId);
-    const ins = this.db.prepare('INSERT OR IGNORE INTO user_sites (user_id, site_id) VALUES (?, ?)');
-    for (const s of siteIds) ins.run(userId, s);
+  private async writeSites(t: CloudDb, userId: string, siteIds: readonly string[]): Promise<void> {
+    await t.run(sql`DELETE FROM user_sites WHERE user_id = ${userId}`);
+    for (const s of siteIds) {
+      await t.run(sql`INSERT INTO user_sites (user_id, site_id) VALUES (${userId}, ${s}) ON CONFLICT (user_id, site_id) DO NOTHING`);
+    }
   }
 
-  setSites(userId: string, siteIds: readonly string[]): void {
-    const row = this.byId(userId);
+  async setSites(userId: string, siteIds: readonly string[]): Promise<void> {
+    const row = await this.byId(userId);
     if (!row) throw notFound('user');
-    this.checkSites(row.org_id, siteIds);
-    this.db.transaction(() => this.writeSites(userId, siteIds))();
+    await this.checkSites(row.org_id, siteIds);
+    await this.db.tx((t) => this.writeSites(t, userId, siteIds));
   }
 
   /** Voids the user's access tokens (token_version) and refresh tokens. */
-  private invalidateSessions(userId: string): void {
-    this.db.prepare('UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ?').run(Date.now(), userId);
-    this.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(Date.now(), userId);
+  private async invalidateSessions(t: CloudDb, userId: string): Promise<void> {
+    const now = Date.now();
+    await t.run(sql`UPDATE users SET token_version = token_version + 1, updated_at = ${now} WHERE id = ${userId}`);
+    await t.run(sql`UPDATE refresh_tokens SET revoked_at = ${now} WHERE user_id = ${userId} AND revoked_at IS NULL`);
   }
 
-  setRole(userId: string, role: Role): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET role = ? WHERE id = ?').run(role, userId);
-      this.invalidateSessions(userId);
-    })();
+  async setRole(userId: string, role: Role): Promise<void> {
+    await this.db.tx(async (t) => {
+      await t.run(sql`UPDATE users SET role = ${role} WHERE id = ${userId}`);
+      await this.invalidateSessions(t, userId);
+    });
   }
 
-  setDisabled(userId: string, disabled: boolean): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
-      this.invalidateSessions(userId);
-    })();
+  async setDisabled(userId: string, disabled: boolean): Promise<void> {
+    await this.db.tx(async (t) => {
+      await t.run(sql`UPDATE users SET disabled = ${disabled ? 1 : 0} WHERE id = ${userId}`);
+      await this.invalidateSessions(t, userId);
+    });
   }
 
   /** New password: every session ends (a stolen session must not outlive the password it came with). */
   async setPassword(userId: string, password: string): Promise<void> {
     const hash = await hashPassword(password, this.bcryptCost);
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(hash, userId);
-      this.invalidateSessions(userId);
-    })();
+    await this.db.tx(async (t) => {
+      await t.run(sql`UPDATE users SET password_hash = ${hash} WHERE id = ${userId}`);
+      await this.invalidateSessions(t, userId);
+    });
   }
 
   /** Removes the second factor and recovery codes: the user enrols again at the next login. */
-  resetTwoFactor(userId: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0 WHERE id = ?').run(userId);
-      this.db.prepare('DELETE FROM recovery_codes WHERE user_id = ?').run(userId);
-      this.invalidateSessions(userId);
-    })();
+  async resetTwoFactor(userId: string): Promise<void> {
+    await this.db.tx(async (t) => {
+      await t.run(sql`UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0 WHERE id = ${userId}`);
+      await t.run(sql`DELETE FROM recovery_codes WHERE user_id = ${userId}`);
+      await this.invalidateSessions(t, userId);
+    });
   }
 
-  setPendingTotp(userId: string, sealed: string, recoveryHashes: readonly string[]): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET totp_pending = ? WHERE id = ?').run(sealed, userId);
-      this.db.prepare('DELETE FROM recovery_codes WHERE user_id = ? AND pending = 1').run(userId);
-      const ins = this.db.prepare('INSERT INTO recovery_codes (user_id, code_hash, pending) VALUES (?, ?, 1)');
-      for (const h of recoveryHashes) ins.run(userId, h);
-    })();
+  async setPendingTotp(userId: string, sealed: string, recoveryHashes: readonly string[]): Promise<void> {
+    await this.db.tx(async (t) => {
+      await t.run(sql`UPDATE users SET totp_pending = ${sealed} WHERE id = ${userId}`);
+      await t.run(sql`DELETE FROM recovery_codes WHERE user_id = ${userId} AND pending = 1`);
+      for (const h of recoveryHashes) await t.run(sql`INSERT INTO recovery_codes (user_id, code_hash, pending) VALUES (${userId}, ${h}, 1)`);
+    });
   }
 
   /** The pending enrolment becomes the user's second factor; its recovery codes replace any old ones. */
-  activateTotp(userId: string, step: number): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ? WHERE id = ?').run(step, userId);
-      this.db.prepare('DELETE FROM recovery_codes WHERE user_id = ? AND pending = 0').run(userId);
-      this.db.prepare('UPDATE recovery_codes SET pending = 0 WHERE user_id = ?').run(userId);
-    })();
+  async activateTotp(userId: string, step: number): Promise<void> {
+    await this.db.tx(async (t) => {
+      await t.run(sql`UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ${step} WHERE id = ${userId}`);
+      await t.run(sql`DELETE FROM recovery_codes WHERE user_id = ${userId} AND pending = 0`);
+      await t.run(sql`UPDATE recovery_codes SET pending = 0 WHERE user_id = ${userId}`);
+    });
   }
 
   /** Records an accepted TOTP step; false when another request used that step first. */
-  useTotpStep(userId: string, step: number): boolean {
-    return this.db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?').run(step, userId, step).changes === 1;
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return (await this.db.run(sql`UPDATE users SET totp_last_step = ${step} WHERE id = ${userId} AND totp_last_step < ${step}`)) === 1;
   }
 
   /** Consumes a recovery code: true once per code. */
-  useRecoveryCode(userId: string, codeHash: string): boolean {
+  async useRecoveryCode(userId: string, codeHash: string): Promise<boolean> {
     return (
-      this.db
-        .prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND pending = 0 AND used_at IS NULL')
-        .run(Date.now(), userId, codeHash).changes === 1
+      (await this.db.run(
+        sql`UPDATE recovery_codes SET used_at = ${Date.now()} WHERE user_id = ${userId} AND code_hash = ${codeHash} AND pending = 0 AND used_at IS NULL`,
+      )) === 1
     );
   }
 
-  remainingRecoveryCodes(userId: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ? AND pending = 0 AND used_at IS NULL').get(userId) as { n: number }).n;
+  async remainingRecoveryCodes(userId: string): Promise<number> {
+    return (await this.db.one<{ n: number }>(sql`SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ${userId} AND pending = 0 AND used_at IS NULL`))?.n ?? 0;
   }
 
-  createOrg(id: string, name: string): void {
-    if (this.orgExists(id)) throw conflict(`organisation ${id} exists`);
-    this.db.prepare('INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)').run(id, name, Date.now());
+  async createOrg(id: string, name: string): Promise<void> {
+    // The primary key decides between two requests racing: the second changes nothing and is refused.
+    const added = await this.db.run(sql`INSERT INTO orgs (id, name, created_at) VALUES (${id}, ${name}, ${Date.now()}) ON CONFLICT (id) DO NOTHING`);
+    if (added === 0) throw conflict(`organisation ${id} exists`);
   }
 
-  listOrgs(): { id: string; name: string; createdAt: string }[] {
-    return (this.db.prepare('SELECT id, name, created_at FROM orgs ORDER BY id').all() as { id: string; name: string; created_at: number }[]).map((o) => ({
+  async listOrgs(): Promise<{ id: string; name: string; createdAt: string }[]> {
+    return (await this.db.all<{ id: string; name: string; created_at: number }>(sql`SELECT id, name, created_at FROM orgs ORDER BY id`)).map((o) => ({
       id: o.id,
       name: o.name,
       createdAt: new Date(o.created_at).toISOString(),

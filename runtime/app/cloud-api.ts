@@ -1,8 +1,9 @@
-// The cloud API: createCloudApi() opens <dataDir>/cloud.db, listens to the fleet hub (sites,
-// alarms, plans, realtime) and returns the /api/v1 router, the realtime channel's attach
+// The cloud API: createCloudApi() opens the cloud database (<dataDir>/cloud.db, or the PostgreSQL
+// of --database-url), listens to the fleet hub (sites, alarms, plans, realtime) and returns the /api/v1 router, the realtime channel's attach
 // function, the editor's adminAuth, the /metrics handler and close(). See README section "API".
 import type { Server as HttpServer } from 'node:http';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { sql } from 'kysely';
 import type { Server as IoServer } from 'socket.io';
 import { healthBody, type HealthInfo } from '../api/health';
 import type { FleetEvents, FleetHub } from '../../io/fleet-hub';
@@ -13,9 +14,10 @@ import { AlarmRules, AlarmStore, DEFAULT_ALARM_LIMITS, type AlarmRuleLimits } fr
 import { cloudLimits, type FreshnessLimits } from '../../domain/freshness';
 import { AuditLog } from '../api/audit';
 import { authHandlers } from '../api/auth-handlers';
-import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
+import { cloudDbPath, maskDatabaseUrl, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { editorAdminAuth, editorSignInHandler, type EditorAdminAuth } from '../api/editor-auth';
 import { LoginThrottle, type ThrottleLimits } from '../api/login-throttle';
+import { joinCloudCluster } from '../cloud-db/cluster';
 import { fleetHandlers } from '../api/fleet-handlers';
 import { reportHandlers } from '../api/report-handlers';
 import { settingsHandlers } from '../api/settings-handlers';
@@ -47,6 +49,8 @@ export { INITIAL_ADMIN_EMAIL } from '../api/first-user';
 
 export interface CloudApiOptions {
   dataDir: string;
+  /** The cloud database: a PostgreSQL URL (postgres://...) or a SQLite file; default <dataDir>/cloud.db. */
+  database?: string | undefined;
   hub: FleetHub;
   /** The time-series store the host opened, which the flow writes and the API reads; null = none (503). */
   store?: TimeseriesStore | null;
@@ -119,6 +123,11 @@ export interface CloudApi {
   editorSignIn: Router;
   db: CloudDb;
   metrics: ApiMetrics;
+  /**
+   * Resolves once every hub event received so far is in the database: the ingest writes each
+   * site's events in the order they arrive, while the hub's emit returns at once.
+   */
+  settled(): Promise<void>;
   /** OTA bundle store, roll-outs and provisioning. */
   ota: OtaCloud;
   /** Forecasts, SoH, anomaly scores and model versions in cloud.db; the cloud's own forecasting and retraining. */
@@ -136,7 +145,16 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   const log = opts.log ?? ((line: string) => console.error(line));
   const cost = opts.bcryptCost ?? BCRYPT_COST;
-  const db = openCloudDb(cloudDbPath(opts.dataDir));
+  const target = opts.database ?? cloudDbPath(opts.dataDir);
+  let db: CloudDb;
+  try {
+    db = await openCloudDb(target);
+  } catch (err) {
+    // The message names the database without its password.
+    throw new Error(`cloud database ${maskDatabaseUrl(target)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // Several cloud processes on one PostgreSQL: the event bus, the leases, the shared login brake.
+  const cluster = await joinCloudCluster(db, log);
   const users = new UserStore(db, cost);
   const tokens = new TokenService(db, users, opts.secrets.jwtSecret);
   const sites = new SiteStore(db);
@@ -150,17 +168,13 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   const store = opts.store ?? null;
   const metrics = new ApiMetrics({
     openAlarms: () => alarms.openCounts(),
-    sitesByState: () => {
-      const out: Record<string, number> = { online: 0, offline: 0, unknown: 0 };
-      for (const r of db.prepare('SELECT state, COUNT(*) AS n FROM sites GROUP BY state').all() as { state: string; n: number }[]) out[r.state] = r.n;
-      return out;
-    },
+    sitesByState: () => sites.countByState(),
     storeQueued: () => store?.health().queued ?? null,
   });
   const realtime = new RealtimeChannel(tokens, sites, (n) => metrics.realtimeClients.set(n), {
     userById: (id) => users.byId(id), ...(opts.sessionCheckMs !== undefined ? { everyMs: opts.sessionCheckMs } : {}),
-  });
-  const throttle = new LoginThrottle(opts.loginThrottle);
+  }, cluster.bus);
+  const throttle = new LoginThrottle(opts.loginThrottle, undefined, cluster.loginAccounts);
   const fresh = opts.freshness ?? cloudLimits();
   const webhooks = new WebhookStore(db, box);
   const escalateAfterS = opts.notify?.escalateAfterS ?? DEFAULT_ESCALATE_AFTER_S;
@@ -193,52 +207,77 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   });
 
   // ---- what the sites send, through the hub
-  const rules = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits }, fresh);
+  // The alarm rules run where the 'alarms' lease is held, and start afresh from the database there.
+  const startRules = async () => {
+    const started = new AlarmRules(alarms, { ...DEFAULT_ALARM_LIMITS, ...opts.alarmLimits }, fresh);
+    for (const r of await db.all<{ id: string; last_seen: number }>(sql`SELECT id, last_seen FROM sites WHERE last_seen IS NOT NULL`)) started.knownSince(r.id, r.last_seen);
+    return started;
+  };
+  let rules = await startRules();
+  const ruling = () => cluster.alarmLease.isHolder();
+  cluster.alarmLease.onChange((held) => void (held ? alarms.reload().then(startRules).then((r) => { rules = r; }) : undefined));
   alarms.on('change', (a, event) => realtime.alarm(a, event));
-  for (const r of db.prepare('SELECT id, last_seen FROM sites WHERE last_seen IS NOT NULL').all() as { id: string; last_seen: number }[]) rules.knownSince(r.id, r.last_seen);
-  // The link rule: a second is finer than any limit it checks (seconds at 1 Hz telemetry).
+  // The link rule: a second is finer than any limit it checks (seconds at 1 Hz telemetry). A
+  // tick still running (a slow database) is not run over by the next.
+  let ticking = false;
   const linkTimer = setInterval(() => {
-    try {
-      rules.tick(Date.now());
-    } catch (err) {
-      log(`api: link rule: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    }
+    if (ticking || !ruling()) return;
+    ticking = true;
+    rules.tick(Date.now())
+      .catch((err: unknown) => log(`api: link rule: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`))
+      .finally(() => {
+        ticking = false;
+      });
   }, Math.min(1000, fresh.staleAfterMs));
   linkTimer.unref();
-  const guard = <A extends unknown[]>(kind: string, f: (...args: A) => void) => (...args: A) => {
+  // Each site's events are handled one after another in the order they came, as the synchronous
+  // store did (its state, alarms and records keep their order in the database); different sites'
+  // go side by side, so one site's database round trips do not hold up the others'.
+  const chains = new Map<string, Promise<void>>();
+  const guard = <A extends [{ siteId: string }, ...unknown[]]>(kind: string, f: (...args: A) => Promise<void> | void) => (...args: A) => {
     metrics.ingest.inc({ kind });
-    try {
-      f(...args);
-    } catch (err) {
-      // A listener's exception would surface in the flow node that emitted: log it, keep going.
-      log(`api: hub ${kind} event: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    }
+    const site = args[0].siteId;
+    const next = (chains.get(site) ?? Promise.resolve()).then(async () => {
+      try {
+        await f(...args);
+      } catch (err) {
+        // A listener's exception would surface in the flow node that emitted: log it, keep going.
+        log(`api: hub ${kind} event: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+    });
+    chains.set(site, next);
+    void next.then(() => {
+      if (chains.get(site) === next) chains.delete(site);
+    });
   };
-  const seen = (siteId: string) => {
-    if (sites.ensure(siteId)) realtime.visibilityChanged();
+  const settled = async (): Promise<void> => {
+    while (chains.size > 0) await Promise.all(chains.values());
+  };
+  const seen = async (siteId: string) => {
+    if (await sites.ensure(siteId)) realtime.visibilityChanged();
   };
   const listeners: { [K in keyof FleetEvents]: (...args: FleetEvents[K]) => void } = {
-    record: guard('record', (r) => {
-      seen(r.siteId);
-      sites.seen(r.siteId, r.ts);
+    record: guard('record', async (r) => {
+      await seen(r.siteId);
+      await sites.seen(r.siteId, r.ts);
       realtime.record(r);
-      rules.onRecord(r);
-      insights.ingest(r);
+      if (ruling()) await rules.onRecord(r);
+      await insights.ingest(r);
     }),
-    alarm: guard('alarm', (a) => {
-      seen(a.siteId);
-      rules.onSiteAlarm(a);
+    alarm: guard('alarm', async (a) => {
+      await seen(a.siteId);
+      if (ruling()) await rules.onSiteAlarm(a);
     }),
-    state: guard('state', (st) => {
-      seen(st.siteId);
-      sites.setState(st.siteId, st.state, st.ts);
+    state: guard('state', async (st) => {
+      await seen(st.siteId);
+      await sites.setState(st.siteId, st.state, st.ts);
       realtime.state(st);
-      rules.onState(st);
+      if (ruling()) await rules.onState(st);
     }),
     ack: guard('ack', (a) => realtime.ack(a)),
-    plan: guard('plan', ({ siteId, plan }) => {
-      seen(siteId);
-      plans.save(siteId, plan);
+    plan: guard('plan', async ({ siteId, plan }) => {
+      await seen(siteId);
+      await plans.save(siteId, plan);
       realtime.plan(siteId, plan);
     }),
   };
@@ -247,9 +286,13 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
   hub.on('state', listeners.state);
   hub.on('ack', listeners.ack);
   hub.on('plan', listeners.plan);
+  // Records other cloud processes took from the shared ingest queue reach the alarm rules here.
+  const offRemote = realtime.onRemoteRecord(guard('remote-record', async (r) => {
+    if (ruling()) await rules.onRecord(r);
+  }));
   const ml = new CloudMl({
     ...opts.ml, dataDir: opts.dataDir, store: () => store, insights, log,
-    sites: () => (db.prepare('SELECT id FROM sites ORDER BY id').all() as { id: string }[]).map((r) => r.id),
+    sites: () => sites.ids(), lease: cluster.retrainLease,
   });
   // The models open now, in the start-up, not in the middle of the ingest.
   await ml.start();
@@ -272,15 +315,15 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     ...notificationHandlers(services, { escalateAfterS }),
   };
   const limits = { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits };
-  const built = buildRouter(services, handlers, limits, log);
-  const editorLimit = editorLoginLimiter(limits);
+  const built = buildRouter(services, handlers, limits, log, cluster.rateStores);
+  const editorLimit = editorLoginLimiter(limits, cluster.rateStores);
 
   const trustLoopback = (opts.trustLoopbackMetrics ?? true) && !opts.behindProxy;
   const metricsHandler: RequestHandler = (req: Request, res: Response) => {
     void (async () => {
       if (!(trustLoopback && LOOPBACK.has(req.socket.remoteAddress ?? ''))) {
         const h = req.headers.authorization;
-        const p = typeof h === 'string' && h.startsWith('Bearer ') ? tokens.verifyAccess(h.slice(7)) : null;
+        const p = typeof h === 'string' && h.startsWith('Bearer ') ? await tokens.verifyAccess(h.slice(7)) : null;
         if (!p) return void res.status(401).json({ error: 'unauthorized', message: '/metrics needs a loopback client or an access token with metrics:read' });
         if (!hasPermission(p.role, 'metrics:read')) return void res.status(403).json({ error: 'forbidden', message: `/metrics needs metrics:read, which a ${p.role} does not hold` });
       }
@@ -307,6 +350,7 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
     editorSignIn: editorSignInHandler(editorAuth, tokens, editorLimit.mw),
     db,
     metrics,
+    settled,
     ota,
     insights,
     ml,
@@ -321,16 +365,19 @@ export async function createCloudApi(opts: CloudApiOptions): Promise<CloudApi> {
       hub.off('state', listeners.state);
       hub.off('ack', listeners.ack);
       hub.off('plan', listeners.plan);
+      await settled();
       built.close();
       editorLimit.close();
-      ota.close();
+      await ota.close();
       await ml.close();
-      monthlyMailing?.close();
+      await monthlyMailing?.close();
       await notifier.close();
+      offRemote();
       await realtime.close();
+      await cluster.close();
       metrics.registry.clear();
-      sites.flush();
-      db.close();
+      await sites.flush();
+      await db.close();
     },
   };
 }

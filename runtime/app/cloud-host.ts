@@ -11,6 +11,7 @@ import { defaultTimeseriesPath, openTimeseriesStore } from '../../io/timeseries/
 import type { TimeseriesStore } from '../../io/timeseries/store';
 import { CLOUD_USERNAME } from '../broker/acl';
 import type { HealthInfo } from '../api/health';
+import { maskDatabaseUrl } from '../cloud-db/cloud-db';
 import { mqttOtaTransport } from '../ota/mqtt-transport';
 import type { Secrets } from '../secrets';
 import { createCloudApi, type CloudApi } from './cloud-api';
@@ -48,8 +49,10 @@ export async function startCloudHost(
     });
     otaClient.on('error', (err) => console.error(`cloud OTA MQTT: ${err.message}`));
     const client = otaClient;
+    // Which database, never its password (the URL may hold one).
+    if (settings.databaseUrl) console.log(`cloud: database ${maskDatabaseUrl(settings.databaseUrl)}`);
     const api = await createCloudApi({
-      dataDir: settings.dataDir, hub, store, secrets: opts.secrets, health: opts.health,
+      dataDir: settings.dataDir, database: settings.databaseUrl, hub, store, secrets: opts.secrets, health: opts.health,
       behindProxy: settings.trustProxy !== undefined, editorSessionHours: settings.editorSessionH,
       ota: { transport: mqttOtaTransport(client), mqttUrl: opts.mqttUrl },
       notify: { smtpUrl: settings.smtpUrl, smtpFrom: settings.smtpFrom, escalateAfterS: settings.notifyEscalateS, retryS: settings.notifyRetryS },

@@ -7,7 +7,7 @@ import type { CloudSettings, EdgeSettings } from '../../settings';
 import { hostPort } from '../../settings';
 import { CLOUD_USERNAME } from '../broker/acl';
 import { startBrokerThread, type RunningBrokerThread } from '../broker/broker-thread';
-import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
+import { cloudDatabase, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { revocationCheck } from '../ota/revocations';
 import { loadOrCreateSecrets, secretsPath, siteSecrets } from '../secrets';
 import { FLOW_ENV } from './flow-files';
@@ -35,9 +35,10 @@ export async function cloudMqtt(settings: CloudSettings, tls?: { cert: Buffer; k
   let broker: RunningBrokerThread | undefined;
   let url = settings.mqttUrl;
   if (url === undefined) {
-    // The deny list of revoked sites and device certificates is in cloud.db (runtime/ota/revocations.ts).
-    let db: CloudDb | undefined;
-    const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
+    // The deny list of revoked sites and device certificates is in the cloud database, cloud.db or
+    // --database-url (runtime/ota/revocations.ts).
+    let db: Promise<CloudDb> | undefined;
+    const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDatabase(settings))));
     broker = await startBrokerThread({
       host: settings.mqttHost, port: settings.mqttPort, credentials: { secretsOf: settings.dataDir }, isRevoked,
       // The flow's telemetry-in subscribes a moment after the broker listens; sites wait for it.

@@ -18,7 +18,6 @@ import { cloudMqtt, edgeMqtt } from './mqtt-wiring';
 import { brokerCredentials } from '../broker/site-accounts';
 import { brokerFailing } from '../broker/broker-thread';
 import { BROKER_AUTH_ROOT, brokerAuthRouter } from '../api/broker-auth';
-import { cloudDbPath, openCloudDb, type CloudDb } from '../cloud-db/cloud-db';
 import { revocationCheck } from '../ota/revocations';
 import { startAgentHealthReports } from '../ota/runtime-health';
 import { edgeHealthFacts } from './edge-health';
@@ -270,8 +269,9 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
     app.use(API_ROOT, api.router);
     app.get('/metrics', api.metricsHandler);
     if (settings.role === 'cloud' && settings.brokerAuth) {
-      let db: CloudDb | undefined;
-      const isRevoked = revocationCheck(() => (db ??= openCloudDb(cloudDbPath(settings.dataDir))));
+      // The deny list is in the API's own database (SQLite or the shared PostgreSQL).
+      const cloudDb = api.db;
+      const isRevoked = revocationCheck(() => cloudDb);
       app.use(BROKER_AUTH_ROOT, brokerAuthRouter({ credentials: brokerCredentials(settings.dataDir), isRevoked: (siteId) => isRevoked({ username: siteId, certificateSerial: undefined }) }));
     }
     api.attachRealtime(server);
@@ -307,7 +307,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<RunningRu
       await withTimeout(RED.stop().catch((err: unknown) => console.error(`Node-RED stop failed: ${String(err)}`)), 3000);
       stopHealth();
       if (cloud) await withTimeout(cloud.close(), 1500);
-      edgeAccounts?.close();
+      await edgeAccounts?.close();
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       for (const socket of sockets) socket.destroy();
       await withTimeout(closed, 1000);

@@ -1,6 +1,6 @@
 // `lifo4 site revoke ID` and `lifo4 cert sign`: the device-certificate side of a site on the server
-// itself. Revoking works on <dataDir>/cloud.db directly (also while the cloud runs), like `lifo4
-// user`; the broker refuses the site from its next CONNECT. `cert sign` is the offline signer: it
+// itself. Revoking works on the cloud database directly (cloud.db or --database-url, also while the
+// cloud runs), like `lifo4 user`; the broker refuses the site from its next CONNECT. `cert sign` is the offline signer: it
 // signs a CSR with a CA key given by path, on a machine that need not be the cloud (README,
 // "Offline signing").
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { SiteIdSchema } from '../../domain/contracts';
 import { FIELDS, loadSettings } from '../../settings';
+import { databaseUrlOption } from './user-command';
 
 function fail(what: string, message: string): never {
   console.error(`lifo4 ${what}: ${message}`);
@@ -22,18 +23,23 @@ export function addSiteCommand(program: Command): Command {
     .argument('<ID>', 'site id')
     .option('--reason <TEXT>', 'why, kept with the revocation')
     .addOption(new Option(`${FIELDS.dataDir.flag} <${FIELDS.dataDir.arg}>`, `${FIELDS.dataDir.describe} (env ${FIELDS.dataDir.env}, default ${String(FIELDS.dataDir.default)})`))
-    .action(async (id: string, o: { reason?: string; dataDir?: string }) => {
+    .addOption(databaseUrlOption())
+    .action(async (id: string, o: { reason?: string; dataDir?: string; databaseUrl?: string }) => {
       const siteId = SiteIdSchema.safeParse(id);
       if (!siteId.success) fail('site revoke', siteId.error.issues[0]?.message ?? 'invalid site id');
-      const settings = loadSettings('cloud', { flags: o.dataDir !== undefined ? { dataDir: o.dataDir } : {} });
-      const [{ cloudDbPath, openCloudDb }, { revokeSite }] = await Promise.all([import('../cloud-db/cloud-db.js'), import('../ota/revocations.js')]);
-      const db = openCloudDb(cloudDbPath(settings.dataDir));
+      const settings = loadSettings('cloud', {
+        flags: { ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : {}) },
+      });
+      const [{ cloudDatabase, openCloudDb }, { revokeSite }, { AuditLog }] = await Promise.all([
+        import('../cloud-db/cloud-db.js'), import('../ota/revocations.js'), import('../api/audit.js'),
+      ]);
+      const db = await openCloudDb(cloudDatabase(settings));
       try {
-        const n = revokeSite(db, siteId.data, 'cli', o.reason ?? null);
-        db.prepare("INSERT INTO audit (ts, action, target, outcome, status, details) VALUES (?, 'revokeSite', ?, 'success', 200, ?)").run(Date.now(), siteId.data, JSON.stringify({ certificates: n, by: 'cli' }));
+        const n = await revokeSite(db, siteId.data, 'cli', o.reason ?? null);
+        await new AuditLog(db).write({ action: 'revokeSite', target: siteId.data, outcome: 'success', status: 200, details: { certificates: n, by: 'cli' } });
         console.log(`revoked site ${siteId.data}: ${n} device certificate(s); its broker password is refused from its next connection`);
       } finally {
-        db.close();
+        await db.close();
       }
     });
   return site;

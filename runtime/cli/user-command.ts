@@ -1,5 +1,6 @@
 // `lifo4 user add|list|set-role|reset-2fa`: user administration on the server itself, working on
-// <dataDir>/cloud.db directly (also while the cloud runs: SQLite WAL with a busy timeout). It is
+// the cloud database directly: <dataDir>/cloud.db (also while the cloud runs: SQLite WAL with a busy
+// timeout), or the PostgreSQL of --database-url / LIFO4_DATABASE_URL that the cloud processes share. It is
 // the way in when nobody can log in any more, e.g. the only SUPER_ADMIN lost its phone. With
 // --edge the same commands act on the edge's own accounts, <dataDir>/edge/accounts.db.
 import { randomBytes } from 'node:crypto';
@@ -18,16 +19,24 @@ const PasswordSchema = z
 
 interface Common {
   dataDir?: string;
+  databaseUrl?: string;
   config?: string;
   edge?: boolean;
 }
 
-async function openUsers(o: Common): Promise<{ users: UserStore; close: () => void }> {
-  const settings = loadSettings(o.edge ? 'edge' : 'cloud', { flags: o.dataDir !== undefined ? { dataDir: o.dataDir } : {}, ...(o.config !== undefined ? { configFlag: o.config } : {}) });
-  const { cloudDbPath, openCloudDb } = await import('../cloud-db/cloud-db.js');
+async function openUsers(o: Common): Promise<{ users: UserStore; close: () => Promise<void> }> {
+  if (o.edge && o.databaseUrl !== undefined) throw new UserCommandError(`${FIELDS.databaseUrl.flag} is the cloud's database: the edge's accounts are in its data dir`);
+  const config = o.config !== undefined ? { configFlag: o.config } : {};
+  const dataDir = o.dataDir !== undefined ? { dataDir: o.dataDir } : {};
+  const { cloudDatabase, openCloudDb } = await import('../cloud-db/cloud-db.js');
   const { openEdgeAccountsDb } = await import('../edge/accounts-db.js');
   const { UserStore } = await import('../api/users.js');
-  const db = o.edge ? openEdgeAccountsDb(settings.dataDir) : openCloudDb(cloudDbPath(settings.dataDir));
+  let db;
+  if (o.edge) db = await openEdgeAccountsDb(loadSettings('edge', { flags: dataDir, ...config }).dataDir);
+  else {
+    const settings = loadSettings('cloud', { flags: { ...dataDir, ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : {}) }, ...config });
+    db = await openCloudDb(cloudDatabase(settings));
+  }
   return { users: new UserStore(db), close: () => db.close() };
 }
 
@@ -41,9 +50,15 @@ export class UserCommandError extends Error {
   override readonly name = 'UserCommandError';
 }
 
+/** --database-url of the cloud commands that work on the cloud database directly (lifo4 user, lifo4 site). */
+export function databaseUrlOption(): Option {
+  return new Option(`${FIELDS.databaseUrl.flag} <${FIELDS.databaseUrl.arg}>`, `${FIELDS.databaseUrl.describe} (env ${FIELDS.databaseUrl.env})`);
+}
+
 function withCommon(cmd: Command): Command {
   return cmd
     .addOption(new Option(`${FIELDS.dataDir.flag} <${FIELDS.dataDir.arg}>`, `${FIELDS.dataDir.describe} (env ${FIELDS.dataDir.env}, default ${String(FIELDS.dataDir.default)})`))
+    .addOption(databaseUrlOption())
     .addOption(new Option('--config <FILE>', 'JSON file of settings (env LIFO4_CONFIG)'))
     .addOption(new Option('--edge', "the edge's accounts (<data-dir>/edge/accounts.db: its editor and /nodes) instead of the cloud's"));
 }
@@ -84,7 +99,7 @@ export function addUserCommand(program: Command): Command {
           console.log(`created ${row.email} (${row.role}, organisation ${row.org_id}, id ${row.id})`);
           if (generated) console.log(`password: ${password}\n(shown once, stored nowhere)`);
         } finally {
-          close();
+          await close();
         }
       }),
     );
@@ -95,11 +110,11 @@ export function addUserCommand(program: Command): Command {
       act(async () => {
         const { users, close } = await openUsers(o);
         try {
-          const list = users.list(null);
+          const list = await users.list(null);
           if (o.json) console.log(JSON.stringify(list, null, 2));
           else for (const u of list) console.log(`${u.email}\t${u.role}\t${u.orgId}\t2fa=${u.twoFactor ? 'yes' : 'no'}${u.disabled ? '\tdisabled' : ''}`);
         } finally {
-          close();
+          await close();
         }
       }),
     );
@@ -112,12 +127,12 @@ export function addUserCommand(program: Command): Command {
         const role = check(RoleSchema, o.role, '--role');
         const { users, close } = await openUsers(o);
         try {
-          const row = users.byEmail(o.email);
+          const row = await users.byEmail(o.email);
           if (!row) throw new UserCommandError(`no user ${o.email}`);
-          users.setRole(row.id, role);
+          await users.setRole(row.id, role);
           console.log(`${row.email}: ${row.role} -> ${role}`);
         } finally {
-          close();
+          await close();
         }
       }),
     );
@@ -128,12 +143,12 @@ export function addUserCommand(program: Command): Command {
       act(async () => {
         const { users, close } = await openUsers(o);
         try {
-          const row = users.byEmail(o.email);
+          const row = await users.byEmail(o.email);
           if (!row) throw new UserCommandError(`no user ${o.email}`);
-          users.resetTwoFactor(row.id);
+          await users.resetTwoFactor(row.id);
           console.log(`${row.email}: 2FA removed; the next login enrols it again`);
         } finally {
-          close();
+          await close();
         }
       }),
     );

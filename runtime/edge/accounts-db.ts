@@ -13,14 +13,14 @@ export function edgeAccountsPath(dataDir: string): string {
 }
 
 /** Opens (creating) the edge's accounts; the file and its WAL are private to the owner (0600). */
-export function openEdgeAccountsDb(dataDir: string): CloudDb {
+export async function openEdgeAccountsDb(dataDir: string): Promise<CloudDb> {
   const path = edgeAccountsPath(dataDir);
   mkdirSync(join(dataDir, 'edge'), { recursive: true, mode: 0o700 });
   // Created 0600 before SQLite opens it: SQLite gives the WAL and shared-memory files the
   // database's mode, so they are private from their first byte.
   closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
-  const db = openCloudDb(path);
+  const db = await openCloudDb(path);
   for (const extra of [`${path}-wal`, `${path}-shm`]) if (existsSync(extra)) chmodSync(extra, 0o600);
   return db;
 }

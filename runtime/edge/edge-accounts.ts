@@ -40,7 +40,7 @@ export interface EdgeAccounts {
   router: Router;
   /** Mount at /nodes before Node-RED's httpNode. */
   nodeGuard: RequestHandler;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface EdgeAccountsOptions {
@@ -76,7 +76,7 @@ export function edgeEditorPermissions(role: Role): EditorUser['permissions'] | n
 export async function openEdgeAccounts(opts: EdgeAccountsOptions): Promise<EdgeAccounts> {
   const log = opts.log ?? ((line: string) => console.error(line));
   const cost = opts.bcryptCost ?? BCRYPT_COST;
-  const db = openEdgeAccountsDb(opts.dataDir);
+  const db = await openEdgeAccountsDb(opts.dataDir);
   const users = new UserStore(db, cost);
   const tokens = new TokenService(db, users, edgeJwtSecret(opts.secrets));
   const audit = new AuditLog(db);
@@ -94,10 +94,10 @@ export async function openEdgeAccounts(opts: EdgeAccountsOptions): Promise<EdgeA
     editorSignIn: editorSignInHandler(editorAuth, tokens, editorLimit.mw),
     router: built.router,
     nodeGuard: nodeGuard(tokens),
-    close() {
+    async close() {
       built.close();
       editorLimit.close();
-      db.close();
+      await db.close();
     },
   };
 }

@@ -33,24 +33,21 @@ function bearer(req: Request): string | null {
 export function edgeMetricsHandler(opts: EdgeMetricsRouteOptions): RequestHandler {
   const expected = digest(opts.scrapeToken);
   const log = opts.log ?? ((line: string) => console.error(line));
-  return (req, res) => {
+  return (req, res) => void serve(req, res).catch((err: unknown) => {
+    log(`edge: /metrics: ${String(err)}`);
+    if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'metrics collection failed' });
+  });
+  async function serve(req: Request, res: Response): Promise<void> {
     const token = bearer(req);
     if (!token) return refuse(res, 401, "/metrics needs Authorization: Bearer <token>: the scrape token (secrets.json edgeMetricsToken) or an edge user's access token with metrics:read");
     // Compared as digests, in constant time: the token's length says nothing either.
     if (!timingSafeEqual(digest(token), expected)) {
-      const p = opts.tokens?.verifyAccess(token) ?? null;
+      const p = (await opts.tokens?.verifyAccess(token)) ?? null;
       if (!p) return refuse(res, 401, '/metrics: the token is neither the scrape token nor a valid edge access token');
       if (!hasPermission(p.role, 'metrics:read')) return refuse(res, 403, `/metrics needs metrics:read, which a ${p.role} does not hold`);
     }
-    opts.metrics.registry.metrics().then(
-      (text) => {
-        res.setHeader('Content-Type', opts.metrics.registry.contentType);
-        res.end(text);
-      },
-      (err: unknown) => {
-        log(`edge: /metrics: ${String(err)}`);
-        if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'metrics collection failed' });
-      },
-    );
-  };
+    const text = await opts.metrics.registry.metrics();
+    res.setHeader('Content-Type', opts.metrics.registry.contentType);
+    res.end(text);
+  }
 }

@@ -4,7 +4,7 @@
 // so a cross-site HTML form (urlencoded, multipart or text/plain, which a browser posts without
 // asking) is refused with 415 before a flow sees it. The user and role of the token are put on the
 // request under HTTP_PRINCIPAL_KEY, where operator-command takes them instead of the body's.
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HTTP_PRINCIPAL_KEY, type HttpPrincipal } from '../../domain/contracts';
 import { hasPermission, type Permission } from '../../domain/permissions';
 import type { TokenService } from '../api/tokens';
@@ -20,10 +20,11 @@ function bearer(req: Request): string | null {
 }
 
 export function nodeGuard(tokens: Pick<TokenService, 'verifyAccess'>): RequestHandler {
-  return (req, res, next) => {
+  return (req, res, next) => void guard(req, res, next).catch(next);
+  async function guard(req: Request, res: Response, next: NextFunction): Promise<void> {
     const reading = req.method === 'GET' || req.method === 'HEAD';
     const token = bearer(req);
-    const principal = token ? tokens.verifyAccess(token) : null;
+    const principal = token ? await tokens.verifyAccess(token) : null;
     if (!principal) {
       return refuse(res, 401, 'unauthorized', "the edge's endpoints need an access token of an edge user: POST /api/v1/auth/login, then Authorization: Bearer <accessToken>");
     }
@@ -35,5 +36,5 @@ export function nodeGuard(tokens: Pick<TokenService, 'verifyAccess'>): RequestHa
     const who: HttpPrincipal = { by: principal.email, role: principal.role };
     Object.defineProperty(req, HTTP_PRINCIPAL_KEY, { value: who, enumerable: false, writable: false });
     next();
-  };
+  }
 }

@@ -161,11 +161,11 @@ export class CloudBattery {
     return this.#prior;
   }
 
-  #state(siteId: string): SiteState {
+  async #state(siteId: string): Promise<SiteState> {
     let s = this.#sites.get(siteId);
     if (!s) {
-      const lastCycle = this.#o.insights.lastAnomalyCycle(siteId, 'cloud');
-      const lastSoh = this.#o.insights.lastSohTs(siteId, 'cloud');
+      const lastCycle = await this.#o.insights.lastAnomalyCycle(siteId, 'cloud');
+      const lastSoh = await this.#o.insights.lastSohTs(siteId, 'cloud');
       s = {
         tracker: null, ratedWh: 0, fedThrough: null,
         anomalyThrough: lastCycle === null ? null : cycleIndex(lastCycle, this.offsetMs),
@@ -189,7 +189,7 @@ export class CloudBattery {
     const latest = (await store.latest([siteId]))[0];
     if (!latest) return [];
     const lastComplete = cycleIndex(latest.ts, this.offsetMs) - 1;
-    const st = this.#state(siteId);
+    const st = await this.#state(siteId);
     const floor = lastComplete - this.#o.backfillDays + 1;
     const next = (through: number | null) => Math.max(through === null ? -Infinity : through + 1, floor);
     const first = Math.min(anomaly ? next(st.anomalyThrough) : Infinity, prior ? next(st.sohThrough) : Infinity);
@@ -224,7 +224,7 @@ export class CloudBattery {
       features: Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, Math.round((features[i] as number) * 1000) / 1000])) as AnomalyScore['features'],
       samples: samples.length, model: m.name,
     };
-    this.#o.insights.addAnomaly(siteId, 'cloud', a);
+    await this.#o.insights.addAnomaly(siteId, 'cloud', a);
     return a;
   }
 
@@ -247,8 +247,8 @@ export class CloudBattery {
       siteId, ts: e.ts, sohPct: r(e.sohPct), sdPct: r(e.sdPct), capacityWh: r((e.sohPct / 100) * st.ratedWh, 0),
       source: e.measurements > 0 ? 'measured' : 'prior', measurements: e.measurements, cycles: r(e.cycles), priorPct: r(e.priorPct),
     };
-    this.#o.insights.addSoh(siteId, 'cloud', msg);
-    this.#o.insights.sawModel(siteId, 'soh', 'cloud', p.name, e.ts);
+    await this.#o.insights.addSoh(siteId, 'cloud', msg);
+    await this.#o.insights.sawModel(siteId, 'soh', 'cloud', p.name, e.ts);
     return msg;
   }
 

@@ -19,6 +19,7 @@ import type { TimeseriesStore } from '../../io/timeseries/store';
 import { CloudBattery, type CloudBatteryOptions } from './cloud-battery';
 import { builtModel } from '../../io/ml/built-models';
 import { forecastModelInfo, readMetadata } from '../../io/ml/model-files';
+import { soleLease, type Lease } from '../cloud-db/lease';
 import { RETRAIN_EVAL_DAYS, type RetrainRecord } from './forecast-retrain';
 import { retrainInWorker, type RetrainRun } from './forecast-retrain-worker';
 import type { InsightStore, RetrainEntry, StoredForecast } from './insight-store';
@@ -34,7 +35,7 @@ export interface CloudMlOptions {
   store: () => TimeseriesStore | null;
   insights: InsightStore;
   /** The sites to work for. */
-  sites: () => string[];
+  sites: () => string[] | Promise<string[]>;
   /** The model a site starts from (default BUILT_FORECAST_MODEL). */
   initialModel?: string;
   /** Site local time minus UTC, minutes: days begin at the sites' midnights (default 60, CET, like the load-forecast node). */
@@ -51,6 +52,11 @@ export interface CloudMlOptions {
   log?: (line: string) => void;
   /** The cloud's SoH and anomaly scoring (cloud-battery.ts): models, cycle calendar, the sites' packs. */
   battery?: Omit<CloudBatteryOptions, 'store' | 'insights' | 'log'>;
+  /**
+   * With several cloud processes the forecasts, retraining and battery scoring run only where this
+   * lease ('retrain', runtime/cloud-db/lease.ts) is held; close() gives it up. Default: always held.
+   */
+  lease?: Lease;
 }
 
 export type Skipped = { skipped: string };
@@ -61,7 +67,8 @@ const MAX_FORECAST_SESSIONS = 16;
 
 export class CloudMl {
   readonly offsetMs: number;
-  readonly #o: Required<Omit<CloudMlOptions, 'initialModel' | 'battery'>> & { initialModel: string };
+  readonly #o: Required<Omit<CloudMlOptions, 'initialModel' | 'battery' | 'lease'>> & { initialModel: string };
+  readonly #lease: Lease;
   /** SoH and anomaly scores per completed cycle. */
   readonly battery: CloudBattery;
   #timer: NodeJS.Timeout | null = null;
@@ -80,6 +87,7 @@ export class CloudMl {
       evalDays: RETRAIN_EVAL_DAYS, now: () => Date.now(), log: (line) => console.error(line), ...opts,
     };
     this.offsetMs = this.#o.utcOffsetMin * 60_000;
+    this.#lease = opts.lease ?? soleLease('retrain');
     this.battery = new CloudBattery({ ...opts.battery, store: this.#o.store, insights: this.#o.insights, log: this.#o.log });
   }
 
@@ -103,11 +111,13 @@ export class CloudMl {
    */
   tick(): Promise<void> {
     if (this.#busy || this.#closed) return this.#busy ?? Promise.resolve();
+    // Several cloud processes: the work is done where the 'retrain' lease is held.
+    if (!this.#lease.isHolder()) return Promise.resolve();
     this.#busy = (async () => {
-      for (const siteId of this.#o.sites()) {
+      for (const siteId of await this.#o.sites()) {
         if (this.#closed) return;
         try {
-          if (this.retrainDue(siteId)) {
+          if (await this.retrainDue(siteId)) {
             const r = await this.retrainSite(siteId);
             if ('skipped' in r) this.#failedAt.set(siteId, this.#o.now());
           }
@@ -163,7 +173,7 @@ export class CloudMl {
     if (!store) return { skipped: 'no time-series store' };
     const day = this.dayLocal(nowMs);
     const start = day - this.offsetMs;
-    if (this.#o.insights.hasForecast(siteId, start, 'cloud')) return { skipped: 'forecast made already' };
+    if (await this.#o.insights.hasForecast(siteId, start, 'cloud')) return { skipped: 'forecast made already' };
     const history = new LoadHistory(this.offsetMs);
     for (const [ts, kw] of await loadSteps(store, siteId, start - HISTORY_DAYS * DAY_MS, start)) history.seed(ts, [kw]);
     const win = history.window(day);
@@ -176,7 +186,7 @@ export class CloudMl {
       siteId, ts: nowMs, start, stepMinutes: 15, loadKw: Array.from(y, (v) => Math.round(v * 1000) / 1000),
       model: modelName(file, info.metadata), filledSteps: win.filled,
     };
-    this.#o.insights.addForecast(siteId, 'cloud', forecast);
+    await this.#o.insights.addForecast(siteId, 'cloud', forecast);
     return { siteId, start, source: 'cloud', madeAt: nowMs, stepMinutes: 15, loadKw: forecast.loadKw, model: forecast.model, filledSteps: win.filled };
   }
 
@@ -214,8 +224,8 @@ export class CloudMl {
     await this.battery.warm();
   }
 
-  retrainDue(siteId: string): boolean {
-    const last = Math.max(this.#o.insights.lastRetrain(siteId) ?? -Infinity, this.#failedAt.get(siteId) ?? -Infinity);
+  async retrainDue(siteId: string): Promise<boolean> {
+    const last = Math.max((await this.#o.insights.lastRetrain(siteId)) ?? -Infinity, this.#failedAt.get(siteId) ?? -Infinity);
     return this.#o.now() - last >= this.#o.retrainEveryMs;
   }
 
@@ -252,8 +262,8 @@ export class CloudMl {
       replaced: record.replaced,
       modelAfter: modelName(file, after),
     };
-    this.#o.insights.addRetrain(entry);
-    this.#o.insights.sawModel(siteId, 'forecast', 'cloud', entry.modelAfter, entry.at);
+    await this.#o.insights.addRetrain(entry);
+    await this.#o.insights.sawModel(siteId, 'forecast', 'cloud', entry.modelAfter, entry.at);
     return entry;
   }
 
@@ -270,6 +280,7 @@ export class CloudMl {
     this.#sessions.clear();
     for (const session of sessions) await session.then((x) => x.release(), () => undefined);
     await this.battery.close();
+    await this.#lease.close();
   }
 }
 

@@ -4,6 +4,9 @@
 // notifier's durable outbox (so a mail server that is down delays it and loses nothing). Each site's
 // report is built once for all its readers. What was queued is kept in cloud.db
 // (notify_monthly_reports) in the same transaction as the mail, so a restart mails nothing twice.
+// With several cloud processes it runs on the holder of the 'monthly-mailing' lease only
+// (runtime/cloud-db/lease.ts), and the record's key would refuse a second mail anyway.
+import { sql } from 'kysely';
 import type { Role } from '../../domain/roles';
 import { wantsMonthlyReport } from '../../domain/notifications/rules';
 import { monthBounds, monthOf, monthText, previousMonth, type MonthlyReport } from '../../domain/reports/monthly';
@@ -11,6 +14,7 @@ import { monthlyReportSections } from '../../domain/reports/monthly-lines';
 import type { TimeseriesStore } from '../../io/timeseries/store';
 import type { SiteRow, SiteStore } from '../api/sites';
 import type { CloudDb } from '../cloud-db/cloud-db';
+import { openLease, type Lease } from '../cloud-db/lease';
 import { loadMonthlyReport, type MonthlyReportSources } from '../reports/monthly-source';
 import { renderMonthlyReportPdf } from '../reports/monthly-pdf';
 import type { Notifier } from './notifier';
@@ -26,6 +30,8 @@ export interface MonthlyMailingOptions {
   checkEveryMs?: number;
   /** The first look after start, ms (default a minute): a cloud that was down on the first catches up. */
   firstCheckMs?: number;
+  /** Runs only while this lease is held (default: the 'monthly-mailing' lease on `db`, given up by close()). */
+  lease?: Lease;
   now?: () => number;
 }
 
@@ -51,9 +57,13 @@ export class MonthlyMailing {
   readonly #timer: NodeJS.Timeout;
   readonly #first: NodeJS.Timeout;
   #running: Promise<number> | null = null;
+  readonly #lease: Lease;
+  readonly #ownLease: boolean;
 
   constructor(o: MonthlyMailingOptions) {
     this.#o = o;
+    this.#ownLease = o.lease === undefined;
+    this.#lease = o.lease ?? openLease(o.db, 'monthly-mailing', { log: o.log });
     this.#now = o.now ?? Date.now;
     this.#timer = setInterval(() => void this.runDue(), o.checkEveryMs ?? HOUR_MS);
     this.#timer.unref();
@@ -64,7 +74,7 @@ export class MonthlyMailing {
   /** Queues what is due for last month; resolves to the number of mails queued (0 when none or running already). */
   runDue(): Promise<number> {
     if (this.#running) return Promise.resolve(0);
-    const run = this.#run().catch((err: unknown) => {
+    const run = this.#lease.settled.then(() => (this.#lease.isHolder() ? this.#run() : 0)).catch((err: unknown) => {
       this.#o.log(`monthly reports: ${err instanceof Error ? err.message : String(err)}`);
       return 0;
     });
@@ -72,9 +82,11 @@ export class MonthlyMailing {
     return this.#running;
   }
 
-  close(): void {
+  /** Stops the checks; resolves once its lease is given up. */
+  close(): Promise<void> {
     clearInterval(this.#timer);
     clearTimeout(this.#first);
+    return this.#ownLease ? this.#lease.close() : Promise.resolve();
   }
 
   async #run(): Promise<number> {
@@ -83,18 +95,22 @@ export class MonthlyMailing {
     const month = previousMonth(monthOf(this.#now()));
     const { to } = monthBounds(month);
     const key = monthText(month);
-    const readers = (db.prepare('SELECT id, email, role, org_id FROM users WHERE disabled = 0').all() as Reader[])
-      .map((u) => ({ u, rules: notifier.rulesOf(u.id) }))
-      .filter((x) => x.rules?.monthlyReport === true);
+    const readers: { u: Reader; rules: NonNullable<Awaited<ReturnType<Notifier['rulesOf']>>> }[] = [];
+    for (const u of await db.all(sql<Reader>`SELECT id, email, role, org_id FROM users WHERE disabled = 0 ORDER BY id`)) {
+      const rules = await notifier.rulesOf(u.id);
+      if (rules?.monthlyReport === true) readers.push({ u, rules });
+    }
     if (readers.length === 0) return 0;
-    const queued = db.prepare('SELECT 1 FROM notify_monthly_reports WHERE site_id = ? AND month = ? AND user_id = ?');
-    const record = db.prepare('INSERT INTO notify_monthly_reports (site_id, month, user_id, outbox_id, queued_at) VALUES (?, ?, ?, ?, ?)');
-    const sites = db.prepare('SELECT * FROM sites WHERE created_at < ? ORDER BY id').all(to) as SiteRow[];
+    const sites = await db.all(sql<SiteRow>`SELECT * FROM sites WHERE created_at < ${to} ORDER BY id`);
     let count = 0;
     for (const site of sites) {
-      const due = readers.filter(({ u, rules }) => rules !== null && wantsMonthlyReport(rules, site.id)
-        && this.#o.sites.canSee({ userId: u.id, role: u.role, orgId: u.org_id }, site.id)
-        && queued.get(site.id, key, u.id) === undefined);
+      const due: typeof readers = [];
+      for (const r of readers) {
+        if (!wantsMonthlyReport(r.rules, site.id)) continue;
+        if (!(await this.#o.sites.canSee({ userId: r.u.id, role: r.u.role, orgId: r.u.org_id }, site.id))) continue;
+        const queued = await db.one(sql<{ n: number }>`SELECT 1 AS n FROM notify_monthly_reports WHERE site_id = ${site.id} AND month = ${key} AND user_id = ${r.u.id}`);
+        if (queued === undefined) due.push(r);
+      }
       if (due.length === 0) continue;
       const report = await loadMonthlyReport({ db, store: this.#o.store, prices: this.#o.prices }, site, month, { now: this.#now() });
       const pdf = await renderMonthlyReportPdf(report);
@@ -104,14 +120,23 @@ export class MonthlyMailing {
         attachments: [{ filename: `report-${site.id}-${key}.pdf`, content: pdf, contentType: 'application/pdf' }],
       };
       for (const { u } of due) {
-        db.transaction(() => {
-          const id = notifier.enqueueMail({ to: u.email, ...mail }, { userId: u.id });
-          record.run(site.id, key, u.id, id, this.#now());
-        })();
-        count++;
+        const queued = await db.tx(async (within) => {
+          const id = await notifier.enqueueMail({ to: u.email, ...mail }, { userId: u.id, within });
+          const n = await within.run(sql`INSERT INTO notify_monthly_reports (site_id, month, user_id, outbox_id, queued_at)
+            VALUES (${site.id}, ${key}, ${u.id}, ${id}, ${this.#now()}) ON CONFLICT (site_id, month, user_id) DO NOTHING`);
+          // Queued meanwhile by another process: this mail is rolled back.
+          if (n === 0) throw new AlreadyQueued();
+          return true;
+        }).catch((err: unknown) => {
+          if (err instanceof AlreadyQueued) return false;
+          throw err;
+        });
+        if (queued) count++;
       }
     }
     if (count) this.#o.log(`monthly reports: ${count} mail(s) of ${key} queued`);
     return count;
   }
 }
+
+class AlreadyQueued extends Error {}

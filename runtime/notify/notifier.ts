@@ -2,7 +2,10 @@
 // who gets what (domain/notifications), queues e-mails and webhook deliveries in the durable
 // outbox, escalates unacknowledged critical alarms up the roles, and delivers the outbox with
 // retries and backoff. Everything it decides is in cloud.db before anything is sent, so a restart
-// resumes where it stopped.
+// resumes where it stopped. Several cloud processes on one database each run one: an alarm change
+// is handled by the process where it happened, an escalation step and an outbox row by the one
+// process whose update claimed it.
+import { sql } from 'kysely';
 import type { Role } from '../../domain/roles';
 import { retryDelayMs, type Backoff } from '../../domain/notifications/backoff';
 import { summariseDelivery, type DeliverySummary } from '../../domain/notifications/delivery';
@@ -65,13 +68,18 @@ export class Notifier {
   readonly #timer: NodeJS.Timeout;
   #busy = false;
   #closed = false;
+  /** Alarm changes are handled one after the other, in the order they happened. */
+  #changes: Promise<void> = Promise.resolve();
   readonly #onChange = (a: AlarmView, event: AlarmEventView['event']) => {
-    try {
-      this.onAlarm(a, event);
-    } catch (err) {
+    this.#changes = this.#changes.then(() => this.onAlarm(a, event)).catch((err: unknown) => {
       this.#o.log(`notify: alarm ${a.id} ${event}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    }
+    });
   };
+
+  /** Resolves once the alarm changes seen so far are handled (their messages queued). */
+  settled(): Promise<void> {
+    return this.#changes;
+  }
 
   constructor(o: NotifierOptions) {
     this.#o = o;
@@ -88,36 +96,38 @@ export class Notifier {
 
   // ------------------------------------------------------------------ rules
 
-  rulesOf(userId: string): NotificationRules | null {
-    const row = this.#o.db.prepare('SELECT rules FROM notify_rules WHERE user_id = ?').get(userId) as { rules: string } | undefined;
+  async rulesOf(userId: string): Promise<NotificationRules | null> {
+    const row = await this.#o.db.one(sql<{ rules: string }>`SELECT rules FROM notify_rules WHERE user_id = ${userId}`);
     if (!row) return null;
     const parsed = NotificationRulesSchema.safeParse(JSON.parse(row.rules));
     if (!parsed.success) this.#o.log(`notify: stored rules of user ${userId} are unreadable; using the defaults`);
     return parsed.success ? parsed.data : null;
   }
 
-  effectiveRules(userId: string, role: Role): { rules: NotificationRules; saved: boolean } {
-    const saved = this.rulesOf(userId);
+  async effectiveRules(userId: string, role: Role): Promise<{ rules: NotificationRules; saved: boolean }> {
+    const saved = await this.rulesOf(userId);
     return { rules: saved ?? defaultRules(role), saved: saved !== null };
   }
 
-  setRules(userId: string, rules: NotificationRules): void {
-    this.#o.db
-      .prepare('INSERT INTO notify_rules (user_id, rules, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at')
-      .run(userId, JSON.stringify(rules), this.#now());
+  async setRules(userId: string, rules: NotificationRules): Promise<void> {
+    await this.#o.db.run(sql`INSERT INTO notify_rules (user_id, rules, updated_at) VALUES (${userId}, ${JSON.stringify(rules)}, ${this.#now()})
+      ON CONFLICT (user_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at`);
   }
 
   /** Everyone (not disabled) who sees the site, with their rules. */
-  private seeing(siteId: string): Candidate[] {
-    const users = this.#o.db.prepare('SELECT id, email, role, org_id FROM users WHERE disabled = 0').all() as UserLine[];
-    return users
-      .filter((u) => this.#o.sites.canSee({ userId: u.id, role: u.role, orgId: u.org_id }, siteId))
-      .map((u) => ({ userId: u.id, email: u.email, role: u.role, rules: this.rulesOf(u.id) }));
+  private async seeing(siteId: string): Promise<Candidate[]> {
+    const users = await this.#o.db.all(sql<UserLine>`SELECT id, email, role, org_id FROM users WHERE disabled = 0 ORDER BY id`);
+    const out: Candidate[] = [];
+    for (const u of users) {
+      if (!(await this.#o.sites.canSee({ userId: u.id, role: u.role, orgId: u.org_id }, siteId))) continue;
+      out.push({ userId: u.id, email: u.email, role: u.role, rules: await this.rulesOf(u.id) });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ alarms in
 
-  private onAlarm(a: AlarmView, event: AlarmEventView['event']): void {
+  private async onAlarm(a: AlarmView, event: AlarmEventView['event']): Promise<void> {
     const now = this.#now();
     const raisedAt = Date.parse(a.raisedAt);
     switch (event) {
@@ -126,37 +136,42 @@ export class Notifier {
       case 'repeated':
         // Raised again at a higher severity: news when nothing was queued for this alarm yet (say a
         // warning nobody subscribed to that turned critical).
-        if (a.severity === 'critical' && this.outbox.forAlarm(a.id).length === 0) this.notify(a, now);
+        if (a.severity === 'critical' && (await this.outbox.forAlarm(a.id)).length === 0) await this.notify(a, now);
         return;
-      case 'cleared':
-        this.#o.db.prepare('UPDATE notify_episodes SET last_active = MAX(last_active, ?) WHERE site_id = ? AND code = ?').run(Date.parse(a.clearedAt ?? a.lastSeen), a.siteId, a.code);
-        this.stopEscalation(a.id, 'cleared');
+      case 'cleared': {
+        const at = Date.parse(a.clearedAt ?? a.lastSeen);
+        await this.#o.db.run(sql`UPDATE notify_episodes SET last_active = CASE WHEN last_active > ${at} THEN last_active ELSE ${at} END
+          WHERE site_id = ${a.siteId} AND code = ${a.code}`);
+        await this.stopEscalation(a.id, 'cleared');
         return;
+      }
       case 'acknowledged':
-        this.stopEscalation(a.id, `acknowledged by ${a.acknowledgedBy ?? 'someone'}`);
+        await this.stopEscalation(a.id, `acknowledged by ${a.acknowledgedBy ?? 'someone'}`);
         return;
       case 'silenced':
-        this.stopEscalation(a.id, 'silenced');
-        this.outbox.cancelForAlarm(a.id, `silenced until ${a.silencedUntil ?? '?'}`);
+        await this.stopEscalation(a.id, 'silenced');
+        await this.outbox.cancelForAlarm(a.id, `silenced until ${a.silencedUntil ?? '?'}`);
         return;
     }
   }
 
-  private raised(a: AlarmView, raisedAt: number, now: number): void {
-    const near = this.#o.db
-      .prepare('SELECT site_id AS siteId, code, episode_id AS episodeId, last_active AS lastActive FROM notify_episodes WHERE site_id = ? AND last_active >= ?')
-      .all(a.siteId, raisedAt - 2 * EPISODE_WINDOW_MS) as NotifiedEpisode[];
-    const handled = this.#o.db.prepare('SELECT episode_id FROM notify_episode_alarms WHERE alarm_id = ?');
-    const continued = continuedEpisode({ id: a.id, siteId: a.siteId, code: a.code, episodeId: a.episodeId, raisedAt }, near, (id) => (handled.get(id) as { episode_id: number } | undefined)?.episode_id);
+  private async raised(a: AlarmView, raisedAt: number, now: number): Promise<void> {
+    const near = await this.#o.db.all(sql<NotifiedEpisode>`SELECT site_id AS "siteId", code, episode_id AS "episodeId", last_active AS "lastActive"
+      FROM notify_episodes WHERE site_id = ${a.siteId} AND last_active >= ${raisedAt - 2 * EPISODE_WINDOW_MS}`);
+    // The episode this alarm's root was handled in, if it was (continuedEpisode asks for no other).
+    const root = a.episodeId === a.id ? undefined
+      : (await this.#o.db.one(sql<{ episode_id: number }>`SELECT episode_id FROM notify_episode_alarms WHERE alarm_id = ${a.episodeId}`))?.episode_id;
+    const continued = continuedEpisode({ id: a.id, siteId: a.siteId, code: a.code, episodeId: a.episodeId, raisedAt }, near, (id) => (id === a.episodeId ? root : undefined));
     const episode = continued ?? a.episodeId;
-    this.#o.db.transaction(() => {
-      this.#o.db
-        .prepare('INSERT INTO notify_episodes (site_id, code, episode_id, last_active) VALUES (?, ?, ?, ?) ON CONFLICT (site_id, code) DO UPDATE SET episode_id = excluded.episode_id, last_active = MAX(last_active, excluded.last_active)')
-        .run(a.siteId, a.code, episode, raisedAt);
-      this.#o.db.prepare('INSERT OR REPLACE INTO notify_episode_alarms (alarm_id, episode_id) VALUES (?, ?)').run(a.id, episode);
-    })();
-    if (continued === null) this.notify(a, now);
-    else if (escalates(a)) this.carryEscalation(a, continued, now);
+    await this.#o.db.tx(async (db) => {
+      await db.run(sql`INSERT INTO notify_episodes (site_id, code, episode_id, last_active) VALUES (${a.siteId}, ${a.code}, ${episode}, ${raisedAt})
+        ON CONFLICT (site_id, code) DO UPDATE SET episode_id = excluded.episode_id,
+          last_active = CASE WHEN notify_episodes.last_active > excluded.last_active THEN notify_episodes.last_active ELSE excluded.last_active END`);
+      await db.run(sql`INSERT INTO notify_episode_alarms (alarm_id, episode_id) VALUES (${a.id}, ${episode})
+        ON CONFLICT (alarm_id) DO UPDATE SET episode_id = excluded.episode_id`);
+    });
+    if (continued === null) await this.notify(a, now);
+    else if (escalates(a)) await this.carryEscalation(a, continued, now);
   }
 
   /**
@@ -164,78 +179,78 @@ export class Notifier {
    * only because its alarm cleared, the new alarm takes it over where it was, so an alarm that
    * keeps coming back unacknowledged still climbs the roles.
    */
-  private carryEscalation(a: AlarmView, episode: number, now: number): void {
-    const members = 'SELECT e.level, e.next_at, e.stopped FROM notify_escalations e JOIN notify_episode_alarms m ON m.alarm_id = e.alarm_id WHERE m.episode_id = ?';
-    const rows = this.#o.db.prepare(members).all(episode) as { level: number; next_at: number; stopped: string | null }[];
+  private async carryEscalation(a: AlarmView, episode: number, now: number): Promise<void> {
+    const rows = await this.#o.db.all(sql<{ level: number; next_at: number; stopped: string | null }>`SELECT e.level, e.next_at, e.stopped
+      FROM notify_escalations e JOIN notify_episode_alarms m ON m.alarm_id = e.alarm_id WHERE m.episode_id = ${episode}`);
     if (rows.some((r) => r.stopped === null)) return;
     const cleared = rows.filter((r) => r.stopped === 'cleared').sort((x, y) => y.level - x.level)[0];
     if (!cleared) return;
-    this.#o.db
-      .prepare('INSERT OR IGNORE INTO notify_escalations (alarm_id, site_id, level, next_at) VALUES (?, ?, ?, ?)')
-      .run(a.id, a.siteId, cleared.level, Math.max(cleared.next_at, now));
+    await this.#o.db.run(sql`INSERT INTO notify_escalations (alarm_id, site_id, level, next_at)
+      VALUES (${a.id}, ${a.siteId}, ${cleared.level}, ${Math.max(cleared.next_at, now)}) ON CONFLICT (alarm_id) DO NOTHING`);
   }
 
   /** Queues the first messages of an alarm and starts its escalation. */
-  private notify(a: AlarmView, now: number): void {
-    const seeing = this.seeing(a.siteId);
-    this.queueFor(a, 0, this.#o.mail ? recipientsOf(a, seeing) : [], now);
+  private async notify(a: AlarmView, now: number): Promise<void> {
+    const seeing = await this.seeing(a.siteId);
+    await this.queueFor(a, 0, this.#o.mail ? recipientsOf(a, seeing) : [], now);
     if (escalates(a)) {
-      this.#o.db
-        .prepare('INSERT OR IGNORE INTO notify_escalations (alarm_id, site_id, level, next_at) VALUES (?, ?, 0, ?)')
-        .run(a.id, a.siteId, now + this.#o.escalateAfterMs);
+      await this.#o.db.run(sql`INSERT INTO notify_escalations (alarm_id, site_id, level, next_at)
+        VALUES (${a.id}, ${a.siteId}, 0, ${now + this.#o.escalateAfterMs}) ON CONFLICT (alarm_id) DO NOTHING`);
     }
   }
 
-  private queueFor(a: AlarmView, level: number, to: readonly Candidate[], now: number): void {
+  private async queueFor(a: AlarmView, level: number, to: readonly Candidate[], now: number): Promise<void> {
     const n = notice(a);
     const mail = alarmMail(n, level, this.#o.escalateAfterMs);
     const kind = level === 0 ? 'alarm' : 'escalation';
     const grouped = level === 0 ? now + (this.#o.groupMs ?? 2000) : now;
     for (const c of to) {
       const quietEnd = deliverAt(now, (c.rules ?? defaultRules(c.role)).quietHours);
-      this.outbox.enqueue({
+      await this.outbox.enqueue({
         channel: 'email', recipient: c.email, userId: c.userId, alarmId: a.id, kind, level, payload: mail satisfies MailPayload,
         notBefore: Math.max(grouped, quietEnd), held: quietEnd > now,
       });
     }
-    const site = this.#o.sites.get(a.siteId);
+    const site = await this.#o.sites.get(a.siteId);
     if (!site) return;
-    for (const w of this.#o.webhooks.forAlarm(site.org_id, a.severity)) {
-      this.outbox.enqueue({ channel: 'webhook', recipient: w.id, alarmId: a.id, kind, level, payload: alarmWebhook(n, level, now) satisfies WebhookBody, notBefore: grouped });
+    for (const w of await this.#o.webhooks.forAlarm(site.org_id, a.severity)) {
+      await this.outbox.enqueue({ channel: 'webhook', recipient: w.id, alarmId: a.id, kind, level, payload: alarmWebhook(n, level, now) satisfies WebhookBody, notBefore: grouped });
     }
   }
 
-  private stopEscalation(alarmId: number, why: string): void {
-    this.#o.db.prepare('UPDATE notify_escalations SET stopped = ? WHERE alarm_id = ? AND stopped IS NULL').run(why, alarmId);
+  private async stopEscalation(alarmId: number, why: string): Promise<void> {
+    await this.#o.db.run(sql`UPDATE notify_escalations SET stopped = ${why} WHERE alarm_id = ${alarmId} AND stopped IS NULL`);
   }
 
   /** The next role up for every escalation that is due. */
-  private escalate(now: number): void {
-    const due = this.#o.db.prepare('SELECT alarm_id, level FROM notify_escalations WHERE stopped IS NULL AND next_at <= ?').all(now) as { alarm_id: number; level: number }[];
+  private async escalate(now: number): Promise<void> {
+    const due = await this.#o.db.all(sql<{ alarm_id: number; level: number }>`SELECT alarm_id, level FROM notify_escalations WHERE stopped IS NULL AND next_at <= ${now}`);
     for (const e of due) {
-      const a = this.#o.alarms.get(e.alarm_id);
+      const a = await this.#o.alarms.get(e.alarm_id);
       if (!a || a.state !== 'active') {
-        this.stopEscalation(e.alarm_id, a ? a.state : 'gone');
+        await this.stopEscalation(e.alarm_id, a ? a.state : 'gone');
         continue;
       }
       if (a.silenced) {
-        this.stopEscalation(e.alarm_id, 'silenced');
+        await this.stopEscalation(e.alarm_id, 'silenced');
         continue;
       }
       // Raised before its cause, it turned out a consequence: the root's escalation carries the episode.
-      const merged = this.mergedInto(a);
+      const merged = await this.mergedInto(a);
       if (merged !== null) {
-        this.stopEscalation(e.alarm_id, `part of alarm episode ${merged}`);
+        await this.stopEscalation(e.alarm_id, `part of alarm episode ${merged}`);
         continue;
       }
-      const seeing = this.seeing(a.siteId);
+      const seeing = await this.seeing(a.siteId);
       const level = e.level + 1;
       if (level >= escalationLadder(seeing).length) {
-        this.stopEscalation(e.alarm_id, 'no role higher up');
+        await this.stopEscalation(e.alarm_id, 'no role higher up');
         continue;
       }
-      this.queueFor(a, level, this.#o.mail ? escalationRecipients(level, seeing) : [], now);
-      this.#o.db.prepare('UPDATE notify_escalations SET level = ?, next_at = ? WHERE alarm_id = ?').run(level, now + this.#o.escalateAfterMs, e.alarm_id);
+      // The step is taken by the one process whose update still finds it at its level.
+      const took = await this.#o.db.run(sql`UPDATE notify_escalations SET level = ${level}, next_at = ${now + this.#o.escalateAfterMs}
+        WHERE alarm_id = ${e.alarm_id} AND level = ${e.level} AND stopped IS NULL`);
+      if (took === 1) await this.queueFor(a, level, this.#o.mail ? escalationRecipients(level, seeing) : [], now);
     }
   }
 
@@ -245,33 +260,33 @@ export class Notifier {
    * Queues an e-mail of any kind (a report, a test): delivered by the same queue, with the same
    * retries. Throws when no SMTP server is configured.
    */
-  enqueueMail(m: OutgoingMail, opts: { userId?: string; kind?: 'mail' | 'test' } = {}): number {
-    if (!this.#o.mail) throw new Error('no SMTP server is configured (--smtp-url)');
+  enqueueMail(m: OutgoingMail, opts: { userId?: string; kind?: 'mail' | 'test'; within?: CloudDb } = {}): Promise<number> {
+    if (!this.#o.mail) return Promise.reject(new Error('no SMTP server is configured (--smtp-url)'));
     const attachments: MailAttachment[] = (m.attachments ?? []).map((x) => ({
       filename: x.filename, contentType: x.contentType, contentBase64: Buffer.from(x.content).toString('base64'),
     }));
     return this.outbox.enqueue({
       channel: 'email', recipient: m.to, userId: opts.userId ?? null, kind: opts.kind ?? 'mail',
       payload: { subject: m.subject, text: m.text, ...(attachments.length ? { attachments } : {}) } satisfies MailPayload,
-    });
+    }, opts.within);
   }
 
   /** Queues a test delivery to a webhook. */
-  enqueueWebhookTest(webhookId: string): number {
+  enqueueWebhookTest(webhookId: string): Promise<number> {
     return this.outbox.enqueue({ channel: 'webhook', recipient: webhookId, kind: 'test', payload: { event: 'test', level: 0, alarm: null, ts: new Date(this.#now()).toISOString() } satisfies WebhookBody });
   }
 
   // ------------------------------------------------------------------ what the API shows
 
-  deliveryOf(alarmIds: readonly number[]): Map<number, AlarmDelivery> {
-    const rows = this.outbox.forAlarms(alarmIds);
+  async deliveryOf(alarmIds: readonly number[]): Promise<Map<number, AlarmDelivery>> {
+    const rows = await this.outbox.forAlarms(alarmIds);
     return new Map(alarmIds.map((id) => [id, summariseDelivery(rows.get(id) ?? [])]));
   }
 
-  deliveriesOf(alarmId: number): { deliveries: DeliveryView[]; escalation: { level: number; nextAt: string | null; stopped: string | null } | null } {
-    const e = this.#o.db.prepare('SELECT level, next_at, stopped FROM notify_escalations WHERE alarm_id = ?').get(alarmId) as { level: number; next_at: number; stopped: string | null } | undefined;
+  async deliveriesOf(alarmId: number): Promise<{ deliveries: DeliveryView[]; escalation: { level: number; nextAt: string | null; stopped: string | null } | null }> {
+    const e = await this.#o.db.one(sql<{ level: number; next_at: number; stopped: string | null }>`SELECT level, next_at, stopped FROM notify_escalations WHERE alarm_id = ${alarmId}`);
     return {
-      deliveries: this.outbox.forAlarm(alarmId),
+      deliveries: await this.outbox.forAlarm(alarmId),
       escalation: e ? { level: e.level, nextAt: e.stopped ? null : new Date(e.next_at).toISOString(), stopped: e.stopped } : null,
     };
   }
@@ -283,12 +298,13 @@ export class Notifier {
     if (this.#busy || this.#closed) return;
     this.#busy = true;
     try {
-      this.escalate(this.#now());
+      await this.escalate(this.#now());
       // A mail server that cannot be reached fails every mail alike: the rest wait for the next pass.
+      // One row claimed at a time: rows not yet taken stay for this pass of any process.
       let mailUnreachable = false;
-      for (const row of this.outbox.due()) {
-        if (this.#closed) break;
-        if (row.channel === 'email' && mailUnreachable) continue;
+      for (let n = 0; n < 20 && !this.#closed; n++) {
+        const row = (await this.outbox.claim(1, CLAIM_MS, mailUnreachable ? 'webhook' : undefined))[0];
+        if (!row) break;
         if ((await this.deliver(row)) === 'unreachable' && row.channel === 'email') mailUnreachable = true;
       }
     } catch (err) {
@@ -299,28 +315,28 @@ export class Notifier {
   }
 
   /** The episode root an alarm turned out to belong to, when that root was handled already. */
-  private mergedInto(a: AlarmView | undefined): number | null {
+  private async mergedInto(a: AlarmView | undefined): Promise<number | null> {
     if (!a || a.episodeId === a.id) return null;
-    const root = this.#o.db.prepare('SELECT episode_id FROM notify_episode_alarms WHERE alarm_id = ?').get(a.episodeId) as { episode_id: number } | undefined;
+    const root = await this.#o.db.one(sql<{ episode_id: number }>`SELECT episode_id FROM notify_episode_alarms WHERE alarm_id = ${a.episodeId}`);
     return root ? root.episode_id : null;
   }
 
   private async deliver(row: OutboxRow): Promise<'done' | 'failed' | 'unreachable'> {
-    const merged = row.kind === 'alarm' && row.alarm_id !== null ? this.mergedInto(this.#o.alarms.get(row.alarm_id)) : null;
+    const merged = row.kind === 'alarm' && row.alarm_id !== null ? await this.mergedInto(await this.#o.alarms.get(row.alarm_id)) : null;
     if (merged !== null) {
-      this.outbox.cancel(row.id, `part of alarm episode ${merged}, notified with its root`);
+      await this.outbox.cancel(row.id, `part of alarm episode ${merged}, notified with its root`);
       return 'done';
     }
     try {
       const status = row.channel === 'email' ? await this.sendMail(row) : await this.postWebhook(row);
-      this.outbox.sent(row.id, status);
+      await this.outbox.sent(row.id, status);
       return 'done';
     } catch (err) {
       const status = err instanceof DeliveryError ? err.status : null;
       const message = err instanceof Error ? err.message : String(err);
       const now = this.#now();
       const giveUp = now - row.created_at >= (this.#o.maxAgeMs ?? 3 * 86_400_000) || (err instanceof DeliveryError && err.permanent);
-      this.outbox.failed(row.id, message, status, giveUp ? null : now + retryDelayMs(row.attempts + 1, this.#o.backoff));
+      await this.outbox.failed(row.id, message, status, giveUp ? null : now + retryDelayMs(row.attempts + 1, this.#o.backoff));
       if (giveUp) this.#o.log(`notify: gave up ${row.channel} delivery ${row.id} to ${row.recipient}: ${message}`);
       // nodemailer: an SMTP answer carries responseCode; a connection that failed does not.
       return typeof (err as { responseCode?: unknown }).responseCode === 'number' || err instanceof DeliveryError ? 'failed' : 'unreachable';
@@ -334,7 +350,7 @@ export class Notifier {
   }
 
   private async postWebhook(row: OutboxRow): Promise<number> {
-    const target = this.#o.webhooks.target(row.recipient);
+    const target = await this.#o.webhooks.target(row.recipient);
     if (!target) throw new DeliveryError('the webhook was removed', null, true);
     const ts = Math.floor(this.#now() / 1000);
     const event = (JSON.parse(row.payload) as WebhookBody).event;
@@ -359,11 +375,15 @@ export class Notifier {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#o.alarms.off('change', this.#onChange);
+    await this.#changes;
     // A delivery in flight finishes (its row is marked), so it is not sent twice after a restart.
     for (let i = 0; i < 200 && this.#busy; i++) await new Promise((r) => setTimeout(r, 50));
     this.#o.mail?.close();
   }
 }
+
+/** How long a claimed outbox row is left to the process that claimed it, ms (it dies while sending: due again after). */
+const CLAIM_MS = 5 * 60_000;
 
 class DeliveryError extends Error {
   constructor(message: string, readonly status: number | null, readonly permanent = false) {

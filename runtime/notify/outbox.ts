@@ -2,7 +2,9 @@
 // delivery is a row before anything is sent, so a restart or a mail server that is down delays a
 // message and loses none. A row is 'queued' (due at next_at), 'held' (quiet hours: due when they
 // end), 'sent', 'failed' (given up after the maximum age) or 'cancelled' (its alarm was silenced).
-// The rows stay as the delivery log of each alarm and each webhook.
+// The rows stay as the delivery log of each alarm and each webhook. Every cloud process delivers:
+// claim() hands each due row to one of them.
+import { sql } from 'kysely';
 import type { CloudDb } from '../cloud-db/cloud-db';
 
 export const OUTBOX_STATES = ['queued', 'held', 'sent', 'failed', 'cancelled'] as const;
@@ -84,54 +86,71 @@ export function deliveryView(r: OutboxRow): DeliveryView {
 export class Outbox {
   constructor(private readonly db: CloudDb, private readonly now: () => number = Date.now) {}
 
-  enqueue(m: NewMessage): number {
+  /** Queues a message; `within`: the transaction to write it in (default its own statement). */
+  async enqueue(m: NewMessage, within: CloudDb = this.db): Promise<number> {
     const now = this.now();
     const at = Math.max(now, m.notBefore ?? now);
-    const r = this.db
-      .prepare('INSERT INTO notify_outbox (channel, recipient, user_id, alarm_id, kind, level, payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.channel, m.recipient, m.userId ?? null, m.alarmId ?? null, m.kind, m.level ?? 0, JSON.stringify(m.payload), m.held ? 'held' : 'queued', at, now);
-    return Number(r.lastInsertRowid);
+    const r = await within.one(sql<{ id: number }>`INSERT INTO notify_outbox (channel, recipient, user_id, alarm_id, kind, level, payload, state, next_at, created_at)
+      VALUES (${m.channel}, ${m.recipient}, ${m.userId ?? null}, ${m.alarmId ?? null}, ${m.kind}, ${m.level ?? 0}, ${JSON.stringify(m.payload)}, ${m.held ? 'held' : 'queued'}, ${at}, ${now})
+      RETURNING id`);
+    return Number(r?.id);
   }
 
-  /** The rows due now, oldest first. */
-  due(limit = 20): OutboxRow[] {
-    return this.db.prepare("SELECT * FROM notify_outbox WHERE state IN ('queued', 'held') AND next_at <= ? ORDER BY next_at, id LIMIT ?").all(this.now(), limit) as OutboxRow[];
+  /** The rows due now, oldest first (what claim() takes; changes nothing). */
+  due(limit = 20): Promise<OutboxRow[]> {
+    return this.db.all(sql<OutboxRow>`SELECT * FROM notify_outbox WHERE state IN ('queued', 'held') AND next_at <= ${this.now()} ORDER BY next_at, id LIMIT ${limit}`);
   }
 
-  get(id: number): OutboxRow | undefined {
-    return this.db.prepare('SELECT * FROM notify_outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+  /**
+   * Takes the rows due now for one delivery attempt, oldest first: their next_at moves `forMs`
+   * ahead in the same statement, so another cloud process's pass skips them, and a process that
+   * dies while sending leaves them due again after `forMs`. (The repeated conditions outside the
+   * subquery make PostgreSQL look at a row again after waiting for another claim of it.) `channel`:
+   * only rows of that channel.
+   */
+  async claim(limit = 20, forMs = 5 * 60_000, channel?: Channel): Promise<OutboxRow[]> {
+    const now = this.now();
+    const of = channel === undefined ? sql`` : sql` AND channel = ${channel}`;
+    const rows = await this.db.all(sql<OutboxRow>`UPDATE notify_outbox SET next_at = ${now + forMs}
+      WHERE id IN (SELECT id FROM notify_outbox WHERE state IN ('queued', 'held') AND next_at <= ${now}${of} ORDER BY next_at, id LIMIT ${limit})
+        AND state IN ('queued', 'held') AND next_at <= ${now}
+      RETURNING *`);
+    return rows.sort((x, y) => x.id - y.id);
   }
 
-  sent(id: number, status: number | null): void {
-    this.db.prepare("UPDATE notify_outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_status = ?, last_error = NULL WHERE id = ?").run(this.now(), status, id);
+  get(id: number): Promise<OutboxRow | undefined> {
+    return this.db.one(sql<OutboxRow>`SELECT * FROM notify_outbox WHERE id = ${id}`);
+  }
+
+  async sent(id: number, status: number | null): Promise<void> {
+    await this.db.run(sql`UPDATE notify_outbox SET state = 'sent', attempts = attempts + 1, sent_at = ${this.now()}, last_status = ${status}, last_error = NULL WHERE id = ${id}`);
   }
 
   /** A failed attempt: tried again at `nextAt`, or given up ('failed') when `nextAt` is null. */
-  failed(id: number, error: string, status: number | null, nextAt: number | null): void {
-    this.db
-      .prepare('UPDATE notify_outbox SET state = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at), last_error = ?, last_status = ? WHERE id = ?')
-      .run(nextAt === null ? 'failed' : 'queued', nextAt, error.slice(0, 500), status, id);
+  async failed(id: number, error: string, status: number | null, nextAt: number | null): Promise<void> {
+    await this.db.run(sql`UPDATE notify_outbox SET state = ${nextAt === null ? 'failed' : 'queued'}, attempts = attempts + 1,
+      next_at = COALESCE(${nextAt}, next_at), last_error = ${error.slice(0, 500)}, last_status = ${status} WHERE id = ${id}`);
   }
 
-  cancel(id: number, reason: string): void {
-    this.db.prepare("UPDATE notify_outbox SET state = 'cancelled', last_error = ? WHERE id = ? AND state IN ('queued', 'held')").run(reason, id);
+  async cancel(id: number, reason: string): Promise<void> {
+    await this.db.run(sql`UPDATE notify_outbox SET state = 'cancelled', last_error = ${reason} WHERE id = ${id} AND state IN ('queued', 'held')`);
   }
 
-  /** Drops what is still waiting for an alarm (it was silenced); returns how many. */
-  cancelForAlarm(alarmId: number, reason: string): number {
-    return this.db.prepare("UPDATE notify_outbox SET state = 'cancelled', last_error = ? WHERE alarm_id = ? AND state IN ('queued', 'held')").run(reason, alarmId).changes;
+  /** Drops what is still waiting for an alarm (it was silenced); resolves to how many. */
+  cancelForAlarm(alarmId: number, reason: string): Promise<number> {
+    return this.db.run(sql`UPDATE notify_outbox SET state = 'cancelled', last_error = ${reason} WHERE alarm_id = ${alarmId} AND state IN ('queued', 'held')`);
   }
 
-  forAlarm(alarmId: number): DeliveryView[] {
-    return (this.db.prepare('SELECT * FROM notify_outbox WHERE alarm_id = ? ORDER BY id').all(alarmId) as OutboxRow[]).map(deliveryView);
+  async forAlarm(alarmId: number): Promise<DeliveryView[]> {
+    return (await this.db.all(sql<OutboxRow>`SELECT * FROM notify_outbox WHERE alarm_id = ${alarmId} ORDER BY id`)).map(deliveryView);
   }
 
-  forAlarms(alarmIds: readonly number[]): Map<number, OutboxRow[]> {
+  async forAlarms(alarmIds: readonly number[]): Promise<Map<number, OutboxRow[]>> {
     const out = new Map<number, OutboxRow[]>();
     // SQLite's limit on parameters: a page of alarms is at most 1000 (routes.ts), so chunks of 500.
     for (let i = 0; i < alarmIds.length; i += 500) {
       const ids = alarmIds.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT * FROM notify_outbox WHERE alarm_id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`).all(...ids) as OutboxRow[];
+      const rows = await this.db.all(sql<OutboxRow>`SELECT * FROM notify_outbox WHERE alarm_id IN (${sql.join(ids)}) ORDER BY id`);
       for (const r of rows) {
         const list = out.get(r.alarm_id as number);
         if (list) list.push(r);
@@ -141,7 +160,7 @@ export class Outbox {
     return out;
   }
 
-  forRecipient(channel: Channel, recipient: string, limit: number): DeliveryView[] {
-    return (this.db.prepare('SELECT * FROM notify_outbox WHERE channel = ? AND recipient = ? ORDER BY id DESC LIMIT ?').all(channel, recipient, limit) as OutboxRow[]).map(deliveryView);
+  async forRecipient(channel: Channel, recipient: string, limit: number): Promise<DeliveryView[]> {
+    return (await this.db.all(sql<OutboxRow>`SELECT * FROM notify_outbox WHERE channel = ${channel} AND recipient = ${recipient} ORDER BY id DESC LIMIT ${limit}`)).map(deliveryView);
   }
 }

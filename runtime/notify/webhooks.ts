@@ -4,6 +4,7 @@
 // the receiver can check both who sent it and that it is not a replay of an old one.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Severity } from '../../domain/notifications/rules';
+import { sql } from 'kysely';
 import type { CloudDb } from '../cloud-db/cloud-db';
 import { notFound } from '../api/errors';
 import type { SecretBox } from '../api/totp';
@@ -41,48 +42,47 @@ export class WebhookStore {
   }
 
   /** Registers a webhook; the answer carries its secret, which is never shown again. */
-  create(w: { orgId: string; url: string; minSeverity: Severity; createdBy: string }): WebhookView & { secret: string } {
+  async create(w: { orgId: string; url: string; minSeverity: Severity; createdBy: string }): Promise<WebhookView & { secret: string }> {
     const id = randomUUID();
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
-    this.db
-      .prepare('INSERT INTO notify_webhooks (id, org_id, url, secret, min_severity, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, w.orgId, w.url, this.box.seal(secret), w.minSeverity, w.createdBy, Date.now());
-    return { ...this.view(this.row(id) as WebhookRow), secret };
+    await this.db.run(sql`INSERT INTO notify_webhooks (id, org_id, url, secret, min_severity, created_by, created_at)
+      VALUES (${id}, ${w.orgId}, ${w.url}, ${this.box.seal(secret)}, ${w.minSeverity}, ${w.createdBy}, ${Date.now()})`);
+    return { ...this.view((await this.row(id)) as WebhookRow), secret };
   }
 
-  private row(id: string): WebhookRow | undefined {
-    return this.db.prepare('SELECT * FROM notify_webhooks WHERE id = ? AND disabled = 0').get(id) as WebhookRow | undefined;
+  private row(id: string): Promise<WebhookRow | undefined> {
+    return this.db.one(sql<WebhookRow>`SELECT * FROM notify_webhooks WHERE id = ${id} AND disabled = 0`);
   }
 
   /** The webhook if the caller's organisation owns it (null org = any: SUPER_ADMIN). */
-  get(id: string, orgId: string | null): WebhookView | undefined {
-    const r = this.row(id);
+  async get(id: string, orgId: string | null): Promise<WebhookView | undefined> {
+    const r = await this.row(id);
     return r && (orgId === null || r.org_id === orgId) ? this.view(r) : undefined;
   }
 
-  list(orgId: string | null): WebhookView[] {
-    const rows = (orgId === null
-      ? this.db.prepare('SELECT * FROM notify_webhooks WHERE disabled = 0 ORDER BY created_at').all()
-      : this.db.prepare('SELECT * FROM notify_webhooks WHERE disabled = 0 AND org_id = ? ORDER BY created_at').all(orgId)) as WebhookRow[];
+  async list(orgId: string | null): Promise<WebhookView[]> {
+    const rows = await (orgId === null
+      ? this.db.all(sql<WebhookRow>`SELECT * FROM notify_webhooks WHERE disabled = 0 ORDER BY created_at`)
+      : this.db.all(sql<WebhookRow>`SELECT * FROM notify_webhooks WHERE disabled = 0 AND org_id = ${orgId} ORDER BY created_at`));
     return rows.map((r) => this.view(r));
   }
 
   /** Removes a webhook; its delivery log stays (the outbox rows name it by id). */
-  remove(id: string, orgId: string | null): WebhookView {
-    const v = this.get(id, orgId);
+  async remove(id: string, orgId: string | null): Promise<WebhookView> {
+    const v = await this.get(id, orgId);
     if (!v) throw notFound(`webhook ${id}`);
-    this.db.prepare('UPDATE notify_webhooks SET disabled = 1 WHERE id = ?').run(id);
+    await this.db.run(sql`UPDATE notify_webhooks SET disabled = 1 WHERE id = ${id}`);
     return v;
   }
 
   /** Where and with which secret to deliver, or undefined when the webhook is gone. */
-  target(id: string): { url: string; secret: string } | undefined {
-    const r = this.row(id);
+  async target(id: string): Promise<{ url: string; secret: string } | undefined> {
+    const r = await this.row(id);
     return r ? { url: r.url, secret: this.box.open(r.secret) } : undefined;
   }
 
   /** The webhooks of an organisation that want an alarm of this severity. */
-  forAlarm(orgId: string, severity: Severity): WebhookView[] {
-    return this.list(orgId).filter((w) => RANK[severity] >= RANK[w.minSeverity]);
+  async forAlarm(orgId: string, severity: Severity): Promise<WebhookView[]> {
+    return (await this.list(orgId)).filter((w) => RANK[severity] >= RANK[w.minSeverity]);
   }
 }

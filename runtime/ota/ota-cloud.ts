@@ -11,6 +11,7 @@ import express, { type Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { DownloadTokens } from './download-tokens';
 import type { CloudDb } from '../cloud-db/cloud-db';
+import { openLease, type Lease } from '../cloud-db/lease';
 import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, VersionSchema, parseManifest, type Manifest } from './manifest';
 import { OTA_STATUS_FILTER, OtaStatusSchema, type OtaNotice, type OtaStatus } from './messages';
 import { loadOrCreateFleetCa, ProvisioningService, type FleetCa } from './provisioning';
@@ -40,6 +41,11 @@ export interface OtaCloudOptions {
   tickMs?: number;
   log?: (line: string) => void;
   changed?: (id: string) => void;
+  /**
+   * The roll-outs are evaluated where this lease is held (default: the 'ota-rollout' lease on
+   * `db`, given up by close(); always held on SQLite).
+   */
+  lease?: Lease;
 }
 
 export interface BundleInfo {
@@ -60,6 +66,7 @@ export class OtaCloud {
   /** Base URL in notices; the runtime may set it once its server listens. */
   publicUrl: string;
   private readonly tokens: DownloadTokens;
+  private readonly lease: Lease;
 
   private constructor(
     private readonly o: OtaCloudOptions,
@@ -68,8 +75,10 @@ export class OtaCloud {
     this.bundlesDir = bundleStoreDir(o.dataDir);
     this.publicUrl = o.publicUrl;
     const transport = o.transport;
+    this.lease = o.lease ?? openLease(o.db, 'ota-rollout', o.log ? { log: o.log } : {});
     this.rollouts = new RolloutController({
       db: o.db,
+      lease: this.lease,
       notify: (n: OtaNotice) => (transport ? transport.publish(`lifo4/${n.siteId}/ota`, JSON.stringify(this.signedNotice(n))) : Promise.reject(new Error('no MQTT transport for OTA notices'))),
       ...(o.now ? { now: o.now } : {}),
       ...(o.log ? { log: o.log } : {}),
@@ -85,10 +94,12 @@ export class OtaCloud {
           }
           const r = OtaStatusSchema.safeParse(raw);
           // A site speaks only for itself: the topic's site id must be the report's.
-          if (r.success && topic === `lifo4/${r.data.siteId}/ota/status`) this.onStatus(r.data);
+          if (r.success && topic === `lifo4/${r.data.siteId}/ota/status`) void this.onStatus(r.data);
         })
       : () => undefined;
-    this.timer = setInterval(() => this.rollouts.tick(), o.tickMs ?? 10_000);
+    this.timer = setInterval(() => {
+      this.rollouts.tick().catch((err: unknown) => (o.log ?? console.error)(`ota: roll-out tick: ${String(err)}`));
+    }, o.tickMs ?? 10_000);
     this.timer.unref();
     this.tokens = new DownloadTokens(o.dataDir, o.now);
     const files = express.Router();
@@ -136,12 +147,11 @@ export class OtaCloud {
     return readSigningPublicKey(this.o.dataDir);
   }
 
-  onStatus(s: OtaStatus): void {
-    try {
-      this.rollouts.onStatus(s);
-    } catch (err) {
+  /** Resolves once the report is taken (or, logged, refused). */
+  onStatus(s: OtaStatus): Promise<void> {
+    return this.rollouts.onStatus(s).catch((err: unknown) => {
       (this.o.log ?? console.error)(`ota: status of ${s.siteId}: ${String(err)}`);
-    }
+    });
   }
 
   get canNotify(): boolean {
@@ -194,8 +204,10 @@ export class OtaCloud {
     return this.signedNotice({ v: 1, deploymentId: `provision-${newest.sequence}`, siteId, version: newest.version, sequence: newest.sequence, url: this.bundleUrl(newest.version), issuedAt: Date.now() });
   }
 
-  close(): void {
+  /** Stops the ticks and the reports; resolves once the lease it opened is given up. */
+  close(): Promise<void> {
     clearInterval(this.timer);
     this.unsubscribe();
+    return this.o.lease ? Promise.resolve() : this.lease.close();
   }
 }

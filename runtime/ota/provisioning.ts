@@ -11,6 +11,7 @@ import { createHash, createPrivateKey, randomBytes, webcrypto } from 'node:crypt
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { sql } from 'kysely';
 import { DEFAULT_ORG_ID, type CloudDb } from '../cloud-db/cloud-db';
 import { DEVICE_CERT_DAYS, P256, ProvisionRequestSchema, RENEW_WITHIN_DAYS, RenewRequestSchema, type ProvisionRequest, type ProvisionResponse, type RenewResponse } from './provisioning-client';
 import { certificateRecord, recordCertificate } from './revocations';
@@ -138,20 +139,22 @@ export class ProvisioningService {
     this.now = o.now ?? Date.now;
   }
 
-  allowSerials(serials: readonly string[], note?: string): number {
-    const ins = this.o.db.prepare('INSERT OR IGNORE INTO ota_serials (serial, created_at, note) VALUES (?, ?, ?)');
-    let n = 0;
-    this.o.db.transaction(() => {
-      for (const s of serials) n += ins.run(s, this.now(), note ?? null).changes;
-    })();
-    return n;
+  allowSerials(serials: readonly string[], note?: string): Promise<number> {
+    return this.o.db.tx(async (db) => {
+      let n = 0;
+      for (const s of serials) {
+        n += await db.run(sql`INSERT INTO ota_serials (serial, created_at, note) VALUES (${s}, ${this.now()}, ${note ?? null}) ON CONFLICT (serial) DO NOTHING`);
+      }
+      return n;
+    });
   }
 
   /** A claim token for one site: shown once, stored as its hash, one use, valid `ttlMs`. */
-  createClaim(siteId: string, ttlMs: number, by: string | null, orgId: string = DEFAULT_ORG_ID): { token: string; expiresAt: number } {
+  async createClaim(siteId: string, ttlMs: number, by: string | null, orgId: string = DEFAULT_ORG_ID): Promise<{ token: string; expiresAt: number }> {
     const token = randomBytes(24).toString('base64url');
     const expiresAt = this.now() + ttlMs;
-    this.o.db.prepare('INSERT INTO ota_claims (token_hash, site_id, created_by, created_at, expires_at, org_id) VALUES (?, ?, ?, ?, ?, ?)').run(tokenHash(token), siteId, by, this.now(), expiresAt, orgId);
+    await this.o.db.run(sql`INSERT INTO ota_claims (token_hash, site_id, created_by, created_at, expires_at, org_id)
+      VALUES (${tokenHash(token)}, ${siteId}, ${by}, ${this.now()}, ${expiresAt}, ${orgId})`);
     return { token, expiresAt };
   }
 
@@ -173,26 +176,27 @@ export class ProvisioningService {
     if (fleetKey === null) throw new ProvisioningError(503, 'no_fleet_key', 'this cloud has no fleet signing key yet: build a bundle first (lifo4 image build)');
     const ca = await this.ca();
     // Claim check and use in one transaction: two devices racing with one token, only one wins.
-    const claim = db.transaction(() => {
-      const allowed = db.prepare('SELECT 1 FROM ota_serials WHERE serial = ?').get(req.serial) !== undefined;
-      const c = db.prepare('SELECT * FROM ota_claims WHERE token_hash = ?').get(tokenHash(req.claimToken)) as
-        | { site_id: string; expires_at: number; used_at: number | null; org_id: string | null }
-        | undefined;
+    const claim = await db.tx(async (t) => {
+      const allowed = (await t.one(sql`SELECT 1 AS n FROM ota_serials WHERE serial = ${req.serial}`)) !== undefined;
+      const c = await t.one(sql<{ site_id: string; expires_at: number; used_at: number | null; org_id: string | null }>`SELECT * FROM ota_claims WHERE token_hash = ${tokenHash(req.claimToken)}`);
       if (!c || !allowed) throw REFUSED();
       if (c.used_at !== null) throw new ProvisioningError(409, 'claim_used', 'this claim token was already used');
       if (c.expires_at <= this.now()) throw new ProvisioningError(403, 'claim_expired', 'this claim token has expired');
-      if (db.prepare('SELECT 1 FROM ota_devices WHERE serial = ?').get(req.serial)) throw new ProvisioningError(409, 'serial_provisioned', `serial ${req.serial} is already provisioned`);
-      db.prepare('UPDATE ota_claims SET used_at = ?, used_serial = ? WHERE token_hash = ?').run(this.now(), req.serial, tokenHash(req.claimToken));
+      if (await t.one(sql`SELECT 1 AS n FROM ota_devices WHERE serial = ${req.serial}`)) throw new ProvisioningError(409, 'serial_provisioned', `serial ${req.serial} is already provisioned`);
+      // Only the use that finds the token unused wins (another cloud process may be using it now).
+      const used = await t.run(sql`UPDATE ota_claims SET used_at = ${this.now()}, used_serial = ${req.serial} WHERE token_hash = ${tokenHash(req.claimToken)} AND used_at IS NULL`);
+      if (used === 0) throw new ProvisioningError(409, 'claim_used', 'this claim token was already used');
       // The site is the claim's organisation's from now on, whoever registered its id before.
       const orgId = c.org_id ?? DEFAULT_ORG_ID;
-      db.prepare('INSERT INTO sites (id, org_id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET org_id = excluded.org_id').run(c.site_id, orgId, c.site_id, this.now());
+      await t.run(sql`INSERT INTO sites (id, org_id, name, created_at) VALUES (${c.site_id}, ${orgId}, ${c.site_id}, ${this.now()})
+        ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id`);
       return c;
-    })();
+    });
     const cert = await issueCertificate(ca, csr.publicKey, claim.site_id, 'client');
-    db.transaction(() => {
-      db.prepare('INSERT INTO ota_devices (serial, site_id, certificate_serial, issued_at) VALUES (?, ?, ?, ?)').run(req.serial, claim.site_id, cert.serialNumber, this.now());
-      recordCertificate(db, { serial: cert.serialNumber, siteId: claim.site_id, deviceSerial: req.serial, issuedAt: this.now(), notAfter: cert.notAfter.getTime() });
-    })();
+    await db.tx(async (t) => {
+      await t.run(sql`INSERT INTO ota_devices (serial, site_id, certificate_serial, issued_at) VALUES (${req.serial}, ${claim.site_id}, ${cert.serialNumber}, ${this.now()})`);
+      await recordCertificate(t, { serial: cert.serialNumber, siteId: claim.site_id, deviceSerial: req.serial, issuedAt: this.now(), notAfter: cert.notAfter.getTime() });
+    });
     return {
       siteId: claim.site_id,
       certificate: cert.toString('pem'),
@@ -232,15 +236,15 @@ export class ProvisioningService {
     }
     const ca = await this.ca();
     const refused = () => new ProvisioningError(403, 'renewal_refused', 'this certificate cannot be renewed: provision the device again with a new claim');
-    const record = certificateRecord(this.o.db, current.serialNumber);
+    const record = await certificateRecord(this.o.db, current.serialNumber);
     if (!record || record.revoked_at !== null || current.notAfter.getTime() <= this.now()) throw refused();
     if (!(await current.verify({ publicKey: ca.cert.publicKey, signatureOnly: true }))) throw refused();
     if (!(await csr.verify()) || Buffer.compare(Buffer.from(csr.publicKey.rawData), Buffer.from(current.publicKey.rawData)) !== 0) throw refused();
     const cert = await issueCertificate(ca, csr.publicKey, record.site_id, 'client');
-    this.o.db.transaction(() => {
-      recordCertificate(this.o.db, { serial: cert.serialNumber, siteId: record.site_id, deviceSerial: record.device_serial, issuedAt: this.now(), notAfter: cert.notAfter.getTime() });
-      this.o.db.prepare('UPDATE ota_devices SET certificate_serial = ?, issued_at = ? WHERE serial = ?').run(cert.serialNumber, this.now(), record.device_serial);
-    })();
+    await this.o.db.tx(async (t) => {
+      await recordCertificate(t, { serial: cert.serialNumber, siteId: record.site_id, deviceSerial: record.device_serial, issuedAt: this.now(), notAfter: cert.notAfter.getTime() });
+      await t.run(sql`UPDATE ota_devices SET certificate_serial = ${cert.serialNumber}, issued_at = ${this.now()} WHERE serial = ${record.device_serial}`);
+    });
     return { certificate: cert.toString('pem'), caChain: ca.certPem, siteId: record.site_id, deviceSerial: record.device_serial };
   }
 }

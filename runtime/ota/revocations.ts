@@ -2,6 +2,7 @@
 // recorded with its expiry; revoking a site (`lifo4 site revoke`, POST /sites/:id/revoke) marks all
 // of them revoked and refuses the site's password login. The broker asks isRevoked on every CONNECT
 // (broker.ts), renewal refuses a revoked certificate (provisioning.ts).
+import { sql } from 'kysely';
 import type { CloudDb } from '../cloud-db/cloud-db';
 import { normalSerial } from '../broker/broker';
 
@@ -13,9 +14,9 @@ export interface IssuedCertificate {
   notAfter: number;
 }
 
-export function recordCertificate(db: CloudDb, c: IssuedCertificate): void {
-  db.prepare('INSERT INTO device_certificates (serial, site_id, device_serial, issued_at, not_after) VALUES (?, ?, ?, ?, ?)')
-    .run(normalSerial(c.serial), c.siteId, c.deviceSerial, c.issuedAt, c.notAfter);
+export async function recordCertificate(db: CloudDb, c: IssuedCertificate): Promise<void> {
+  await db.run(sql`INSERT INTO device_certificates (serial, site_id, device_serial, issued_at, not_after)
+    VALUES (${normalSerial(c.serial)}, ${c.siteId}, ${c.deviceSerial}, ${c.issuedAt}, ${c.notAfter})`);
 }
 
 export interface CertificateRecord {
@@ -27,17 +28,18 @@ export interface CertificateRecord {
   revoked_at: number | null;
 }
 
-export function certificateRecord(db: CloudDb, serial: string): CertificateRecord | undefined {
-  return db.prepare('SELECT * FROM device_certificates WHERE serial = ?').get(normalSerial(serial)) as CertificateRecord | undefined;
+export function certificateRecord(db: CloudDb, serial: string): Promise<CertificateRecord | undefined> {
+  return db.one(sql<CertificateRecord>`SELECT * FROM device_certificates WHERE serial = ${normalSerial(serial)}`);
 }
 
-/** Revokes every certificate of the site and its password login; returns how many certificates. */
-export function revokeSite(db: CloudDb, siteId: string, by: string | null, reason: string | null, now = Date.now()): number {
-  return db.transaction(() => {
-    const n = db.prepare('UPDATE device_certificates SET revoked_at = ?, revoked_by = ?, reason = ? WHERE site_id = ? AND revoked_at IS NULL').run(now, by, reason, siteId).changes;
-    db.prepare('INSERT OR REPLACE INTO revoked_sites (site_id, revoked_at, revoked_by, reason) VALUES (?, ?, ?, ?)').run(siteId, now, by, reason);
+/** Revokes every certificate of the site and its password login; resolves to how many certificates. */
+export function revokeSite(db: CloudDb, siteId: string, by: string | null, reason: string | null, now = Date.now()): Promise<number> {
+  return db.tx(async (t) => {
+    const n = await t.run(sql`UPDATE device_certificates SET revoked_at = ${now}, revoked_by = ${by}, reason = ${reason} WHERE site_id = ${siteId} AND revoked_at IS NULL`);
+    await t.run(sql`INSERT INTO revoked_sites (site_id, revoked_at, revoked_by, reason) VALUES (${siteId}, ${now}, ${by}, ${reason})
+      ON CONFLICT (site_id) DO UPDATE SET revoked_at = excluded.revoked_at, revoked_by = excluded.revoked_by, reason = excluded.reason`);
     return n;
-  })();
+  });
 }
 
 /**
@@ -45,13 +47,13 @@ export function revokeSite(db: CloudDb, siteId: string, by: string | null, reaso
  * password login, or a certificate the cloud never recorded such as the broker's own or the cloud
  * account's) the username answers: a revoked site stays out.
  */
-export function revocationCheck(db: () => CloudDb): (who: { username: string; certificateSerial: string | undefined }) => boolean {
-  return ({ username, certificateSerial }) => {
-    const d = db();
+export function revocationCheck(db: () => CloudDb | Promise<CloudDb>): (who: { username: string; certificateSerial: string | undefined }) => Promise<boolean> {
+  return async ({ username, certificateSerial }) => {
+    const d = await db();
     if (certificateSerial !== undefined) {
-      const row = d.prepare('SELECT revoked_at FROM device_certificates WHERE serial = ?').get(normalSerial(certificateSerial)) as { revoked_at: number | null } | undefined;
+      const row = await d.one(sql<{ revoked_at: number | null }>`SELECT revoked_at FROM device_certificates WHERE serial = ${normalSerial(certificateSerial)}`);
       if (row !== undefined) return row.revoked_at !== null;
     }
-    return d.prepare('SELECT 1 FROM revoked_sites WHERE site_id = ?').get(username) !== undefined;
+    return (await d.one(sql`SELECT 1 AS n FROM revoked_sites WHERE site_id = ${username}`)) !== undefined;
   };
 }

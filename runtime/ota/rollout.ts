@@ -3,10 +3,15 @@
 // ran; and (hawkBit's worst reported bug) a site that goes silent after its notice counts as FAILED
 // once download + restart + health window + grace have passed, instead of holding the roll-out
 // forever as "running". A silent site that comes back later still reports its real outcome.
-// Time comes from an injected clock so the tests drive days in microseconds.
+// Time comes from an injected clock so the tests drive days in microseconds. With several cloud
+// processes only the holder of the 'ota-rollout' lease evaluates roll-outs and takes the agents'
+// reports (every process hears them); a roll-out created or resumed through another process's API
+// starts at the holder's next tick.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { CloudDb } from '../cloud-db/cloud-db';
+import { soleLease, type Lease } from '../cloud-db/lease';
 import { FINAL_PHASES, type OtaNotice, type OtaPhase, type OtaStatus } from './messages';
 
 const MIN = 60_000;
@@ -78,6 +83,8 @@ export interface RolloutOptions {
   log?: (line: string) => void;
   /** Called after every change of a roll-out (realtime push, tests). */
   changed?: (id: string) => void;
+  /** Evaluates and takes reports only while this lease is held (default: always, one process). */
+  lease?: Lease;
 }
 
 export class RolloutError extends Error {
@@ -90,53 +97,52 @@ export class RolloutError extends Error {
 export class RolloutController {
   private readonly now: () => number;
   private readonly log: (line: string) => void;
+  private readonly lease: Lease;
 
   constructor(private readonly o: RolloutOptions) {
     this.now = o.now ?? Date.now;
     this.log = o.log ?? ((line) => console.error(line));
+    this.lease = o.lease ?? soleLease('ota-rollout');
   }
 
-  create(input: { id?: string; version: string; sequence: number; url: string; siteIds: readonly string[]; config?: RolloutConfigInput; by?: string | null }): RolloutView {
+  async create(input: { id?: string; version: string; sequence: number; url: string; siteIds: readonly string[]; config?: RolloutConfigInput; by?: string | null }): Promise<RolloutView> {
     const config = RolloutConfigSchema.parse(input.config ?? {});
     const id = input.id ?? randomUUID();
     const now = this.now();
     const sites = [...new Set(input.siteIds)].sort();
     if (sites.length === 0) throw new RolloutError('conflict', 'a roll-out needs at least one site');
-    const db = this.o.db;
-    db.transaction(() => {
-      if (db.prepare('SELECT 1 FROM ota_deployments WHERE id = ?').get(id)) throw new RolloutError('conflict', `deployment ${id} exists`);
-      db.prepare(
-        `INSERT INTO ota_deployments (id, version, sequence, url, created_by, created_at, state, config, stage, stage_started_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'running', ?, 0, ?, ?)`,
-      ).run(id, input.version, input.sequence, input.url, input.by ?? null, now, JSON.stringify(config), now, now);
-      const ins = db.prepare("INSERT INTO ota_targets (deployment_id, site_id, position, phase) VALUES (?, ?, ?, 'pending')");
+    await this.o.db.tx(async (db) => {
+      if (await db.one(sql`SELECT 1 AS n FROM ota_deployments WHERE id = ${id}`)) throw new RolloutError('conflict', `deployment ${id} exists`);
+      await db.run(sql`INSERT INTO ota_deployments (id, version, sequence, url, created_by, created_at, state, config, stage, stage_started_at, updated_at)
+        VALUES (${id}, ${input.version}, ${input.sequence}, ${input.url}, ${input.by ?? null}, ${now}, 'running', ${JSON.stringify(config)}, 0, ${now}, ${now})`);
       // Canary order: a stable shuffle by id, so the first 5 % are not always the same sites.
-      sites
-        .map((s) => ({ s, k: hashOrder(`${id}:${s}`) }))
-        .sort((a, b) => a.k - b.k)
-        .forEach(({ s }, i) => ins.run(id, s, i));
-    })();
-    this.tick();
-    return this.get(id)!;
+      const ordered = sites.map((s) => ({ s, k: hashOrder(`${id}:${s}`) })).sort((a, b) => a.k - b.k);
+      for (let i = 0; i < ordered.length; i += 500) {
+        const rows = ordered.slice(i, i + 500).map(({ s }, j) => sql`(${id}, ${s}, ${i + j}, 'pending')`);
+        await db.run(sql`INSERT INTO ota_targets (deployment_id, site_id, position, phase) VALUES ${sql.join(rows)}`);
+      }
+    });
+    await this.tick();
+    return (await this.get(id))!;
   }
 
-  /** Evaluates every running roll-out: notices for the current stage, silent sites, pause, advance, completion. */
-  tick(): void {
-    const rows = this.o.db.prepare("SELECT * FROM ota_deployments WHERE state = 'running'").all() as DeploymentRow[];
-    for (const d of rows) this.evaluate(d);
+  /** Evaluates every running roll-out (on the lease holder): notices for the current stage, silent sites, pause, advance, completion. */
+  async tick(): Promise<void> {
+    if (!this.lease.isHolder()) return;
+    const rows = await this.o.db.all(sql<DeploymentRow>`SELECT * FROM ota_deployments WHERE state = 'running' ORDER BY created_at, id`);
+    for (const d of rows) await this.evaluate(d);
   }
 
-  private evaluate(d: DeploymentRow): void {
-    const db = this.o.db;
+  private async evaluate(d: DeploymentRow): Promise<void> {
     const config = RolloutConfigSchema.parse(JSON.parse(d.config));
     const now = this.now();
     const toSend: OtaNotice[] = [];
-    db.transaction(() => {
-      const targets = db.prepare('SELECT * FROM ota_targets WHERE deployment_id = ? ORDER BY position').all(d.id) as TargetRow[];
-      const silent = db.prepare("UPDATE ota_targets SET phase = 'silent', final = 1, reason = ?, reported_at = ? WHERE deployment_id = ? AND site_id = ?");
+    await this.o.db.tx(async (db) => {
+      const targets = await db.all(sql<TargetRow>`SELECT * FROM ota_targets WHERE deployment_id = ${d.id} ORDER BY position`);
       for (const t of targets) {
         if (t.notified_at !== null && !t.final && now - t.notified_at >= config.silentMs) {
-          silent.run(`no final report within ${Math.round(config.silentMs / 1000)} s of the notice`, now, d.id, t.site_id);
+          await db.run(sql`UPDATE ota_targets SET phase = 'silent', final = 1, reason = ${`no final report within ${Math.round(config.silentMs / 1000)} s of the notice`}, reported_at = ${now}
+            WHERE deployment_id = ${d.id} AND site_id = ${t.site_id}`);
           t.phase = 'silent';
           t.final = 1;
         }
@@ -147,13 +153,14 @@ export class RolloutController {
       let reason: string | null = null;
       for (;;) {
         const cohort = targets.slice(0, cohortSize(config.stages[stage]!, targets.length));
-        const markNotified = db.prepare("UPDATE ota_targets SET notified_at = ?, phase = 'notified' WHERE deployment_id = ? AND site_id = ?");
         for (const t of cohort) {
           if (t.notified_at === null) {
-            markNotified.run(now, d.id, t.site_id);
+            // Only the update that finds the site not yet notified sends its notice.
+            const marked = await db.run(sql`UPDATE ota_targets SET notified_at = ${now}, phase = 'notified'
+              WHERE deployment_id = ${d.id} AND site_id = ${t.site_id} AND notified_at IS NULL`);
             t.notified_at = now;
             t.phase = 'notified';
-            toSend.push(notice(d, t.site_id, now));
+            if (marked === 1) toSend.push(notice(d, t.site_id, now));
           }
         }
         const done = targets.filter((t) => t.final).length;
@@ -188,10 +195,10 @@ export class RolloutController {
         break;
       }
       if (state !== d.state || stage !== d.stage || reason !== null) {
-        db.prepare('UPDATE ota_deployments SET state = ?, stage = ?, stage_started_at = ?, reason = COALESCE(?, reason), updated_at = ? WHERE id = ?')
-          .run(state, stage, stageStartedAt, reason, now, d.id);
+        await db.run(sql`UPDATE ota_deployments SET state = ${state}, stage = ${stage}, stage_started_at = ${stageStartedAt},
+          reason = COALESCE(${reason}, reason), updated_at = ${now} WHERE id = ${d.id}`);
       }
-    })();
+    });
     for (const n of toSend) this.send(n);
     this.o.changed?.(d.id);
   }
@@ -201,81 +208,87 @@ export class RolloutController {
   }
 
   /** A report of an edge agent. Final phases settle the site; a 'running' report re-sends a pending notice. */
-  onStatus(s: OtaStatus): void {
+  async onStatus(s: OtaStatus): Promise<void> {
+    // Every process hears the reports; the lease holder takes them.
+    if (!this.lease.isHolder()) return;
     const db = this.o.db;
     const now = this.now();
     if (s.phase === 'running' && s.deploymentId === undefined) {
       // The site (re)connected: notices it may have missed while offline are sent again; the
       // agent answers duplicates by deployment id, so this is safe.
-      const open = db
-        .prepare(
-          `SELECT d.* FROM ota_targets t JOIN ota_deployments d ON d.id = t.deployment_id
-           WHERE t.site_id = ? AND t.notified_at IS NOT NULL AND t.final = 0 AND d.state = 'running'`,
-        )
-        .all(s.siteId) as DeploymentRow[];
+      const open = await db.all(sql<DeploymentRow>`SELECT d.* FROM ota_targets t JOIN ota_deployments d ON d.id = t.deployment_id
+        WHERE t.site_id = ${s.siteId} AND t.notified_at IS NOT NULL AND t.final = 0 AND d.state = 'running'`);
       for (const d of open) this.send(notice(d, s.siteId, now));
       return;
     }
     if (s.deploymentId === undefined) return;
-    const t = db.prepare('SELECT * FROM ota_targets WHERE deployment_id = ? AND site_id = ?').get(s.deploymentId, s.siteId) as TargetRow | undefined;
+    const t = await db.one(sql<TargetRow>`SELECT * FROM ota_targets WHERE deployment_id = ${s.deploymentId} AND site_id = ${s.siteId}`);
     if (!t || t.notified_at === null) return;
     const final = FINAL_PHASES.has(s.phase);
     // A final outcome is not undone by a late progress report; a silent site's real outcome replaces 'silent'.
     if (t.final && !(t.phase === 'silent' && final)) return;
-    db.prepare('UPDATE ota_targets SET phase = ?, reason = ?, reported_at = ?, final = ? WHERE deployment_id = ? AND site_id = ?')
-      .run(s.phase, s.reason ?? null, now, final ? 1 : 0, s.deploymentId, s.siteId);
-    const d = db.prepare("SELECT * FROM ota_deployments WHERE id = ? AND state = 'running'").get(s.deploymentId) as DeploymentRow | undefined;
-    if (d) this.evaluate(d);
+    await db.run(sql`UPDATE ota_targets SET phase = ${s.phase}, reason = ${s.reason ?? null}, reported_at = ${now}, final = ${final ? 1 : 0}
+      WHERE deployment_id = ${s.deploymentId} AND site_id = ${s.siteId}`);
+    const d = await db.one(sql<DeploymentRow>`SELECT * FROM ota_deployments WHERE id = ${s.deploymentId} AND state = 'running'`);
+    if (d) await this.evaluate(d);
     else this.o.changed?.(s.deploymentId);
   }
 
-  pause(id: string, reason = 'paused by an operator'): RolloutView {
+  pause(id: string, reason = 'paused by an operator'): Promise<RolloutView> {
     return this.transition(id, ['running'], 'paused', reason);
   }
 
   /** Resumes; the failures so far are accepted, the threshold counts the ones after this. */
-  resume(id: string): RolloutView {
-    const d = this.row(id);
+  async resume(id: string): Promise<RolloutView> {
+    const d = await this.row(id);
     if (d.state !== 'paused') throw new RolloutError('conflict', `deployment ${id} is ${d.state}, not paused`);
-    const done = (this.o.db.prepare('SELECT COUNT(*) AS n FROM ota_targets WHERE deployment_id = ? AND final = 1').get(id) as { n: number }).n;
-    const failed = (this.o.db.prepare("SELECT COUNT(*) AS n FROM ota_targets WHERE deployment_id = ? AND final = 1 AND phase IN ('rolled-back','refused','failed','silent')").get(id) as { n: number }).n;
-    this.o.db.prepare("UPDATE ota_deployments SET state = 'running', reason = 'resumed', baseline_done = ?, baseline_failed = ?, updated_at = ? WHERE id = ?").run(done, failed, this.now(), id);
-    this.tick();
-    return this.get(id)!;
+    const c = await this.o.db.one(sql<{ done: number; failed: number }>`SELECT COUNT(*) AS done,
+      COALESCE(SUM(CASE WHEN phase IN ('rolled-back', 'refused', 'failed', 'silent') THEN 1 ELSE 0 END), 0) AS failed
+      FROM ota_targets WHERE deployment_id = ${id} AND final = 1`);
+    const changed = await this.o.db.run(sql`UPDATE ota_deployments SET state = 'running', reason = 'resumed', baseline_done = ${Number(c?.done ?? 0)},
+      baseline_failed = ${Number(c?.failed ?? 0)}, updated_at = ${this.now()} WHERE id = ${id} AND state = 'paused'`);
+    if (changed === 0) throw new RolloutError('conflict', `deployment ${id} is no longer paused`);
+    await this.tick();
+    return (await this.get(id))!;
   }
 
   /** Stops sending notices; sites that updated keep their release (roll back by deploying the old bundle with a new sequence). */
-  abort(id: string): RolloutView {
+  abort(id: string): Promise<RolloutView> {
     return this.transition(id, ['running', 'paused'], 'aborted', 'aborted by an operator');
   }
 
-  private transition(id: string, from: RolloutState[], to: RolloutState, reason: string): RolloutView {
-    const d = this.row(id);
+  private async transition(id: string, from: RolloutState[], to: RolloutState, reason: string): Promise<RolloutView> {
+    const d = await this.row(id);
     if (!from.includes(d.state)) throw new RolloutError('conflict', `deployment ${id} is ${d.state}`);
-    this.o.db.prepare('UPDATE ota_deployments SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(to, reason, this.now(), id);
+    // Only from the state just read: a change made meanwhile by another process wins.
+    const changed = await this.o.db.run(sql`UPDATE ota_deployments SET state = ${to}, reason = ${reason}, updated_at = ${this.now()} WHERE id = ${id} AND state = ${d.state}`);
+    if (changed === 0) throw new RolloutError('conflict', `deployment ${id} changed meanwhile; look again`);
     this.o.changed?.(id);
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
-  private row(id: string): DeploymentRow {
-    const d = this.o.db.prepare('SELECT * FROM ota_deployments WHERE id = ?').get(id) as DeploymentRow | undefined;
+  private async row(id: string): Promise<DeploymentRow> {
+    const d = await this.o.db.one(sql<DeploymentRow>`SELECT * FROM ota_deployments WHERE id = ${id}`);
     if (!d) throw new RolloutError('not_found', `no deployment ${id}`);
     return d;
   }
 
-  get(id: string): RolloutView | null {
-    const d = this.o.db.prepare('SELECT * FROM ota_deployments WHERE id = ?').get(id) as DeploymentRow | undefined;
+  async get(id: string): Promise<RolloutView | null> {
+    const d = await this.o.db.one(sql<DeploymentRow>`SELECT * FROM ota_deployments WHERE id = ${id}`);
     return d ? this.view(d) : null;
   }
 
-  list(limit = 100): RolloutView[] {
-    return (this.o.db.prepare('SELECT * FROM ota_deployments ORDER BY created_at DESC LIMIT ?').all(limit) as DeploymentRow[]).map((d) => this.view(d));
+  async list(limit = 100): Promise<RolloutView[]> {
+    const rows = await this.o.db.all(sql<DeploymentRow>`SELECT * FROM ota_deployments ORDER BY created_at DESC LIMIT ${limit}`);
+    const out: RolloutView[] = [];
+    for (const d of rows) out.push(await this.view(d));
+    return out;
   }
 
-  targets(id: string): TargetView[] {
-    const d = this.row(id);
+  async targets(id: string): Promise<TargetView[]> {
+    const d = await this.row(id);
     const config = RolloutConfigSchema.parse(JSON.parse(d.config));
-    const rows = this.o.db.prepare('SELECT * FROM ota_targets WHERE deployment_id = ? ORDER BY position').all(id) as TargetRow[];
+    const rows = await this.o.db.all(sql<TargetRow>`SELECT * FROM ota_targets WHERE deployment_id = ${id} ORDER BY position`);
     const bounds = config.stages.map((p) => cohortSize(p, rows.length));
     return rows.map((t, i) => ({
       siteId: t.site_id, stage: bounds.findIndex((b) => i < b), phase: t.phase, reason: t.reason, notifiedAt: t.notified_at,
@@ -283,9 +296,9 @@ export class RolloutController {
     }));
   }
 
-  private view(d: DeploymentRow): RolloutView {
+  private async view(d: DeploymentRow): Promise<RolloutView> {
     const config = RolloutConfigSchema.parse(JSON.parse(d.config));
-    const rows = this.o.db.prepare('SELECT phase, final, notified_at FROM ota_targets WHERE deployment_id = ?').all(d.id) as Pick<TargetRow, 'phase' | 'final' | 'notified_at'>[];
+    const rows = await this.o.db.all(sql<Pick<TargetRow, 'phase' | 'final' | 'notified_at'>>`SELECT phase, final, notified_at FROM ota_targets WHERE deployment_id = ${d.id}`);
     return {
       id: d.id, version: d.version, sequence: d.sequence, state: d.state, reason: d.reason, stage: d.stage, stagePercent: config.stages[d.stage]!,
       stageStartedAt: d.stage_started_at, createdAt: d.created_at, createdBy: d.created_by, config,

@@ -6,6 +6,7 @@ import { buildMonthlyReport, monthBounds, previousMonth, type AlarmRaised, type 
 import { SiteSettingsSchema } from '../../domain/site-settings/settings';
 import { DEFAULT_TARIFF, type SiteTariff } from '../../domain/tariff/tariff';
 import { rangeBuckets, type Aggregate, type TimeseriesStore } from '../../io/timeseries/store';
+import { sql } from 'kysely';
 import type { CloudDb } from '../cloud-db/cloud-db';
 
 /** The samples' width: one minute keeps a month at 44 640 intervals (5 store queries). */
@@ -17,7 +18,7 @@ export interface MonthlyReportSources {
   db: CloudDb;
   store: TimeseriesStore;
   /** Spot price steps overlapping [from, to), oldest first (runtime/api/plans.ts). */
-  prices(siteId: string, from: number, to: number): SpotPrice[];
+  prices(siteId: string, from: number, to: number): SpotPrice[] | Promise<SpotPrice[]>;
 }
 
 export interface MonthlyReportOptions {
@@ -55,8 +56,8 @@ export async function monthSamples(store: TimeseriesStore, siteId: string, from:
  * strategy settings"), else the default tariff. One tariff for the whole month: the document in
  * force now, which the report names as its source.
  */
-export function siteTariff(db: CloudDb, siteId: string): { tariff: SiteTariff; source: string } {
-  const row = db.prepare('SELECT version, document FROM site_settings WHERE site_id = ?').get(siteId) as { version: number; document: string } | undefined;
+export async function siteTariff(db: CloudDb, siteId: string): Promise<{ tariff: SiteTariff; source: string }> {
+  const row = await db.one(sql<{ version: number; document: string }>`SELECT version, document FROM site_settings WHERE site_id = ${siteId}`);
   const doc = row ? SiteSettingsSchema.safeParse(JSON.parse(row.document)) : null;
   if (doc?.success) return { tariff: doc.data.tariff, source: `the site's strategy settings, version ${doc.data.version} (in force now)` };
   return { tariff: DEFAULT_TARIFF, source: 'default tariff (domain/tariff/tariff.ts): the site has no strategy settings document' };
@@ -70,18 +71,15 @@ export async function loadMonthlyReport(src: MonthlyReportSources, site: { id: s
   const samples = await monthSamples(src.store, site.id, from, end);
   const lastMonthSamples = last.from < now ? await monthSamples(src.store, site.id, last.from, Math.min(last.to, now)) : [];
   // The first and the last estimate are all the report shows.
-  const soh = src.db.prepare(
-    `SELECT ts, soh_pct AS sohPct FROM (SELECT ts, soh_pct FROM ml_soh WHERE site_id = @site AND origin = 'edge' AND ts >= @from AND ts < @to ORDER BY ts LIMIT 1)
-     UNION SELECT ts, soh_pct AS sohPct FROM (SELECT ts, soh_pct FROM ml_soh WHERE site_id = @site AND origin = 'edge' AND ts >= @from AND ts < @to ORDER BY ts DESC LIMIT 1)`,
-  ).all({ site: site.id, from, to: end }) as SohPoint[];
-  const alarms = src.db
-    .prepare('SELECT code, severity, raised_at AS raisedAt FROM alarms WHERE site_id = ? AND raised_at >= ? AND raised_at < ?')
-    .all(site.id, from, end) as AlarmRaised[];
-  const tariff = opts.tariff ?? siteTariff(src.db, site.id);
+  const soh = await src.db.all(sql<SohPoint>`SELECT ts, soh_pct AS "sohPct" FROM (SELECT ts, soh_pct FROM ml_soh WHERE site_id = ${site.id} AND origin = 'edge' AND ts >= ${from} AND ts < ${end} ORDER BY ts LIMIT 1) AS first
+     UNION SELECT ts, soh_pct AS "sohPct" FROM (SELECT ts, soh_pct FROM ml_soh WHERE site_id = ${site.id} AND origin = 'edge' AND ts >= ${from} AND ts < ${end} ORDER BY ts DESC LIMIT 1) AS last
+     ORDER BY ts`);
+  const alarms = await src.db.all(sql<AlarmRaised>`SELECT code, severity, raised_at AS "raisedAt" FROM alarms WHERE site_id = ${site.id} AND raised_at >= ${from} AND raised_at < ${end}`);
+  const tariff = opts.tariff ?? (await siteTariff(src.db, site.id));
   return buildMonthlyReport({
     siteId: site.id, siteName: site.name, month, now,
     samples, lastMonthSamples, sohEstimates: soh, alarms,
-    prices: src.prices(site.id, from, end),
+    prices: await src.prices(site.id, from, end),
     tariff: tariff.tariff, tariffSource: tariff.source,
     recordMs: opts.recordMs ?? DEFAULT_TELEMETRY_MS,
   });

@@ -44,10 +44,10 @@ export async function startHarness(opts: { port?: number; dataDir?: string; site
   const secrets = loadOrCreateSecrets(dataDir);
 
   // Users first (a cheap bcrypt cost: this is a development harness), so no first-start admin is made.
-  const db = openCloudDb(cloudDbPath(dataDir));
+  const db = await openCloudDb(cloudDbPath(dataDir));
   const users = new UserStore(db, 4);
-  for (const [email, role] of Object.entries(HARNESS_USERS)) if (!users.byEmail(email)) await users.create({ email, password: HARNESS_PASSWORD, role });
-  db.close();
+  for (const [email, role] of Object.entries(HARNESS_USERS)) if (!(await users.byEmail(email))) await users.create({ email, password: HARNESS_PASSWORD, role });
+  await db.close();
 
   const hub = new FleetHub();
   const store = openSqliteStore(join(dataDir, 'timeseries.db'));

@@ -111,11 +111,11 @@ async function startHarnessTarget(): Promise<Target> {
     edgeUrl: null,
     dataDir: null,
     async addUser(email, role, password) {
-      const db = openCloudDb(cloudDbPath(h.dataDir));
+      const db = await openCloudDb(cloudDbPath(h.dataDir));
       try {
         await new UserStore(db, 4).create({ email, password, role: role as 'VIEWER' });
       } finally {
-        db.close();
+        await db.close();
       }
     },
     log: () => `(harness; users share the password ${HARNESS_PASSWORD.length} chars)`,

@@ -1,6 +1,7 @@
 // Provisioning trust, site ids and device certificates, attacked as an outsider would: the real
 // cloud API over HTTP (and over HTTPS with a certificate from the fleet CA) and real `lifo4 agent`
 // processes that hold the fleet's signing key and CA before they are provisioned.
+import { sql } from 'kysely';
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
@@ -78,7 +79,7 @@ describe('security: provisioning trust, site ids and device certificates (cloud 
     assert.notEqual(a.proc.exit?.code, 0);
     assert.match(a.proc.output, /must be https/);
     assert.equal(identityWritten(a.dir), false);
-    const used = h.api.db.prepare('SELECT used_at FROM ota_claims WHERE site_id = ?').get('site-http') as { used_at: number | null };
+    const used = (await h.api.db.one(sql<{ used_at: number | null }>`SELECT used_at FROM ota_claims WHERE site_id = ${'site-http'}`))!;
     assert.equal(used.used_at, null, 'the claim token never left the device');
   });
 

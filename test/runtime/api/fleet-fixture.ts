@@ -3,6 +3,7 @@
 // a VIEWER "victim" in A for the user routes, telemetry in the store, a plan, and an alarm.
 import { strict as assert } from 'node:assert';
 import { ROLES, type Plan, type Role } from '../../../domain/contracts';
+import { sql } from 'kysely';
 import { DEFAULT_ORG_ID } from '../../../runtime/cloud-db/cloud-db';
 import type { UserRow } from '../../../runtime/api/users';
 import { createUser, login, record, type Harness, type Session } from './harness';
@@ -26,7 +27,7 @@ export function plan(siteId: string, start: number, prices: number[]): Plan {
 }
 
 export async function buildFleet(h: Harness): Promise<Fleet> {
-  h.users.createOrg(ORG_B, 'Organisation B');
+  await h.users.createOrg(ORG_B, 'Organisation B');
   const t0 = Date.now() - 3_600_000;
   // Sites register themselves on their first record (default organisation); site-b is moved to B by its admin route.
   for (const [i, siteId] of ['site-a', 'site-a2'].entries()) {
@@ -34,11 +35,12 @@ export async function buildFleet(h: Harness): Promise<Fleet> {
     await h.store.write([r]);
     h.hub.emit('record', r);
   }
-  h.api.db.prepare('INSERT INTO sites (id, org_id, name, created_at) VALUES (?, ?, ?, ?)').run('site-b', ORG_B, 'Site B', Date.now());
+  await h.api.db.run(sql`INSERT INTO sites (id, org_id, name, created_at) VALUES (${'site-b'}, ${ORG_B}, ${'Site B'}, ${Date.now()})`);
   await h.store.write([record('site-b', 1, t0)]);
   h.hub.emit('plan', { siteId: 'site-a', plan: plan('site-a', t0, [40, 60, 80]) });
   h.hub.emit('state', { v: 1, siteId: 'site-a', state: 'offline', ts: t0 + 10 });
-  const alarm = h.api.db.prepare("SELECT id FROM alarms WHERE site_id = 'site-a' AND code = 'SITE_OFFLINE'").get() as { id: number } | undefined;
+  await h.api.settled();
+  const alarm = await h.api.db.one<{ id: number }>(sql`SELECT id FROM alarms WHERE site_id = 'site-a' AND code = 'SITE_OFFLINE'`);
   assert.ok(alarm, 'the offline state raised SITE_OFFLINE');
 
   const sessions = {} as Record<Role, Session>;

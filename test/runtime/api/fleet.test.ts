@@ -1,6 +1,7 @@
 // The fleet side of the API against the running server: realtime push limited to what a user may
 // see, commands through the hub with their acks, alarms (deduplicated, acknowledged, silenced,
 // cleared, with history), plans, financial figures computed from stored telemetry, OpenAPI.
+import { sql } from 'kysely';
 import { strict as assert } from 'node:assert';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { CommandAck } from '../../../domain/contracts';
@@ -36,9 +37,10 @@ describe('API fleet: realtime, commands, alarms, plans, financial', function () 
 
   before(async () => {
     h = await startHarness();
-    h.users.createOrg('org-b', 'B');
+    await h.users.createOrg('org-b', 'B');
     for (const siteId of ['site-a', 'site-f']) h.hub.emit('record', record(siteId, 1, t0 - 1000));
-    h.api.db.prepare('INSERT INTO sites (id, org_id, name, created_at) VALUES (?, ?, ?, ?)').run('site-b', 'org-b', 'B', Date.now());
+    await h.api.settled();
+    await h.api.db.run(sql`INSERT INTO sites (id, org_id, name, created_at) VALUES (${'site-b'}, ${'org-b'}, ${'B'}, ${Date.now()})`);
     viewerA = await login(h, await createUser(h, 'viewer@a.example', 'VIEWER', DEFAULT_ORG_ID));
     viewerB = await login(h, await createUser(h, 'viewer@b.example', 'VIEWER', 'org-b'));
     operator = await login(h, await createUser(h, 'operator@a.example', 'OPERATOR', DEFAULT_ORG_ID));

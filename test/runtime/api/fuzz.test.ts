@@ -55,7 +55,7 @@ describe('API fuzzing (fast-check): refused input is a 4xx with a message and wr
 
   const check = async (id: RouteId, path: string, query: Record<string, string> | undefined, body: unknown, valid: boolean) => {
     const spec: RouteSpec = ROUTES[id];
-    const before = valid ? null : rowCounts(h.api.db);
+    const before = valid ? null : await rowCounts(h.api.db);
     const sent = h.sent.length;
     const r = await call(h, spec.method, path, { token, query, ...(spec.method === 'get' ? {} : { rawBody: JSON.stringify(body ?? null) }) });
     const what = `${spec.method.toUpperCase()} ${path} ${JSON.stringify(query)} ${JSON.stringify(body)} -> ${r.status} ${JSON.stringify(r.body)}`;
@@ -64,7 +64,7 @@ describe('API fuzzing (fast-check): refused input is a 4xx with a message and wr
     assert.ok(r.status >= 400, what);
     assert.equal(typeof r.body.error, 'string', what);
     assert.ok(typeof r.body.message === 'string' && r.body.message.length > 0, what);
-    assert.deepEqual(rowCounts(h.api.db), before, `${what}: something was written`);
+    assert.deepEqual(await rowCounts(h.api.db), before, `${what}: something was written`);
     assert.equal(h.sent.length, sent, `${what}: a command went out`);
   };
 

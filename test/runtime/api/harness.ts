@@ -1,5 +1,5 @@
 // A real cloud API for the tests: the Express router on 127.0.0.1:0 with realtime attached, real
-// SQLite files in a temp dir (cloud.db and a SQLite TimeseriesStore), a FleetHub of its own and a
+// SQLite files in a temp dir (cloud.db, or the PostgreSQL of `database`, and a SQLite TimeseriesStore), a FleetHub of its own and a
 // command sender written here that answers like a site (accepted, then executed or rejected).
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -90,12 +90,18 @@ export interface Res<T = Record<string, unknown>> {
   headers: Headers;
 }
 
+/**
+ * One request to the API. With a harness it first waits for the hub events emitted so far to be
+ * stored (the ingest handles them one after another, after emit returned), as a site's next
+ * record would find them.
+ */
 export async function call<T = Record<string, unknown>>(
-  h: { url: string },
+  h: { url: string; api?: Pick<CloudApi, 'settled'> },
   method: string,
   path: string,
   o: { token?: string | undefined; body?: unknown; rawBody?: string; query?: Record<string, string> } = {},
 ): Promise<Res<T>> {
+  await h.api?.settled();
   const qs = o.query ? `?${new URLSearchParams(o.query).toString()}` : '';
   const headers: Record<string, string> = {};
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;

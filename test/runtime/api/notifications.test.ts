@@ -1,6 +1,7 @@
 // The notification routes over HTTP against the real API (cloud.db, a real SMTP server):
 // my rules are checked and kept, a test e-mail arrives, the alarm list says what was delivered,
 // webhooks are an ADMIN's, their secret is shown once and never logged, and changes are audited.
+import { sql } from 'kysely';
 import assert from 'node:assert/strict';
 import { Mailbox } from '../notify/mailbox';
 import { WebhookReceiver } from '../notify/webhook-receiver';
@@ -22,7 +23,7 @@ describe('API: notifications', function () {
     operator = await login(h, await createUser(h, 'op@api.example', 'OPERATOR'));
     viewer = await login(h, await createUser(h, 'viewer@api.example', 'VIEWER'));
     admin = await login(h, await createUser(h, 'admin@api.example', 'ADMIN'));
-    h.api.db.prepare("INSERT INTO sites (id, org_id, name, created_at) VALUES ('site-n', 'default', 'N', ?)").run(Date.now());
+    await h.api.db.run(sql`INSERT INTO sites (id, org_id, name, created_at) VALUES ('site-n', 'default', 'N', ${Date.now()})`);
   });
 
   after(async () => {
@@ -45,7 +46,7 @@ describe('API: notifications', function () {
     const again = await call<{ rules: unknown; saved: boolean }>(h, 'get', '/me/notifications', { token: operator.accessToken });
     // Rules without `monthlyReport` ask for no monthly report.
     assert.deepEqual([again.body.saved, again.body.rules], [true, { ...rules, monthlyReport: false }]);
-    const audit = h.api.db.prepare("SELECT outcome, details FROM audit WHERE action = 'setMyNotifications' ORDER BY id DESC LIMIT 1").get() as { outcome: string; details: string };
+    const audit = (await h.api.db.one<{ outcome: string; details: string }>(sql`SELECT outcome, details FROM audit WHERE action = 'setMyNotifications' ORDER BY id DESC LIMIT 1`)) as { outcome: string; details: string };
     assert.equal(audit.outcome, 'success');
     assert.match(audit.details, /Etc\/UTC/);
   });
@@ -99,9 +100,9 @@ describe('API: notifications', function () {
     const listed = await call<{ webhooks: Record<string, unknown>[] }>(h, 'get', '/notifications/webhooks', { token: admin.accessToken });
     assert.equal(listed.body.webhooks.length, 1);
     assert.ok(!('secret' in (listed.body.webhooks[0] as object)), 'the secret is shown once');
-    const stored = h.api.db.prepare('SELECT secret FROM notify_webhooks').get() as { secret: string };
+    const stored = (await h.api.db.one<{ secret: string }>(sql`SELECT secret FROM notify_webhooks`)) as { secret: string };
     assert.ok(!stored.secret.includes(created.body.secret), 'kept sealed');
-    const audit = JSON.stringify(h.api.db.prepare("SELECT * FROM audit WHERE action = 'createWebhook'").all());
+    const audit = JSON.stringify(await h.api.db.all(sql`SELECT * FROM audit WHERE action = 'createWebhook'`));
     assert.ok(!audit.includes(created.body.secret), 'not in the audit log');
     const test = await call<{ id: number }>(h, 'post', `/notifications/webhooks/${created.body.id}/test`, { token: admin.accessToken, body: {} });
     assert.equal(test.status, 201);

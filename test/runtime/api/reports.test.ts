@@ -1,6 +1,7 @@
 // The monthly report route against a real API with real SQLite (cloud.db and the time-series
 // store): the JSON figures from stored records, the same figures as CSV and in the PDF, and the
 // refusals (bad month, bad format, a month not begun, a role without reports, another organisation).
+import { sql } from 'kysely';
 import { strict as assert } from 'node:assert';
 import { monthBounds, monthOf, monthText, previousMonth } from '../../../domain/reports/monthly';
 import { DEFAULT_SETTINGS_FIELDS } from '../../../domain/site-settings/settings';
@@ -33,17 +34,18 @@ describe('API monthly report: GET /sites/:id/reports/:yyyy-mm', function () {
 
   before(async () => {
     h = await startHarness();
-    h.users.createOrg('org-b', 'B');
+    await h.users.createOrg('org-b', 'B');
     // 300 s discharging 3 kW (grid 1 kW), then 300 s charging 2 kW (grid 4 kW), one record a second.
     const records = Array.from({ length: 600 }, (_, i) => (i < 300 ? rec(i + 1, t1 + i * 1000, 3000, 1000) : rec(i + 1, t1 + i * 1000, -2000, 4000)));
     const written = await h.store.write(records);
     assert.equal(written.inserted, 600);
-    h.api.db.prepare("INSERT INTO sites (id, org_id, name, created_at) VALUES (?, 'default', 'Report site', ?)").run(SITE, from);
+    await h.api.db.run(sql`INSERT INTO sites (id, org_id, name, created_at) VALUES (${SITE}, 'default', 'Report site', ${from})`);
     // The hour's price: 100 EUR/MWh.
     h.hub.emit('plan', { siteId: SITE, plan: plan(SITE, t1, [100]) });
-    const alarm = h.api.db.prepare("INSERT INTO alarms (site_id, code, source, severity, message, state, raised_at, last_seen) VALUES (?, ?, 'edge', ?, 'test', 'cleared', ?, ?)");
-    alarm.run(SITE, 'OVER_TEMPERATURE', 'critical', t1 + 10_000, t1 + 10_000);
-    alarm.run(SITE, 'COMMUNICATION_LOST', 'warning', t1 + 20_000, t1 + 20_000);
+    const alarm = (code: string, severity: string, ts: number) =>
+      h.api.db.run(sql`INSERT INTO alarms (site_id, code, source, severity, message, state, raised_at, last_seen) VALUES (${SITE}, ${code}, 'edge', ${severity}, 'test', 'cleared', ${ts}, ${ts})`);
+    await alarm('OVER_TEMPERATURE', 'critical', t1 + 10_000);
+    await alarm('COMMUNICATION_LOST', 'warning', t1 + 20_000);
     manager = await login(h, await createUser(h, 'manager@a.example', 'MANAGER'));
     viewer = await login(h, await createUser(h, 'viewer@a.example', 'VIEWER'));
     otherManager = await login(h, await createUser(h, 'manager@b.example', 'MANAGER', 'org-b'));
@@ -132,15 +134,15 @@ describe('API monthly report: GET /sites/:id/reports/:yyyy-mm', function () {
 
   it("prices the bill at the tariff of the site's strategy settings when the site has applied one", async () => {
     const settings = { ...DEFAULT_SETTINGS_FIELDS, tariff: { ...DEFAULT_SETTINGS_FIELDS.tariff, importAdderEurPerKwh: 0.4 }, v: 1, version: 3 };
-    h.api.db.prepare("INSERT INTO site_settings (site_id, version, document, updated_by, updated_at, command_id) VALUES (?, 3, ?, 'manager@a.example', ?, 'c-1')")
-      .run(SITE, JSON.stringify(settings), Date.now());
+    await h.api.db.run(sql`INSERT INTO site_settings (site_id, version, document, updated_by, updated_at, command_id)
+      VALUES (${SITE}, 3, ${JSON.stringify(settings)}, 'manager@a.example', ${Date.now()}, 'c-1')`);
     try {
       const r = (await call<MonthlyReport>(h, 'get', `/sites/${SITE}/reports/${m}`, { token: manager.accessToken })).body;
       // Import at (0.1 spot + 0.4 adder) EUR/kWh instead of the default 0.3.
       assert.equal(r.bill.withBattery.totalEur, Number((((1000 * 300 + 4000 * 300) / 3.6e6) * 0.5).toFixed(2)));
       assert.match(r.bill.tariffSource, /strategy settings, version 3/);
     } finally {
-      h.api.db.prepare('DELETE FROM site_settings WHERE site_id = ?').run(SITE);
+      await h.api.db.run(sql`DELETE FROM site_settings WHERE site_id = ${SITE}`);
     }
   });
 });

@@ -3,6 +3,7 @@
 // only a document the site applied is stored and read back; a refusal answers 409 with the site's
 // reason and leaves the stored document as it was; a selection answers with each site's outcome;
 // who sent what is in the audit log.
+import { sql } from 'kysely';
 import { strict as assert } from 'node:assert';
 import { DEFAULT_SETTINGS_FIELDS } from '../../../domain/site-settings/settings';
 import { DEFAULT_ORG_ID } from '../../../runtime/cloud-db/cloud-db';
@@ -17,9 +18,10 @@ describe('API strategy settings', function () {
 
   before(async () => {
     h = await startHarness();
-    h.users.createOrg('org-b', 'B');
+    await h.users.createOrg('org-b', 'B');
     for (const siteId of ['site-a', 'site-c']) h.hub.emit('record', record(siteId, 1, Date.now() - 1000));
-    h.api.db.prepare('INSERT INTO sites (id, org_id, name, created_at) VALUES (?, ?, ?, ?)').run('site-b', 'org-b', 'B', Date.now());
+    await h.api.settled();
+    await h.api.db.run(sql`INSERT INTO sites (id, org_id, name, created_at) VALUES (${'site-b'}, ${'org-b'}, ${'B'}, ${Date.now()})`);
     manager = await login(h, await createUser(h, 'manager@a.example', 'MANAGER', DEFAULT_ORG_ID));
     viewer = await login(h, await createUser(h, 'viewer@a.example', 'VIEWER', DEFAULT_ORG_ID));
     operator = await login(h, await createUser(h, 'operator@a.example', 'OPERATOR', DEFAULT_ORG_ID));
@@ -85,8 +87,10 @@ describe('API strategy settings', function () {
     assert.equal(r.body.applied, 1);
   });
 
-  it('writes who sent what, and what came of it, to the audit log', () => {
-    const rows = h.api.db.prepare("SELECT email, action, target, outcome, status, details FROM audit WHERE action IN ('putSiteSettings', 'putFleetSettings') ORDER BY id").all() as { email: string; action: string; target: string; outcome: string; status: number; details: string }[];
+  it('writes who sent what, and what came of it, to the audit log', async () => {
+    const rows = await h.api.db.all<{ email: string; action: string; target: string; outcome: string; status: number; details: string }>(
+      sql`SELECT email, action, target, outcome, status, details FROM audit WHERE action IN ('putSiteSettings', 'putFleetSettings') ORDER BY id`,
+    );
     assert.deepEqual(rows.map((r) => [r.action, r.outcome, r.status]), [
       ['putSiteSettings', 'success', 200], ['putSiteSettings', 'success', 200], ['putSiteSettings', 'failure', 409], ['putSiteSettings', 'denied', 403], ['putSiteSettings', 'denied', 403], ['putFleetSettings', 'success', 200],
     ]);

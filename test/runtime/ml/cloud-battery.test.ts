@@ -8,6 +8,7 @@
 // The records are 10 s apart here (the edge sends one a second; 10 s keeps the test fast): the
 // edge nodes see 10 s point samples (the anomaly node keeps one a minute), the cloud minute means.
 import { strict as assert } from 'node:assert';
+import { sql } from 'kysely';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,9 +83,10 @@ async function run(h: Harness, p: Pack, ms: number, nodes: { soh: TestNode; an: 
   await flush();
 }
 
-const cloudOf = (h: Harness, siteId: string): AnomalyPoint[] => h.api.insights.anomalies(siteId, 0, 8e15, 1000).filter((a) => a.origin === 'cloud');
-const cloudSohOf = (h: Harness, siteId: string) => h.api.insights.soh(siteId, 0, 8e15, 1000).filter((s) => s.origin === 'cloud');
-const count = (h: Harness, table: string, siteId: string) => (h.api.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE site_id = ? AND origin = 'cloud'`).get(siteId) as { n: number }).n;
+const cloudOf = async (h: Harness, siteId: string): Promise<AnomalyPoint[]> => (await h.api.insights.anomalies(siteId, 0, 8e15, 1000)).filter((a) => a.origin === 'cloud');
+const cloudSohOf = async (h: Harness, siteId: string) => (await h.api.insights.soh(siteId, 0, 8e15, 1000)).filter((s) => s.origin === 'cloud');
+const count = async (h: Harness, table: 'ml_anomalies' | 'ml_soh', siteId: string) =>
+  (await h.api.db.one(sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql.table(table)} WHERE site_id = ${siteId} AND origin = 'cloud'`))?.n ?? 0;
 
 describe('cloud SoH and anomaly scores from the time-series store, on the simulator', function () {
   this.timeout(120_000);
@@ -139,9 +141,12 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
   it('scores every stored cycle once on its schedule: the healthy pack never flagged, the loosening joint flagged, as the edge node does', async () => {
     // The sites become known to the cloud by their records, as in the field.
     for (const p of [healthy, loose]) h.hub.emit('record', { siteId: p.siteId, seq: ++p.seq, ts: p.site.simTimeMs });
+    // The hub's events are handled in order, asynchronously: the sites are registered a moment later.
+    const ids = [healthy.siteId, loose.siteId];
+    await eventually(async () => ((await h.api.db.all(sql`SELECT id FROM sites WHERE id IN (${sql.join(ids)})`)).length === ids.length ? true : undefined), 5000, 'the sites registered');
     await h.api.ml.tick();
     for (const p of [healthy, loose]) {
-      const cloud = cloudOf(h, p.siteId);
+      const cloud = await cloudOf(h, p.siteId);
       assert.equal(cloud.length, DAYS, `${p.siteId}: a score for each stored day`);
       assert.deepEqual(cloud.map((c) => c.cycleStart), p.edgeAnomaly.map((e) => e.cycleStart), 'the same cycles as the edge node');
       cloud.forEach((c, i) => {
@@ -157,14 +162,14 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
       const before = cloud.filter((c) => p.faultAt === null || c.cycleEnd <= p.faultAt);
       assert.ok(before.length >= 1 && before.every((c) => !c.anomalous), `${p.siteId} healthy days: ${before.map((c) => c.score).join(', ')}`);
     }
-    const after = cloudOf(h, loose.siteId).filter((c) => c.cycleStart >= (loose.faultAt ?? Infinity));
+    const after = (await cloudOf(h, loose.siteId)).filter((c) => c.cycleStart >= (loose.faultAt ?? Infinity));
     assert.ok(after.some((c) => c.anomalous), `loose joint: ${after.map((c) => c.score).join(', ')}`);
     assert.ok(after.filter((c) => c.anomalous).every((c) => (c.features.loadDeviationMohm ?? 0) > 0.25), 'flagged by the cell that drops under load');
   });
 
-  it('estimates the SoH within 2 points of the true capacity from capacity measurements, also when the prior is 7 points off, as the edge node does', () => {
+  it('estimates the SoH within 2 points of the true capacity from capacity measurements, also when the prior is 7 points off, as the edge node does', async () => {
     for (const p of [healthy, loose]) {
-      const soh = cloudSohOf(h, p.siteId);
+      const soh = await cloudSohOf(h, p.siteId);
       assert.equal(soh.length, DAYS, 'one estimate per day');
       soh.forEach((s, i) => {
         const day = Math.floor(s.ts / DAY) * DAY;
@@ -187,10 +192,10 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
   });
 
   it('does a cycle once: not again on the next pass, nor after a restart', async () => {
-    const rows = () => [healthy, loose].map((p) => [count(h, 'ml_anomalies', p.siteId), count(h, 'ml_soh', p.siteId)]);
-    const before = rows();
+    const rows = () => Promise.all([healthy, loose].map(async (p) => [await count(h, 'ml_anomalies', p.siteId), await count(h, 'ml_soh', p.siteId)]));
+    const before = await rows();
     await h.api.ml.tick();
-    assert.deepEqual(rows(), before);
+    assert.deepEqual(await rows(), before);
     const restarted = new CloudBattery({
       store: () => h.store, insights: h.api.insights, anomalyModel, ageingModel, cycleUtcOffsetMin: 0, backfillDays: 30, log: (l) => assert.fail(l),
     });
@@ -199,7 +204,7 @@ describe('cloud SoH and anomaly scores from the time-series store, on the simula
     } finally {
       await restarted.close();
     }
-    assert.deepEqual(rows(), before);
+    assert.deepEqual(await rows(), before);
   });
 
   it("shows the cloud's results beside the edge's, each with its origin, on the /ml routes", async () => {

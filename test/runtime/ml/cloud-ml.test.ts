@@ -4,6 +4,7 @@
 // with rollback on regression (real training on small data, in a worker thread) with both scores
 // kept as a model version, and the /api/v1/ml routes with who may read them.
 import { strict as assert } from 'node:assert';
+import { sql } from 'kysely';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TelemetryRecord, AnomalyScore, LoadForecast, SohEstimateMessage } from '../../../domain/contracts';
@@ -16,6 +17,7 @@ import { readMetadata } from '../../../io/ml/model-files';
 import { openSession, runRows } from '../../../io/ml/onnx-session';
 import type { RetrainEntry, StoredForecast } from '../../../runtime/ml/insight-store';
 import { CloudMl, type Skipped } from '../../../runtime/ml/cloud-ml';
+import { eventually } from '../../integration/lifo4-process';
 import { buildFleet, type Fleet } from '../api/fleet-fixture';
 import { call, createUser, login, startHarness, type Harness } from '../api/harness';
 
@@ -49,7 +51,8 @@ async function storeLoad(h: Harness, siteId: string, series: LoadedSeries, days:
 
 const days = (s: LoadedSeries, n: number): LoadedSeries => ({ ...s, values: s.values.slice(0, n * STEPS_PER_DAY) });
 const skipped = (r: unknown): r is Skipped => typeof r === 'object' && r !== null && 'skipped' in r;
-const count = (h: Harness, table: string, siteId: string) => (h.api.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE site_id = ?`).get(siteId) as { n: number }).n;
+const count = async (h: Harness, table: 'ml_forecasts' | 'ml_soh' | 'ml_anomalies' | 'ml_retrains', siteId: string) =>
+  (await h.api.db.one(sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql.table(table)} WHERE site_id = ${siteId}`))?.n ?? 0;
 
 describe('cloud ML: insights from the edge, the cloud forecast, retraining, /api/v1/ml', function () {
   this.timeout(300_000);
@@ -78,22 +81,23 @@ describe('cloud ML: insights from the edge, the cloud forecast, retraining, /api
     });
     after(() => h?.close());
 
-    it('stores a forecast, an SoH estimate and an anomaly score once, however often the record is resent', () => {
+    it('stores a forecast, an SoH estimate and an anomaly score once, however often the record is resent', async () => {
       const r: TelemetryRecord = { siteId: 'site-a', seq: 500, ts: t0 + 3_600_000, insights: { forecast: forecast(t0 + 60_000, 1.2), soh, anomaly } };
       for (let i = 0; i < 3; i++) h.hub.emit('record', structuredClone(r));
-      assert.equal(count(h, 'ml_forecasts', 'site-a'), 1);
-      assert.equal(count(h, 'ml_soh', 'site-a'), 1);
-      assert.equal(count(h, 'ml_anomalies', 'site-a'), 1);
-      assert.equal(h.api.insights.ingest(r), false, 'nothing new in a resend');
+      await eventually(async () => ((await count(h, 'ml_anomalies', 'site-a')) > 0 ? true : undefined), 5000, 'the record stored');
+      assert.equal(await h.api.insights.ingest(r), false, 'nothing new in a resend');
+      assert.equal(await count(h, 'ml_forecasts', 'site-a'), 1);
+      assert.equal(await count(h, 'ml_soh', 'site-a'), 1);
+      assert.equal(await count(h, 'ml_anomalies', 'site-a'), 1);
       // A forecast of the same day made later (the edge restarted) is a new forecast, and the newest is shown.
       h.hub.emit('record', { siteId: 'site-a', seq: 501, ts: t0 + 7_200_000, insights: { forecast: forecast(t0 + 120_000, 2.2) } });
-      assert.equal(count(h, 'ml_forecasts', 'site-a'), 2);
+      await eventually(async () => ((await count(h, 'ml_forecasts', 'site-a')) === 2 ? true : undefined), 5000, 'the later forecast stored');
     });
 
-    it("files an insight under the record's site, whatever site the message inside names", () => {
+    it("files an insight under the record's site, whatever site the message inside names", async () => {
       h.hub.emit('record', { siteId: 'site-a2', seq: 9, ts: t0, insights: { soh: { ...soh, siteId: 'site-b', ts: t0 + 1 } } });
-      assert.equal(count(h, 'ml_soh', 'site-a2'), 1);
-      assert.equal(count(h, 'ml_soh', 'site-b'), 0);
+      await eventually(async () => ((await count(h, 'ml_soh', 'site-a2')) === 1 ? true : undefined), 5000, 'the estimate stored under site-a2');
+      assert.equal(await count(h, 'ml_soh', 'site-b'), 0);
     });
 
     it("answers a day's edge forecast with its error against the stored load, the SoH history and the anomaly scores with the threshold", async () => {
@@ -242,16 +246,16 @@ describe('cloud ML: insights from the edge, the cloud forecast, retraining, /api
       });
       const logged: string[] = [];
       try {
-        const retrains = count(h, 'ml_retrains', SITE);
-        assert.equal(ml.retrainDue(SITE), false, 'retrained moments ago (in the tests before)');
+        const retrains = await count(h, 'ml_retrains', SITE);
+        assert.equal(await ml.retrainDue(SITE), false, 'retrained moments ago (in the tests before)');
         await ml.tick();
-        assert.equal(count(h, 'ml_retrains', SITE), retrains);
-        const day50 = h.api.insights.latestForecasts(SITE, household.startMs + 50 * DAY_MS, household.startMs + 51 * DAY_MS).cloud as StoredForecast;
+        assert.equal(await count(h, 'ml_retrains', SITE), retrains);
+        const day50 = (await h.api.insights.latestForecasts(SITE, household.startMs + 50 * DAY_MS, household.startMs + 51 * DAY_MS)).cloud as StoredForecast;
         assert.ok(day50, 'the day after the stored data is forecast');
         await ml.tick();
-        assert.equal(count(h, 'ml_forecasts', SITE), 2, 'days 40 and 50, each once');
+        assert.equal(await count(h, 'ml_forecasts', SITE), 2, 'days 40 and 50, each once');
         now.ms = at(58);
-        assert.equal(ml.retrainDue(SITE), true, 'a week later');
+        assert.equal(await ml.retrainDue(SITE), true, 'a week later');
         assert.deepEqual(logged, []);
       } finally {
         await ml.close();

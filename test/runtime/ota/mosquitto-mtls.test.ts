@@ -36,7 +36,7 @@ describe('OTA over Mosquitto with mTLS and provisioned certificates', function (
   before(async function () {
     requireService(this, 'mosquitto', mosquittoAvailable(), 'apt-get install mosquitto');
     root = tempDir('mosquitto');
-    db = openCloudDb(':memory:');
+    db = await openCloudDb(':memory:');
     const ca = await loadOrCreateFleetCa(join(root, 'cloud'));
     caPem = ca.certPem;
     const pemPair = async (cn: string, usage: 'client' | 'server') => {
@@ -46,8 +46,8 @@ describe('OTA over Mosquitto with mTLS and provisioned certificates', function (
     };
     // The device gets its certificate the zero-touch way.
     const provisioning = new ProvisioningService({ db, ca, fleetKeyPem: fleet.publicPem, mqttUrl: 'mqtts://127.0.0.1', currentBundle: () => null });
-    provisioning.allowSerials(['SN-MQ-1']);
-    const claim = provisioning.createClaim('site-mq', 3_600_000, 'test');
+    await provisioning.allowSerials(['SN-MQ-1']);
+    const claim = await provisioning.createClaim('site-mq', 3_600_000, 'test');
     const { csrPem, keyPem } = await makeCsr('SN-MQ-1');
     const answer = await provisioning.provision({ claimToken: claim.token, serial: 'SN-MQ-1', csr: csrPem });
     assert.equal(answer.siteId, 'site-mq');
@@ -79,7 +79,7 @@ describe('OTA over Mosquitto with mTLS and provisioned certificates', function (
     await cloud?.endAsync();
     await server?.stop();
     await mosquitto?.stop();
-    db?.close();
+    await db?.close();
     if (root) removeDir(root);
   });
 

@@ -2,6 +2,7 @@
 // with mTLS (client certificates signed by the fleet CA, CN = identity, the broker's ACL), and a
 // real `lifo4 agent` process that starts with nothing but a claim token.
 import { strict as assert } from 'node:assert';
+import { sql } from 'kysely';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { io as connectRealtime } from 'socket.io-client';
@@ -98,7 +99,7 @@ describe('OTA provisioning and roll-out end to end (API + embedded broker with m
     const state = await eventually(async () => (readState(agentDir()).committed?.version === '1.0.0' ? readState(agentDir()) : undefined), 60_000, 'first bundle committed');
     assert.equal(state.trial, null);
     assert.equal(currentRelease(agentDir()), '1.0.0');
-    await eventually(async () => (api.db.prepare("SELECT 1 FROM audit WHERE action = 'otaProvision' AND outcome = 'success' AND target = 'site-zt'").get() ? true : undefined), 5000, 'audit of the provisioning');
+    await eventually(async () => ((await api.db.one(sql`SELECT 1 AS n FROM audit WHERE action = 'otaProvision' AND outcome = 'success' AND target = 'site-zt'`)) ? true : undefined), 5000, 'audit of the provisioning');
 
     // The same claim again, by another allowed device: refused.
     const again = await call(h, 'post', '/ota/provision', { body: { claimToken: claim.body.token, serial: 'SN-0002', csr: (await makeCsr('SN-0002')).csrPem } });
@@ -143,7 +144,7 @@ describe('OTA provisioning and roll-out end to end (API + embedded broker with m
     // The notice and the reports went over mTLS with the certificate the device got at provisioning.
     assert.deepEqual(done.targets.map((t) => [t.siteId, t.phase]), [['site-zt', 'committed']]);
     assert.equal(currentRelease(agentDir()), '2.0.0');
-    const audit = api.db.prepare("SELECT outcome, target FROM audit WHERE action = 'otaCreateDeployment'").all() as { outcome: string; target: string }[];
+    const audit = await api.db.all(sql<{ outcome: string; target: string }>`SELECT outcome, target FROM audit WHERE action = 'otaCreateDeployment'`);
     assert.deepEqual(audit, [{ outcome: 'success', target: created.body.id }]);
     const resume = await call(h, 'post', `/ota/deployments/${created.body.id}/resume`, { token, body: {} });
     assert.equal(resume.status, 409, 'a completed roll-out cannot be resumed');
