@@ -42,6 +42,8 @@ const SECONDS = arg('seconds', 20);
 const CONNECTIONS_ARG = arg('connections', 50);
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const FIND_MAX = process.argv.includes('--find-max');
+/** --cpu-prof DIR: the cloud process writes a CPU profile of its main thread there (bench/cpu-profile.ts). */
+const CPU_PROF_DIR = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1] : undefined;
 /** How long after the last publish the sites go on resending what is not acknowledged. */
 const SETTLE_MS = 30_000;
 /** The edge's ack timeout (telemetry-out's ackTimeoutS default): unacknowledged records are sent again after it. */
@@ -185,7 +187,8 @@ async function flowRun(sites: number): Promise<Outcome> {
     const siteSecrets = Object.fromEntries(Array.from({ length: sites }, (_, i) => siteId(i)).map((id) => [id, { mqttPassword: `p-${id}-${'x'.repeat(32)}`, commandKey: `k-${id}-${'x'.repeat(32)}` }]));
     writeFileSync(secretsPath(dir), JSON.stringify({ ...secrets, sites: siteSecrets }), { mode: 0o600 });
     const [port] = await freePorts(1);
-    const cloud = new Lifo4Process(['cloud', '--data-dir', dir, '--port', String(port), '--mqtt-port', '0', '--log-level', 'error']);
+    const cloud = new Lifo4Process(['cloud', '--data-dir', dir, '--port', String(port), '--mqtt-port', '0', '--log-level', 'error'],
+      CPU_PROF_DIR ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile.js')}`, LIFO4_CPU_PROF_DIR: CPU_PROF_DIR } : {});
     try {
       await cloud.waitFor(/cloud ready: .*MQTT (mqtt:\/\/\S+)/, 60_000);
       const url = /MQTT (mqtt:\/\/\S+)/.exec(cloud.output)![1]!;
