@@ -116,6 +116,8 @@ export = function register(RED: NodeAPI): void {
       forward(gate ? gate.offer(r.siteId, r.fresh, Date.now()) : r.fresh);
     };
     const parser = new ParsePool<Delivery | undefined>({ workers: parseWorkerCount(cfg.parseWorkers), onVerdict, onError: (err) => node.error(err) });
+    // For tests: the pool, whose workers a test may stop.
+    (node as unknown as { parsePool: ParsePool<Delivery | undefined> }).parsePool = parser;
     const onTelemetry = (topic: string, payload: Buffer, delivery?: Delivery): void => parser.offer(topic, payload, delivery);
 
     /** Records and alarms gathered for the next message on outputs 1 and 2. */
