@@ -22,6 +22,7 @@
 // default one per 2,500 sites) sharing the C connections; their results add up to one line.
 //
 // Run: npm run bench -- fleet --sites N --seconds S [--connections C] [--publishers P] [--only flow|floor]
+//      [--parse-workers N|auto]: telemetry-in's parse workers in the cloud's flow (0 = the main thread).
 //      [--cpu-prof DIR]: the cloud writes a CPU profile of its main thread to DIR (bench/cpu-profile.ts;
 //      read it with node dist/bench/profile-top.js FILE).
 //      npm run bench -- fleet --find-max [--from N] [--seconds S]: the largest N each of the flow
@@ -30,13 +31,14 @@
 //      with one and with two `lifo4 cloud --amqp-url` processes and InfluxDB (fleet-cluster.ts).
 import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { clusterBench } from './fleet-cluster';
 import { record, siteId } from './fleet-sites';
 import type { PublisherResult, PublisherTask } from './fleet-publisher';
+import { addressCloudFlow, defaultFlowPath, flowCredentials, readFlow } from '../runtime/app/flow-files';
 import { loadOrCreateSecrets, secretsPath } from '../runtime/secrets';
 import { Lifo4Process, freePorts } from '../test/integration/lifo4-process';
 
@@ -48,6 +50,8 @@ const SECONDS = arg('seconds', 20);
 const CONNECTIONS_ARG = arg('connections', 50);
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const FIND_MAX = process.argv.includes('--find-max');
+/** --parse-workers N|auto: telemetry-in's parseWorkers in the cloud's flow (0 = parse on the main thread); the flow's own default when not given. */
+const PARSE_WORKERS = process.argv.includes('--parse-workers') ? process.argv[process.argv.indexOf('--parse-workers') + 1] : undefined;
 /** --cpu-prof DIR: the cloud process writes a CPU profile of its main thread there (bench/cpu-profile.ts). */
 const CPU_PROF_DIR = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1] : undefined;
 /** How long after the last publish the sites go on resending what is not acknowledged. */
@@ -227,6 +231,15 @@ function outcome(sites: number, run: RunResult, stored: Pick<Outcome, 'lost' | '
   };
 }
 
+/** The cloud's default flow as its first start writes it (runtime/app/flow-files.ts), with telemetry-in's parseWorkers set. */
+function writeCloudFlow(userDir: string, parseWorkers: string): void {
+  const flow = addressCloudFlow(readFlow(defaultFlowPath('cloud'), 'default cloud flow'), {})
+    .map((n) => (n.type === 'telemetry-in' ? { ...n, parseWorkers: parseWorkers === 'auto' ? 'auto' : Number(parseWorkers) } : n));
+  mkdirSync(userDir, { recursive: true });
+  writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(flowCredentials(flow)), { mode: 0o600 });
+  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flow));
+}
+
 /** The full flow: `lifo4 cloud` with its embedded broker and default flow; stored = acknowledged. */
 async function flowRun(sites: number): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'lifo4-bench-fleet-'));
@@ -234,6 +247,7 @@ async function flowRun(sites: number): Promise<Outcome> {
     const secrets = loadOrCreateSecrets(dir);
     const siteSecrets = Object.fromEntries(Array.from({ length: sites }, (_, i) => siteId(i)).map((id) => [id, { mqttPassword: `p-${id}-${'x'.repeat(32)}`, commandKey: `k-${id}-${'x'.repeat(32)}` }]));
     writeFileSync(secretsPath(dir), JSON.stringify({ ...secrets, sites: siteSecrets }), { mode: 0o600 });
+    if (PARSE_WORKERS !== undefined) writeCloudFlow(join(dir, 'cloud'), PARSE_WORKERS);
     const [port] = await freePorts(1);
     const cloud = new Lifo4Process(['cloud', '--data-dir', dir, '--port', String(port), '--mqtt-port', '0', '--log-level', 'error'],
       CPU_PROF_DIR ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile.js')}`, LIFO4_CPU_PROF_DIR: CPU_PROF_DIR } : {});
@@ -318,7 +332,7 @@ const prefixed = (prefix: string, o: Outcome): Record<string, number> =>
 async function main(): Promise<void> {
   const sites = arg('sites', 1000);
   const base = {
-    bench: 'fleet', seconds: SECONDS, connections: CONNECTIONS_ARG,
+    bench: 'fleet', seconds: SECONDS, connections: CONNECTIONS_ARG, parse_workers: PARSE_WORKERS ?? 'flow default',
     msg_bytes: JSON.stringify({ v: 1, siteId: siteId(0), records: [record(siteId(0), 1, Date.now())] }).length,
     load_avg_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };

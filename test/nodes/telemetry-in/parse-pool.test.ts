@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MAX_MQTT_PAYLOAD_BYTES, type TelemetryRecord } from '../../../domain/contracts';
 import { topics } from '../../../domain/topics';
+import { TelemetryInConfigSchema } from '../../../nodes/telemetry-in/config';
 import { parseBatch } from '../../../nodes/telemetry-in/ingest';
 import { ParsePool, parseWorkerCount, type Verdict } from '../../../nodes/telemetry-in/parse-pool';
 import type { ParseTask } from '../../../nodes/telemetry-in/parse-worker';
@@ -56,6 +57,13 @@ const messageArb: fc.Arbitrary<Message> = fc.record({
 
 describe('telemetry-in parse pool', function () {
   this.timeout(60_000);
+
+  it("takes parseWorkers as 'auto' or a thread count 0-32 (as the editor's text too), 'auto' when not set, and refuses anything else", () => {
+    const parse = (v: unknown) => TelemetryInConfigSchema.safeParse(v === undefined ? {} : { parseWorkers: v });
+    assert.equal(parse(undefined).data?.parseWorkers, 'auto');
+    for (const [given, taken] of [['auto', 'auto'], [0, 0], ['0', 0], ['2', 2], [32, 32]] as const) assert.equal(parse(given).data?.parseWorkers, taken);
+    for (const bad of ['', ' ', '-1', '33', 'many', -1, 1.5, null]) assert.equal(parse(bad).success, false, `${JSON.stringify(bad)} refused`);
+  });
 
   it("'auto' keeps one core for the main thread, with at least one worker; a number is taken as it is", () => {
     assert.ok(parseWorkerCount('auto') >= 1);
