@@ -21,6 +21,13 @@ export type Verdict = ParsedBatch | Rejection | Unparsed;
 const MAX_TASK_MESSAGES = 512;
 /** Messages waiting for the pool beyond this are dropped unacknowledged (the edge resends them). */
 const MAX_WAITING = 50_000;
+/**
+ * Payload bytes waiting for the pool beyond which new messages are dropped unacknowledged: about a
+ * second of 10,000 sites' traffic. Handing a message to the pool costs the main thread little, so
+ * without a bound an overloaded pool would queue (and hold in memory) ever more, each record
+ * waiting longer; beyond it the cloud sheds load the way it may, by not acknowledging.
+ */
+export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
 
 /** 'auto' = one worker per core but one (the main thread keeps one), at least one. */
 export function parseWorkerCount(setting: 'auto' | number): number {
@@ -46,6 +53,8 @@ export interface ParsePoolOptions<C> {
   reply?: ParseTask['reply'];
   /** An error thrown by onVerdict while answering a task's messages. */
   onError?: (err: unknown) => void;
+  /** Default MAX_WAITING_BYTES. */
+  maxWaitingBytes?: number;
 }
 
 export class ParsePool<C> {
@@ -58,6 +67,8 @@ export class ParsePool<C> {
   private gathering: { entry: Waiting<C>; payload: Uint8Array }[] = [];
   private flushScheduled = false;
   private closed = false;
+  /** Payload bytes offered to the pool and not yet answered. */
+  private waitingBytes = 0;
 
   constructor(private readonly opts: ParsePoolOptions<C>) {
     this.pool = opts.workers > 0
@@ -75,14 +86,17 @@ export class ParsePool<C> {
       this.opts.onVerdict(topic, parseBatch(topic, payload), context);
       return;
     }
-    if (this.closed || this.pending >= MAX_WAITING) {
-      const entry: Waiting<C> = { topic, context, verdict: { kind: 'unparsed', detail: this.closed ? 'the node is closing' : `${MAX_WAITING} messages wait for the parse workers` } };
+    const full = this.pending >= MAX_WAITING || this.waitingBytes + payload.length > (this.opts.maxWaitingBytes ?? MAX_WAITING_BYTES);
+    if (this.closed || full) {
+      const detail = this.closed ? 'the node is closing' : `the parse workers are behind (${this.pending} messages, ${this.waitingBytes} bytes wait)`;
+      const entry: Waiting<C> = { topic, context, verdict: { kind: 'unparsed', detail } };
       this.waiting.push(entry);
       this.drain();
       return;
     }
     const entry: Waiting<C> = { topic, context };
     this.waiting.push(entry);
+    this.waitingBytes += payload.length;
     this.gathering.push({ entry, payload });
     if (this.gathering.length >= MAX_TASK_MESSAGES) this.flush();
     else if (!this.flushScheduled) {
@@ -105,6 +119,7 @@ export class ParsePool<C> {
     this.gathering = [];
     let total = 0;
     for (const g of batch) total += g.payload.length;
+    const release = (): void => void (this.waitingBytes -= total);
     const bytes = new Uint8Array(total);
     const ends: number[] = [];
     let at = 0;
@@ -119,7 +134,10 @@ export class ParsePool<C> {
       (err: unknown) => {
         for (const g of batch) g.entry.verdict = { kind: 'unparsed', detail: `parse worker failed: ${err instanceof Error ? err.message : String(err)}` };
       },
-    ).then(() => this.drain()).catch((err: unknown) => this.opts.onError?.(err));
+    ).then(() => {
+      release();
+      this.drain();
+    }).catch((err: unknown) => this.opts.onError?.(err));
   }
 
   /** Hands on the answered messages at the head of the queue, in arrival order. */

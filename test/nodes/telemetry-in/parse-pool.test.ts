@@ -132,6 +132,23 @@ describe('telemetry-in parse pool', function () {
     }
   });
 
+  it("drops what comes while the workers are behind by more than maxWaitingBytes as 'unparsed', in its place in the order", async () => {
+    const got: { i: number; verdict: Verdict }[] = [];
+    const pool = new ParsePool<number>({ workers: 1, maxWaitingBytes: 3 * 1024, onVerdict: (_t, verdict, i) => got.push({ i, verdict }) });
+    try {
+      const messages = Array.from({ length: 8 }, (_, k): Message => ({ topic: topics.telemetry('site-a'), payload: Buffer.from(JSON.stringify({ v: 1, siteId: 'site-a', records: recordsOf('site-a', 1, k + 1) })) }));
+      assert.ok(messages.every((m) => m.payload.length > 1024 && m.payload.length < 1536), 'about 1.4 kB each');
+      const verdicts = await verdictsOf(pool, got, messages);
+      assert.deepEqual(verdicts.map((v) => v.i), [0, 1, 2, 3, 4, 5, 6, 7]);
+      assert.deepEqual(verdicts.map((v) => ('kind' in v.verdict ? v.verdict.kind : 'valid')), ['valid', 'valid', 'unparsed', 'unparsed', 'unparsed', 'unparsed', 'unparsed', 'unparsed']);
+      // Once the workers have caught up, messages are taken again.
+      const later = await verdictsOf(pool, got, messages.slice(2, 4));
+      assert.deepEqual(later.map((v) => ('kind' in v.verdict ? v.verdict.kind : 'valid')), ['valid', 'valid']);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('parses in the caller\'s thread with 0 workers, at once', () => {
     const got: Verdict[] = [];
     const pool = new ParsePool<undefined>({ workers: 0, onVerdict: (_t, v) => got.push(v) });
