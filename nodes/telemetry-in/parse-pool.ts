@@ -51,7 +51,7 @@ export interface ParsePoolOptions<C> {
    * objects (bench/ingest-parse.ts).
    */
   reply?: ParseTask['reply'];
-  /** An error thrown by onVerdict while answering a task's messages. */
+  /** An error thrown by onVerdict (the next message is handed on all the same). */
   onError?: (err: unknown) => void;
   /** Default MAX_WAITING_BYTES. */
   maxWaitingBytes?: number;
@@ -129,15 +129,21 @@ export class ParsePool<C> {
       ends.push(at);
     }
     const task: ParseTask = { topics: batch.map((g) => g.entry.topic), ends, bytes, reply: this.opts.reply ?? 'json' };
+    const failed = (err: unknown): Unparsed => ({ kind: 'unparsed', detail: `parse worker failed: ${err instanceof Error ? err.message : String(err)}` });
+    // Every message of the task gets a verdict whatever happens, or the queue behind it would stall.
     this.pool.run(task, { transferList: [bytes.buffer] }).then(
-      (verdicts) => batch.forEach((g, i) => (g.entry.verdict = arrived(verdicts[i]!))),
-      (err: unknown) => {
-        for (const g of batch) g.entry.verdict = { kind: 'unparsed', detail: `parse worker failed: ${err instanceof Error ? err.message : String(err)}` };
-      },
+      (verdicts) => batch.forEach((g, i) => {
+        try {
+          g.entry.verdict = arrived(verdicts[i]!);
+        } catch (err) {
+          g.entry.verdict = failed(err);
+        }
+      }),
+      (err: unknown) => batch.forEach((g) => (g.entry.verdict = failed(err))),
     ).then(() => {
       release();
       this.drain();
-    }).catch((err: unknown) => this.opts.onError?.(err));
+    }, (err: unknown) => this.opts.onError?.(err));
   }
 
   /** Hands on the answered messages at the head of the queue, in arrival order. */
@@ -146,7 +152,11 @@ export class ParsePool<C> {
       const entry = this.waiting[this.head]!;
       if (!entry.verdict) break;
       this.head += 1;
-      this.opts.onVerdict(entry.topic, entry.verdict, entry.context);
+      try {
+        this.opts.onVerdict(entry.topic, entry.verdict, entry.context);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
     }
     if (this.head > 1024 && this.head * 2 > this.waiting.length) {
       this.waiting = this.waiting.slice(this.head);
