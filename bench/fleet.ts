@@ -259,6 +259,8 @@ async function flowRun(sites: number): Promise<Outcome> {
       const run = await drive(sites, url, secrets.mqttCloudPassword);
       const healthP99 = await health();
       const sample = proc();
+      // A cloud that died during the run explains the figures: say so, with its last words.
+      if (cloud.exit) console.error(`the cloud exited during the run (${JSON.stringify(cloud.exit)}):\n${cloud.output.slice(-4000)}`);
       // A graceful stop commits what the flow still holds; then the file says what was stored.
       await cloud.stop('SIGTERM');
       return { ...outcome(sites, run, countStored(join(dir, 'cloud', 'timeseries.db'), run), sample), health_p99_ms: healthP99 };
