@@ -48,6 +48,8 @@ export interface FleetSitesOptions {
   resendMs: number;
   /** Client ids are <clientPrefix>-pub-<i> and <clientPrefix>-acks. */
   clientPrefix: string;
+  /** These sites are siteId(firstSite) .. siteId(firstSite + sites - 1) (several publisher processes share a fleet); 0 by default. */
+  firstSite?: number;
 }
 
 interface Pending {
@@ -82,7 +84,7 @@ export class FleetSites {
   private readonly resendTimer: NodeJS.Timeout;
 
   private constructor(private readonly opts: FleetSitesOptions, private readonly clients: MqttClient[], private readonly listener: MqttClient) {
-    this.ids = Array.from({ length: opts.sites }, (_, i) => siteId(i));
+    this.ids = Array.from({ length: opts.sites }, (_, i) => siteId((opts.firstSite ?? 0) + i));
     this.index = new Map(this.ids.map((id, i) => [id, i]));
     this.pending = this.ids.map(() => new Map());
     this.seqs = this.ids.map(() => 0);

@@ -18,19 +18,27 @@
 // The publishers use the cloud service account: 50 connections carry many sites each, and only the
 // cloud account may publish for several sites (a real site has its own connection and account).
 //
-// Run: npm run bench -- fleet --sites N --seconds S [--connections C] [--only flow|floor]
+// The sites are spread over P publisher processes (bench/fleet-publisher.ts, --publishers P, by
+// default one per 2,500 sites) sharing the C connections; their results add up to one line.
+//
+// Run: npm run bench -- fleet --sites N --seconds S [--connections C] [--publishers P] [--only flow|floor]
+//      [--parse-workers N|auto]: telemetry-in's parse workers in the cloud's flow (0 = the main thread).
+//      [--cpu-prof DIR]: the cloud writes a CPU profile of its main thread to DIR (bench/cpu-profile.ts;
+//      read it with node dist/bench/profile-top.js FILE).
 //      npm run bench -- fleet --find-max [--from N] [--seconds S]: the largest N each of the flow
 //      and the floor holds with p99 < 500 ms, nothing lost and the offered rate acknowledged.
 //      npm run bench -- fleet --cluster [--sites N] [--seconds S]: on a three-node RabbitMQ cluster
 //      with one and with two `lifo4 cloud --amqp-url` processes and InfluxDB (fleet-cluster.ts).
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { clusterBench } from './fleet-cluster';
-import { FleetSites, record, siteId } from './fleet-sites';
+import { record, siteId } from './fleet-sites';
+import type { PublisherResult, PublisherTask } from './fleet-publisher';
+import { addressCloudFlow, defaultFlowPath, flowCredentials, readFlow } from '../runtime/app/flow-files';
 import { loadOrCreateSecrets, secretsPath } from '../runtime/secrets';
 import { Lifo4Process, freePorts } from '../test/integration/lifo4-process';
 
@@ -42,6 +50,10 @@ const SECONDS = arg('seconds', 20);
 const CONNECTIONS_ARG = arg('connections', 50);
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const FIND_MAX = process.argv.includes('--find-max');
+/** --parse-workers N|auto: telemetry-in's parseWorkers in the cloud's flow (0 = parse on the main thread); the flow's own default when not given. */
+const PARSE_WORKERS = process.argv.includes('--parse-workers') ? process.argv[process.argv.indexOf('--parse-workers') + 1] : undefined;
+/** --cpu-prof DIR: the cloud process writes a CPU profile of its main thread there (bench/cpu-profile.ts). */
+const CPU_PROF_DIR = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1] : undefined;
 /** How long after the last publish the sites go on resending what is not acknowledged. */
 const SETTLE_MS = 30_000;
 /** The edge's ack timeout (telemetry-out's ackTimeoutS default): unacknowledged records are sent again after it. */
@@ -65,6 +77,8 @@ interface RunResult {
   /** (siteId, seq) acknowledged: checked against the store's file. */
   ackedKeys: Set<string>;
   publishedKeys: Set<string>;
+  /** Publisher processes the sites were spread over. */
+  publishers: number;
 }
 
 interface ProcessSample {
@@ -115,24 +129,63 @@ function pollLatency(url: string): () => Promise<number> {
   };
 }
 
-/** Every site publishes once a second for SECONDS and resends what is not acknowledged, as the edge does. */
+/** Sites per publisher process by default: one process holds about this many with its resends and acks. */
+const SITES_PER_PUBLISHER = 2500;
+
+/**
+ * Every site publishes once a second for SECONDS and resends what is not acknowledged, as the edge
+ * does, spread over `--publishers P` processes (bench/fleet-publisher.ts; by default one per 2,500
+ * sites) that connect first and then start together; their shares add up to one result.
+ */
 async function drive(sites: number, url: string, password: string): Promise<RunResult> {
-  const fleet = await FleetSites.connect({ url, password, sites, connections: Math.min(CONNECTIONS_ARG, sites), resendMs: RESEND_MS, clientPrefix: `bench-${process.pid}` });
-  await fleet.publishFor(SECONDS * 1000);
-  await fleet.settle(SETTLE_MS);
-  await fleet.close();
-  const latencies = [...fleet.latencies].sort((a, b) => a - b);
-  const span = (fleet.lastAckAt - fleet.firstAckAt) / 1000;
-  return {
-    published: fleet.publishedKeys.size,
-    acked: fleet.ackedKeys.size,
-    resent: fleet.resent,
-    msgsPerS: span > 0 ? Math.round((fleet.ackedKeys.size - 1) / span) : 0,
-    p50: Math.round(percentile(latencies, 50)),
-    p99: Math.round(percentile(latencies, 99)),
-    ackedKeys: fleet.ackedKeys,
-    publishedKeys: fleet.publishedKeys,
-  };
+  const publishers = Math.max(1, Math.min(sites, arg('publishers', Math.ceil(sites / SITES_PER_PUBLISHER))));
+  const connections = Math.max(1, Math.ceil(Math.min(CONNECTIONS_ARG, sites) / publishers));
+  const children = Array.from({ length: publishers }, (_, p) => {
+    const first = Math.floor((p * sites) / publishers);
+    const task: PublisherTask = {
+      fleet: { url, password, sites: Math.floor(((p + 1) * sites) / publishers) - first, firstSite: first, connections, resendMs: RESEND_MS, clientPrefix: `bench-${process.pid}-${p}` },
+      publishMs: SECONDS * 1000, settleMs: SETTLE_MS,
+    };
+    const child = fork(join(__dirname, 'fleet-publisher.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const messages: { connected?: true; result?: PublisherResult }[] = [];
+    const next = (): Promise<{ connected?: true; result?: PublisherResult }> => new Promise((resolve, reject) => {
+      const m = messages.shift();
+      if (m) return resolve(m);
+      const onExit = (code: number | null): void => reject(new Error(`fleet publisher ${p} exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', () => {
+        child.off('exit', onExit);
+        resolve(messages.shift()!);
+      });
+    });
+    child.on('message', (m: { connected?: true; result?: PublisherResult }) => messages.push(m));
+    child.send({ task });
+    return { child, next };
+  });
+  try {
+    for (const c of children) await c.next();
+    for (const c of children) c.child.send({ go: true });
+    const results: PublisherResult[] = [];
+    for (const c of children) results.push((await c.next()).result!);
+    const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const ackedKeys = new Set(results.flatMap((r) => r.ackedKeys));
+    const firstAckAt = Math.min(...results.map((r) => r.firstAckAt).filter((t) => t > 0));
+    const lastAckAt = Math.max(...results.map((r) => r.lastAckAt));
+    const span = (lastAckAt - firstAckAt) / 1000;
+    return {
+      published: results.reduce((n, r) => n + r.publishedKeys.length, 0),
+      acked: ackedKeys.size,
+      resent: results.reduce((n, r) => n + r.resent, 0),
+      msgsPerS: span > 0 ? Math.round((ackedKeys.size - 1) / span) : 0,
+      p50: Math.round(percentile(latencies, 50)),
+      p99: Math.round(percentile(latencies, 99)),
+      ackedKeys,
+      publishedKeys: new Set(results.flatMap((r) => r.publishedKeys)),
+      publishers,
+    };
+  } finally {
+    for (const c of children) c.child.kill('SIGKILL');
+  }
 }
 
 interface Outcome {
@@ -148,6 +201,7 @@ interface Outcome {
   cpu_pct: number;
   rss_mb: number;
   health_p99_ms?: number;
+  publishers: number;
 }
 
 /** What the store's file says about a run: lost, acknowledged-but-not-stored, duplicates. */
@@ -173,8 +227,17 @@ function countStored(file: string, run: RunResult): Pick<Outcome, 'lost' | 'acke
 function outcome(sites: number, run: RunResult, stored: Pick<Outcome, 'lost' | 'acked_not_stored' | 'duplicates'>, proc: ProcessSample): Outcome {
   return {
     sites, msgs_per_s: run.msgsPerS, p50_ms: run.p50, p99_ms: run.p99, published: run.published, resent: run.resent,
-    ...stored, cpu_pct: proc.cpuPct, rss_mb: proc.rssMb,
+    ...stored, cpu_pct: proc.cpuPct, rss_mb: proc.rssMb, publishers: run.publishers,
   };
+}
+
+/** The cloud's default flow as its first start writes it (runtime/app/flow-files.ts), with telemetry-in's parseWorkers set. */
+function writeCloudFlow(userDir: string, parseWorkers: string): void {
+  const flow = addressCloudFlow(readFlow(defaultFlowPath('cloud'), 'default cloud flow'), {})
+    .map((n) => (n.type === 'telemetry-in' ? { ...n, parseWorkers: parseWorkers === 'auto' ? 'auto' : Number(parseWorkers) } : n));
+  mkdirSync(userDir, { recursive: true });
+  writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(flowCredentials(flow)), { mode: 0o600 });
+  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flow));
 }
 
 /** The full flow: `lifo4 cloud` with its embedded broker and default flow; stored = acknowledged. */
@@ -184,8 +247,10 @@ async function flowRun(sites: number): Promise<Outcome> {
     const secrets = loadOrCreateSecrets(dir);
     const siteSecrets = Object.fromEntries(Array.from({ length: sites }, (_, i) => siteId(i)).map((id) => [id, { mqttPassword: `p-${id}-${'x'.repeat(32)}`, commandKey: `k-${id}-${'x'.repeat(32)}` }]));
     writeFileSync(secretsPath(dir), JSON.stringify({ ...secrets, sites: siteSecrets }), { mode: 0o600 });
+    if (PARSE_WORKERS !== undefined) writeCloudFlow(join(dir, 'cloud'), PARSE_WORKERS);
     const [port] = await freePorts(1);
-    const cloud = new Lifo4Process(['cloud', '--data-dir', dir, '--port', String(port), '--mqtt-port', '0', '--log-level', 'error']);
+    const cloud = new Lifo4Process(['cloud', '--data-dir', dir, '--port', String(port), '--mqtt-port', '0', '--log-level', 'error'],
+      CPU_PROF_DIR ? { NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile.js')}`, LIFO4_CPU_PROF_DIR: CPU_PROF_DIR } : {});
     try {
       await cloud.waitFor(/cloud ready: .*MQTT (mqtt:\/\/\S+)/, 60_000);
       const url = /MQTT (mqtt:\/\/\S+)/.exec(cloud.output)![1]!;
@@ -194,6 +259,8 @@ async function flowRun(sites: number): Promise<Outcome> {
       const run = await drive(sites, url, secrets.mqttCloudPassword);
       const healthP99 = await health();
       const sample = proc();
+      // A cloud that died during the run explains the figures: say so, with its last words.
+      if (cloud.exit) console.error(`the cloud exited during the run (${JSON.stringify(cloud.exit)}):\n${cloud.output.slice(-4000)}`);
       // A graceful stop commits what the flow still holds; then the file says what was stored.
       await cloud.stop('SIGTERM');
       return { ...outcome(sites, run, countStored(join(dir, 'cloud', 'timeseries.db'), run), sample), health_p99_ms: healthP99 };
@@ -267,7 +334,7 @@ const prefixed = (prefix: string, o: Outcome): Record<string, number> =>
 async function main(): Promise<void> {
   const sites = arg('sites', 1000);
   const base = {
-    bench: 'fleet', seconds: SECONDS, connections: CONNECTIONS_ARG,
+    bench: 'fleet', seconds: SECONDS, connections: CONNECTIONS_ARG, parse_workers: PARSE_WORKERS ?? 'flow default',
     msg_bytes: JSON.stringify({ v: 1, siteId: siteId(0), records: [record(siteId(0), 1, Date.now())] }).length,
     load_avg_1m: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };

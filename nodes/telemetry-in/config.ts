@@ -29,5 +29,16 @@ export const TelemetryInConfigSchema = z.object({
    * ack per commit.
    */
   ackIntervalMs: z.coerce.number().int().min(0).max(5000).default(1000),
+  /**
+   * Worker threads that check and parse the messages (parse-pool.ts), so the cloud's main event
+   * loop keeps the API responsive under full ingest; 'auto' = one per core but one, at least one;
+   * 0 = in the node's own thread (small deployments).
+   */
+  parseWorkers: z.union([
+    z.literal('auto'),
+    z.number().int().min(0).max(32),
+    // The editor stores the field as text; an empty field is an error, not 0.
+    z.string().regex(/^\d+$/, "parseWorkers: 'auto' or a number of threads, 0-32").transform(Number).pipe(z.number().int().min(0).max(32)),
+  ]).default('auto'),
 });
 export type TelemetryInConfig = z.infer<typeof TelemetryInConfigSchema>;

@@ -20,6 +20,8 @@ export interface TelemetryInStats {
   wrongSite: number;
   /** Oversized messages this node saw plus those its mqtt-link dropped unread. */
   readonly oversized: number;
+  /** Messages dropped unread because a parse worker died with them or too many waited: resent by the edge. */
+  unparsed: number;
   acks: number;
   alarms: number;
   stateChanges: number;
@@ -40,13 +42,24 @@ export interface Admitted {
   inFlightSeqs: number[];
 }
 
-export function admitBatch(topic: string, payload: Buffer, window: SeqWindow, now: number): Admitted | Rejection {
+/** A message that passed every check: its site and its records, as TelemetryBatchSchema produced them. */
+export interface ParsedBatch {
+  siteId: string;
+  records: TelemetryRecord[];
+}
+
+/**
+ * The checks of one message, apart from any state: size, topic, JSON, TelemetryBatchSchema (with its
+ * refinements) and the batch's site against the topic's. Pure, so it runs in telemetry-in's parse
+ * workers (parse-worker.ts) as well as in the node's own thread, with the same verdicts.
+ */
+export function parseBatch(topic: string, payload: Uint8Array): ParsedBatch | Rejection {
   if (payload.length > MAX_MQTT_PAYLOAD_BYTES) return { kind: 'oversized', detail: `${payload.length} bytes (limit ${MAX_MQTT_PAYLOAD_BYTES})` };
   const topicSite = siteIdOfTopic(topic);
   if (topicSite === null) return { kind: 'malformed', detail: `topic ${topic} is not lifo4/<siteId>/telemetry` };
   let json: unknown;
   try {
-    json = JSON.parse(payload.toString('utf8'));
+    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
   } catch (err) {
     return { kind: 'malformed', detail: `not JSON: ${(err as Error).message}` };
   }
@@ -54,6 +67,11 @@ export function admitBatch(topic: string, payload: Buffer, window: SeqWindow, no
   if (!parsed.success) return { kind: 'malformed', detail: describeIssues(parsed.error) };
   const batch = parsed.data;
   if (batch.siteId !== topicSite) return { kind: 'wrong-site', detail: `batch for ${batch.siteId} on the topic of ${topicSite}` };
+  return { siteId: batch.siteId, records: batch.records };
+}
+
+/** Sorts a parsed batch's records with the SeqWindow; the new ones are sealed as valid. */
+export function admitParsed(batch: ParsedBatch, window: SeqWindow, now: number): Admitted {
   const out: Admitted = { siteId: batch.siteId, fresh: [], stored: [], inFlight: 0, inFlightSeqs: [] };
   for (const r of batch.records) {
     const verdict = window.admit(r.siteId, r.seq, now);
@@ -65,4 +83,10 @@ export function admitBatch(topic: string, payload: Buffer, window: SeqWindow, no
     }
   }
   return out;
+}
+
+/** parseBatch then admitParsed, in this thread. */
+export function admitBatch(topic: string, payload: Uint8Array, window: SeqWindow, now: number): Admitted | Rejection {
+  const parsed = parseBatch(topic, payload);
+  return 'kind' in parsed ? parsed : admitParsed(parsed, window, now);
 }

@@ -1,5 +1,6 @@
 // telemetry-in: the cloud's ingest. Subscribes lifo4/+/telemetry (or its shared subscription
-// $share/<group>/... so several cloud runtimes split the fleet), validates each TelemetryBatch,
+// $share/<group>/... so several cloud runtimes split the fleet), validates each TelemetryBatch (in
+// a pool of worker threads, parse-pool.ts, handing verdicts back in arrival order),
 // drops and counts malformed, wrong-site and oversized messages, deduplicates by (siteId, seq), and
 // sends the new records to timeseries-out (output 1) and the alarm transitions they carry (output 2),
 // gathered over batchMs into one message of all sites' records and one of their alarms: the flow
@@ -18,7 +19,8 @@ import { seqRanges, type SeqRange } from '../../io/timeseries/store';
 import { AckCoalescer } from './ack-coalescer';
 import { StoreOutcomeMessageSchema } from '../timeseries-out/stored-message';
 import { TelemetryInConfigSchema, type TelemetryInConfig } from './config';
-import { admitBatch, type Rejection, type TelemetryInStats } from './ingest';
+import { admitParsed, type TelemetryInStats } from './ingest';
+import { ParsePool, parseWorkerCount, type Verdict } from './parse-pool';
 import { InOrderGate } from './in-order';
 import { SeqWindow } from './seq-window';
 
@@ -49,7 +51,7 @@ export = function register(RED: NodeAPI): void {
     const window = new SeqWindow({ inFlightTtlMs: cfg.inFlightTtlS * 1000, maxRanges: 256, maxInFlight: 100_000 });
     let ownOversized = 0;
     const stats: TelemetryInStats = {
-      batches: 0, records: 0, fresh: 0, duplicates: 0, malformed: 0, wrongSite: 0, acks: 0, alarms: 0, stateChanges: 0, badStates: 0,
+      batches: 0, records: 0, fresh: 0, duplicates: 0, malformed: 0, wrongSite: 0, unparsed: 0, acks: 0, alarms: 0, stateChanges: 0, badStates: 0,
       get oversized() {
         return ownOversized + link.stats.oversized;
       },
@@ -85,19 +87,25 @@ export = function register(RED: NodeAPI): void {
 
     // Over AMQP each message is settled with the broker once its records are committed (deliveries.ts).
     const owed = new OwedDeliveries<Delivery>();
-    const onTelemetry = (topic: string, payload: Buffer, delivery?: Delivery): void => {
-      const r = admitBatch(topic, payload, window, Date.now());
-      // A rejected message never becomes storable: the broker may forget it.
-      if ('kind' in r) delivery?.settle();
-      else if (delivery && !owed.add(delivery, r.siteId, [...r.fresh.map((rec) => rec.seq), ...r.inFlightSeqs], Date.now())) delivery.settle();
-      if ('kind' in r) {
-        const rejection: Rejection = r;
-        if (rejection.kind === 'oversized') ownOversized += 1;
-        else if (rejection.kind === 'wrong-site') stats.wrongSite += 1;
-        else stats.malformed += 1;
-        drop(rejection.kind, `${topic}: ${rejection.detail}`);
+    /** One message's verdict, in arrival order (the parse pool keeps it), applied to the window. */
+    const onVerdict = (topic: string, v: Verdict, delivery: Delivery | undefined): void => {
+      if ('kind' in v) {
+        if (v.kind === 'unparsed') {
+          // Not read at all: back to the broker's queue; over MQTT the edge resends it unacknowledged.
+          delivery?.requeue();
+          stats.unparsed += 1;
+        } else {
+          // A rejected message never becomes storable: the broker may forget it.
+          delivery?.settle();
+          if (v.kind === 'oversized') ownOversized += 1;
+          else if (v.kind === 'wrong-site') stats.wrongSite += 1;
+          else stats.malformed += 1;
+        }
+        drop(v.kind, `${topic}: ${v.detail}`);
         return;
       }
+      const r = admitParsed(v, window, Date.now());
+      if (delivery && !owed.add(delivery, r.siteId, [...r.fresh.map((rec) => rec.seq), ...r.inFlightSeqs], Date.now())) delivery.settle();
       stats.batches += 1;
       stats.records += r.fresh.length + r.stored.length + r.inFlight;
       stats.duplicates += r.stored.length + r.inFlight;
@@ -107,6 +115,10 @@ export = function register(RED: NodeAPI): void {
       stats.fresh += r.fresh.length;
       forward(gate ? gate.offer(r.siteId, r.fresh, Date.now()) : r.fresh);
     };
+    const parser = new ParsePool<Delivery | undefined>({ workers: parseWorkerCount(cfg.parseWorkers), onVerdict, onError: (err) => node.error(err) });
+    // For tests: the pool, whose workers a test may stop.
+    (node as unknown as { parsePool: ParsePool<Delivery | undefined> }).parsePool = parser;
+    const onTelemetry = (topic: string, payload: Buffer, delivery?: Delivery): void => parser.offer(topic, payload, delivery);
 
     /** Records and alarms gathered for the next message on outputs 1 and 2. */
     let batch: { records: TelemetryRecord[]; alarms: Alarm[] } = { records: [], alarms: [] };
@@ -189,7 +201,7 @@ export = function register(RED: NodeAPI): void {
       done();
     });
 
-    node.on('close', () => {
+    node.on('close', (done: () => void) => {
       clearInterval(statusTimer);
       if (gateTimer) clearInterval(gateTimer);
       if (batchTimer) clearTimeout(batchTimer);
@@ -197,6 +209,10 @@ export = function register(RED: NodeAPI): void {
       // What is committed is owed to the edge now; records not yet handed on are resent by the edge.
       for (const due of acks.drain(Date.now())) publishAck(due.siteId, due.ranges);
       for (const u of unsubscribe) u();
+      parser.close().then(done, (err: unknown) => {
+        node.error(err);
+        done();
+      });
     });
   }
 

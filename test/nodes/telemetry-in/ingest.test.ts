@@ -7,6 +7,7 @@ import { MAX_MQTT_PAYLOAD_BYTES, type Alarm, type SiteState, type TelemetryRecor
 import mqttLinkNode from '../../../nodes/mqtt-link/mqtt-link';
 import telemetryInNode from '../../../nodes/telemetry-in/telemetry-in';
 import type { TelemetryInStats } from '../../../nodes/telemetry-in/ingest';
+import type { ParsePool } from '../../../nodes/telemetry-in/parse-pool';
 import timeseriesOutNode from '../../../nodes/timeseries-out/timeseries-out';
 import { HOST_SETTING } from '../../../io/host-resources';
 import { openTimeseriesStore } from '../../../io/timeseries/open';
@@ -27,11 +28,11 @@ const storeConfigs = new Map<string, Record<string, unknown>>();
 const readers = new Map<string, TimeseriesStore>();
 
 /** One cloud ingest: link -> telemetry-in -> timeseries-out, whose output goes back to telemetry-in. */
-function ingestFlow(url: string, store: Record<string, unknown>, suffix = '', group = ''): TestFlowNode[] {
+function ingestFlow(url: string, store: Record<string, unknown>, suffix = '', group = '', inProps: Record<string, unknown> = {}): TestFlowNode[] {
   storeConfigs.set(`store${suffix}`, store);
   return [
     { id: `link${suffix}`, type: 'mqtt-link', url, keepalive: 10 },
-    { id: `in${suffix}`, type: 'telemetry-in', link: `link${suffix}`, group, wires: [[`store${suffix}`, `records${suffix}`], [`alarms${suffix}`], [`states${suffix}`]] },
+    { id: `in${suffix}`, type: 'telemetry-in', link: `link${suffix}`, group, ...inProps, wires: [[`store${suffix}`, `records${suffix}`], [`alarms${suffix}`], [`states${suffix}`]] },
     { id: `store${suffix}`, type: 'timeseries-out', batchMs: 20, ...store, wires: [[`in${suffix}`, `outcomes${suffix}`]] },
     { id: `records${suffix}`, type: 'helper' },
     { id: `alarms${suffix}`, type: 'helper' },
@@ -156,8 +157,8 @@ describe('cloud ingest: telemetry-in and timeseries-out against a real broker', 
     assert.equal(await storedCount(storeOf('store'), 'site-a', records), 30);
   });
 
-  it('drops and counts malformed, wrong-site and oversized messages: never stored, never acked', async () => {
-    await helper.load(NODES, ingestFlow(aedes.url, { path: join(tmp.dir, 'ts.db') }));
+  for (const parseWorkers of ['auto', 0]) it(`drops and counts malformed, wrong-site and oversized messages: never stored, never acked (parse workers ${parseWorkers})`, async () => {
+    await helper.load(NODES, ingestFlow(aedes.url, { path: join(tmp.dir, 'ts.db') }, '', '', { parseWorkers }));
     const toStore = collect<TelemetryRecord[]>('records');
     const site = await edge('site-a');
     await ready(site, 'states');
@@ -179,6 +180,24 @@ describe('cloud ingest: telemetry-in and timeseries-out against a real broker', 
     assert.equal(toStore.flat().length, 1);
     assert.deepEqual(site.acks.map((a) => a.ranges), [[[1, 1]]]);
     assert.deepEqual((await storeOf('store').latest()).map((l) => [l.siteId, l.seq]), [['site-a', 1]]);
+  });
+
+  it('loses nothing when a parse worker dies under a burst: its messages are not acked, and their resend is stored once', async () => {
+    await helper.load(NODES, ingestFlow(aedes.url, { path: join(tmp.dir, 'ts.db') }, '', '', { parseWorkers: 1 }));
+    const site = await edge('site-a');
+    await ready(site, 'states');
+    const pool = (helper.getNode('in') as TestNode & { parsePool: ParsePool<unknown> }).parsePool;
+    const records = householdRecords({ siteId: 'site-a', count: 3000 });
+    const burst = Promise.all(Array.from({ length: 20 }, (_, k) => site.send(records.slice(k * 150, (k + 1) * 150))));
+    // The worker dies while messages of the burst wait for it.
+    for (let t = Date.now(); pool.pending === 0; await new Promise((r) => setImmediate(r))) assert.ok(Date.now() - t < 10_000, 'the burst never reached the pool');
+    await pool.pool!.threads[0]!.terminate();
+    await burst;
+    await eventually('messages lost with the worker counted', () => statsOf('in').unparsed > 0);
+    // What was lost was never acknowledged: the edge resends it, and the new worker parses it.
+    await site.sendUntilAcked(records, 150, 1000);
+    assert.equal(site.acked.size, 3000);
+    assert.equal(await storedCount(storeOf('store'), 'site-a', records), 3000);
   });
 
   it('sends each site\'s online/offline changes once, including the last will of a site that dies', async () => {
