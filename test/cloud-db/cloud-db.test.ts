@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { DEFAULT_ORG_ID, isPgCloudDb, maskDatabaseUrl, openCloudDb, rowCounts, type CloudDb } from '../../runtime/cloud-db/cloud-db';
 import { MIGRATIONS } from '../../runtime/cloud-db/migrations';
-import { acquirePostgres, forEachDb, releasePostgres, requirePostgres } from './targets';
-import type { RunningPostgres } from '../services/postgres';
+import { forEachDb, usePostgres } from './targets';
 
 forEachDb('the cloud database layer', (open) => {
   let db: CloudDb;
@@ -128,19 +127,10 @@ describe('the SQLite cloud database file', () => {
 });
 
 describe('the PostgreSQL cloud database', () => {
-  let server: RunningPostgres | null = null;
-  before(async function () {
-    this.timeout(90_000);
-    requirePostgres(this);
-    server = await acquirePostgres();
-  });
-  after(async function () {
-    this.timeout(30_000);
-    if (server) await releasePostgres();
-  });
+  const server = usePostgres();
 
   it('migrates once when two processes open a new database at the same time', async () => {
-    const url = await (server as RunningPostgres).createDatabase();
+    const url = await server().createDatabase();
     const [a, b, c] = await Promise.all([openCloudDb(url), openCloudDb(url), openCloudDb(url)]);
     for (const db of [a, b, c]) {
       assert.equal(db.dialect, 'postgres');
@@ -155,7 +145,7 @@ describe('the PostgreSQL cloud database', () => {
   });
 
   it('refuses a database migrated by a newer build, without the password in the message', async () => {
-    const url = await (server as RunningPostgres).createDatabase();
+    const url = await server().createDatabase();
     const db = await openCloudDb(url);
     await db.run(sql`UPDATE schema_version SET version = ${MIGRATIONS.length + 1}`);
     await db.close();

@@ -36,25 +36,34 @@ export function requirePostgres(ctx: Mocha.Context): void {
   requireService(ctx, 'PostgreSQL 15', postgresAvailable(), 'apt-get install postgresql');
 }
 
+/**
+ * In the calling describe block: the test process's PostgreSQL for its tests (skipped without one,
+ * failed under CI=true). The returned function gives the running server.
+ */
+export function usePostgres(): () => RunningPostgres {
+  let server: RunningPostgres | null = null;
+  before(async function () {
+    this.timeout(90_000);
+    requirePostgres(this);
+    server = await acquirePostgres();
+  });
+  after(async function () {
+    this.timeout(30_000);
+    if (server) await releasePostgres();
+    server = null;
+  });
+  return () => {
+    if (!server) throw new Error('PostgreSQL is not running');
+    return server;
+  };
+}
+
 export function forEachDb(title: string, body: (open: () => Promise<CloudDb>) => void): void {
   describe(`${title} (SQLite)`, () => {
     body(() => openCloudDb(':memory:'));
   });
   describe(`${title} (PostgreSQL)`, function () {
-    let server: RunningPostgres | null = null;
-    before(async function () {
-      this.timeout(90_000);
-      requirePostgres(this);
-      server = await acquirePostgres();
-    });
-    after(async function () {
-      this.timeout(30_000);
-      if (server) await releasePostgres();
-      server = null;
-    });
-    body(async () => {
-      if (!server) throw new Error('PostgreSQL is not running');
-      return openCloudDb(await server.createDatabase());
-    });
+    const server = usePostgres();
+    body(async () => openCloudDb(await server().createDatabase()));
   });
 }
