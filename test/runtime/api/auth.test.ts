@@ -29,9 +29,9 @@ describe('API authentication', function () {
       assert.equal(r.status, 403, body(r));
       assert.equal(r.body.error, 'enrollment_required');
       assert.equal(r.body.accessToken, undefined);
-      // A second start on the same data directory creates no one and prints nothing.
+      // A second start on the same data directory (and database) creates no one and prints nothing.
       const printed: string[] = [];
-      const again = await createCloudApi({ dataDir: h.dir, hub: new FleetHub(), secrets: h.secrets, bcryptCost: TEST_BCRYPT_COST, print: (l) => printed.push(l) });
+      const again = await createCloudApi({ dataDir: h.dir, database: h.database, hub: new FleetHub(), secrets: h.secrets, bcryptCost: TEST_BCRYPT_COST, print: (l) => printed.push(l) });
       await again.close();
       assert.deepEqual(printed, []);
     });

@@ -16,6 +16,13 @@ import { FleetHub, type FleetCommand } from '../../../io/fleet-hub';
 import { loadOrCreateSecrets, type Secrets } from '../../../runtime/secrets';
 import { openSqliteStore } from '../../../io/timeseries/sqlite-store';
 import type { TimeseriesStore } from '../../../io/timeseries/store';
+import { acquirePostgres, releasePostgres } from '../../cloud-db/targets';
+
+/**
+ * LIFO4_TEST_DATABASE=postgres runs every harness on a fresh database of the test process's private
+ * PostgreSQL instead of a cloud.db (`npm run test:api-postgres`): the API's tests on both back ends.
+ */
+const ON_POSTGRES = process.env.LIFO4_TEST_DATABASE === 'postgres';
 
 /** bcrypt cost in tests: 4 (~1 ms) instead of 12 (~250 ms), through the explicit option. */
 export const TEST_BCRYPT_COST = 4;
@@ -28,6 +35,8 @@ export interface Harness {
   store: TimeseriesStore;
   secrets: Secrets;
   dir: string;
+  /** The PostgreSQL URL the API's database is in; undefined for the cloud.db in `dir`. */
+  database: string | undefined;
   printed: string[];
   /** Commands the sender received. */
   sent: FleetCommand[];
@@ -53,8 +62,9 @@ export async function startHarness(opts: Partial<CloudApiOptions> = {}): Promise
     hub.emit('ack', final);
     return final;
   });
+  const database = opts.database ?? (ON_POSTGRES ? await (await acquirePostgres()).createDatabase() : undefined);
   const api = await createCloudApi({
-    dataDir: dir, hub, store, secrets, bcryptCost: TEST_BCRYPT_COST, print: (l) => printed.push(l), log: () => undefined,
+    dataDir: dir, database, hub, store, secrets, bcryptCost: TEST_BCRYPT_COST, print: (l) => printed.push(l), log: () => undefined,
     rateLimits: { globalPerMin: 100_000 },
     // The fixtures' sites send one record and fall silent: no COMMUNICATION_LOST unless a test asks for it.
     freshness: { staleAfterMs: 3_600_000, lostAfterMs: 3_600_000 }, ...opts,
@@ -72,7 +82,7 @@ export async function startHarness(opts: Partial<CloudApiOptions> = {}): Promise
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return Object.assign(h, {
-    url, api, hub, store, secrets, dir, printed, users: new UserStore(api.db, TEST_BCRYPT_COST),
+    url, api, hub, store, secrets, dir, database, printed, users: new UserStore(api.db, TEST_BCRYPT_COST),
     async close() {
       await api.close();
       await store.close();
@@ -80,6 +90,7 @@ export async function startHarness(opts: Partial<CloudApiOptions> = {}): Promise
       for (const s of sockets) s.destroy();
       await closed;
       rmSync(dir, { recursive: true, force: true });
+      if (ON_POSTGRES && opts.database === undefined) await releasePostgres();
     },
   });
 }
